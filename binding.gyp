@@ -1,0 +1,21 @@
+{
+  "variables": {
+    "openblas%": "0"
+  },
+  "targets": [
+    {
+      "target_name": "hotline",
+      "sources": ["native/addon.cc", "native/pool.cc", "native/gemm.cc", "native/embedding.cc", "native/dense.cc"],
+      "cflags_cc": ["-std=c++20", "-O3", "-march=native", "-fno-math-errno", "-Wall", "-Wextra"],
+      "cflags_cc!": ["-fno-exceptions", "-std=gnu++17"],
+      "cflags!": ["-fno-exceptions"],
+      "conditions": [
+        ["openblas==1", {
+          "defines": ["HOTLINE_OPENBLAS"],
+          "include_dirs": ["/usr/include/x86_64-linux-gnu/openblas-pthread"],
+          "libraries": ["-L/usr/lib/x86_64-linux-gnu/openblas-pthread", "-lopenblas"]
+        }]
+      ]
+    }
+  ]
+}

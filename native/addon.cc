@@ -1,0 +1,263 @@
+// N-API bindings: each kernel works in place on typed arrays owned by JavaScript (no copies).
+#include <node_api.h>
+
+#include <cstdint>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "dense.h"
+#include "embedding.h"
+#include "gemm.h"
+#include "pool.h"
+
+namespace {
+
+struct JsError {
+  std::string message;
+};
+
+void check(napi_status status, const char* what) {
+  if (status != napi_ok) throw JsError{std::string("hotline native: ") + what};
+}
+
+class Args {
+ public:
+  Args(napi_env env, napi_callback_info info, size_t expected) : env_(env), values_(expected) {
+    size_t argc = expected;
+    check(napi_get_cb_info(env, info, &argc, values_.data(), nullptr, nullptr), "arguments");
+    if (argc < expected) throw JsError{"hotline native: expected " + std::to_string(expected) + " arguments"};
+  }
+  napi_value operator[](size_t i) const { return values_[i]; }
+  double number(size_t i) const {
+    double v;
+    check(napi_get_value_double(env_, values_[i], &v), "number argument");
+    return v;
+  }
+  int64_t integer(size_t i) const { return static_cast<int64_t>(number(i)); }
+  bool flag(size_t i) const {
+    bool v;
+    check(napi_get_value_bool(env_, values_[i], &v), "boolean argument");
+    return v;
+  }
+  template <typename T>
+  T* array(size_t i) const { return arrayOf<T>(values_[i]); }
+  bool isNull(size_t i) const {
+    napi_valuetype type;
+    check(napi_typeof(env_, values_[i], &type), "typeof");
+    return type == napi_null || type == napi_undefined;
+  }
+  template <typename T>
+  T* arrayOf(napi_value value) const {
+    napi_typedarray_type type;
+    size_t length;
+    void* data;
+    check(napi_get_typedarray_info(env_, value, &type, &length, &data, nullptr, nullptr), "typed array argument");
+    const napi_typedarray_type want = std::is_same_v<T, float> ? napi_float32_array : napi_int32_array;
+    if (type != want) throw JsError{"hotline native: typed array of the wrong element type"};
+    return static_cast<T*>(data);
+  }
+  // The elements of a JS array of typed arrays (or nulls, read as nullptr).
+  template <typename T>
+  std::vector<T*> arrays(size_t i) const {
+    uint32_t n;
+    check(napi_get_array_length(env_, values_[i], &n), "array argument");
+    std::vector<T*> out(n);
+    for (uint32_t k = 0; k < n; ++k) {
+      napi_value item;
+      napi_valuetype type;
+      check(napi_get_element(env_, values_[i], k, &item), "array element");
+      check(napi_typeof(env_, item, &type), "typeof");
+      out[k] = type == napi_null ? nullptr : arrayOf<T>(item);
+    }
+    return out;
+  }
+
+ private:
+  napi_env env_;
+  std::vector<napi_value> values_;
+};
+
+template <size_t N, typename Fn>
+napi_value guarded(napi_env env, napi_callback_info info, Fn fn) {
+  try {
+    Args args(env, info, N);
+    return fn(args);
+  } catch (const JsError& e) {
+    napi_throw_error(env, nullptr, e.message.c_str());
+    return nullptr;
+  }
+}
+
+napi_value undefinedValue(napi_env env) {
+  napi_value v;
+  napi_get_undefined(env, &v);
+  return v;
+}
+
+template <bool Own>
+napi_value Gemm(napi_env env, napi_callback_info info) {
+  return guarded<13>(env, info, [&](const Args& a) {
+    (Own ? sgemmOwn : sgemm)(a.flag(0), a.flag(1), a.integer(2), a.integer(3), a.integer(4),
+                             static_cast<float>(a.number(5)), a.array<float>(6), a.integer(7), a.array<float>(8),
+                             a.integer(9), static_cast<float>(a.number(10)), a.array<float>(11), a.integer(12));
+    return undefinedValue(env);
+  });
+}
+
+napi_value BiasActivation(napi_env env, napi_callback_info info) {
+  return guarded<5>(env, info, [&](const Args& a) {
+    biasActivation(a.array<float>(0), a.integer(1), a.integer(2), a.array<float>(3), a.flag(4));
+    return undefinedValue(env);
+  });
+}
+
+napi_value ActivationBackward(napi_env env, napi_callback_info info) {
+  return guarded<6>(env, info, [&](const Args& a) {
+    activationBackward(a.array<float>(0), a.array<float>(1), a.integer(2), a.integer(3), a.flag(4), a.array<float>(5));
+    return undefinedValue(env);
+  });
+}
+
+napi_value InteractionDotForward(napi_env env, napi_callback_info info) {
+  return guarded<6>(env, info, [&](const Args& a) {
+    interactionDotForward(a.array<float>(0), a.integer(1), a.integer(2), a.integer(3), a.array<float>(4),
+                          a.integer(5));
+    return undefinedValue(env);
+  });
+}
+
+napi_value InteractionDotBackward(napi_env env, napi_callback_info info) {
+  return guarded<7>(env, info, [&](const Args& a) {
+    interactionDotBackward(a.array<float>(0), a.array<float>(1), a.integer(2), a.integer(3), a.integer(4),
+                           a.integer(5), a.array<float>(6));
+    return undefinedValue(env);
+  });
+}
+
+// Reads (tables, states, indices, offsets) at argument positions 0..3 into views.
+void readTables(const Args& a, std::vector<TableView>& tables, std::vector<BagsView>& bags) {
+  const auto weights = a.arrays<float>(0);
+  const auto states = a.isNull(1) ? std::vector<float*>(weights.size(), nullptr) : a.arrays<float>(1);
+  const auto indices = a.arrays<int32_t>(2);
+  const auto offsets = a.arrays<int32_t>(3);
+  if (states.size() != weights.size() || indices.size() != weights.size() || offsets.size() != weights.size())
+    throw JsError{"hotline native: tables, states, indices and offsets differ in count"};
+  for (size_t t = 0; t < weights.size(); ++t) {
+    tables.push_back({weights[t], states[t], 0});
+    bags.push_back({indices[t], offsets[t]});
+  }
+}
+
+SlotLayout readLayout(const Args& a, size_t at) {
+  return SlotLayout{a.integer(at), a.integer(at + 1), a.integer(at + 2), a.integer(at + 3)};
+}
+
+napi_value EmbeddingForward(napi_env env, napi_callback_info info) {
+  return guarded<9>(env, info, [&](const Args& a) {
+    std::vector<TableView> tables;
+    std::vector<BagsView> bags;
+    readTables(a, tables, bags);
+    embeddingForward(tables.data(), bags.data(), static_cast<int64_t>(tables.size()), readLayout(a, 4),
+                     a.array<float>(8));
+    return undefinedValue(env);
+  });
+}
+
+napi_value EmbeddingUpdate(napi_env env, napi_callback_info info) {
+  return guarded<12>(env, info, [&](const Args& a) {
+    std::vector<TableView> tables;
+    std::vector<BagsView> bags;
+    readTables(a, tables, bags);
+    const auto optimizer = a.integer(9) == 1 ? SparseOptimizer::RowWiseAdagrad : SparseOptimizer::Sgd;
+    if (optimizer == SparseOptimizer::RowWiseAdagrad)
+      for (const auto& t : tables)
+        if (!t.state) throw JsError{"hotline native: row-wise Adagrad needs a state array for every table"};
+    embeddingUpdate(tables.data(), bags.data(), static_cast<int64_t>(tables.size()), readLayout(a, 4),
+                    a.array<float>(8), optimizer, static_cast<float>(a.number(10)), static_cast<float>(a.number(11)));
+    return undefinedValue(env);
+  });
+}
+
+napi_value DenseSgd(napi_env env, napi_callback_info info) {
+  return guarded<4>(env, info, [&](const Args& a) {
+    denseSgd(a.array<float>(0), a.array<float>(1), a.integer(2), static_cast<float>(a.number(3)));
+    return undefinedValue(env);
+  });
+}
+
+napi_value DenseAdagrad(napi_env env, napi_callback_info info) {
+  return guarded<6>(env, info, [&](const Args& a) {
+    denseAdagrad(a.array<float>(0), a.array<float>(1), a.array<float>(2), a.integer(3),
+                 static_cast<float>(a.number(4)), static_cast<float>(a.number(5)));
+    return undefinedValue(env);
+  });
+}
+
+napi_value FillUniform(napi_env env, napi_callback_info info) {
+  return guarded<6>(env, info, [&](const Args& a) {
+    fillUniform(a.array<float>(0), a.integer(1), static_cast<uint32_t>(a.integer(2)),
+                static_cast<uint32_t>(a.integer(3)), a.number(4), a.number(5));
+    return undefinedValue(env);
+  });
+}
+
+napi_value AllocateTable(napi_env env, napi_callback_info info) {
+  return guarded<1>(env, info, [&](const Args& a) {
+    const int64_t floats = a.integer(0);
+    float* data = allocateTable(floats);
+    if (!data) throw JsError{"hotline native: could not map " + std::to_string(floats * 4) + " bytes for a table"};
+    napi_value buffer;
+    auto release = [](napi_env, void* p, void* hint) {
+      freeTable(static_cast<float*>(p), reinterpret_cast<int64_t>(hint));
+    };
+    check(napi_create_external_arraybuffer(env, data, static_cast<size_t>(floats) * 4, release,
+                                           reinterpret_cast<void*>(floats), &buffer),
+          "external array buffer");
+    return buffer;
+  });
+}
+
+napi_value SetThreads(napi_env env, napi_callback_info info) {
+  return guarded<1>(env, info, [&](const Args& a) {
+    setPoolThreads(static_cast<int>(a.integer(0)));
+    return undefinedValue(env);
+  });
+}
+
+napi_value Info(napi_env env, napi_callback_info info) {
+  return guarded<0>(env, info, [&](const Args&) {
+    napi_value obj, blas, threads;
+    check(napi_create_object(env, &obj), "object");
+    check(napi_get_boolean(env, hasOpenBlas(), &blas), "boolean");
+    check(napi_create_int32(env, pool().size(), &threads), "int");
+    check(napi_set_named_property(env, obj, "openblas", blas), "property");
+    check(napi_set_named_property(env, obj, "threads", threads), "property");
+    return obj;
+  });
+}
+
+napi_value Init(napi_env env, napi_value exports) {
+  const napi_property_descriptor methods[] = {
+      {"gemm", nullptr, Gemm<false>, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"gemmOwn", nullptr, Gemm<true>, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"biasActivation", nullptr, BiasActivation, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"activationBackward", nullptr, ActivationBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"interactionDotForward", nullptr, InteractionDotForward, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"interactionDotBackward", nullptr, InteractionDotBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"embeddingForward", nullptr, EmbeddingForward, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"embeddingUpdate", nullptr, EmbeddingUpdate, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"denseSgd", nullptr, DenseSgd, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"denseAdagrad", nullptr, DenseAdagrad, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"fillUniform", nullptr, FillUniform, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"allocateTable", nullptr, AllocateTable, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},
+  };
+  napi_define_properties(env, exports, sizeof(methods) / sizeof(methods[0]), methods);
+  return exports;
+}
+
+}  // namespace
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, Init)

@@ -1,0 +1,139 @@
+#include "embedding.h"
+
+#include <sys/mman.h>
+
+#include <atomic>
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include "pool.h"
+
+namespace {
+
+constexpr int kPrefetchDistance = 8;
+
+inline void addRow(float* __restrict dst, const float* __restrict src, int64_t dim) {
+  for (int64_t j = 0; j < dim; ++j) dst[j] += src[j];
+}
+
+// Runs fn(table) for every table, handing tables to the pool's threads as they free up.
+template <typename Fn>
+void forEachTable(int64_t count, Fn fn) {
+  std::atomic<int64_t> next{0};
+  pool().run([&](int) {
+    for (int64_t t; (t = next.fetch_add(1)) < count;) fn(t);
+  });
+}
+
+// Open-addressing map from row id to a dense slot, reused across calls by each thread.
+struct RowMerger {
+  std::vector<int32_t> keys;
+  std::vector<int32_t> slots;
+  std::vector<int32_t> rows;
+  std::vector<float> grads;
+
+  void reset(int64_t lookups, int64_t dim) {
+    size_t capacity = 16;
+    while (capacity < static_cast<size_t>(lookups) * 2) capacity <<= 1;
+    keys.assign(capacity, -1);
+    slots.resize(capacity);
+    rows.clear();
+    grads.resize(static_cast<size_t>(lookups * dim));
+  }
+  // Returns the accumulator of row, zeroed when the row is new.
+  float* slotOf(int32_t row, int64_t dim) {
+    const size_t mask = keys.size() - 1;
+    size_t h = (static_cast<uint32_t>(row) * 0x9e3779b1u) & mask;
+    while (keys[h] != -1 && keys[h] != row) h = (h + 1) & mask;
+    if (keys[h] == -1) {
+      keys[h] = row;
+      slots[h] = static_cast<int32_t>(rows.size());
+      rows.push_back(row);
+      float* g = &grads[static_cast<size_t>(slots[h] * dim)];
+      std::memset(g, 0, sizeof(float) * dim);
+      return g;
+    }
+    return &grads[static_cast<size_t>(slots[h] * dim)];
+  }
+};
+thread_local RowMerger merger;
+
+inline uint32_t hash32(uint32_t x) {
+  x ^= x >> 16;
+  x *= 0x7feb352du;
+  x ^= x >> 15;
+  x *= 0x846ca68bu;
+  x ^= x >> 16;
+  return x;
+}
+
+}  // namespace
+
+void embeddingForward(const TableView* tables, const BagsView* bags, int64_t count, const SlotLayout& L, float* out) {
+  forEachTable(count, [&](int64_t t) {
+    const float* w = tables[t].weights;
+    const int32_t* idx = bags[t].indices;
+    const int32_t* off = bags[t].offsets;
+    const int64_t nnz = off[L.bags];
+    for (int64_t b = 0; b < L.bags; ++b) {
+      float* dst = out + b * L.stride + L.slot0 + t * L.dim;
+      std::memset(dst, 0, sizeof(float) * L.dim);
+      for (int64_t p = off[b]; p < off[b + 1]; ++p) {
+        if (p + kPrefetchDistance < nnz) __builtin_prefetch(w + idx[p + kPrefetchDistance] * L.dim);
+        addRow(dst, w + static_cast<int64_t>(idx[p]) * L.dim, L.dim);
+      }
+    }
+  });
+}
+
+void embeddingUpdate(const TableView* tables, const BagsView* bags, int64_t count, const SlotLayout& L,
+                     const float* grad, SparseOptimizer optimizer, float lr, float eps) {
+  forEachTable(count, [&](int64_t t) {
+    const TableView& table = tables[t];
+    const int32_t* idx = bags[t].indices;
+    const int32_t* off = bags[t].offsets;
+    const int64_t dim = L.dim;
+    merger.reset(off[L.bags], dim);
+    for (int64_t b = 0; b < L.bags; ++b) {
+      const float* g = grad + b * L.stride + L.slot0 + t * dim;
+      for (int64_t p = off[b]; p < off[b + 1]; ++p) addRow(merger.slotOf(idx[p], dim), g, dim);
+    }
+    const int64_t unique = static_cast<int64_t>(merger.rows.size());
+    for (int64_t u = 0; u < unique; ++u) {
+      if (u + kPrefetchDistance < unique) __builtin_prefetch(table.weights + merger.rows[u + kPrefetchDistance] * dim, 1);
+      const int64_t row = merger.rows[u];
+      float* w = table.weights + row * dim;
+      const float* g = &merger.grads[static_cast<size_t>(u * dim)];
+      if (optimizer == SparseOptimizer::Sgd) {
+        for (int64_t j = 0; j < dim; ++j) w[j] -= lr * g[j];
+        continue;
+      }
+      float sumSquares = 0;
+      for (int64_t j = 0; j < dim; ++j) sumSquares += g[j] * g[j];
+      table.state[row] += sumSquares / static_cast<float>(dim);
+      const float denom = std::sqrt(table.state[row]) + eps;
+      for (int64_t j = 0; j < dim; ++j) w[j] -= lr * (g[j] / denom);
+    }
+  });
+}
+
+void fillUniform(float* data, int64_t n, uint32_t seed, uint32_t stream, double low, double high) {
+  const uint32_t key = hash32(seed ^ hash32(stream + 0x9e3779b9u));
+  pool().parallelFor(n, 1 << 16, [&](int64_t lo, int64_t hi) {
+    for (int64_t i = lo; i < hi; ++i) {
+      const double u = static_cast<double>(hash32(key ^ hash32(static_cast<uint32_t>(i))) >> 8) / 16777216.0;
+      data[i] = static_cast<float>(low + (high - low) * u);
+    }
+  });
+}
+
+float* allocateTable(int64_t floats) {
+  const size_t bytes = static_cast<size_t>(floats) * sizeof(float);
+  void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) return nullptr;
+  madvise(p, bytes, MADV_HUGEPAGE);
+  return static_cast<float*>(p);
+}
+
+void freeTable(float* data, int64_t floats) { munmap(data, static_cast<size_t>(floats) * sizeof(float)); }

@@ -1,0 +1,38 @@
+#pragma once
+#include <cstdint>
+
+// One embedding table: rows x dim floats, and its row-wise Adagrad state (one float per row) when used.
+struct TableView {
+  float* weights;
+  float* state;
+  int64_t rows;
+};
+
+// The lookups of one table for a batch in CSR form: bag b pools indices[offsets[b] .. offsets[b+1]).
+struct BagsView {
+  const int32_t* indices;
+  const int32_t* offsets;
+};
+
+// Where table t's pooled rows live in a [bags x stride] activation: columns slot0 + t*dim .. +dim.
+struct SlotLayout {
+  int64_t bags;
+  int64_t dim;
+  int64_t stride;
+  int64_t slot0;
+};
+
+void embeddingForward(const TableView* tables, const BagsView* bags, int64_t count, const SlotLayout& layout,
+                      float* out);
+
+enum class SparseOptimizer { Sgd, RowWiseAdagrad };
+
+// Merges the gradients of duplicate rows, then updates each touched row once.
+void embeddingUpdate(const TableView* tables, const BagsView* bags, int64_t count, const SlotLayout& layout,
+                     const float* grad, SparseOptimizer optimizer, float lr, float eps);
+
+// Fills a table with uniform values in [low, high) from a counter-based hash, identical to the TS oracle.
+void fillUniform(float* data, int64_t n, uint32_t seed, uint32_t stream, double low, double high);
+// Maps memory for a table, asking the kernel for transparent huge pages (fewer TLB misses on random rows).
+float* allocateTable(int64_t floats);
+void freeTable(float* data, int64_t floats);

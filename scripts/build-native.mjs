@@ -1,0 +1,19 @@
+// Builds the native kernels with node-gyp at install time. Links OpenBLAS when its development files are
+// installed (libopenblas-dev); otherwise the addon uses its own GEMM. When no compiler works, hotline still
+// runs on the plain TypeScript kernels, so a failed build warns instead of failing the install.
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+
+const header = '/usr/include/x86_64-linux-gnu/openblas-pthread/cblas.h';
+const library = '/usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblas.so';
+const openblas = process.env.HOTLINE_OPENBLAS ?? (existsSync(header) && existsSync(library) ? '1' : '0');
+const strict = process.argv.includes('--strict');
+
+try {
+  execFileSync('node-gyp', ['rebuild', `--openblas=${openblas}`], { stdio: 'inherit' });
+  console.log(`hotline: native kernels built (${openblas === '1' ? 'OpenBLAS GEMM' : 'own GEMM'})`);
+} catch (error) {
+  const message = `hotline: native build failed (${error.message}); falling back to the TypeScript kernels`;
+  if (strict) throw new Error(message);
+  console.warn(message);
+}

@@ -1,0 +1,69 @@
+/**
+ * The compute device interface. Every op of a DLRM training step goes through it, so a backend
+ * (native C++ with OpenBLAS, the plain TypeScript oracle, later a GPU) plugs in without the model,
+ * the optimizers or the policies knowing which one runs.
+ *
+ * Layout conventions: matrices are row-major Float32Arrays; a view at an offset is a subarray.
+ */
+
+/** The lookups of every table for one batch, in CSR form: bag b of table t pools
+ *  indices[t][offsets[t][b] .. offsets[t][b+1]). */
+export interface Bags {
+  indices: Int32Array[];
+  offsets: Int32Array[];
+}
+
+/** Where table t's pooled vector lives in a [bags x stride] activation: columns slot0 + t*dim .. + dim. */
+export interface SlotLayout {
+  bags: number;
+  dim: number;
+  stride: number;
+  slot0: number;
+}
+
+export type SparseOptimizer = 'sgd' | 'rowwise-adagrad';
+
+export interface SparseUpdate {
+  optimizer: SparseOptimizer;
+  lr: number;
+  eps: number;
+  /** Row-wise Adagrad state, one float per row of each table (null for SGD). */
+  states: Float32Array[] | null;
+}
+
+export interface Kernels {
+  /** 'native' or 'typescript', with what it runs on, e.g. "native (OpenBLAS GEMM, 2 threads)". */
+  readonly name: string;
+  describe(): string;
+  setThreads(threads: number): void;
+
+  /** C[M x N] = alpha * op(A) * op(B) + beta * C, row-major with leading dimensions. */
+  gemm(
+    transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number,
+    A: Float32Array, lda: number, B: Float32Array, ldb: number, beta: number, C: Float32Array, ldc: number,
+  ): void;
+  /** Y = act(Y + bias) in place over [rows x cols]. */
+  biasActivation(Y: Float32Array, rows: number, cols: number, bias: Float32Array, relu: boolean): void;
+  /** dY *= (Y > 0) when relu; dBias = column sums of dY. */
+  activationBackward(dY: Float32Array, Y: Float32Array, rows: number, cols: number, relu: boolean, dBias: Float32Array): void;
+
+  /** out[b] = [T[b,0,:], <T[b,i],T[b,j]> for i = 1..F-1, j < i] with T = [bags x F x d]. */
+  interactionDotForward(T: Float32Array, bags: number, F: number, d: number, out: Float32Array, outStride: number): void;
+  interactionDotBackward(
+    T: Float32Array, dOut: Float32Array, bags: number, F: number, d: number, outStride: number, dT: Float32Array,
+  ): void;
+
+  /** Sum-pools each bag's rows into out at the layout's slots. */
+  embeddingForward(weights: Float32Array[], bags: Bags, layout: SlotLayout, out: Float32Array): void;
+  /** Merges the gradients of duplicate rows (grad at the layout's slots), then updates each touched row once. */
+  embeddingUpdate(weights: Float32Array[], bags: Bags, layout: SlotLayout, grad: Float32Array, update: SparseUpdate): void;
+
+  denseSgd(w: Float32Array, g: Float32Array, lr: number): void;
+  /** state += g^2; w -= lr * g / (sqrt(state) + eps). */
+  denseAdagrad(w: Float32Array, state: Float32Array, g: Float32Array, lr: number, eps: number): void;
+
+  /** Uniform values in [low, high) from a counter-based hash of (seed, stream, index): the same on every backend. */
+  fillUniform(data: Float32Array, seed: number, stream: number, low: number, high: number): void;
+  /** A zeroed table of `floats` floats (the native backend maps it with transparent huge pages). */
+  allocateTable(floats: number): Float32Array;
+}

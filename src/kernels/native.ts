@@ -1,0 +1,107 @@
+/** The native backend: C++ kernels (OpenBLAS GEMM when linked) on a pool of threads, via N-API. */
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import type { Bags, Kernels, SlotLayout, SparseUpdate } from './kernels.ts';
+
+interface Addon {
+  gemm(...args: [boolean, boolean, number, number, number, number, Float32Array, number, Float32Array, number, number, Float32Array, number]): void;
+  gemmOwn(...args: [boolean, boolean, number, number, number, number, Float32Array, number, Float32Array, number, number, Float32Array, number]): void;
+  biasActivation(Y: Float32Array, rows: number, cols: number, bias: Float32Array, relu: boolean): void;
+  activationBackward(dY: Float32Array, Y: Float32Array, rows: number, cols: number, relu: boolean, dBias: Float32Array): void;
+  interactionDotForward(T: Float32Array, bags: number, F: number, d: number, out: Float32Array, outStride: number): void;
+  interactionDotBackward(T: Float32Array, dOut: Float32Array, bags: number, F: number, d: number, outStride: number, dT: Float32Array): void;
+  embeddingForward(
+    weights: Float32Array[], states: null, indices: Int32Array[], offsets: Int32Array[],
+    bags: number, dim: number, stride: number, slot0: number, out: Float32Array,
+  ): void;
+  embeddingUpdate(
+    weights: Float32Array[], states: Float32Array[] | null, indices: Int32Array[], offsets: Int32Array[],
+    bags: number, dim: number, stride: number, slot0: number, grad: Float32Array, optimizer: number, lr: number, eps: number,
+  ): void;
+  denseSgd(w: Float32Array, g: Float32Array, n: number, lr: number): void;
+  denseAdagrad(w: Float32Array, state: Float32Array, g: Float32Array, n: number, lr: number, eps: number): void;
+  fillUniform(data: Float32Array, n: number, seed: number, stream: number, low: number, high: number): void;
+  allocateTable(floats: number): ArrayBuffer;
+  setThreads(threads: number): void;
+  info(): { openblas: boolean; threads: number };
+}
+
+const addonPath = fileURLToPath(new URL('../../build/Release/hotline.node', import.meta.url));
+
+/** Loads the addon, or returns the reason it cannot be used. */
+export function loadAddon(): Addon | Error {
+  try {
+    return createRequire(import.meta.url)(addonPath) as Addon;
+  } catch (error) {
+    return new Error(`native kernels not available (${(error as Error).message.split('\n')[0]}); run \`npm run build:native\``);
+  }
+}
+
+export class NativeKernels implements Kernels {
+  readonly name = 'native';
+
+  constructor(readonly addon: Addon) {}
+
+  describe(): string {
+    const { openblas, threads } = this.addon.info();
+    return `native (${openblas ? 'OpenBLAS' : 'own'} GEMM, ${threads} thread${threads > 1 ? 's' : ''})`;
+  }
+
+  setThreads(threads: number): void {
+    this.addon.setThreads(threads);
+  }
+
+  gemm(
+    transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number,
+    A: Float32Array, lda: number, B: Float32Array, ldb: number, beta: number, C: Float32Array, ldc: number,
+  ): void {
+    this.addon.gemm(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  }
+
+  biasActivation(Y: Float32Array, rows: number, cols: number, bias: Float32Array, relu: boolean): void {
+    this.addon.biasActivation(Y, rows, cols, bias, relu);
+  }
+
+  activationBackward(dY: Float32Array, Y: Float32Array, rows: number, cols: number, relu: boolean, dBias: Float32Array): void {
+    this.addon.activationBackward(dY, Y, rows, cols, relu, dBias);
+  }
+
+  interactionDotForward(T: Float32Array, bags: number, F: number, d: number, out: Float32Array, outStride: number): void {
+    this.addon.interactionDotForward(T, bags, F, d, out, outStride);
+  }
+
+  interactionDotBackward(
+    T: Float32Array, dOut: Float32Array, bags: number, F: number, d: number, outStride: number, dT: Float32Array,
+  ): void {
+    this.addon.interactionDotBackward(T, dOut, bags, F, d, outStride, dT);
+  }
+
+  embeddingForward(weights: Float32Array[], bags: Bags, layout: SlotLayout, out: Float32Array): void {
+    const { bags: n, dim, stride, slot0 } = layout;
+    this.addon.embeddingForward(weights, null, bags.indices, bags.offsets, n, dim, stride, slot0, out);
+  }
+
+  embeddingUpdate(weights: Float32Array[], bags: Bags, layout: SlotLayout, grad: Float32Array, update: SparseUpdate): void {
+    const { bags: n, dim, stride, slot0 } = layout;
+    const optimizer = update.optimizer === 'rowwise-adagrad' ? 1 : 0;
+    this.addon.embeddingUpdate(
+      weights, update.states, bags.indices, bags.offsets, n, dim, stride, slot0, grad, optimizer, update.lr, update.eps,
+    );
+  }
+
+  denseSgd(w: Float32Array, g: Float32Array, lr: number): void {
+    this.addon.denseSgd(w, g, w.length, lr);
+  }
+
+  denseAdagrad(w: Float32Array, state: Float32Array, g: Float32Array, lr: number, eps: number): void {
+    this.addon.denseAdagrad(w, state, g, w.length, lr, eps);
+  }
+
+  fillUniform(data: Float32Array, seed: number, stream: number, low: number, high: number): void {
+    this.addon.fillUniform(data, data.length, seed >>> 0, stream >>> 0, low, high);
+  }
+
+  allocateTable(floats: number): Float32Array {
+    return new Float32Array(this.addon.allocateTable(floats));
+  }
+}

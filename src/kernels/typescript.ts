@@ -1,0 +1,159 @@
+/**
+ * Plain TypeScript kernels: the test oracle for every native kernel and the fallback when the addon
+ * is not built. Sums accumulate in float64, so they are at least as accurate as float32 BLAS.
+ */
+import type { Bags, Kernels, SlotLayout, SparseUpdate } from './kernels.ts';
+import { streamKey, uniformAt } from './counter-hash.ts';
+
+/** The gradient of each distinct row a table's bags touched, summed over its lookups, in first-seen order. */
+export function mergeRowGradients(
+  indices: Int32Array, offsets: Int32Array, layout: SlotLayout, table: number, grad: Float32Array,
+): Map<number, Float64Array> {
+  const { bags, dim, stride, slot0 } = layout;
+  const rows = new Map<number, Float64Array>();
+  for (let b = 0; b < bags; b++) {
+    const at = b * stride + slot0 + table * dim;
+    for (let p = offsets[b]; p < offsets[b + 1]; p++) {
+      let g = rows.get(indices[p]);
+      if (!g) rows.set(indices[p], (g = new Float64Array(dim)));
+      for (let j = 0; j < dim; j++) g[j] += grad[at + j];
+    }
+  }
+  return rows;
+}
+
+export class TypeScriptKernels implements Kernels {
+  readonly name = 'typescript';
+
+  describe(): string {
+    return 'typescript (reference kernels, 1 thread)';
+  }
+
+  setThreads(): void {}
+
+  gemm(
+    transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number,
+    A: Float32Array, lda: number, B: Float32Array, ldb: number, beta: number, C: Float32Array, ldc: number,
+  ): void {
+    const aRow = transA ? 1 : lda, aCol = transA ? lda : 1;
+    const bRow = transB ? 1 : ldb, bCol = transB ? ldb : 1;
+    for (let i = 0; i < M; i++) {
+      for (let j = 0; j < N; j++) {
+        let sum = 0;
+        for (let k = 0; k < K; k++) sum += A[i * aRow + k * aCol] * B[k * bRow + j * bCol];
+        const c = i * ldc + j;
+        C[c] = alpha * sum + (beta === 0 ? 0 : beta * C[c]);
+      }
+    }
+  }
+
+  biasActivation(Y: Float32Array, rows: number, cols: number, bias: Float32Array, relu: boolean): void {
+    for (let i = 0; i < rows; i++) {
+      for (let j = 0; j < cols; j++) {
+        const v = Y[i * cols + j] + bias[j];
+        Y[i * cols + j] = relu && v < 0 ? 0 : v;
+      }
+    }
+  }
+
+  activationBackward(dY: Float32Array, Y: Float32Array, rows: number, cols: number, relu: boolean, dBias: Float32Array): void {
+    const sums = new Float64Array(cols);
+    for (let i = 0; i < rows; i++) {
+      for (let j = 0; j < cols; j++) {
+        if (relu && !(Y[i * cols + j] > 0)) dY[i * cols + j] = 0;
+        sums[j] += dY[i * cols + j];
+      }
+    }
+    dBias.set(sums);
+  }
+
+  interactionDotForward(T: Float32Array, bags: number, F: number, d: number, out: Float32Array, outStride: number): void {
+    for (let b = 0; b < bags; b++) {
+      const t = b * F * d;
+      let o = b * outStride;
+      for (let k = 0; k < d; k++) out[o++] = T[t + k];
+      for (let i = 1; i < F; i++) {
+        for (let j = 0; j < i; j++) {
+          let s = 0;
+          for (let k = 0; k < d; k++) s += T[t + i * d + k] * T[t + j * d + k];
+          out[o++] = s;
+        }
+      }
+    }
+  }
+
+  interactionDotBackward(
+    T: Float32Array, dOut: Float32Array, bags: number, F: number, d: number, outStride: number, dT: Float32Array,
+  ): void {
+    const acc = new Float64Array(F * d);
+    for (let b = 0; b < bags; b++) {
+      const t = b * F * d;
+      let g = b * outStride;
+      acc.fill(0);
+      for (let k = 0; k < d; k++) acc[k] = dOut[g++];
+      for (let i = 1; i < F; i++) {
+        for (let j = 0; j < i; j++) {
+          const gij = dOut[g++];
+          for (let k = 0; k < d; k++) {
+            acc[i * d + k] += gij * T[t + j * d + k];
+            acc[j * d + k] += gij * T[t + i * d + k];
+          }
+        }
+      }
+      dT.set(acc, t);
+    }
+  }
+
+  embeddingForward(weights: Float32Array[], bags: Bags, layout: SlotLayout, out: Float32Array): void {
+    const { dim, stride, slot0 } = layout;
+    const sum = new Float64Array(dim);
+    weights.forEach((w, t) => {
+      const indices = bags.indices[t], offsets = bags.offsets[t];
+      for (let b = 0; b < layout.bags; b++) {
+        sum.fill(0);
+        for (let p = offsets[b]; p < offsets[b + 1]; p++) {
+          for (let j = 0; j < dim; j++) sum[j] += w[indices[p] * dim + j];
+        }
+        out.set(sum, b * stride + slot0 + t * dim);
+      }
+    });
+  }
+
+  embeddingUpdate(weights: Float32Array[], bags: Bags, layout: SlotLayout, grad: Float32Array, update: SparseUpdate): void {
+    const { dim } = layout;
+    weights.forEach((w, t) => {
+      const rows = mergeRowGradients(bags.indices[t], bags.offsets[t], layout, t, grad);
+      for (const [row, g] of rows) {
+        let denominator = 1;
+        if (update.optimizer === 'rowwise-adagrad') {
+          const state = update.states![t];
+          let sumSquares = 0;
+          for (let j = 0; j < dim; j++) sumSquares += g[j] * g[j];
+          state[row] += sumSquares / dim;
+          denominator = Math.sqrt(state[row]) + update.eps;
+        }
+        for (let j = 0; j < dim; j++) w[row * dim + j] -= update.lr * (g[j] / denominator);
+      }
+    });
+  }
+
+  denseSgd(w: Float32Array, g: Float32Array, lr: number): void {
+    for (let i = 0; i < w.length; i++) w[i] -= lr * g[i];
+  }
+
+  denseAdagrad(w: Float32Array, state: Float32Array, g: Float32Array, lr: number, eps: number): void {
+    for (let i = 0; i < w.length; i++) {
+      state[i] += g[i] * g[i];
+      w[i] -= (lr * g[i]) / (Math.sqrt(state[i]) + eps);
+    }
+  }
+
+  fillUniform(data: Float32Array, seed: number, stream: number, low: number, high: number): void {
+    const key = streamKey(seed, stream);
+    for (let i = 0; i < data.length; i++) data[i] = low + (high - low) * uniformAt(key, i);
+  }
+
+  allocateTable(floats: number): Float32Array {
+    return new Float32Array(floats);
+  }
+}

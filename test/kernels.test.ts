@@ -1,0 +1,154 @@
+// Every native kernel against the TypeScript oracle (float64 accumulation), at 1 and 2 threads.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { loadAddon, NativeKernels } from '../src/kernels/native.ts';
+import { mergeRowGradients, TypeScriptKernels } from '../src/kernels/typescript.ts';
+import type { Bags, SlotLayout } from '../src/kernels/kernels.ts';
+import { Rng } from '../src/util/rng.ts';
+import { assertClose, randomArray } from './helpers.ts';
+
+const addon = loadAddon();
+const skip = addon instanceof Error ? addon.message : false;
+const oracle = new TypeScriptKernels();
+
+function randomBags(rng: Rng, tables: number, bags: number, rows: number[], maxPool: number): Bags {
+  const indices: Int32Array[] = [], offsets: Int32Array[] = [];
+  for (let t = 0; t < tables; t++) {
+    const off = new Int32Array(bags + 1);
+    const idx: number[] = [];
+    for (let b = 0; b < bags; b++) {
+      const pool = rng.int(maxPool + 1); // empty bags included
+      // few distinct rows so duplicates are frequent
+      for (let p = 0; p < pool; p++) idx.push(rng.int(Math.min(rows[t], 7)) * Math.floor(rows[t] / 7));
+      off[b + 1] = idx.length;
+    }
+    indices.push(Int32Array.from(idx));
+    offsets.push(off);
+  }
+  return { indices, offsets };
+}
+
+for (const threads of [1, 2]) {
+  describe(`native kernels, ${threads} thread(s)`, { skip }, () => {
+    const native = new NativeKernels(addon as Exclude<typeof addon, Error>);
+    native.setThreads(threads);
+
+    it('gemm matches the oracle in all four transpose cases, with alpha, beta and leading dimensions', () => {
+      const rng = new Rng(1);
+      for (const [M, N, K] of [[5, 7, 3], [130, 67, 300], [64, 512, 13], [33, 1, 257], [260, 256, 300]]) {
+        for (const transA of [false, true]) {
+          for (const transB of [false, true]) {
+            const lda = (transA ? M : K) + 3, ldb = (transB ? K : N) + 1, ldc = N + 2;
+            const A = randomArray(rng, (transA ? K : M) * lda), B = randomArray(rng, (transB ? N : K) * ldb);
+            const C0 = randomArray(rng, M * ldc);
+            for (const [alpha, beta] of [[1, 0], [-0.5, 1], [2, 0.25]]) {
+              const want = C0.slice(), got = C0.slice(), own = C0.slice();
+              oracle.gemm(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, want, ldc);
+              native.gemm(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, got, ldc);
+              native.addon.gemmOwn(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, own, ldc);
+              const what = `${M}x${N}x${K} tA=${transA} tB=${transB} a=${alpha} b=${beta}`;
+              assertClose(got, want, 1e-5, `gemm ${what}`);
+              assertClose(own, want, 1e-5, `own gemm ${what}`);
+            }
+          }
+        }
+      }
+    });
+
+    it('bias + ReLU forward and its backward with the bias gradient', () => {
+      const rng = new Rng(2);
+      const rows = 300, cols = 70;
+      const bias = randomArray(rng, cols);
+      for (const relu of [true, false]) {
+        const y = randomArray(rng, rows * cols), y2 = y.slice();
+        oracle.biasActivation(y, rows, cols, bias, relu);
+        native.biasActivation(y2, rows, cols, bias, relu);
+        assertClose(y2, y, 1e-7, 'biasActivation');
+        const dy = randomArray(rng, rows * cols), dy2 = dy.slice();
+        const db = new Float32Array(cols), db2 = new Float32Array(cols);
+        oracle.activationBackward(dy, y, rows, cols, relu, db);
+        native.activationBackward(dy2, y2, rows, cols, relu, db2);
+        assertClose(dy2, dy, 0, 'activationBackward dY');
+        assertClose(db2, db, 1e-6, 'activationBackward dBias');
+      }
+    });
+
+    it('dot interaction forward and backward', () => {
+      const rng = new Rng(3);
+      const bags = 150, F = 27, d = 16, width = d + (F * (F - 1)) / 2, stride = width + 5;
+      const T = randomArray(rng, bags * F * d);
+      const out = new Float32Array(bags * stride), out2 = new Float32Array(bags * stride);
+      oracle.interactionDotForward(T, bags, F, d, out, stride);
+      native.interactionDotForward(T, bags, F, d, out2, stride);
+      assertClose(out2, out, 1e-6, 'interaction forward');
+      const dOut = randomArray(rng, bags * stride);
+      const dT = new Float32Array(bags * F * d), dT2 = new Float32Array(bags * F * d);
+      oracle.interactionDotBackward(T, dOut, bags, F, d, stride, dT);
+      native.interactionDotBackward(T, dOut, bags, F, d, stride, dT2);
+      assertClose(dT2, dT, 1e-6, 'interaction backward');
+    });
+
+    it('embedding bag forward (multi-hot, empty bags) and merged sparse updates', () => {
+      const rng = new Rng(4);
+      const rows = [50, 1000, 7, 300], dim = 8, bagsCount = 40;
+      const layout: SlotLayout = { bags: bagsCount, dim, stride: 6 * dim, slot0: dim };
+      const bags = randomBags(rng, rows.length, bagsCount, rows, 3);
+      const make = () => rows.map((n, t) => {
+        const w = native.allocateTable(n * dim);
+        native.fillUniform(w, 9, t, -0.5, 0.5);
+        return w;
+      });
+      const w1 = make(), w2 = make();
+      const ref = rows.map((n) => new Float32Array(n * dim));
+      rows.forEach((_, t) => oracle.fillUniform(ref[t], 9, t, -0.5, 0.5));
+      w1.forEach((w, t) => assert.deepEqual(w, ref[t], 'fillUniform is identical on both backends'));
+      const out = new Float32Array(bagsCount * layout.stride), out2 = out.slice();
+      oracle.embeddingForward(w1, bags, layout, out);
+      native.embeddingForward(w2, bags, layout, out2);
+      assertClose(out2, out, 1e-7, 'embedding forward');
+      const grad = randomArray(rng, bagsCount * layout.stride);
+      for (const optimizer of ['sgd', 'rowwise-adagrad'] as const) {
+        const s1 = rows.map((n) => new Float32Array(n).fill(0.1)), s2 = rows.map((n) => new Float32Array(n).fill(0.1));
+        const update = (states: Float32Array[]) => ({ optimizer, lr: 0.3, eps: 1e-10, states: optimizer === 'sgd' ? null : states });
+        oracle.embeddingUpdate(w1, bags, layout, grad, update(s1));
+        native.embeddingUpdate(w2, bags, layout, grad, update(s2));
+        w1.forEach((w, t) => assertClose(w2[t], w, 1e-6, `${optimizer} table ${t}`));
+        s1.forEach((s, t) => assertClose(s2[t], s, 1e-6, `${optimizer} state ${t}`));
+      }
+    });
+
+    it('dense SGD and Adagrad', () => {
+      const rng = new Rng(5);
+      const w = randomArray(rng, 1000), g = randomArray(rng, 1000), s = new Float32Array(1000).fill(0.5);
+      const w2 = w.slice(), s2 = s.slice();
+      oracle.denseAdagrad(w, s, g, 0.1, 1e-10);
+      native.denseAdagrad(w2, s2, g, 0.1, 1e-10);
+      assertClose(w2, w, 1e-6, 'adagrad weights');
+      assertClose(s2, s, 1e-6, 'adagrad state');
+      oracle.denseSgd(w, g, 0.1);
+      native.denseSgd(w2, g, 0.1);
+      assertClose(w2, w, 1e-6, 'sgd');
+    });
+  });
+}
+
+describe('merged row gradients', () => {
+  it('sum every lookup of a row, checked by brute force', () => {
+    const rng = new Rng(6);
+    const bags = randomBags(rng, 1, 30, [70], 4);
+    const layout: SlotLayout = { bags: 30, dim: 3, stride: 3, slot0: 0 };
+    const grad = randomArray(rng, 90);
+    const merged = mergeRowGradients(bags.indices[0], bags.offsets[0], layout, 0, grad);
+    const distinct = new Set(bags.indices[0]);
+    assert.equal(merged.size, distinct.size);
+    for (const row of distinct) {
+      const want = [0, 0, 0];
+      for (let b = 0; b < 30; b++) {
+        for (let p = bags.offsets[0][b]; p < bags.offsets[0][b + 1]; p++) {
+          if (bags.indices[0][p] === row) for (let j = 0; j < 3; j++) want[j] += grad[b * 3 + j];
+        }
+      }
+      assertClose(merged.get(row)!, want, 1e-12, `row ${row}`);
+    }
+  });
+});

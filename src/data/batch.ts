@@ -1,0 +1,12 @@
+import type { Bags } from '../kernels/kernels.ts';
+
+/** One mini-batch as typed arrays: no per-row objects anywhere on the training path. */
+export interface Batch {
+  size: number;
+  /** [size x denseFeatures], already log-transformed. */
+  dense: Float32Array;
+  /** Per table, CSR bags of row ids (one bag per sample). */
+  sparse: Bags;
+  /** [size], 0 or 1. */
+  labels: Float32Array;
+}

@@ -1,0 +1,86 @@
+/**
+ * The DLRM network: bottom MLP on dense features, sum-pooled embedding bags, dot (or concatenation)
+ * interaction, top MLP to one logit. Forward and backward run on the given kernels; the sparse
+ * gradient stays in the interaction-gradient buffer and is merged per row by the optimizer's update.
+ */
+import type { Kernels, SlotLayout } from '../kernels/kernels.ts';
+import type { Batch } from '../data/batch.ts';
+import { Rng } from '../util/rng.ts';
+import { type DlrmArch, interactionWidth, validateArch } from './arch.ts';
+import { EmbeddingTables } from './embeddings.ts';
+import { type DenseParam, Mlp } from './mlp.ts';
+
+export class Dlrm {
+  readonly bottom: Mlp;
+  readonly top: Mlp;
+  readonly tables: EmbeddingTables;
+  /** Feature vectors per sample entering the interaction: the bottom MLP's output and one per table. */
+  readonly features: number;
+  private batchSize = 0;
+  private featureBuffer = new Float32Array(0);
+  private featureGrad = new Float32Array(0);
+  private interactionOut = new Float32Array(0);
+
+  constructor(private readonly kernels: Kernels, readonly arch: DlrmArch, readonly seed: number) {
+    validateArch(arch);
+    const rng = new Rng(seed, 1);
+    this.bottom = new Mlp(kernels, arch.bottomMlp, true, rng);
+    this.top = new Mlp(kernels, [interactionWidth(arch), ...arch.topMlp], false, rng);
+    this.tables = new EmbeddingTables(kernels, arch.tableRows, arch.embeddingDim, seed);
+    this.features = arch.tableRows.length + 1;
+  }
+
+  denseParams(): DenseParam[] {
+    return [...this.bottom.params('bottom'), ...this.top.params('top')];
+  }
+
+  /** Where each table's pooled vector sits in the feature buffer [batch x features x dim]. */
+  layout(batch: number): SlotLayout {
+    const dim = this.arch.embeddingDim;
+    return { bags: batch, dim, stride: this.features * dim, slot0: dim };
+  }
+
+  private ensureBatch(batch: number): void {
+    if (batch === this.batchSize) return;
+    this.batchSize = batch;
+    this.featureBuffer = new Float32Array(batch * this.features * this.arch.embeddingDim);
+    this.featureGrad = new Float32Array(batch * this.features * this.arch.embeddingDim);
+    this.interactionOut = new Float32Array(this.arch.interaction === 'dot' ? batch * interactionWidth(this.arch) : 0);
+  }
+
+  /** Returns the logits [batch.size] (a buffer owned by the model). */
+  forward(batch: Batch): Float32Array {
+    const n = batch.size, dim = this.arch.embeddingDim, stride = this.features * dim;
+    this.ensureBatch(n);
+    const x = this.bottom.forward(batch.dense, n);
+    const T = this.featureBuffer;
+    for (let b = 0; b < n; b++) T.set(x.subarray(b * dim, (b + 1) * dim), b * stride);
+    this.kernels.embeddingForward(this.tables.weights, batch.sparse, this.layout(n), T);
+    let topInput = T;
+    if (this.arch.interaction === 'dot') {
+      this.kernels.interactionDotForward(T, n, this.features, dim, this.interactionOut, interactionWidth(this.arch));
+      topInput = this.interactionOut;
+    }
+    return this.top.forward(topInput, n);
+  }
+
+  /** Back-propagates dLogits; dense gradients land in the layers, the sparse one in embeddingGrad(). */
+  backward(dLogits: Float32Array): void {
+    const n = this.batchSize, dim = this.arch.embeddingDim, stride = this.features * dim;
+    this.top.outputGrad().set(dLogits.subarray(0, n));
+    const dTop = this.top.backward(true)!;
+    if (this.arch.interaction === 'dot') {
+      this.kernels.interactionDotBackward(this.featureBuffer, dTop, n, this.features, dim, interactionWidth(this.arch), this.featureGrad);
+    } else {
+      this.featureGrad.set(dTop);
+    }
+    const dx = this.bottom.outputGrad();
+    for (let b = 0; b < n; b++) dx.set(this.featureGrad.subarray(b * stride, b * stride + dim), b * dim);
+    this.bottom.backward(false);
+  }
+
+  /** The gradient w.r.t. every pooled embedding of the last batch, at layout(batch) positions. */
+  embeddingGrad(): Float32Array {
+    return this.featureGrad;
+  }
+}

@@ -1,0 +1,92 @@
+/** A stack of fully connected layers with ReLU, weights [out x in] as torch.nn.Linear stores them. */
+import type { Kernels } from '../kernels/kernels.ts';
+import type { Rng } from '../util/rng.ts';
+
+export interface DenseParam {
+  name: string;
+  value: Float32Array;
+  grad: Float32Array;
+}
+
+export class Linear {
+  readonly weight: Float32Array;
+  readonly bias: Float32Array;
+  readonly weightGrad: Float32Array;
+  readonly biasGrad: Float32Array;
+
+  constructor(readonly inputs: number, readonly outputs: number, readonly relu: boolean, rng: Rng) {
+    this.weight = new Float32Array(outputs * inputs);
+    this.bias = new Float32Array(outputs);
+    this.weightGrad = new Float32Array(outputs * inputs);
+    this.biasGrad = new Float32Array(outputs);
+    // dlrm's initialisation: N(0, sqrt(2 / (fan_in + fan_out))) weights, N(0, sqrt(1 / fan_out)) biases.
+    const wStd = Math.sqrt(2 / (inputs + outputs)), bStd = Math.sqrt(1 / outputs);
+    for (let i = 0; i < this.weight.length; i++) this.weight[i] = rng.normal() * wStd;
+    for (let i = 0; i < outputs; i++) this.bias[i] = rng.normal() * bStd;
+  }
+}
+
+export class Mlp {
+  readonly layers: Linear[];
+  private batch = 0;
+  private outputs: Float32Array[] = [];
+  private outputGrads: Float32Array[] = [];
+  private input: Float32Array = new Float32Array(0);
+  private inputGradBuffer: Float32Array = new Float32Array(0);
+
+  /** widths[0] is the input; every layer has ReLU unless it is the last and lastRelu is false. */
+  constructor(private readonly kernels: Kernels, readonly widths: number[], lastRelu: boolean, rng: Rng) {
+    this.layers = widths.slice(1).map((out, l) => new Linear(widths[l], out, l < widths.length - 2 || lastRelu, rng));
+  }
+
+  params(prefix: string): DenseParam[] {
+    return this.layers.flatMap((layer, l) => [
+      { name: `${prefix}.${l}.weight`, value: layer.weight, grad: layer.weightGrad },
+      { name: `${prefix}.${l}.bias`, value: layer.bias, grad: layer.biasGrad },
+    ]);
+  }
+
+  private ensureBatch(batch: number): void {
+    if (batch === this.batch) return;
+    this.batch = batch;
+    this.outputs = this.layers.map((l) => new Float32Array(batch * l.outputs));
+    this.outputGrads = this.layers.map((l) => new Float32Array(batch * l.outputs));
+    this.inputGradBuffer = new Float32Array(batch * this.widths[0]);
+  }
+
+  /** Runs the layers on input [batch x widths[0]]; returns the last activation (owned by the MLP). */
+  forward(input: Float32Array, batch: number): Float32Array {
+    this.ensureBatch(batch);
+    this.input = input;
+    let x = input;
+    this.layers.forEach((layer, l) => {
+      const y = this.outputs[l];
+      this.kernels.gemm(false, true, batch, layer.outputs, layer.inputs, 1, x, layer.inputs, layer.weight, layer.inputs, 0, y, layer.outputs);
+      this.kernels.biasActivation(y, batch, layer.outputs, layer.bias, layer.relu);
+      x = y;
+    });
+    return x;
+  }
+
+  /** The buffer the caller fills with the gradient of the loss w.r.t. the MLP's output. */
+  outputGrad(): Float32Array {
+    return this.outputGrads[this.layers.length - 1];
+  }
+
+  /** Back-propagates outputGrad() into the layer gradients; returns the input gradient when asked for. */
+  backward(wantInputGrad: boolean): Float32Array | null {
+    const batch = this.batch;
+    for (let l = this.layers.length - 1; l >= 0; l--) {
+      const layer = this.layers[l];
+      const dy = this.outputGrads[l];
+      const x = l === 0 ? this.input : this.outputs[l - 1];
+      this.kernels.activationBackward(dy, this.outputs[l], batch, layer.outputs, layer.relu, layer.biasGrad);
+      this.kernels.gemm(true, false, layer.outputs, layer.inputs, batch, 1, dy, layer.outputs, x, layer.inputs, 0, layer.weightGrad, layer.inputs);
+      if (l > 0 || wantInputGrad) {
+        const dx = l === 0 ? this.inputGradBuffer : this.outputGrads[l - 1];
+        this.kernels.gemm(false, false, batch, layer.inputs, layer.outputs, 1, dy, layer.outputs, layer.weight, layer.inputs, 0, dx, layer.inputs);
+      }
+    }
+    return wantInputGrad ? this.inputGradBuffer : null;
+  }
+}

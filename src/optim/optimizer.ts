@@ -1,0 +1,44 @@
+/**
+ * SGD, or Adagrad as dlrm's rwsadagrad: element-wise state for the dense MLP parameters, one state
+ * per row for the embedding tables. Embedding updates touch only the rows the batch looked up.
+ */
+import type { Kernels } from '../kernels/kernels.ts';
+import type { Batch } from '../data/batch.ts';
+import type { Dlrm } from '../model/dlrm.ts';
+
+export type OptimizerName = 'sgd' | 'adagrad';
+export const optimizerNames: readonly OptimizerName[] = ['sgd', 'adagrad'];
+
+export interface OptimizerConfig {
+  name: OptimizerName;
+  lr: number;
+  /** Added to the Adagrad denominator (torch's default 1e-10). */
+  eps: number;
+  /** Starting value of every Adagrad state (torch's initial_accumulator_value, default 0). */
+  initialAccumulator: number;
+}
+
+export class Optimizer {
+  private readonly denseStates = new Map<string, Float32Array>();
+
+  constructor(private readonly kernels: Kernels, readonly config: OptimizerConfig) {}
+
+  step(model: Dlrm, batch: Batch): void {
+    const { name, lr, eps } = this.config;
+    for (const p of model.denseParams()) {
+      if (name === 'sgd') {
+        this.kernels.denseSgd(p.value, p.grad, lr);
+      } else {
+        let state = this.denseStates.get(p.name);
+        if (!state) this.denseStates.set(p.name, (state = new Float32Array(p.value.length).fill(this.config.initialAccumulator)));
+        this.kernels.denseAdagrad(p.value, state, p.grad, lr, eps);
+      }
+    }
+    this.kernels.embeddingUpdate(model.tables.weights, batch.sparse, model.layout(batch.size), model.embeddingGrad(), {
+      optimizer: name === 'sgd' ? 'sgd' : 'rowwise-adagrad',
+      lr,
+      eps,
+      states: name === 'sgd' ? null : model.tables.rowWiseStates(this.config.initialAccumulator),
+    });
+  }
+}

@@ -227,11 +227,12 @@ napi_value SetThreads(napi_env env, napi_callback_info info) {
 
 napi_value Info(napi_env env, napi_callback_info info) {
   return guarded<0>(env, info, [&](const Args&) {
-    napi_value obj, blas, threads;
+    napi_value obj, gemm, threads;
+    const std::string engine = gemmEngine();
     check(napi_create_object(env, &obj), "object");
-    check(napi_get_boolean(env, hasOpenBlas(), &blas), "boolean");
+    check(napi_create_string_utf8(env, engine.c_str(), engine.size(), &gemm), "string");
     check(napi_create_int32(env, pool().size(), &threads), "int");
-    check(napi_set_named_property(env, obj, "openblas", blas), "property");
+    check(napi_set_named_property(env, obj, "gemm", gemm), "property");
     check(napi_set_named_property(env, obj, "threads", threads), "property");
     return obj;
   });

@@ -1,5 +1,6 @@
 #pragma once
 #include <cstdint>
+#include <string>
 
 // Row-major C[M x N] = alpha * op(A)[M x K] * op(B)[K x N] + beta * C, split over the pool's threads.
 // Uses OpenBLAS when the addon was built with it, the own packed micro-kernel otherwise.
@@ -8,4 +9,5 @@ void sgemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alph
 // The own kernel, single-threaded, always available (benchmarked against OpenBLAS).
 void sgemmOwn(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
               const float* B, int64_t ldb, float beta, float* C, int64_t ldc);
-bool hasOpenBlas();
+// Which engine sgemm runs on, e.g. "OpenBLAS Cooperlake" or "own".
+std::string gemmEngine();

@@ -23,7 +23,7 @@ interface Addon {
   fillUniform(data: Float32Array, n: number, seed: number, stream: number, low: number, high: number): void;
   allocateTable(floats: number): ArrayBuffer;
   setThreads(threads: number): void;
-  info(): { openblas: boolean; threads: number };
+  info(): { gemm: string; threads: number };
 }
 
 const addonPath = fileURLToPath(new URL('../../build/Release/hotline.node', import.meta.url));
@@ -43,8 +43,8 @@ export class NativeKernels implements Kernels {
   constructor(readonly addon: Addon) {}
 
   describe(): string {
-    const { openblas, threads } = this.addon.info();
-    return `native (${openblas ? 'OpenBLAS' : 'own'} GEMM, ${threads} thread${threads > 1 ? 's' : ''})`;
+    const { gemm, threads } = this.addon.info();
+    return `native (GEMM: ${gemm}; ${threads} thread${threads > 1 ? 's' : ''})`;
   }
 
   setThreads(threads: number): void {

@@ -1,0 +1,42 @@
+/** The `hotline` command. */
+import { DataError } from '../data/criteo-tsv.ts';
+import { ArchError } from '../model/arch.ts';
+import { helpText, UsageError } from './options.ts';
+import { trainConfigFrom } from './train-config.ts';
+import { runTraining } from './train-command.ts';
+
+const usage = `usage: hotline <command> [options]
+
+commands:
+  demo     train a DLRM on a built-in skewed Criteo-like set (no data needed) and print the test AUC
+  train    train a DLRM (dlrm-compatible flags, or --config FILE.json)
+
+options of train (demo takes the same, with its own defaults):
+${helpText()}
+`;
+
+/** The demo: 1 epoch on 300k synthetic rows with the Kaggle MLPs and capped Kaggle cardinalities. */
+const demoDefaults = [
+  '--data-generation', 'synthetic', '--data-size', '300000', '--max-table-rows', '100000',
+  '--mini-batch-size', '256', '--learning-rate', '0.1', '--test-fraction', '0.1', '--threads', '2',
+];
+
+export function main(argv: string[]): number {
+  const [command, ...rest] = argv;
+  try {
+    if (!command || command === '--help' || command === '-h' || rest.includes('--help')) {
+      process.stdout.write(usage);
+      return command ? 0 : 1;
+    }
+    if (command === 'train') runTraining(trainConfigFrom(rest));
+    else if (command === 'demo') runTraining(trainConfigFrom([...demoDefaults, ...rest]));
+    else throw new UsageError(`unknown command '${command}'`);
+    return 0;
+  } catch (error) {
+    if (error instanceof UsageError || error instanceof ArchError || error instanceof DataError) {
+      process.stderr.write(`hotline: ${error.message}\n`);
+      return 2;
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,156 @@
+/**
+ * Command-line flags (dlrm's names where dlrm has one) and the JSON config file alternative: one table of
+ * options, validated the same way from either source, with messages that name the flag or key.
+ */
+import { readFileSync } from 'node:fs';
+
+type Kind =
+  | { type: 'int'; min: number }
+  | { type: 'number'; min: number; exclusiveMin?: boolean }
+  | { type: 'string' }
+  | { type: 'enum'; values: readonly string[] }
+  | { type: 'flag' };
+
+interface OptionSpec {
+  kind: Kind;
+  help: string;
+  default?: string | number | boolean;
+}
+
+export const trainOptions = {
+  'config': { kind: { type: 'string' }, help: 'JSON file with any of these options as keys (flags override it)' },
+  'preset': { kind: { type: 'enum', values: ['kaggle', 'terabyte'] }, default: 'kaggle', help: 'architecture preset with real Criteo cardinalities' },
+  'arch-mlp-bot': { kind: { type: 'string' }, help: "bottom MLP widths, e.g. 13-512-256-64-16 (overrides the preset)" },
+  'arch-mlp-top': { kind: { type: 'string' }, help: 'top MLP widths after the interaction, e.g. 512-256-1' },
+  'arch-sparse-feature-size': { kind: { type: 'int', min: 1 }, help: 'embedding dimension' },
+  'arch-embedding-size': { kind: { type: 'string' }, help: 'rows of each table, e.g. 1460-583-10131227 (random data only)' },
+  'arch-interaction-op': { kind: { type: 'enum', values: ['dot', 'cat'] }, default: 'dot', help: 'feature interaction' },
+  'data-generation': {
+    kind: { type: 'enum', values: ['random', 'synthetic', 'dataset'] }, default: 'random',
+    help: "random: uniform indices and labels (speed runs, as dlrm); synthetic: skewed Criteo-like set; dataset: --raw-data-file",
+  },
+  'raw-data-file': { kind: { type: 'string' }, help: 'Criteo raw TSV (label, I1..I13, C1..C26) for --data-generation dataset' },
+  'data-size': { kind: { type: 'int', min: 2 }, default: 200000, help: 'rows of the synthetic set' },
+  'zipf': { kind: { type: 'number', min: 0 }, default: 1.1, help: 'Zipf exponent of the synthetic ids' },
+  'max-table-rows': { kind: { type: 'int', min: 1 }, default: 0, help: 'cap every table of the synthetic set (0: no cap)' },
+  'test-fraction': { kind: { type: 'number', min: 0 }, default: 0.1, help: 'last fraction of the rows held out for testing' },
+  'mini-batch-size': { kind: { type: 'int', min: 1 }, default: 128, help: 'samples per mini-batch' },
+  'test-mini-batch-size': { kind: { type: 'int', min: 1 }, default: 4096, help: 'samples per evaluation batch' },
+  'learning-rate': { kind: { type: 'number', min: 0, exclusiveMin: true }, default: 0.01, help: 'learning rate' },
+  'optimizer': { kind: { type: 'enum', values: ['sgd', 'adagrad'] }, default: 'sgd', help: 'sgd, or adagrad (row-wise for tables, as dlrm rwsadagrad)' },
+  'adagrad-initial-accumulator': { kind: { type: 'number', min: 0 }, default: 0, help: 'initial Adagrad state' },
+  'nepochs': { kind: { type: 'int', min: 1 }, default: 1, help: 'epochs' },
+  'num-batches': { kind: { type: 'int', min: 0 }, default: 0, help: 'batches per epoch (0: the whole set; random data needs it)' },
+  'test-freq': { kind: { type: 'int', min: 0 }, default: 0, help: 'evaluate every N steps (0: at the end only)' },
+  'print-freq': { kind: { type: 'int', min: 1 }, default: 100, help: 'steps between progress lines when not on a terminal' },
+  'seed': { kind: { type: 'int', min: 0 }, default: 123, help: 'seed for initialisation, shuffling and generated data' },
+  'shuffle': { kind: { type: 'flag' }, default: true, help: 'shuffle the training rows each epoch (--no-shuffle to keep file order)' },
+  'threads': { kind: { type: 'int', min: 1 }, default: 1, help: 'compute threads' },
+  'backend': { kind: { type: 'enum', values: ['auto', 'native', 'typescript'] }, default: 'auto', help: 'kernels to run on' },
+  'run-dir': { kind: { type: 'string' }, default: 'runs', help: "parent folder of the run directory ('' for none)" },
+} satisfies Record<string, OptionSpec>;
+
+export type TrainOptionName = keyof typeof trainOptions;
+export type OptionValues = Partial<Record<TrainOptionName, string | number | boolean>>;
+
+export class UsageError extends Error {}
+
+function describeKind(kind: Kind): string {
+  switch (kind.type) {
+    case 'int': return kind.min >= 1 ? 'a positive integer' : `an integer >= ${kind.min}`;
+    case 'number': return kind.exclusiveMin ? `a number > ${kind.min}` : `a number >= ${kind.min}`;
+    case 'string': return 'a string';
+    case 'enum': return `one of ${kind.values.join(', ')}`;
+    case 'flag': return 'true or false';
+  }
+}
+
+/** Converts a raw value (a CLI string or a JSON value) to the option's type, or throws naming `where`. */
+function convert(spec: OptionSpec, raw: unknown, where: string): string | number | boolean {
+  const fail = () => new UsageError(`${where}: expected ${describeKind(spec.kind)}, got ${JSON.stringify(raw)}`);
+  const k = spec.kind;
+  switch (k.type) {
+    case 'int':
+    case 'number': {
+      const v = typeof raw === 'number' ? raw : typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : NaN;
+      if (!Number.isFinite(v) || (k.type === 'int' && !Number.isInteger(v))) throw fail();
+      if (v < k.min || (k.type === 'number' && k.exclusiveMin && v === k.min)) throw fail();
+      return v;
+    }
+    case 'string':
+      if (typeof raw !== 'string') throw fail();
+      return raw;
+    case 'enum':
+      if (typeof raw !== 'string' || !k.values.includes(raw)) throw fail();
+      return raw;
+    case 'flag':
+      if (typeof raw !== 'boolean') throw fail();
+      return raw;
+  }
+}
+
+/** Parses --name value / --name=value / --flag / --no-flag into validated values. */
+export function parseFlags(argv: string[]): OptionValues {
+  const values: OptionValues = {};
+  const specs: Record<string, OptionSpec> = trainOptions;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (!arg.startsWith('--')) throw new UsageError(`unexpected argument '${arg}'`);
+    let [name, inline] = arg.slice(2).split(/=(.*)/s, 2) as [string, string | undefined];
+    let spec = specs[name];
+    if (!spec && name.startsWith('no-') && specs[name.slice(3)]?.kind.type === 'flag') {
+      name = name.slice(3);
+      spec = specs[name];
+      inline = 'false';
+    }
+    if (!spec) throw new UsageError(`unknown option --${name} (see --help)`);
+    let raw: unknown;
+    if (spec.kind.type === 'flag') {
+      raw = inline === undefined ? true : inline === 'true' ? true : inline === 'false' ? false : inline;
+    } else {
+      raw = inline ?? argv[++i];
+      if (raw === undefined) throw new UsageError(`--${name}: missing value`);
+    }
+    values[name as TrainOptionName] = convert(spec, raw, `--${name}`);
+  }
+  return values;
+}
+
+/** Reads a JSON config file whose keys are option names without the dashes. */
+export function readConfigFile(path: string): OptionValues {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new UsageError(`${path}: ${(error as Error).message}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new UsageError(`${path}: expected a JSON object of options`);
+  }
+  const values: OptionValues = {};
+  const specs: Record<string, OptionSpec> = trainOptions;
+  for (const [key, raw] of Object.entries(parsed)) {
+    const spec = specs[key];
+    if (!spec || key === 'config') throw new UsageError(`${path}: unknown option "${key}" (see hotline train --help)`);
+    values[key as TrainOptionName] = convert(spec, raw, `${path}: "${key}"`);
+  }
+  return values;
+}
+
+/** Defaults, then the config file, then the flags. */
+export function resolveOptions(argv: string[]): Required<Record<TrainOptionName, string | number | boolean>> {
+  const flags = parseFlags(argv);
+  const file = typeof flags.config === 'string' ? readConfigFile(flags.config) : {};
+  const resolved: Record<string, string | number | boolean> = {};
+  for (const [name, spec] of Object.entries(trainOptions) as [TrainOptionName, OptionSpec][]) {
+    const v = flags[name] ?? file[name] ?? spec.default;
+    if (v !== undefined) resolved[name] = v;
+  }
+  return resolved as Required<Record<TrainOptionName, string | number | boolean>>;
+}
+
+export function helpText(): string {
+  return Object.entries(trainOptions as Record<string, OptionSpec>)
+    .map(([name, s]) => `  --${name.padEnd(28)} ${s.help}${s.default !== undefined && s.default !== '' ? ` [${s.default}]` : ''}`)
+    .join('\n');
+}

@@ -1,0 +1,74 @@
+/** `hotline train`: builds data, model, optimizer and policy from a TrainConfig and runs the trainer. */
+import { readCriteoTsv } from '../data/criteo-tsv.ts';
+import { type Dataset, sliceRows } from '../data/dataset.ts';
+import { generateSynthetic } from '../data/synthetic.ts';
+import { createKernels } from '../kernels/index.ts';
+import { describeArch, validateArch } from '../model/arch.ts';
+import { Dlrm } from '../model/dlrm.ts';
+import { Optimizer } from '../optim/optimizer.ts';
+import { BaselinePolicy } from '../policies/baseline.ts';
+import type { BatchSource } from '../policies/policy.ts';
+import { formatRate, Progress } from '../train/progress.ts';
+import { RunDir } from '../train/run-dir.ts';
+import { DatasetSource, RandomSource } from '../train/sources.ts';
+import { Trainer, type TrainResult } from '../train/trainer.ts';
+import type { TrainConfig } from './train-config.ts';
+
+interface PreparedData {
+  source: BatchSource;
+  test: Dataset | null;
+  tableRows: number[];
+}
+
+function prepareData(config: TrainConfig): PreparedData {
+  const { data, arch } = config;
+  if (data.kind === 'random') {
+    const source = new RandomSource(arch.tableRows, arch.bottomMlp[0], config.batchSize, config.numBatches, config.seed);
+    return { source, test: null, tableRows: arch.tableRows };
+  }
+  const all = data.kind === 'dataset'
+    ? readCriteoTsv(data.path)
+    : generateSynthetic({
+        rows: data.rows,
+        tableRows: data.maxTableRows > 0 ? arch.tableRows.map((n) => Math.min(n, data.maxTableRows)) : arch.tableRows,
+        denseFeatures: arch.bottomMlp[0],
+        zipf: data.zipf,
+        seed: config.seed,
+      });
+  const testRows = Math.floor(all.rows * config.testFraction);
+  const train = sliceRows(all, 0, all.rows - testRows);
+  const limit = config.numBatches > 0 ? config.numBatches : Infinity;
+  return {
+    source: new DatasetSource(train, config.batchSize, config.shuffle, config.seed, limit),
+    test: testRows > 0 ? sliceRows(all, all.rows - testRows, all.rows) : null,
+    tableRows: all.tableRows,
+  };
+}
+
+export function runTraining(config: TrainConfig, out: NodeJS.WriteStream = process.stdout): TrainResult {
+  const kernels = createKernels(config.backend, config.threads);
+  const prepared = prepareData(config);
+  const arch = validateArch({ ...config.arch, tableRows: prepared.tableRows });
+  if (arch.bottomMlp[0] !== 13 && config.data.kind === 'dataset') {
+    throw new Error(`--arch-mlp-bot must start with 13 (the Criteo dense features), got ${arch.bottomMlp[0]}`);
+  }
+  const runDir = config.runDir ? RunDir.create(config.runDir, 'train') : null;
+  runDir?.writeJson('config.json', { ...config, arch, kernels: kernels.describe() });
+  out.write(`hotline: ${describeArch(arch)}\nkernels: ${kernels.describe()}\n`);
+  const model = new Dlrm(kernels, arch, config.seed);
+  const optimizer = new Optimizer(kernels, {
+    name: config.optimizer, lr: config.learningRate, eps: 1e-10, initialAccumulator: config.adagradInitialAccumulator,
+  });
+  const trainer = new Trainer(model, new BaselinePolicy(model, optimizer), new Progress(out, config.printFreq), runDir);
+  const result = trainer.run(prepared.source, prepared.test, {
+    epochs: config.epochs, testFreq: config.testFreq, evalBatchSize: config.testBatchSize,
+  });
+  runDir?.writeJson('summary.json', { ...result, runDir: runDir.path });
+  out.write(
+    `trained ${result.samples.toLocaleString('en-US')} samples in ${result.trainSeconds.toFixed(1)} s: ` +
+      `${formatRate(result.samplesPerSecond)} samples/s\n`,
+  );
+  if (result.test) out.write(`test AUC ${result.test.auc.toFixed(4)} (logloss ${result.test.logloss.toFixed(4)}, accuracy ${(100 * result.test.accuracy).toFixed(2)}%)\n`);
+  if (runDir) out.write(`run directory: ${runDir.path}\n`);
+  return result;
+}

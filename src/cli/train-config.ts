@@ -1,0 +1,76 @@
+/** The resolved, typed configuration of a training run, built from the validated options. */
+import { type DlrmArch, type Interaction, parseWidths, presets } from '../model/arch.ts';
+import type { BackendName } from '../kernels/index.ts';
+import type { OptimizerName } from '../optim/optimizer.ts';
+import { resolveOptions, UsageError } from './options.ts';
+
+export type DataConfig =
+  | { kind: 'random' }
+  | { kind: 'synthetic'; rows: number; zipf: number; maxTableRows: number }
+  | { kind: 'dataset'; path: string };
+
+export interface TrainConfig {
+  arch: DlrmArch;
+  data: DataConfig;
+  testFraction: number;
+  batchSize: number;
+  testBatchSize: number;
+  learningRate: number;
+  optimizer: OptimizerName;
+  adagradInitialAccumulator: number;
+  epochs: number;
+  numBatches: number;
+  testFreq: number;
+  printFreq: number;
+  seed: number;
+  shuffle: boolean;
+  threads: number;
+  backend: BackendName;
+  runDir: string;
+}
+
+export function trainConfigFrom(argv: string[]): TrainConfig {
+  const o = resolveOptions(argv);
+  const preset = presets[String(o.preset)];
+  const embeddingDim = Number(o['arch-sparse-feature-size'] ?? preset.embeddingDim);
+  const arch: DlrmArch = {
+    bottomMlp: o['arch-mlp-bot'] ? parseWidths(String(o['arch-mlp-bot']), '--arch-mlp-bot') : preset.bottomMlp,
+    topMlp: o['arch-mlp-top'] ? parseWidths(String(o['arch-mlp-top']), '--arch-mlp-top') : preset.topMlp,
+    embeddingDim,
+    tableRows: o['arch-embedding-size'] ? parseWidths(String(o['arch-embedding-size']), '--arch-embedding-size') : preset.tableRows,
+    interaction: String(o['arch-interaction-op']) as Interaction,
+  };
+  const kind = String(o['data-generation']);
+  let data: DataConfig;
+  if (kind === 'dataset') {
+    if (!o['raw-data-file']) throw new UsageError('--data-generation dataset needs --raw-data-file PATH');
+    data = { kind, path: String(o['raw-data-file']) };
+  } else if (kind === 'synthetic') {
+    data = { kind, rows: Number(o['data-size']), zipf: Number(o.zipf), maxTableRows: Number(o['max-table-rows']) };
+  } else {
+    data = { kind: 'random' };
+  }
+  const testFraction = Number(o['test-fraction']);
+  if (testFraction >= 1) throw new UsageError(`--test-fraction: expected a number below 1, got ${testFraction}`);
+  const numBatches = Number(o['num-batches']);
+  if (data.kind === 'random' && numBatches === 0) throw new UsageError('--data-generation random needs --num-batches N');
+  return {
+    arch,
+    data,
+    testFraction,
+    batchSize: Number(o['mini-batch-size']),
+    testBatchSize: Number(o['test-mini-batch-size']),
+    learningRate: Number(o['learning-rate']),
+    optimizer: String(o.optimizer) as OptimizerName,
+    adagradInitialAccumulator: Number(o['adagrad-initial-accumulator']),
+    epochs: Number(o.nepochs),
+    numBatches,
+    testFreq: Number(o['test-freq']),
+    printFreq: Number(o['print-freq']),
+    seed: Number(o.seed),
+    shuffle: Boolean(o.shuffle),
+    threads: Number(o.threads),
+    backend: String(o.backend) as BackendName,
+    runDir: String(o['run-dir']),
+  };
+}

@@ -1,0 +1,66 @@
+/**
+ * A skewed, Criteo-like click dataset generated in-process: Zipf-distributed ids per table with the hot
+ * ids scattered over the id space, log-normal counts as dense features, and a planted logistic signal
+ * (per-id effects on some tables plus dense effects) so a DLRM has something real to learn.
+ */
+import { Rng } from '../util/rng.ts';
+import type { Dataset } from './dataset.ts';
+
+export interface SyntheticSpec {
+  rows: number;
+  tableRows: number[];
+  denseFeatures: number;
+  /** Zipf exponent of every table's id distribution. */
+  zipf: number;
+  seed: number;
+}
+
+/** Inverse CDF of a continuous Zipf(s) on [1, n+1): rank 0 is the hottest. */
+function zipfRank(u: number, n: number, s: number): number {
+  const x = s === 1 ? Math.pow(n + 1, u) : Math.pow(1 + u * (Math.pow(n + 1, 1 - s) - 1), 1 / (1 - s));
+  return Math.min(n - 1, Math.floor(x) - 1);
+}
+
+/** A bijection of [0, n) that scatters ranks over the id space (multiplier coprime with n). */
+function scatter(n: number, seed: number): (rank: number) => number {
+  let a = 1_000_003 + (seed % 1000) * 2;
+  const gcd = (x: number, y: number): number => (y === 0 ? x : gcd(y, x % y));
+  while (gcd(a, n) !== 1) a += 2;
+  const shift = seed % n;
+  return (rank) => (rank * a + shift) % n;
+}
+
+export function generateSynthetic(spec: SyntheticSpec): Dataset {
+  const { rows, tableRows, denseFeatures, zipf, seed } = spec;
+  const rng = new Rng(seed, 77);
+  const tables = tableRows.length;
+  // The signal: a per-id effect on every third table, a linear effect of the first three dense features.
+  const signalTables = tableRows.map((_, t) => t % 3 === 0);
+  const effectKey = (t: number, id: number) => new Rng(seed ^ (t * 7919), id).normal();
+  const maps = tableRows.map((n, t) => scatter(n, seed + t));
+  const dense = new Float32Array(rows * denseFeatures);
+  const categorical = tableRows.map(() => new Int32Array(rows));
+  const labels = new Float32Array(rows);
+  const effects = tableRows.map(() => new Map<number, number>());
+  for (let r = 0; r < rows; r++) {
+    let logit = -1.2;
+    for (let j = 0; j < denseFeatures; j++) {
+      const count = Math.floor(Math.exp(rng.normal() * 1.2 + 1));
+      const v = Math.log1p(count);
+      dense[r * denseFeatures + j] = v;
+      if (j < 3) logit += (j === 1 ? -0.4 : 0.3) * (v - 1.3);
+    }
+    for (let t = 0; t < tables; t++) {
+      const rank = zipfRank(rng.next(), tableRows[t], zipf);
+      const id = maps[t](rank);
+      categorical[t][r] = id;
+      if (signalTables[t]) {
+        let e = effects[t].get(id);
+        if (e === undefined) effects[t].set(id, (e = effectKey(t, id)));
+        logit += 0.6 * e;
+      }
+    }
+    labels[r] = rng.next() < 1 / (1 + Math.exp(-logit)) ? 1 : 0;
+  }
+  return { rows, denseFeatures, tableRows: [...tableRows], dense, categorical, labels };
+}

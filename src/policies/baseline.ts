@@ -1,0 +1,25 @@
+/** The baseline policy: every table in host memory, batches in the source's order. */
+import type { Batch } from '../data/batch.ts';
+import { bceWithLogits } from '../model/loss.ts';
+import type { Dlrm } from '../model/dlrm.ts';
+import type { Optimizer } from '../optim/optimizer.ts';
+import type { BatchSource, Policy } from './policy.ts';
+
+export class BaselinePolicy implements Policy {
+  readonly name = 'baseline';
+  private dLogits = new Float32Array(0);
+
+  constructor(private readonly model: Dlrm, private readonly optimizer: Optimizer) {}
+
+  schedule(source: BatchSource, epoch: number): Iterable<Batch> {
+    return source.batches(epoch);
+  }
+
+  step(batch: Batch): number {
+    if (this.dLogits.length < batch.size) this.dLogits = new Float32Array(batch.size);
+    const loss = bceWithLogits(this.model.forward(batch), batch.labels, batch.size, this.dLogits);
+    this.model.backward(this.dLogits);
+    this.optimizer.step(this.model, batch);
+    return loss;
+  }
+}

@@ -1,0 +1,34 @@
+/** Batch sources for the trainer: an in-memory dataset (seeded shuffle per epoch) or dlrm's random generator. */
+import type { Batch } from '../data/batch.ts';
+import { batchesOf, type Dataset } from '../data/dataset.ts';
+import { randomBatch } from '../data/random.ts';
+import type { BatchSource } from '../policies/policy.ts';
+import { Rng } from '../util/rng.ts';
+
+export class DatasetSource implements BatchSource {
+  readonly batchesPerEpoch: number;
+
+  constructor(
+    readonly data: Dataset, readonly batchSize: number, readonly shuffle: boolean, readonly seed: number, limit: number,
+  ) {
+    this.batchesPerEpoch = Math.min(Math.ceil(data.rows / batchSize), limit);
+  }
+
+  batches(epoch: number): Iterable<Batch> {
+    const order = this.shuffle ? new Rng(this.seed, 1000 + epoch).permutation(this.data.rows) : null;
+    return batchesOf(this.data, this.batchSize, order, this.batchesPerEpoch);
+  }
+}
+
+export class RandomSource implements BatchSource {
+  constructor(
+    readonly tableRows: number[], readonly denseFeatures: number, readonly batchSize: number,
+    readonly batchesPerEpoch: number, readonly seed: number,
+  ) {}
+
+  *batches(epoch: number): Iterable<Batch> {
+    for (let i = 0; i < this.batchesPerEpoch; i++) {
+      yield randomBatch(this.tableRows, this.denseFeatures, this.batchSize, this.seed, epoch * this.batchesPerEpoch + i);
+    }
+  }
+}

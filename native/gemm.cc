@@ -116,12 +116,38 @@ void scaleC(int64_t M, int64_t N, float beta, float* C, int64_t ldc) {
   }
 }
 
+// Shapes with a side below the register tile (the one-logit layer: N = 1) would mostly multiply padding;
+// plain loops with the contiguous axis innermost do better there.
+void sgemmThin(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
+               const float* B, int64_t ldb, float* C, int64_t ldc) {
+  for (int64_t i = 0; i < M; ++i) {
+    float* c = C + i * ldc;
+    if (transB) {
+      for (int64_t j = 0; j < N; ++j) {
+        float sum = 0;
+        for (int64_t k = 0; k < K; ++k) sum += (transA ? A[k * lda + i] : A[i * lda + k]) * B[j * ldb + k];
+        c[j] += alpha * sum;
+      }
+    } else {
+      for (int64_t k = 0; k < K; ++k) {
+        const float a = alpha * (transA ? A[k * lda + i] : A[i * lda + k]);
+        const float* b = B + k * ldb;
+        for (int64_t j = 0; j < N; ++j) c[j] += a * b[j];
+      }
+    }
+  }
+}
+
 }  // namespace
 
 void sgemmOwn(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
               const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
   scaleC(M, N, beta, C, ldc);
   if (alpha == 0.0f || K == 0) return;
+  if (N < 4 || M < 4) {
+    sgemmThin(transA, transB, M, N, K, alpha, A, lda, B, ldb, C, ldc);
+    return;
+  }
   const int64_t panels = (N + NR - 1) / NR;
   float* bp = buffers.panel(static_cast<size_t>(panels * NR * KC));
   float* ap = buffers.a;

@@ -4,19 +4,24 @@
  */
 import { Rng } from '../util/rng.ts';
 import type { Batch } from './batch.ts';
-import { oneHotOffsets } from './dataset.ts';
+import { type Dataset, oneHotOffsets } from './dataset.ts';
 
-export function randomBatch(tableRows: number[], denseFeatures: number, size: number, seed: number, index: number): Batch {
-  const rng = new Rng(seed, index + 1);
-  const dense = new Float32Array(size * denseFeatures);
+export function randomRows(tableRows: number[], denseFeatures: number, rows: number, seed: number, stream = 0): Dataset {
+  const rng = new Rng(seed, stream + 1);
+  const dense = new Float32Array(rows * denseFeatures);
   for (let i = 0; i < dense.length; i++) dense[i] = rng.next();
-  const indices = tableRows.map((rows) => {
-    const idx = new Int32Array(size);
-    for (let i = 0; i < size; i++) idx[i] = rng.int(rows);
+  const categorical = tableRows.map((n) => {
+    const idx = new Int32Array(rows);
+    for (let i = 0; i < rows; i++) idx[i] = rng.int(n);
     return idx;
   });
-  const labels = new Float32Array(size);
-  for (let i = 0; i < size; i++) labels[i] = rng.next() < 0.5 ? 0 : 1;
+  const labels = new Float32Array(rows);
+  for (let i = 0; i < rows; i++) labels[i] = rng.next() < 0.5 ? 0 : 1;
+  return { rows, denseFeatures, tableRows, dense, categorical, labels };
+}
+
+export function randomBatch(tableRows: number[], denseFeatures: number, size: number, seed: number, index: number): Batch {
+  const { dense, categorical, labels } = randomRows(tableRows, denseFeatures, size, seed, index);
   const offsets = oneHotOffsets(size);
-  return { size, dense, sparse: { indices, offsets: indices.map(() => offsets) }, labels };
+  return { size, dense, sparse: { indices: categorical, offsets: categorical.map(() => offsets) }, labels };
 }

@@ -35,7 +35,7 @@ for (const threads of [1, 2]) {
 
     it('gemm matches the oracle in all four transpose cases, with alpha, beta and leading dimensions', () => {
       const rng = new Rng(1);
-      for (const [M, N, K] of [[5, 7, 3], [130, 67, 300], [64, 512, 13], [33, 1, 257], [260, 256, 300]]) {
+      for (const [M, N, K] of [[5, 7, 3], [130, 67, 300], [64, 512, 13], [33, 1, 257], [1, 70, 40], [260, 256, 300]]) {
         for (const transA of [false, true]) {
           for (const transB of [false, true]) {
             const lda = (transA ? M : K) + 3, ldb = (transB ? K : N) + 1, ldc = N + 2;

@@ -1,0 +1,45 @@
+/**
+ * The accuracy check on real data (issue 2): ../shared/data/criteo_kaggle_head10k, first 8,000 rows to
+ * train and the last 2,000 to test, Kaggle MLPs, dim 16, SGD lr 0.1, batch 128, one epoch in file order.
+ * Shared by the benchmark that runs the PyTorch reference and by the test that checks hotline against it.
+ */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { readCriteoTsv } from '../data/criteo-tsv.ts';
+import { type Dataset, sliceRows } from '../data/dataset.ts';
+import type { Kernels } from '../kernels/kernels.ts';
+import { type DlrmArch, presets } from '../model/arch.ts';
+import { Dlrm } from '../model/dlrm.ts';
+import { Optimizer } from '../optim/optimizer.ts';
+import { BaselinePolicy } from '../policies/baseline.ts';
+import { evaluate } from './evaluate.ts';
+import { DatasetSource } from './sources.ts';
+
+export const criteoSamplePath = fileURLToPath(new URL('../../../shared/data/criteo_kaggle_head10k/train_head10k.txt', import.meta.url));
+export const criteoSampleSettings = { trainRows: 8000, batchSize: 128, learningRate: 0.1, seed: 2026 };
+
+export function criteoSampleAvailable(): boolean {
+  return existsSync(criteoSamplePath);
+}
+
+export interface CriteoSample {
+  arch: DlrmArch;
+  train: Dataset;
+  test: Dataset;
+}
+
+export function loadCriteoSample(): CriteoSample {
+  const all = readCriteoTsv(criteoSamplePath);
+  const arch: DlrmArch = { ...presets.kaggle, tableRows: all.tableRows };
+  return { arch, train: sliceRows(all, 0, criteoSampleSettings.trainRows), test: sliceRows(all, criteoSampleSettings.trainRows, all.rows) };
+}
+
+/** Trains hotline's baseline on the sample; onInit sees the model before the first step. */
+export function trainCriteoSample(kernels: Kernels, sample: CriteoSample, onInit?: (model: Dlrm) => void): number {
+  const { batchSize, learningRate, seed } = criteoSampleSettings;
+  const model = new Dlrm(kernels, sample.arch, seed);
+  onInit?.(model);
+  const policy = new BaselinePolicy(model, new Optimizer(kernels, { name: 'sgd', lr: learningRate, eps: 0, initialAccumulator: 0 }));
+  for (const batch of new DatasetSource(sample.train, batchSize, false, seed, Infinity).batches(0)) policy.step(batch);
+  return evaluate(model, sample.test, 4096).auc;
+}

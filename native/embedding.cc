@@ -94,6 +94,18 @@ void embeddingUpdate(const TableView* tables, const BagsView* bags, int64_t coun
     const int32_t* idx = bags[t].indices;
     const int32_t* off = bags[t].offsets;
     const int64_t dim = L.dim;
+    if (optimizer == SparseOptimizer::Sgd) {
+      // SGD is linear: applying each lookup's share is applying the merged gradient, without the merge.
+      for (int64_t b = 0; b < L.bags; ++b) {
+        const float* g = grad + b * L.stride + L.slot0 + t * dim;
+        for (int64_t p = off[b]; p < off[b + 1]; ++p) {
+          if (p + kPrefetchDistance < off[L.bags]) __builtin_prefetch(table.weights + idx[p + kPrefetchDistance] * dim, 1);
+          float* w = table.weights + static_cast<int64_t>(idx[p]) * dim;
+          for (int64_t j = 0; j < dim; ++j) w[j] -= lr * g[j];
+        }
+      }
+      return;
+    }
     merger.reset(off[L.bags], dim);
     for (int64_t b = 0; b < L.bags; ++b) {
       const float* g = grad + b * L.stride + L.slot0 + t * dim;
@@ -105,10 +117,6 @@ void embeddingUpdate(const TableView* tables, const BagsView* bags, int64_t coun
       const int64_t row = merger.rows[u];
       float* w = table.weights + row * dim;
       const float* g = &merger.grads[static_cast<size_t>(u * dim)];
-      if (optimizer == SparseOptimizer::Sgd) {
-        for (int64_t j = 0; j < dim; ++j) w[j] -= lr * g[j];
-        continue;
-      }
       float sumSquares = 0;
       for (int64_t j = 0; j < dim; ++j) sumSquares += g[j] * g[j];
       table.state[row] += sumSquares / static_cast<float>(dim);

@@ -27,7 +27,8 @@ void embeddingForward(const TableView* tables, const BagsView* bags, int64_t cou
 
 enum class SparseOptimizer { Sgd, RowWiseAdagrad };
 
-// Merges the gradients of duplicate rows, then updates each touched row once.
+// Row-wise Adagrad merges the gradients of duplicate rows, then updates each touched row once; SGD applies
+// each lookup's gradient in place (the same update, as SGD is linear).
 void embeddingUpdate(const TableView* tables, const BagsView* bags, int64_t count, const SlotLayout& layout,
                      const float* grad, SparseOptimizer optimizer, float lr, float eps);
 

@@ -81,8 +81,7 @@ for (const backend of ['native', 'typescript'] as const) {
             const batch = toBatch(b);
             const dLogits = new Float32Array(batch.size);
             bceWithLogits(model.forward(batch), batch.labels, batch.size, dLogits);
-            model.backward(dLogits);
-            opt.step(model, batch);
+            opt.backwardAndStep(model, dLogits, batch);
           }
           assertParams(model, optimizer === 'sgd' ? c.sgd.params : c.adagrad.params, optimizer);
         });

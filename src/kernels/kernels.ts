@@ -55,7 +55,8 @@ export interface Kernels {
 
   /** Sum-pools each bag's rows into out at the layout's slots. */
   embeddingForward(weights: Float32Array[], bags: Bags, layout: SlotLayout, out: Float32Array): void;
-  /** Merges the gradients of duplicate rows (grad at the layout's slots), then updates each touched row once. */
+  /** Applies the merged gradient of every touched row (grad at the layout's slots): row-wise Adagrad merges
+   *  duplicate rows first and updates each once; SGD, being linear, may apply each lookup's share in place. */
   embeddingUpdate(weights: Float32Array[], bags: Bags, layout: SlotLayout, grad: Float32Array, update: SparseUpdate): void;
 
   denseSgd(w: Float32Array, g: Float32Array, lr: number): void;

@@ -64,11 +64,14 @@ export class Dlrm {
     return this.top.forward(topInput, n);
   }
 
-  /** Back-propagates dLogits; dense gradients land in the layers, the sparse one in embeddingGrad(). */
-  backward(dLogits: Float32Array): void {
+  /**
+   * Back-propagates dLogits; dense gradients land in the layers (or, with sgdRate, are applied to them
+   * at once: see Mlp.backward), the sparse one in embeddingGrad().
+   */
+  backward(dLogits: Float32Array, sgdRate: number | null = null): void {
     const n = this.batchSize, dim = this.arch.embeddingDim, stride = this.features * dim;
     this.top.outputGrad().set(dLogits.subarray(0, n));
-    const dTop = this.top.backward(true)!;
+    const dTop = this.top.backward(true, sgdRate)!;
     if (this.arch.interaction === 'dot') {
       this.kernels.interactionDotBackward(this.featureBuffer, dTop, n, this.features, dim, interactionWidth(this.arch), this.featureGrad);
     } else {
@@ -76,7 +79,7 @@ export class Dlrm {
     }
     const dx = this.bottom.outputGrad();
     for (let b = 0; b < n; b++) dx.set(this.featureGrad.subarray(b * stride, b * stride + dim), b * dim);
-    this.bottom.backward(false);
+    this.bottom.backward(false, sgdRate);
   }
 
   /** The gradient w.r.t. every pooled embedding of the last batch, at layout(batch) positions. */

@@ -23,12 +23,14 @@ export class Optimizer {
 
   constructor(private readonly kernels: Kernels, readonly config: OptimizerConfig) {}
 
-  step(model: Dlrm, batch: Batch): void {
+  /** Back-propagates dLogits through the model and applies one update of every parameter the batch touched. */
+  backwardAndStep(model: Dlrm, dLogits: Float32Array, batch: Batch): void {
     const { name, lr, eps } = this.config;
-    for (const p of model.denseParams()) {
-      if (name === 'sgd') {
-        this.kernels.denseSgd(p.value, p.grad, lr);
-      } else {
+    if (name === 'sgd') {
+      model.backward(dLogits, lr); // SGD on the dense layers is fused into the backward pass
+    } else {
+      model.backward(dLogits);
+      for (const p of model.denseParams()) {
         let state = this.denseStates.get(p.name);
         if (!state) this.denseStates.set(p.name, (state = new Float32Array(p.value.length).fill(this.config.initialAccumulator)));
         this.kernels.denseAdagrad(p.value, state, p.grad, lr, eps);

@@ -18,8 +18,7 @@ export class BaselinePolicy implements Policy {
   step(batch: Batch): number {
     if (this.dLogits.length < batch.size) this.dLogits = new Float32Array(batch.size);
     const loss = bceWithLogits(this.model.forward(batch), batch.labels, batch.size, this.dLogits);
-    this.model.backward(this.dLogits);
-    this.optimizer.step(this.model, batch);
+    this.optimizer.backwardAndStep(this.model, this.dLogits, batch);
     return loss;
   }
 }

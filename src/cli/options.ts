@@ -9,7 +9,8 @@ type Kind =
   | { type: 'number'; min: number; exclusiveMin?: boolean }
   | { type: 'string' }
   | { type: 'enum'; values: readonly string[] }
-  | { type: 'flag' };
+  | { type: 'flag' }
+  | { type: 'bytes' };
 
 interface OptionSpec {
   kind: Kind;
@@ -46,6 +47,11 @@ export const trainOptions = {
   'seed': { kind: { type: 'int', min: 0 }, default: 123, help: 'seed for initialisation, shuffling and generated data' },
   'shuffle': { kind: { type: 'flag' }, default: true, help: 'shuffle the training rows each epoch (--no-shuffle to keep file order)' },
   'threads': { kind: { type: 'int', min: 1 }, default: 1, help: 'compute threads' },
+  'policy': { kind: { type: 'enum', values: ['baseline', 'fae'] }, default: 'baseline', help: 'baseline (all tables in host memory) or fae (hot rows in a fast tier)' },
+  'hot-budget': { kind: { type: 'bytes' }, default: '256MiB', help: 'fast-tier budget for hot rows and their optimizer state' },
+  'sampling-rate': { kind: { type: 'number', min: 0, exclusiveMin: true }, default: 0.05, help: 'share of the training inputs the profiler samples (1: all)' },
+  'hot-quota': { kind: { type: 'enum', values: ['global', 'per-table'] }, default: 'global', help: 'hot rows by global count (FAE) or per-table shares' },
+  'fae-schedule': { kind: { type: 'enum', values: ['adaptive', 'cold-then-hot'] }, default: 'adaptive', help: 'interleaving of hot and cold mini-batches' },
   'backend': { kind: { type: 'enum', values: ['auto', 'native', 'typescript'] }, default: 'auto', help: 'kernels to run on' },
   'run-dir': { kind: { type: 'string' }, default: 'runs', help: "parent folder of the run directory ('' for none)" },
 } satisfies Record<string, OptionSpec>;
@@ -62,6 +68,7 @@ function describeKind(kind: Kind): string {
     case 'string': return 'a string';
     case 'enum': return `one of ${kind.values.join(', ')}`;
     case 'flag': return 'true or false';
+    case 'bytes': return "a size such as 256MiB, 1GiB, 512MB or a byte count";
   }
 }
 
@@ -86,7 +93,21 @@ function convert(spec: OptionSpec, raw: unknown, where: string): string | number
     case 'flag':
       if (typeof raw !== 'boolean') throw fail();
       return raw;
+    case 'bytes': {
+      const bytes = typeof raw === 'number' ? raw : typeof raw === 'string' ? parseBytes(raw) : NaN;
+      if (!Number.isInteger(bytes) || bytes < 1) throw fail();
+      return bytes;
+    }
   }
+}
+
+const units: Record<string, number> = { '': 1, B: 1, KB: 1e3, MB: 1e6, GB: 1e9, KIB: 2 ** 10, MIB: 2 ** 20, GIB: 2 ** 30 };
+
+/** "256MiB" -> 268435456; NaN when not a size. */
+export function parseBytes(text: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(text);
+  const unit = m ? units[m[2].toUpperCase()] : undefined;
+  return m && unit !== undefined ? Math.round(Number(m[1]) * unit) : NaN;
 }
 
 /** Parses --name value / --name=value / --flag / --no-flag into validated values. */
@@ -143,7 +164,7 @@ export function resolveOptions(argv: string[]): Required<Record<TrainOptionName,
   const file = typeof flags.config === 'string' ? readConfigFile(flags.config) : {};
   const resolved: Record<string, string | number | boolean> = {};
   for (const [name, spec] of Object.entries(trainOptions) as [TrainOptionName, OptionSpec][]) {
-    const v = flags[name] ?? file[name] ?? spec.default;
+    const v = flags[name] ?? file[name] ?? (spec.default === undefined ? undefined : convert(spec, spec.default, `default of --${name}`));
     if (v !== undefined) resolved[name] = v;
   }
   return resolved as Required<Record<TrainOptionName, string | number | boolean>>;

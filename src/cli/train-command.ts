@@ -7,7 +7,8 @@ import { describeArch, validateArch } from '../model/arch.ts';
 import { Dlrm } from '../model/dlrm.ts';
 import { Optimizer } from '../optim/optimizer.ts';
 import { BaselinePolicy } from '../policies/baseline.ts';
-import type { BatchSource } from '../policies/policy.ts';
+import { FaePolicy } from '../policies/fae.ts';
+import type { BatchSource, Policy } from '../policies/policy.ts';
 import { formatRate, Progress } from '../train/progress.ts';
 import { RunDir } from '../train/run-dir.ts';
 import { DatasetSource, RandomSource } from '../train/sources.ts';
@@ -59,14 +60,27 @@ export function runTraining(config: TrainConfig, out: NodeJS.WriteStream = proce
   const optimizer = new Optimizer(kernels, {
     name: config.optimizer, lr: config.learningRate, eps: 1e-10, initialAccumulator: config.adagradInitialAccumulator,
   });
-  const trainer = new Trainer(model, new BaselinePolicy(model, optimizer), new Progress(out, config.printFreq), runDir);
+  let policy: Policy = new BaselinePolicy(model, optimizer);
+  if (config.policy === 'fae') {
+    const fae = new FaePolicy(model, optimizer, kernels, prepared.source as DatasetSource, { ...config.fae, seed: config.seed });
+    const r = fae.report();
+    out.write(
+      `fae: ${Number(r.hotRows).toLocaleString('en-US')} hot rows (${(Number(r.hotBytes) / 2 ** 20).toFixed(1)} MiB of ` +
+        `${(config.fae.budgetBytes / 2 ** 20).toFixed(1)} MiB), ${(100 * Number(r.hotInputShare)).toFixed(1)}% of the training inputs hot, ` +
+        `profiled in ${Number(r.profileSeconds).toFixed(1)} s\n`,
+    );
+    runDir?.appendMetrics({ kind: 'event', event: 'hot-set', ...r });
+    policy = fae;
+  }
+  const trainer = new Trainer(model, policy, new Progress(out, config.printFreq), runDir);
   const result = trainer.run(prepared.source, prepared.test, {
     epochs: config.epochs, testFreq: config.testFreq, evalBatchSize: config.testBatchSize,
   });
   runDir?.writeJson('summary.json', { ...result, runDir: runDir.path });
+  const phases = Object.entries(result.phases).map(([k, v]) => `${k} ${v.toFixed(1)} s`).join(', ');
   out.write(
     `trained ${result.samples.toLocaleString('en-US')} samples in ${result.trainSeconds.toFixed(1)} s: ` +
-      `${formatRate(result.samplesPerSecond)} samples/s\n`,
+      `${formatRate(result.samplesPerSecond)} samples/s (${phases})\n`,
   );
   if (result.test) out.write(`test AUC ${result.test.auc.toFixed(4)} (logloss ${result.test.logloss.toFixed(4)}, accuracy ${(100 * result.test.accuracy).toFixed(2)}%)\n`);
   if (runDir) out.write(`run directory: ${runDir.path}\n`);

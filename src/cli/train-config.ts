@@ -2,6 +2,8 @@
 import { type DlrmArch, type Interaction, parseWidths, presets } from '../model/arch.ts';
 import type { BackendName } from '../kernels/index.ts';
 import type { OptimizerName } from '../optim/optimizer.ts';
+import type { HotQuota } from '../popularity/hot-set.ts';
+import type { FaeSchedule } from '../policies/fae.ts';
 import { resolveOptions, UsageError } from './options.ts';
 
 export type DataConfig =
@@ -27,6 +29,8 @@ export interface TrainConfig {
   threads: number;
   backend: BackendName;
   runDir: string;
+  policy: 'baseline' | 'fae';
+  fae: { budgetBytes: number; samplingRate: number; quota: HotQuota; schedule: FaeSchedule };
 }
 
 export function trainConfigFrom(argv: string[]): TrainConfig {
@@ -54,6 +58,10 @@ export function trainConfigFrom(argv: string[]): TrainConfig {
   if (testFraction >= 1) throw new UsageError(`--test-fraction: expected a number below 1, got ${testFraction}`);
   const numBatches = Number(o['num-batches']);
   if (data.kind === 'random' && numBatches === 0) throw new UsageError('--data-generation random needs --num-batches N');
+  if (o.policy === 'fae' && data.kind === 'random') {
+    throw new UsageError('--policy fae profiles a dataset: use --data-generation synthetic or dataset');
+  }
+  if (Number(o['sampling-rate']) > 1) throw new UsageError(`--sampling-rate: expected a number in (0, 1], got ${o['sampling-rate']}`);
   return {
     arch,
     data,
@@ -72,5 +80,10 @@ export function trainConfigFrom(argv: string[]): TrainConfig {
     threads: Number(o.threads),
     backend: String(o.backend) as BackendName,
     runDir: String(o['run-dir']),
+    policy: String(o.policy) as TrainConfig['policy'],
+    fae: {
+      budgetBytes: Number(o['hot-budget']), samplingRate: Number(o['sampling-rate']),
+      quota: String(o['hot-quota']) as HotQuota, schedule: String(o['fae-schedule']) as FaeSchedule,
+    },
   };
 }

@@ -9,4 +9,6 @@ export interface Batch {
   sparse: Bags;
   /** [size], 0 or 1. */
   labels: Float32Array;
+  /** True for an all-hot batch whose ids are fast-tier slots (FAE), absent for host-table ids. */
+  hot?: boolean;
 }

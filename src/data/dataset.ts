@@ -39,12 +39,14 @@ export function oneHotOffsets(size: number): Int32Array {
   return o;
 }
 
-/** Mini-batches over the rows in `order` (or in storage order, as zero-copy views, when order is null). */
+/** Mini-batches over the rows listed in `order` (a permutation or a subset), or over every row in storage
+ *  order, as zero-copy views, when order is null. */
 export function* batchesOf(data: Dataset, batchSize: number, order: Int32Array | null, limit = Infinity): Generator<Batch> {
   const nd = data.denseFeatures;
-  const count = Math.min(Math.ceil(data.rows / batchSize), limit);
+  const rows = order ? order.length : data.rows;
+  const count = Math.min(Math.ceil(rows / batchSize), limit);
   for (let i = 0; i < count; i++) {
-    const start = i * batchSize, size = Math.min(batchSize, data.rows - start);
+    const start = i * batchSize, size = Math.min(batchSize, rows - start);
     const offsets = oneHotOffsets(size);
     if (!order) {
       const view = sliceRows(data, start, start + size);

@@ -7,7 +7,8 @@ import type { Kernels, SlotLayout } from '../kernels/kernels.ts';
 import type { Batch } from '../data/batch.ts';
 import { Rng } from '../util/rng.ts';
 import { type DlrmArch, interactionWidth, validateArch } from './arch.ts';
-import { EmbeddingTables } from './embeddings.ts';
+import { type EmbeddingStore, EmbeddingTables } from './embeddings.ts';
+import type { PhaseTimes } from '../train/phase-times.ts';
 import { type DenseParam, Mlp } from './mlp.ts';
 
 export class Dlrm {
@@ -20,6 +21,8 @@ export class Dlrm {
   private featureBuffer = new Float32Array(0);
   private featureGrad = new Float32Array(0);
   private interactionOut = new Float32Array(0);
+  /** When set, embedding work is timed into it (the rest of a step is dense work). */
+  times: PhaseTimes | null = null;
 
   constructor(private readonly kernels: Kernels, readonly arch: DlrmArch, readonly seed: number) {
     validateArch(arch);
@@ -48,14 +51,16 @@ export class Dlrm {
     this.interactionOut = new Float32Array(this.arch.interaction === 'dot' ? batch * interactionWidth(this.arch) : 0);
   }
 
-  /** Returns the logits [batch.size] (a buffer owned by the model). */
-  forward(batch: Batch): Float32Array {
+  /** Returns the logits [batch.size] (a buffer owned by the model); embeddings come from store. */
+  forward(batch: Batch, store: EmbeddingStore = this.tables): Float32Array {
     const n = batch.size, dim = this.arch.embeddingDim, stride = this.features * dim;
     this.ensureBatch(n);
     const x = this.bottom.forward(batch.dense, n);
     const T = this.featureBuffer;
     for (let b = 0; b < n; b++) T.set(x.subarray(b * dim, (b + 1) * dim), b * stride);
-    this.kernels.embeddingForward(this.tables.weights, batch.sparse, this.layout(n), T);
+    const t0 = process.hrtime.bigint();
+    this.kernels.embeddingForward(store.weights, batch.sparse, this.layout(n), T);
+    this.times?.add('embedding', process.hrtime.bigint() - t0);
     let topInput = T;
     if (this.arch.interaction === 'dot') {
       this.kernels.interactionDotForward(T, n, this.features, dim, this.interactionOut, interactionWidth(this.arch));

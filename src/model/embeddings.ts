@@ -1,7 +1,15 @@
 /** The embedding tables in host memory (the host tier): one [rows x dim] table per categorical feature. */
 import type { Kernels } from '../kernels/kernels.ts';
 
-export class EmbeddingTables {
+/** Where a batch's embedding rows are read and updated: the host tables, or a fast tier of hot rows. */
+export interface EmbeddingStore {
+  /** One weight array per table (a fast tier hands the same compact table for every table). */
+  readonly weights: Float32Array[];
+  /** Row-wise Adagrad state aligned with weights, created on first use with the given value. */
+  rowWiseStates(initialAccumulator: number): Float32Array[];
+}
+
+export class EmbeddingTables implements EmbeddingStore {
   readonly weights: Float32Array[];
   /** Row-wise Adagrad state, allocated on first use. */
   states: Float32Array[] | null = null;

@@ -5,6 +5,7 @@
 import type { Kernels } from '../kernels/kernels.ts';
 import type { Batch } from '../data/batch.ts';
 import type { Dlrm } from '../model/dlrm.ts';
+import type { EmbeddingStore } from '../model/embeddings.ts';
 
 export type OptimizerName = 'sgd' | 'adagrad';
 export const optimizerNames: readonly OptimizerName[] = ['sgd', 'adagrad'];
@@ -23,8 +24,9 @@ export class Optimizer {
 
   constructor(private readonly kernels: Kernels, readonly config: OptimizerConfig) {}
 
-  /** Back-propagates dLogits through the model and applies one update of every parameter the batch touched. */
-  backwardAndStep(model: Dlrm, dLogits: Float32Array, batch: Batch): void {
+  /** Back-propagates dLogits through the model and applies one update of every parameter the batch touched
+   *  (embedding rows in store, where the forward pass read them). */
+  backwardAndStep(model: Dlrm, dLogits: Float32Array, batch: Batch, store: EmbeddingStore = model.tables): void {
     const { name, lr, eps } = this.config;
     if (name === 'sgd') {
       model.backward(dLogits, lr); // SGD on the dense layers is fused into the backward pass
@@ -36,11 +38,13 @@ export class Optimizer {
         this.kernels.denseAdagrad(p.value, state, p.grad, lr, eps);
       }
     }
-    this.kernels.embeddingUpdate(model.tables.weights, batch.sparse, model.layout(batch.size), model.embeddingGrad(), {
+    const t0 = process.hrtime.bigint();
+    this.kernels.embeddingUpdate(store.weights, batch.sparse, model.layout(batch.size), model.embeddingGrad(), {
       optimizer: name === 'sgd' ? 'sgd' : 'rowwise-adagrad',
       lr,
       eps,
-      states: name === 'sgd' ? null : model.tables.rowWiseStates(this.config.initialAccumulator),
+      states: name === 'sgd' ? null : store.rowWiseStates(this.config.initialAccumulator),
     });
+    model.times?.add('embedding', process.hrtime.bigint() - t0);
   }
 }

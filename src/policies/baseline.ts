@@ -11,8 +11,18 @@ export class BaselinePolicy implements Policy {
 
   constructor(private readonly model: Dlrm, private readonly optimizer: Optimizer) {}
 
+  batchesPerEpoch(source: BatchSource): number {
+    return source.batchesPerEpoch;
+  }
+
   schedule(source: BatchSource, epoch: number): Iterable<Batch> {
     return source.batches(epoch);
+  }
+
+  beforeEvaluation(): void {}
+
+  report(): Record<string, unknown> {
+    return {};
   }
 
   step(batch: Batch): number {

@@ -12,8 +12,13 @@ export interface BatchSource {
 
 export interface Policy {
   readonly name: string;
+  batchesPerEpoch(source: BatchSource): number;
   /** The mini-batches of one epoch in training order. */
   schedule(source: BatchSource, epoch: number): Iterable<Batch>;
   /** Forward, backward and one optimizer step on a mini-batch; returns its mean loss. */
   step(batch: Batch): number;
+  /** Makes the host tables current before an evaluation reads them. */
+  beforeEvaluation(): void;
+  /** What the policy decided and measured (hot set, shares, syncs), for the run's summary. */
+  report(): Record<string, unknown>;
 }

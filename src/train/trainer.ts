@@ -7,6 +7,7 @@ import type { Dlrm } from '../model/dlrm.ts';
 import type { BatchSource, Policy } from '../policies/policy.ts';
 import { evaluate } from './evaluate.ts';
 import type { Metrics } from './metrics.ts';
+import { PhaseTimes } from './phase-times.ts';
 import type { Progress } from './progress.ts';
 import type { RunDir } from './run-dir.ts';
 
@@ -24,6 +25,9 @@ export interface TrainResult {
   samplesPerSecond: number;
   finalLoss: number;
   test: Metrics | null;
+  /** Seconds of embedding work, tier syncs and the rest (dense work) within trainSeconds. */
+  phases: Record<string, number>;
+  policy: Record<string, unknown>;
 }
 
 export class Trainer {
@@ -35,11 +39,14 @@ export class Trainer {
   ) {}
 
   run(source: BatchSource, test: Dataset | null, options: LoopOptions): TrainResult {
-    const totalSteps = source.batchesPerEpoch * options.epochs;
+    const totalSteps = this.policy.batchesPerEpoch(source) * options.epochs;
+    const times = new PhaseTimes();
+    this.model.times = times;
     let steps = 0, samples = 0, trainNs = 0n, windowLoss = 0, windowSamples = 0, lastLoss = NaN;
     let lastTest: Metrics | null = null;
     const runTest = (epoch: number) => {
       if (!test) return;
+      this.policy.beforeEvaluation();
       lastTest = evaluate(this.model, test, options.evalBatchSize);
       const m = lastTest;
       this.progress.line(
@@ -72,7 +79,13 @@ export class Trainer {
     }
     this.progress.finish();
     runTest(options.epochs - 1);
+    this.model.times = null;
     const trainSeconds = Number(trainNs) / 1e9;
-    return { steps, samples, trainSeconds, samplesPerSecond: samples / trainSeconds, finalLoss: lastLoss, test: lastTest };
+    const phases = times.toJSON();
+    phases.dense = trainSeconds - (phases.embedding ?? 0) - (phases.sync ?? 0);
+    return {
+      steps, samples, trainSeconds, samplesPerSecond: samples / trainSeconds, finalLoss: lastLoss, test: lastTest, phases,
+      policy: this.policy.report(),
+    };
   }
 }

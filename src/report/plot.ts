@@ -1,0 +1,26 @@
+/** Charts without a browser: a vega-lite spec compiled to SVG by vega, rasterised to PNG by resvg. */
+import { writeFileSync } from 'node:fs';
+import { Resvg } from '@resvg/resvg-js';
+import * as vega from 'vega';
+import { compile, type TopLevelSpec } from 'vega-lite';
+
+export type ChartSpec = TopLevelSpec;
+
+const config = { font: 'DejaVu Sans' };
+
+export async function renderSvg(spec: ChartSpec): Promise<string> {
+  const compiled = compile({ ...spec, config: { ...config, ...(spec.config ?? {}) } } as TopLevelSpec).spec;
+  const view = new vega.View(vega.parse(compiled), { renderer: 'none' });
+  const svg = await view.toSVG();
+  view.finalize();
+  return svg;
+}
+
+/** Writes `${basePath}.svg` and `${basePath}.png`; returns both paths. */
+export async function writeChart(spec: ChartSpec, basePath: string): Promise<string[]> {
+  const svg = await renderSvg(spec);
+  const png = new Resvg(svg, { fitTo: { mode: 'zoom', value: 2 }, background: 'white', font: { defaultFontFamily: 'DejaVu Sans' } }).render().asPng();
+  writeFileSync(`${basePath}.svg`, svg);
+  writeFileSync(`${basePath}.png`, png);
+  return [`${basePath}.svg`, `${basePath}.png`];
+}

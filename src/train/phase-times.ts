@@ -1,0 +1,16 @@
+/** Wall time spent per phase of training (embedding work, tier syncs, ...), accumulated in nanoseconds. */
+export class PhaseTimes {
+  private readonly totals = new Map<string, bigint>();
+
+  add(phase: string, ns: bigint): void {
+    this.totals.set(phase, (this.totals.get(phase) ?? 0n) + ns);
+  }
+
+  seconds(phase: string): number {
+    return Number(this.totals.get(phase) ?? 0n) / 1e9;
+  }
+
+  toJSON(): Record<string, number> {
+    return Object.fromEntries([...this.totals].map(([k, v]) => [k, Number(v) / 1e9]));
+  }
+}

@@ -1,0 +1,149 @@
+// FAE's parts: profiler, hot set under a budget, classifier, fast tier, and the policy end to end.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { generateSynthetic } from '../src/data/synthetic.ts';
+import { batchesOf, type Dataset } from '../src/data/dataset.ts';
+import { createKernels } from '../src/kernels/index.ts';
+import { Dlrm } from '../src/model/dlrm.ts';
+import { bceWithLogits } from '../src/model/loss.ts';
+import { Optimizer, type OptimizerName } from '../src/optim/optimizer.ts';
+import { bytesPerHotRow, classifyInputs, hotInputCurve, selectHotSet } from '../src/popularity/hot-set.ts';
+import { profileAccesses, rankRows } from '../src/popularity/profiler.ts';
+import { FastTier, FastTierError } from '../src/tiers/fast-tier.ts';
+import { FaePolicy } from '../src/policies/fae.ts';
+import { formatBytes } from '../src/util/bytes.ts';
+import { DatasetSource } from '../src/train/sources.ts';
+import { evaluate } from '../src/train/evaluate.ts';
+
+const kernels = createKernels('auto', 2);
+const arch = { bottomMlp: [13, 16, 8], topMlp: [16, 1], embeddingDim: 8, tableRows: [300, 50, 1000, 7], interaction: 'dot' as const };
+const data: Dataset = generateSynthetic({ rows: 24000, tableRows: arch.tableRows, denseFeatures: 13, zipf: 1.2, seed: 3 });
+
+describe('profiler and hot set', () => {
+  const profile = profileAccesses(data, 1, 1);
+  const ranking = rankRows(profile);
+
+  it('counts every lookup exactly and ranks rows by count', () => {
+    data.categorical.forEach((col, t) => {
+      const want = new Map<number, number>();
+      for (const id of col) want.set(id, (want.get(id) ?? 0) + 1);
+      for (const [id, n] of want) assert.equal(profile.counts[t][id], n);
+    });
+    for (let i = 1; i < ranking.counts.length; i++) assert.ok(ranking.counts[i - 1] >= ranking.counts[i]);
+    assert.equal(ranking.counts.reduce((a, b) => a + b, 0), profile.lookups);
+  });
+
+  it('budget accounting is exact: rows x (dim + state) bytes, never over the budget', () => {
+    for (const state of [0, 1]) {
+      const perRow = bytesPerHotRow(8, state);
+      assert.equal(perRow, 4 * (8 + state));
+      for (const budget of [perRow - 1, perRow, 37 * perRow + 5, 10 ** 9]) {
+        const hot = selectHotSet(profile, ranking, perRow, budget);
+        assert.equal(hot.size, Math.min(Math.floor(budget / perRow), ranking.rows.length));
+        assert.ok(hot.size * perRow <= budget);
+      }
+    }
+  });
+
+  it('the global hot set is the top rows by count; per-table quotas follow lookup shares', () => {
+    const hot = selectHotSet(profile, ranking, 32, 32 * 100);
+    const threshold = ranking.counts[99];
+    profile.counts.forEach((c, t) => c.forEach((n, row) => {
+      if (n > threshold) assert.ok(hot.slotOf[t][row] >= 0, `row ${t}/${row} with count ${n} must be hot`);
+      if (n < threshold) assert.equal(hot.slotOf[t][row], -1);
+    }));
+    const quota = selectHotSet(profile, ranking, 32, 32 * 100, 'per-table');
+    assert.equal(quota.size, 100);
+    for (let s = 0; s < quota.size; s++) assert.equal(quota.slotOf[quota.tableOfSlot[s]][quota.rowOfSlot[s]], s);
+  });
+
+  it('the classifier and the hot-input curve agree with a brute-force check', () => {
+    const hot = selectHotSet(profile, ranking, 32, 32 * 400);
+    for (const threshold of [1, 0.75]) {
+      const split = classifyInputs(data.categorical, data.rows, hot, threshold);
+      const isHot = (i: number) => data.categorical.filter((c, t) => hot.slotOf[t][c[i]] >= 0).length >= threshold * 4;
+      const want = Array.from({ length: data.rows }, (_, i) => i).filter(isHot);
+      assert.deepEqual(Array.from(split.hot), want);
+      assert.equal(split.hot.length + split.cold.length, data.rows);
+    }
+    const [point] = hotInputCurve(profile, ranking, data.categorical, 32, [32 * 400]);
+    assert.equal(point.hotShare, classifyInputs(data.categorical, data.rows, hot).hot.length / data.rows);
+  });
+});
+
+describe('fast tier', () => {
+  for (const optimizer of ['sgd', 'adagrad'] as OptimizerName[]) {
+    it(`a hot mini-batch through the fast tier gives the same loss and updates as through the host tables (${optimizer})`, () => {
+      const profile = profileAccesses(data, 0.5, 2);
+      const ranking = rankRows(profile);
+      const hot = selectHotSet(profile, ranking, bytesPerHotRow(8, 1), 1 << 20);
+      const split = classifyInputs(data.categorical, data.rows, hot);
+      const a = new Dlrm(kernels, arch, 5), b = new Dlrm(kernels, arch, 5);
+      const config = { name: optimizer, lr: 0.1, eps: 1e-10, initialAccumulator: 0.01 };
+      const oa = new Optimizer(kernels, config), ob = new Optimizer(kernels, config);
+      const tier = new FastTier(kernels, hot, 8, 4, optimizer === 'adagrad' ? { initial: 0.01 } : null);
+      assert.equal(tier.loadFromHost(b.tables), hot.size);
+      for (let s = 0; s < hot.size; s++) {
+        const w = b.tables.weights[hot.tableOfSlot[s]].subarray(hot.rowOfSlot[s] * 8, hot.rowOfSlot[s] * 8 + 8);
+        assert.deepEqual(tier.weights.subarray(s * 8, s * 8 + 8), w, 'after a sync the fast tier equals the host rows');
+      }
+      const [hostBatch] = batchesOf(data, 64, split.hot.subarray(0, 64));
+      const fastBatch = { ...hostBatch, sparse: { ...hostBatch.sparse, indices: hostBatch.sparse.indices.map((idx, t) => idx.map((r) => hot.slotOf[t][r])) } };
+      const da = new Float32Array(64), db = new Float32Array(64);
+      const lossA = bceWithLogits(a.forward(hostBatch), hostBatch.labels, 64, da);
+      oa.backwardAndStep(a, da, hostBatch);
+      const lossB = bceWithLogits(b.forward(fastBatch, tier.store()), fastBatch.labels, 64, db);
+      ob.backwardAndStep(b, db, fastBatch, tier.store());
+      assert.equal(lossB, lossA);
+      tier.markFastUpdates(fastBatch.sparse);
+      assert.ok(tier.storeToHost(b.tables) > 0);
+      a.tables.weights.forEach((w, t) => assert.deepEqual(b.tables.weights[t], w, `table ${t} after the update and sync back`));
+      a.denseParams().forEach((p, i) => assert.deepEqual(b.denseParams()[i].value, p.value));
+    });
+  }
+
+  it('refuses a hot set that does not fit the device, with the sizes', () => {
+    const profile = profileAccesses(data, 1, 1);
+    const hot = selectHotSet(profile, rankRows(profile), 32, 32 * 1000);
+    const rows = hot.size.toLocaleString('en-US');
+    assert.throws(() => new FastTier(kernels, hot, 8, 4, null, 1000), (e: Error) => e instanceof FastTierError &&
+      e.message === `the fast tier needs ${formatBytes(hot.size * 32)} (${rows} rows x 32 bytes) but the device has 1000 B free; lower --hot-budget`);
+  });
+});
+
+describe('FAE policy', () => {
+  it('trains to the baseline AUC with both schedules, hot batches only from the fast tier', () => {
+    const train = { ...data, rows: 20000, dense: data.dense.subarray(0, 20000 * 13), categorical: data.categorical.map((c) => c.subarray(0, 20000)), labels: data.labels.subarray(0, 20000) };
+    const test = { ...data, rows: 4000, dense: data.dense.subarray(20000 * 13), categorical: data.categorical.map((c) => c.subarray(20000)), labels: data.labels.subarray(20000) };
+    const run = (policyName: 'baseline' | 'adaptive' | 'cold-then-hot') => {
+      const model = new Dlrm(kernels, arch, 9);
+      const optimizer = new Optimizer(kernels, { name: 'sgd', lr: 0.1, eps: 0, initialAccumulator: 0 });
+      const source = new DatasetSource(train, 32, true, 9, Infinity);
+      if (policyName === 'baseline') {
+        for (const b of source.batches(0)) {
+          const d = new Float32Array(b.size);
+          bceWithLogits(model.forward(b), b.labels, b.size, d);
+          optimizer.backwardAndStep(model, d, b);
+        }
+        return { auc: evaluate(model, test, 1000).auc, hotShare: 0 };
+      }
+      const fae = new FaePolicy(model, optimizer, kernels, source, { budgetBytes: 32 * 300, samplingRate: 0.2, quota: 'global', schedule: policyName, seed: 9 });
+      let hotBatches = 0, batches = 0;
+      for (const b of fae.schedule(source, 0)) {
+        batches++;
+        if (b.hot) hotBatches++;
+        assert.ok(Number.isFinite(fae.step(b)));
+      }
+      assert.equal(batches, fae.batchesPerEpoch());
+      assert.equal(hotBatches, Math.ceil(fae.hotInputs.length / 32));
+      fae.beforeEvaluation();
+      return { auc: evaluate(model, test, 1000).auc, hotShare: Number(fae.report().hotInputShare) };
+    };
+    const base = run('baseline'), adaptive = run('adaptive'), coldThenHot = run('cold-then-hot');
+    assert.ok(adaptive.hotShare > 0.2, `hot share ${adaptive.hotShare}`);
+    console.log(`AUC baseline ${base.auc.toFixed(4)}, FAE adaptive ${adaptive.auc.toFixed(4)}, FAE cold-then-hot ${coldThenHot.auc.toFixed(4)}, hot share ${adaptive.hotShare.toFixed(3)}`);
+    assert.ok(base.auc > 0.6, `baseline AUC ${base.auc}`);
+    assert.ok(Math.abs(adaptive.auc - base.auc) < 0.01, `adaptive ${adaptive.auc} vs baseline ${base.auc}`);
+    assert.ok(Number.isFinite(coldThenHot.auc));
+  });
+});

@@ -33,7 +33,7 @@ export const trainOptions = {
   'raw-data-file': { kind: { type: 'string' }, help: 'Criteo raw TSV (label, I1..I13, C1..C26) for --data-generation dataset' },
   'data-size': { kind: { type: 'int', min: 2 }, default: 200000, help: 'rows of the synthetic set' },
   'zipf': { kind: { type: 'number', min: 0 }, default: 1.1, help: 'Zipf exponent of the synthetic ids' },
-  'max-table-rows': { kind: { type: 'int', min: 1 }, default: 0, help: 'cap every table of the synthetic set (0: no cap)' },
+  'max-table-rows': { kind: { type: 'int', min: 0 }, default: 0, help: 'cap every table of the synthetic set (0: no cap)' },
   'test-fraction': { kind: { type: 'number', min: 0 }, default: 0.1, help: 'last fraction of the rows held out for testing' },
   'mini-batch-size': { kind: { type: 'int', min: 1 }, default: 128, help: 'samples per mini-batch' },
   'test-mini-batch-size': { kind: { type: 'int', min: 1 }, default: 4096, help: 'samples per evaluation batch' },

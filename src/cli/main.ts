@@ -4,12 +4,14 @@ import { ArchError } from '../model/arch.ts';
 import { helpText, UsageError } from './options.ts';
 import { trainConfigFrom } from './train-config.ts';
 import { runTraining } from './train-command.ts';
+import { runProfile } from './profile-command.ts';
 
 const usage = `usage: hotline <command> [options]
 
 commands:
   demo     train a DLRM on a built-in skewed Criteo-like set (no data needed) and print the test AUC
   train    train a DLRM (dlrm-compatible flags, or --config FILE.json)
+  profile  [CRITEO_TSV] --budget 256MiB [--out DIR]: access skew per table, hot-input share by budget, plots
 
 options of train (demo takes the same, with its own defaults):
 ${helpText()}
@@ -21,7 +23,7 @@ const demoDefaults = [
   '--mini-batch-size', '256', '--learning-rate', '0.1', '--test-fraction', '0.1', '--threads', '2',
 ];
 
-export function main(argv: string[]): number {
+export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   try {
     if (!command || command === '--help' || command === '-h' || rest.includes('--help')) {
@@ -30,6 +32,7 @@ export function main(argv: string[]): number {
     }
     if (command === 'train') runTraining(trainConfigFrom(rest));
     else if (command === 'demo') runTraining(trainConfigFrom([...demoDefaults, ...rest]));
+    else if (command === 'profile') await runProfile(rest);
     else throw new UsageError(`unknown command '${command}'`);
     return 0;
   } catch (error) {

@@ -1,50 +1,17 @@
 /** `hotline train`: builds data, model, optimizer and policy from a TrainConfig and runs the trainer. */
-import { readCriteoTsv } from '../data/criteo-tsv.ts';
-import { type Dataset, sliceRows } from '../data/dataset.ts';
-import { generateSynthetic } from '../data/synthetic.ts';
 import { createKernels } from '../kernels/index.ts';
 import { describeArch, validateArch } from '../model/arch.ts';
 import { Dlrm } from '../model/dlrm.ts';
 import { Optimizer } from '../optim/optimizer.ts';
 import { BaselinePolicy } from '../policies/baseline.ts';
 import { FaePolicy } from '../policies/fae.ts';
-import type { BatchSource, Policy } from '../policies/policy.ts';
+import type { Policy } from '../policies/policy.ts';
 import { formatRate, Progress } from '../train/progress.ts';
 import { RunDir } from '../train/run-dir.ts';
-import { DatasetSource, RandomSource } from '../train/sources.ts';
+import type { DatasetSource } from '../train/sources.ts';
 import { Trainer, type TrainResult } from '../train/trainer.ts';
+import { prepareData } from './prepare-data.ts';
 import type { TrainConfig } from './train-config.ts';
-
-interface PreparedData {
-  source: BatchSource;
-  test: Dataset | null;
-  tableRows: number[];
-}
-
-function prepareData(config: TrainConfig): PreparedData {
-  const { data, arch } = config;
-  if (data.kind === 'random') {
-    const source = new RandomSource(arch.tableRows, arch.bottomMlp[0], config.batchSize, config.numBatches, config.seed);
-    return { source, test: null, tableRows: arch.tableRows };
-  }
-  const all = data.kind === 'dataset'
-    ? readCriteoTsv(data.path)
-    : generateSynthetic({
-        rows: data.rows,
-        tableRows: data.maxTableRows > 0 ? arch.tableRows.map((n) => Math.min(n, data.maxTableRows)) : arch.tableRows,
-        denseFeatures: arch.bottomMlp[0],
-        zipf: data.zipf,
-        seed: config.seed,
-      });
-  const testRows = Math.floor(all.rows * config.testFraction);
-  const train = sliceRows(all, 0, all.rows - testRows);
-  const limit = config.numBatches > 0 ? config.numBatches : Infinity;
-  return {
-    source: new DatasetSource(train, config.batchSize, config.shuffle, config.seed, limit),
-    test: testRows > 0 ? sliceRows(all, all.rows - testRows, all.rows) : null,
-    tableRows: all.tableRows,
-  };
-}
 
 export function runTraining(config: TrainConfig, out: NodeJS.WriteStream = process.stdout): TrainResult {
   const kernels = createKernels(config.backend, config.threads);

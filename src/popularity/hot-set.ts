@@ -61,24 +61,28 @@ export function selectHotSet(
 }
 
 /**
- * The share of sampled inputs that would be hot (every lookup in the hot set) at each budget, from one
- * pass: an input is hot under a global budget of N rows exactly when its coldest lookup ranks below N.
+ * The share of the dataset's inputs that would be hot (every lookup in the hot set) at each global budget,
+ * from one pass: an input is hot under a budget of N rows exactly when its coldest lookup ranks below N.
+ * Rows the sample never saw have no rank, so an input touching one is cold at any budget, as under FAE.
  */
 export function hotInputCurve(
-  profile: AccessProfile, ranking: RowRanking, columns: Int32Array[], bytesPerRow: number, budgetsBytes: number[],
+  profile: AccessProfile, ranking: RowRanking, columns: Int32Array[], rows: number, bytesPerRow: number, budgetsBytes: number[],
 ): { budgetBytes: number; hotShare: number }[] {
   const rankOf = profile.tableRows.map((n) => new Int32Array(n).fill(-1));
   for (let i = 0; i < ranking.rows.length; i++) rankOf[ranking.tables[i]][ranking.rows[i]] = i;
-  const coldest = new Int32Array(profile.sampledInputs.length);
-  profile.sampledInputs.forEach((input, k) => {
+  const coldest = new Float64Array(rows);
+  for (let input = 0; input < rows; input++) {
     let worst = 0;
-    for (let t = 0; t < columns.length; t++) worst = Math.max(worst, rankOf[t][columns[t][input]]);
-    coldest[k] = worst;
-  });
+    for (let t = 0; t < columns.length; t++) {
+      const r = rankOf[t][columns[t][input]];
+      worst = r < 0 ? Infinity : Math.max(worst, r);
+    }
+    coldest[input] = worst;
+  }
   coldest.sort();
   return budgetsBytes.map((budgetBytes) => {
     const n = Math.floor(budgetBytes / bytesPerRow);
-    let lo = 0, hi = coldest.length; // count of inputs with coldest rank < n
+    let lo = 0, hi = coldest.length; // count of inputs whose coldest rank is below n
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
       if (coldest[mid] < n) lo = mid + 1;

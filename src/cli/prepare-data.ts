@@ -1,0 +1,41 @@
+/** The data a run trains on, as the config asks: dlrm's random batches, the synthetic set, or a Criteo TSV. */
+import { readCriteoTsv } from '../data/criteo-tsv.ts';
+import { type Dataset, sliceRows } from '../data/dataset.ts';
+import { generateSynthetic } from '../data/synthetic.ts';
+import type { BatchSource } from '../policies/policy.ts';
+import { DatasetSource, RandomSource } from '../train/sources.ts';
+import type { TrainConfig } from './train-config.ts';
+
+export interface PreparedData {
+  source: BatchSource;
+  test: Dataset | null;
+  tableRows: number[];
+}
+
+/** The training and test splits of a synthetic set or a Criteo TSV (random data has none). */
+export function loadSplits(config: TrainConfig): { train: Dataset; test: Dataset | null } {
+  const { data, arch } = config;
+  if (data.kind === 'random') throw new Error('random data is generated per batch and has no dataset');
+  const all = data.kind === 'dataset'
+    ? readCriteoTsv(data.path)
+    : generateSynthetic({
+        rows: data.rows,
+        tableRows: data.maxTableRows > 0 ? arch.tableRows.map((n) => Math.min(n, data.maxTableRows)) : arch.tableRows,
+        denseFeatures: arch.bottomMlp[0],
+        zipf: data.zipf,
+        seed: config.seed,
+      });
+  const testRows = Math.floor(all.rows * config.testFraction);
+  return { train: sliceRows(all, 0, all.rows - testRows), test: testRows > 0 ? sliceRows(all, all.rows - testRows, all.rows) : null };
+}
+
+export function prepareData(config: TrainConfig): PreparedData {
+  const { data, arch } = config;
+  if (data.kind === 'random') {
+    const source = new RandomSource(arch.tableRows, arch.bottomMlp[0], config.batchSize, config.numBatches, config.seed);
+    return { source, test: null, tableRows: arch.tableRows };
+  }
+  const { train, test } = loadSplits(config);
+  const limit = config.numBatches > 0 ? config.numBatches : Infinity;
+  return { source: new DatasetSource(train, config.batchSize, config.shuffle, config.seed, limit), test, tableRows: train.tableRows };
+}

@@ -1,0 +1,42 @@
+/** `hotline profile [CRITEO_TSV] --budget 256MiB`: skew tables, the hot-input share by budget, and their plots. */
+import { join } from 'node:path';
+import { accessCdfChart, analyzeAccesses, formatAnalysis, hotShareChart, standardBudgets } from '../popularity/analysis.ts';
+import { bytesPerHotRow } from '../popularity/hot-set.ts';
+import { writeChart } from '../report/plot.ts';
+import { RunDir } from '../train/run-dir.ts';
+import { UsageError } from './options.ts';
+import { loadSplits } from './prepare-data.ts';
+import { trainConfigFrom } from './train-config.ts';
+
+/** Profile's own arguments: a positional Criteo TSV, --budget (= --hot-budget), --out DIR. */
+function translate(argv: string[]): { trainArgs: string[]; out: string | null } {
+  const trainArgs: string[] = [];
+  let out: string | null = null;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--out') out = argv[++i] ?? null;
+    else if (a.startsWith('--out=')) out = a.slice(6);
+    else if (a === '--budget' || a.startsWith('--budget=')) trainArgs.push(a.replace('--budget', '--hot-budget'));
+    else if (!a.startsWith('--') && (i === 0 || !argv[i - 1].startsWith('--') || argv[i - 1].includes('='))) {
+      trainArgs.push('--data-generation', 'dataset', '--raw-data-file', a);
+    } else trainArgs.push(a);
+  }
+  return { trainArgs, out };
+}
+
+export async function runProfile(argv: string[], out: NodeJS.WriteStream = process.stdout): Promise<void> {
+  const { trainArgs, out: outDir } = translate(argv);
+  const config = trainConfigFrom(['--test-fraction', '0', ...trainArgs]);
+  if (config.data.kind === 'random') throw new UsageError('profile needs data: a Criteo TSV path, or --data-generation synthetic');
+  const { train } = loadSplits(config);
+  const bytesPerRow = bytesPerHotRow(config.arch.embeddingDim, config.optimizer === 'adagrad' ? 1 : 0);
+  const analysis = analyzeAccesses(train, bytesPerRow, config.fae.samplingRate, config.seed, [...standardBudgets, config.fae.budgetBytes]);
+  out.write(`${formatAnalysis(analysis)}\n`);
+  const dir = outDir ? new RunDir(outDir) : RunDir.create(config.runDir || 'runs', 'profile');
+  dir.writeJson('profile.json', analysis);
+  const files = [
+    ...(await writeChart(accessCdfChart(analysis), join(dir.path, 'access-cdf'))),
+    ...(await writeChart(hotShareChart(analysis), join(dir.path, 'hot-inputs-vs-budget'))),
+  ];
+  out.write(`wrote ${join(dir.path, 'profile.json')}, ${files.join(', ')}\n`);
+}

@@ -1,0 +1,80 @@
+/** One profiling pass summarised: skew per table and pooled, and the hot-input share at each budget. */
+import type { Dataset } from '../data/dataset.ts';
+import type { ChartSpec } from '../report/plot.ts';
+import { formatBytes } from '../util/bytes.ts';
+import { hotInputCurve } from './hot-set.ts';
+import { profileAccesses, rankRows } from './profiler.ts';
+import { type SkewStats, skewStats } from './skew.ts';
+
+export interface AccessAnalysis {
+  samplingRate: number;
+  sampledInputs: number;
+  seconds: number;
+  bytesPerRow: number;
+  tables: SkewStats[];
+  pooled: SkewStats;
+  hotShare: { budgetBytes: number; hotShare: number }[];
+}
+
+export const standardBudgets = [1, 4, 16, 64, 256, 1024].map((m) => m * 2 ** 20);
+
+export function analyzeAccesses(data: Dataset, bytesPerRow: number, samplingRate: number, seed: number, budgets: number[]): AccessAnalysis {
+  const started = process.hrtime.bigint();
+  const profile = profileAccesses(data, samplingRate, seed);
+  const ranking = rankRows(profile);
+  const { tables, pooled } = skewStats(profile, ranking);
+  const hotShare = hotInputCurve(profile, ranking, data.categorical, data.rows, bytesPerRow, [...new Set(budgets)].sort((a, b) => a - b));
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  return { samplingRate, sampledInputs: profile.sampledInputs.length, seconds, bytesPerRow, tables, pooled, hotShare };
+}
+
+const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+
+export function formatAnalysis(a: AccessAnalysis): string {
+  const lines = [
+    `profiled ${a.sampledInputs.toLocaleString('en-US')} sampled inputs (rate ${a.samplingRate}) in ${a.seconds.toFixed(2)} s`,
+    'table | rows | lookups | top 1% rows | top 10% rows | rows for 50% / 90% / 99% of lookups',
+  ];
+  for (const s of [...a.tables, a.pooled]) {
+    lines.push(
+      `${s.name} | ${s.rows.toLocaleString('en-US')} | ${s.lookups.toLocaleString('en-US')} | ${pct(s.top1)} | ${pct(s.top10)} | ` +
+        `${s.rowsFor50.toLocaleString('en-US')} / ${s.rowsFor90.toLocaleString('en-US')} / ${s.rowsFor99.toLocaleString('en-US')}`,
+    );
+  }
+  lines.push(`budget | hot rows | hot inputs (every lookup in the hot set, ${a.bytesPerRow} bytes a row)`);
+  for (const p of a.hotShare) {
+    lines.push(`${formatBytes(p.budgetBytes)} | ${Math.floor(p.budgetBytes / a.bytesPerRow).toLocaleString('en-US')} | ${pct(p.hotShare)}`);
+  }
+  return lines.join('\n');
+}
+
+export function accessCdfChart(a: AccessAnalysis): ChartSpec {
+  const values = [...a.tables, a.pooled].flatMap((s) => s.curve.map((p) => ({ table: s.name, ...p })));
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: 'Share of lookups on the hottest rows',
+    width: 520, height: 320,
+    data: { values },
+    mark: { type: 'line', point: false },
+    encoding: {
+      x: { field: 'rowShare', type: 'quantitative', scale: { type: 'log' }, title: 'share of rows, hottest first' },
+      y: { field: 'lookupShare', type: 'quantitative', title: 'share of lookups', scale: { domain: [0, 1] } },
+      color: { field: 'table', type: 'nominal', scale: { domain: [...a.tables, a.pooled].map((t) => t.name) }, legend: { columns: 2, symbolLimit: 30 } },
+      strokeWidth: { condition: { test: "datum.table === 'all tables'", value: 3.5 }, value: 1 },
+    },
+  };
+}
+
+export function hotShareChart(a: AccessAnalysis): ChartSpec {
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: 'Inputs whose every lookup is hot, by fast-tier budget',
+    width: 520, height: 320,
+    data: { values: a.hotShare.map((p) => ({ MiB: p.budgetBytes / 2 ** 20, hotShare: p.hotShare })) },
+    mark: { type: 'line', point: true },
+    encoding: {
+      x: { field: 'MiB', type: 'quantitative', scale: { type: 'log' }, title: 'budget (MiB)' },
+      y: { field: 'hotShare', type: 'quantitative', title: 'hot-input share', scale: { domain: [0, 1] }, axis: { format: '%' } },
+    },
+  };
+}

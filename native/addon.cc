@@ -1,6 +1,7 @@
 // N-API bindings: each kernel works in place on typed arrays owned by JavaScript (no copies).
 #include <node_api.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <type_traits>
@@ -8,6 +9,7 @@
 
 #include "dense.h"
 #include "embedding.h"
+#include "gather-engine.h"
 #include "gemm.h"
 #include "pool.h"
 
@@ -48,27 +50,29 @@ class Args {
     return type == napi_null || type == napi_undefined;
   }
   template <typename T>
-  T* arrayOf(napi_value value) const {
+  T* arrayOf(napi_value value, size_t* lengthOut = nullptr) const {
     napi_typedarray_type type;
     size_t length;
     void* data;
     check(napi_get_typedarray_info(env_, value, &type, &length, &data, nullptr, nullptr), "typed array argument");
     const napi_typedarray_type want = std::is_same_v<T, float> ? napi_float32_array : napi_int32_array;
     if (type != want) throw JsError{"hotline native: typed array of the wrong element type"};
+    if (lengthOut) *lengthOut = length;
     return static_cast<T*>(data);
   }
-  // The elements of a JS array of typed arrays (or nulls, read as nullptr).
+  // The elements of a JS array of typed arrays (or nulls, read as nullptr), with their lengths when asked.
   template <typename T>
-  std::vector<T*> arrays(size_t i) const {
+  std::vector<T*> arrays(size_t i, std::vector<size_t>* lengths = nullptr) const {
     uint32_t n;
     check(napi_get_array_length(env_, values_[i], &n), "array argument");
     std::vector<T*> out(n);
+    if (lengths) lengths->assign(n, 0);
     for (uint32_t k = 0; k < n; ++k) {
       napi_value item;
       napi_valuetype type;
       check(napi_get_element(env_, values_[i], k, &item), "array element");
       check(napi_typeof(env_, item, &type), "typeof");
-      out[k] = type == napi_null ? nullptr : arrayOf<T>(item);
+      out[k] = type == napi_null ? nullptr : arrayOf<T>(item, lengths ? &(*lengths)[k] : nullptr);
     }
     return out;
   }
@@ -113,8 +117,9 @@ napi_value BiasActivation(napi_env env, napi_callback_info info) {
 }
 
 napi_value ActivationBackward(napi_env env, napi_callback_info info) {
-  return guarded<6>(env, info, [&](const Args& a) {
-    activationBackward(a.array<float>(0), a.array<float>(1), a.integer(2), a.integer(3), a.flag(4), a.array<float>(5));
+  return guarded<7>(env, info, [&](const Args& a) {
+    activationBackward(a.array<float>(0), a.array<float>(1), a.integer(2), a.integer(3), a.flag(4), a.array<float>(5),
+                       a.flag(6));
     return undefinedValue(env);
   });
 }
@@ -218,6 +223,129 @@ napi_value AllocateTable(napi_env env, napi_callback_info info) {
   });
 }
 
+// The gather engine's jobs. Arguments 0..8: host weights[], fast weights (or null), slotOf[] (or null),
+// indices[], offsets[], bags, dim, stride, slot0 -- the bags of a micro-batch in host ids; a row whose
+// slotOf entry is >= 0 lives in the fast tier at that slot.
+struct MixedRows {
+  std::vector<float*> host;
+  float* fast;
+  std::vector<int32_t*> slotOf;
+  int64_t dim;
+  const float* operator()(int64_t t, int32_t row) const {
+    const int32_t slot = fast ? slotOf[t][row] : -1;
+    return slot >= 0 ? fast + static_cast<int64_t>(slot) * dim : host[t] + static_cast<int64_t>(row) * dim;
+  }
+};
+
+struct GatherArgs {
+  MixedRows rows;
+  std::vector<BagsView> bags;
+  SlotLayout layout;
+};
+
+GatherArgs readGatherArgs(const Args& a) {
+  GatherArgs g;
+  g.rows.host = a.arrays<float>(0);
+  g.rows.fast = a.isNull(1) ? nullptr : a.array<float>(1);
+  if (g.rows.fast) g.rows.slotOf = a.arrays<int32_t>(2);
+  const auto indices = a.arrays<int32_t>(3);
+  const auto offsets = a.arrays<int32_t>(4);
+  for (size_t t = 0; t < indices.size(); ++t) g.bags.push_back({indices[t], offsets[t]});
+  g.layout = SlotLayout{a.integer(5), a.integer(6), a.integer(7), a.integer(8)};
+  g.rows.dim = g.layout.dim;
+  return g;
+}
+
+napi_value jobId(napi_env env, uint64_t id) {
+  napi_value v;
+  check(napi_create_double(env, static_cast<double>(id), &v), "number");
+  return v;
+}
+
+napi_value EngineGather(napi_env env, napi_callback_info info) {
+  return guarded<10>(env, info, [&](const Args& a) {
+    GatherArgs g = readGatherArgs(a);
+    float* out = a.array<float>(9);
+    return jobId(env, gatherEngine().submit([g, out]() -> int64_t {
+      for (size_t t = 0; t < g.bags.size(); ++t) poolBags(g.bags[t], static_cast<int64_t>(t), g.layout, out, g.rows);
+      return 0;
+    }));
+  });
+}
+
+// Re-pools the bags that read a row listed in touched[t] (the rows a later update changed).
+napi_value EngineRefetch(napi_env env, napi_callback_info info) {
+  return guarded<11>(env, info, [&](const Args& a) {
+    GatherArgs g = readGatherArgs(a);
+    float* out = a.array<float>(9);
+    std::vector<size_t> lengths;
+    const auto touchedArrays = a.arrays<int32_t>(10, &lengths);
+    std::vector<std::vector<int32_t>> touched(touchedArrays.size());
+    for (size_t t = 0; t < touched.size(); ++t) touched[t].assign(touchedArrays[t], touchedArrays[t] + lengths[t]);
+    return jobId(env, gatherEngine().submit([g, out, touched]() mutable -> int64_t {
+      int64_t refetched = 0;
+      for (size_t t = 0; t < g.bags.size(); ++t) {
+        auto& rows = touched[t];
+        std::sort(rows.begin(), rows.end());
+        const BagsView& bags = g.bags[t];
+        for (int64_t b = 0; b < g.layout.bags; ++b) {
+          bool stale = false;
+          for (int64_t p = bags.offsets[b]; p < bags.offsets[b + 1] && !stale; ++p)
+            stale = std::binary_search(rows.begin(), rows.end(), bags.indices[p]);
+          if (!stale) continue;
+          ++refetched;
+          const int32_t one[2] = {0, bags.offsets[b + 1] - bags.offsets[b]};
+          const BagsView single{bags.indices + bags.offsets[b], one};
+          const SlotLayout at{1, g.layout.dim, g.layout.stride, g.layout.slot0};
+          poolBags(single, static_cast<int64_t>(t), at, out + b * g.layout.stride, g.rows);
+        }
+      }
+      return refetched;
+    }));
+  });
+}
+
+// Arguments as embeddingUpdate: the host rows' updates of a micro-batch, written back by the engine.
+napi_value EngineUpdate(napi_env env, napi_callback_info info) {
+  return guarded<12>(env, info, [&](const Args& a) {
+    std::vector<TableView> tables;
+    std::vector<BagsView> bags;
+    readTables(a, tables, bags);
+    const SlotLayout layout = readLayout(a, 4);
+    const float* grad = a.array<float>(8);
+    const auto optimizer = a.integer(9) == 1 ? SparseOptimizer::RowWiseAdagrad : SparseOptimizer::Sgd;
+    const float lr = static_cast<float>(a.number(10)), eps = static_cast<float>(a.number(11));
+    return jobId(env, gatherEngine().submit([=]() -> int64_t {
+      for (size_t t = 0; t < tables.size(); ++t)
+        embeddingUpdateTable(tables[t], bags[t], static_cast<int64_t>(t), layout, grad, optimizer, lr, eps);
+      return 0;
+    }));
+  });
+}
+
+napi_value EngineWait(napi_env env, napi_callback_info info) {
+  return guarded<1>(env, info, [&](const Args& a) {
+    const JobResult r = gatherEngine().wait(static_cast<uint64_t>(a.integer(0)));
+    napi_value obj, start, end, count;
+    check(napi_create_object(env, &obj), "object");
+    check(napi_create_double(env, static_cast<double>(r.startNs), &start), "number");
+    check(napi_create_double(env, static_cast<double>(r.endNs), &end), "number");
+    check(napi_create_double(env, static_cast<double>(r.count), &count), "number");
+    check(napi_set_named_property(env, obj, "startNs", start), "property");
+    check(napi_set_named_property(env, obj, "endNs", end), "property");
+    check(napi_set_named_property(env, obj, "count", count), "property");
+    return obj;
+  });
+}
+
+napi_value MonotonicNs(napi_env env, napi_callback_info info) {
+  return guarded<0>(env, info, [&](const Args&) {
+    napi_value v;
+    check(napi_create_double(env, static_cast<double>(monotonicNs()), &v), "number");
+    return v;
+  });
+}
+
 napi_value SetThreads(napi_env env, napi_callback_info info) {
   return guarded<1>(env, info, [&](const Args& a) {
     setPoolThreads(static_cast<int>(a.integer(0)));
@@ -252,6 +380,11 @@ napi_value Init(napi_env env, napi_value exports) {
       {"denseAdagrad", nullptr, DenseAdagrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"fillUniform", nullptr, FillUniform, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"allocateTable", nullptr, AllocateTable, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"engineGather", nullptr, EngineGather, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"engineRefetch", nullptr, EngineRefetch, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"engineUpdate", nullptr, EngineUpdate, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"engineWait", nullptr, EngineWait, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"monotonicNs", nullptr, MonotonicNs, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},
   };

@@ -24,7 +24,7 @@ void biasActivation(float* Y, int64_t rows, int64_t cols, const float* bias, boo
   });
 }
 
-void activationBackward(float* dY, const float* Y, int64_t rows, int64_t cols, bool relu, float* dBias) {
+void activationBackward(float* dY, const float* Y, int64_t rows, int64_t cols, bool relu, float* dBias, bool accumulate) {
   const int threads = pool().size();
   std::vector<float> partial(static_cast<size_t>(threads * cols), 0.0f);
   pool().run([&](int worker) {
@@ -40,7 +40,7 @@ void activationBackward(float* dY, const float* Y, int64_t rows, int64_t cols, b
     }
   });
   for (int64_t j = 0; j < cols; ++j) {
-    float s = 0;
+    float s = accumulate ? dBias[j] : 0.0f;
     for (int p = 0; p < threads; ++p) s += partial[static_cast<size_t>(p * cols + j)];
     dBias[j] = s;
   }

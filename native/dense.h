@@ -3,8 +3,8 @@
 
 // Y[rows x cols] = act(Y + bias), act = ReLU when relu.
 void biasActivation(float* Y, int64_t rows, int64_t cols, const float* bias, bool relu);
-// dY *= (Y > 0) when relu; dBias = column sums of dY.
-void activationBackward(float* dY, const float* Y, int64_t rows, int64_t cols, bool relu, float* dBias);
+// dY *= (Y > 0) when relu; dBias = column sums of dY, added to dBias when accumulate.
+void activationBackward(float* dY, const float* Y, int64_t rows, int64_t cols, bool relu, float* dBias, bool accumulate);
 
 // Dot interaction over F feature vectors of width d per sample, T = [bags x F x d]:
 // out[b] = [T[b,0,:], <T[b,i],T[b,j]> for i in 1..F-1, j < i], width d + F(F-1)/2, row stride outStride.

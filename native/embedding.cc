@@ -73,57 +73,49 @@ inline uint32_t hash32(uint32_t x) {
 void embeddingForward(const TableView* tables, const BagsView* bags, int64_t count, const SlotLayout& L, float* out) {
   forEachTable(count, [&](int64_t t) {
     const float* w = tables[t].weights;
-    const int32_t* idx = bags[t].indices;
-    const int32_t* off = bags[t].offsets;
-    const int64_t nnz = off[L.bags];
-    for (int64_t b = 0; b < L.bags; ++b) {
-      float* dst = out + b * L.stride + L.slot0 + t * L.dim;
-      std::memset(dst, 0, sizeof(float) * L.dim);
-      for (int64_t p = off[b]; p < off[b + 1]; ++p) {
-        if (p + kPrefetchDistance < nnz) __builtin_prefetch(w + idx[p + kPrefetchDistance] * L.dim);
-        addRow(dst, w + static_cast<int64_t>(idx[p]) * L.dim, L.dim);
-      }
-    }
+    poolBags(bags[t], t, L, out, [&](int64_t, int32_t row) { return w + static_cast<int64_t>(row) * L.dim; });
   });
 }
 
 void embeddingUpdate(const TableView* tables, const BagsView* bags, int64_t count, const SlotLayout& L,
                      const float* grad, SparseOptimizer optimizer, float lr, float eps) {
-  forEachTable(count, [&](int64_t t) {
-    const TableView& table = tables[t];
-    const int32_t* idx = bags[t].indices;
-    const int32_t* off = bags[t].offsets;
-    const int64_t dim = L.dim;
-    if (optimizer == SparseOptimizer::Sgd) {
-      // SGD is linear: applying each lookup's share is applying the merged gradient, without the merge.
-      for (int64_t b = 0; b < L.bags; ++b) {
-        const float* g = grad + b * L.stride + L.slot0 + t * dim;
-        for (int64_t p = off[b]; p < off[b + 1]; ++p) {
-          if (p + kPrefetchDistance < off[L.bags]) __builtin_prefetch(table.weights + idx[p + kPrefetchDistance] * dim, 1);
-          float* w = table.weights + static_cast<int64_t>(idx[p]) * dim;
-          for (int64_t j = 0; j < dim; ++j) w[j] -= lr * g[j];
-        }
-      }
-      return;
-    }
-    merger.reset(off[L.bags], dim);
+  forEachTable(count, [&](int64_t t) { embeddingUpdateTable(tables[t], bags[t], t, L, grad, optimizer, lr, eps); });
+}
+
+void embeddingUpdateTable(const TableView& table, const BagsView& bags, int64_t t, const SlotLayout& L,
+                          const float* grad, SparseOptimizer optimizer, float lr, float eps) {
+  const int32_t* idx = bags.indices;
+  const int32_t* off = bags.offsets;
+  const int64_t dim = L.dim;
+  if (optimizer == SparseOptimizer::Sgd) {
+    // SGD is linear: applying each lookup's share is applying the merged gradient, without the merge.
     for (int64_t b = 0; b < L.bags; ++b) {
       const float* g = grad + b * L.stride + L.slot0 + t * dim;
-      for (int64_t p = off[b]; p < off[b + 1]; ++p) addRow(merger.slotOf(idx[p], dim), g, dim);
+      for (int64_t p = off[b]; p < off[b + 1]; ++p) {
+        if (p + kPrefetchDistance < off[L.bags]) __builtin_prefetch(table.weights + idx[p + kPrefetchDistance] * dim, 1);
+        float* w = table.weights + static_cast<int64_t>(idx[p]) * dim;
+        for (int64_t j = 0; j < dim; ++j) w[j] -= lr * g[j];
+      }
     }
-    const int64_t unique = static_cast<int64_t>(merger.rows.size());
-    for (int64_t u = 0; u < unique; ++u) {
-      if (u + kPrefetchDistance < unique) __builtin_prefetch(table.weights + merger.rows[u + kPrefetchDistance] * dim, 1);
-      const int64_t row = merger.rows[u];
-      float* w = table.weights + row * dim;
-      const float* g = &merger.grads[static_cast<size_t>(u * dim)];
-      float sumSquares = 0;
-      for (int64_t j = 0; j < dim; ++j) sumSquares += g[j] * g[j];
-      table.state[row] += sumSquares / static_cast<float>(dim);
-      const float denom = std::sqrt(table.state[row]) + eps;
-      for (int64_t j = 0; j < dim; ++j) w[j] -= lr * (g[j] / denom);
-    }
-  });
+    return;
+  }
+  merger.reset(off[L.bags], dim);
+  for (int64_t b = 0; b < L.bags; ++b) {
+    const float* g = grad + b * L.stride + L.slot0 + t * dim;
+    for (int64_t p = off[b]; p < off[b + 1]; ++p) addRow(merger.slotOf(idx[p], dim), g, dim);
+  }
+  const int64_t unique = static_cast<int64_t>(merger.rows.size());
+  for (int64_t u = 0; u < unique; ++u) {
+    if (u + kPrefetchDistance < unique) __builtin_prefetch(table.weights + merger.rows[u + kPrefetchDistance] * dim, 1);
+    const int64_t row = merger.rows[u];
+    float* w = table.weights + row * dim;
+    const float* g = &merger.grads[static_cast<size_t>(u * dim)];
+    float sumSquares = 0;
+    for (int64_t j = 0; j < dim; ++j) sumSquares += g[j] * g[j];
+    table.state[row] += sumSquares / static_cast<float>(dim);
+    const float denom = std::sqrt(table.state[row]) + eps;
+    for (int64_t j = 0; j < dim; ++j) w[j] -= lr * (g[j] / denom);
+  }
 }
 
 void fillUniform(float* data, int64_t n, uint32_t seed, uint32_t stream, double low, double high) {

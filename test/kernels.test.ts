@@ -65,11 +65,16 @@ for (const threads of [1, 2]) {
         native.biasActivation(y2, rows, cols, bias, relu);
         assertClose(y2, y, 1e-7, 'biasActivation');
         const dy = randomArray(rng, rows * cols), dy2 = dy.slice();
-        const db = new Float32Array(cols), db2 = new Float32Array(cols);
-        oracle.activationBackward(dy, y, rows, cols, relu, db);
-        native.activationBackward(dy2, y2, rows, cols, relu, db2);
+        const db = randomArray(rng, cols), db2 = db.slice();
+        oracle.activationBackward(dy, y, rows, cols, relu, db, false);
+        native.activationBackward(dy2, y2, rows, cols, relu, db2, false);
         assertClose(dy2, dy, 0, 'activationBackward dY');
         assertClose(db2, db, 1e-6, 'activationBackward dBias');
+        const before = db.slice();
+        oracle.activationBackward(dy, y, rows, cols, relu, db, true);
+        native.activationBackward(dy2, y2, rows, cols, relu, db2, true);
+        assertClose(db2, db, 1e-6, 'activationBackward accumulated dBias');
+        assertClose(db, before.map((v) => 2 * v), 1e-6, 'accumulating the same gradient doubles it');
       }
     });
 

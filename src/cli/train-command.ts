@@ -5,6 +5,7 @@ import { Dlrm } from '../model/dlrm.ts';
 import { Optimizer } from '../optim/optimizer.ts';
 import { BaselinePolicy } from '../policies/baseline.ts';
 import { FaePolicy } from '../policies/fae.ts';
+import { HotlinePolicy } from '../policies/hotline.ts';
 import type { Policy } from '../policies/policy.ts';
 import { formatRate, Progress } from '../train/progress.ts';
 import { RunDir } from '../train/run-dir.ts';
@@ -38,6 +39,10 @@ export function runTraining(config: TrainConfig, out: NodeJS.WriteStream = proce
     );
     runDir?.appendMetrics({ kind: 'event', event: 'hot-set', ...r });
     policy = fae;
+  } else if (config.policy === 'hotline') {
+    policy = new HotlinePolicy(model, optimizer, kernels, {
+      ...config.hotline, budgetBytes: config.fae.budgetBytes, hysteresis: 1.5, seed: config.seed,
+    });
   }
   const trainer = new Trainer(model, policy, new Progress(out, config.printFreq), runDir);
   const result = trainer.run(prepared.source, prepared.test, {

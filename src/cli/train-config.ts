@@ -29,7 +29,8 @@ export interface TrainConfig {
   threads: number;
   backend: BackendName;
   runDir: string;
-  policy: 'baseline' | 'fae';
+  policy: 'baseline' | 'fae' | 'hotline';
+  hotline: { learnBatches: number; learnSamplingRate: number; relearnEvery: number; pipeline: boolean };
   fae: { budgetBytes: number; samplingRate: number; quota: HotQuota; schedule: FaeSchedule };
 }
 
@@ -81,6 +82,10 @@ export function trainConfigFrom(argv: string[]): TrainConfig {
     backend: String(o.backend) as BackendName,
     runDir: String(o['run-dir']),
     policy: String(o.policy) as TrainConfig['policy'],
+    hotline: {
+      learnBatches: Number(o['learn-batches']), learnSamplingRate: Number(o['learn-sampling-rate']),
+      relearnEvery: Number(o['relearn-every']), pipeline: Boolean(o.pipeline),
+    },
     fae: {
       budgetBytes: Number(o['hot-budget']), samplingRate: Number(o['sampling-rate']),
       quota: String(o['hot-quota']) as HotQuota, schedule: String(o['fae-schedule']) as FaeSchedule,

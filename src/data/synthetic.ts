@@ -64,3 +64,16 @@ export function generateSynthetic(spec: SyntheticSpec): Dataset {
   }
   return { rows, denseFeatures, tableRows: [...tableRows], dense, categorical, labels };
 }
+
+/** The n most likely (table, id) pairs of a spec's id distributions over all tables (ground truth for tests). */
+export function trueTopRows(spec: SyntheticSpec, n: number): [number, number][] {
+  const s = spec.zipf;
+  const candidates: { t: number; rank: number; p: number }[] = [];
+  spec.tableRows.forEach((rows, t) => {
+    const cdf = (x: number) => (s === 1 ? Math.log(x) / Math.log(rows + 1) : (Math.pow(x, 1 - s) - 1) / (Math.pow(rows + 1, 1 - s) - 1));
+    for (let rank = 0; rank < Math.min(rows, n); rank++) candidates.push({ t, rank, p: cdf(rank + 2) - cdf(rank + 1) });
+  });
+  candidates.sort((a, b) => b.p - a.p);
+  const maps = spec.tableRows.map((rows, t) => scatter(rows, spec.seed + t));
+  return candidates.slice(0, n).map(({ t, rank }) => [t, maps[t](rank)]);
+}

@@ -31,6 +31,32 @@ export interface SparseUpdate {
   states: Float32Array[] | null;
 }
 
+/** When a gather-engine job ran (nanoseconds on the monotonic clock of now()), and its count (bags refetched). */
+export interface EngineJob {
+  startNs: number;
+  endNs: number;
+  count: number;
+}
+
+/**
+ * Hotline's gather engine: a worker beside the compute threads that pools a micro-batch's rows, writes
+ * back host-row updates and refetches rows a later update made stale. Jobs run in submission order; the
+ * arrays a job reads or writes must stay untouched until wait(job) returns.
+ */
+export interface GatherEngine {
+  /** Pools bags given in host ids; a row with slotOf[t][row] >= 0 is read from the fast table at that slot. */
+  gather(host: Float32Array[], fast: Float32Array | null, slotOf: Int32Array[] | null, bags: Bags, layout: SlotLayout, out: Float32Array): number;
+  /** Re-pools the bags that read a row listed in touched[t]; its count is how many. */
+  refetch(
+    host: Float32Array[], fast: Float32Array | null, slotOf: Int32Array[] | null, bags: Bags, layout: SlotLayout,
+    out: Float32Array, touched: Int32Array[],
+  ): number;
+  /** The embeddingUpdate of host rows, run by the engine. */
+  update(host: Float32Array[], bags: Bags, layout: SlotLayout, grad: Float32Array, update: SparseUpdate): number;
+  wait(job: number): EngineJob;
+  now(): number;
+}
+
 export interface Kernels {
   /** 'native' or 'typescript', with what it runs on, e.g. "native (OpenBLAS GEMM, 2 threads)". */
   readonly name: string;
@@ -44,8 +70,8 @@ export interface Kernels {
   ): void;
   /** Y = act(Y + bias) in place over [rows x cols]. */
   biasActivation(Y: Float32Array, rows: number, cols: number, bias: Float32Array, relu: boolean): void;
-  /** dY *= (Y > 0) when relu; dBias = column sums of dY. */
-  activationBackward(dY: Float32Array, Y: Float32Array, rows: number, cols: number, relu: boolean, dBias: Float32Array): void;
+  /** dY *= (Y > 0) when relu; dBias = column sums of dY (added to dBias when accumulate). */
+  activationBackward(dY: Float32Array, Y: Float32Array, rows: number, cols: number, relu: boolean, dBias: Float32Array, accumulate: boolean): void;
 
   /** out[b] = [T[b,0,:], <T[b,i],T[b,j]> for i = 1..F-1, j < i] with T = [bags x F x d]. */
   interactionDotForward(T: Float32Array, bags: number, F: number, d: number, out: Float32Array, outStride: number): void;
@@ -67,4 +93,7 @@ export interface Kernels {
   fillUniform(data: Float32Array, seed: number, stream: number, low: number, high: number): void;
   /** A zeroed table of `floats` floats (the native backend maps it with transparent huge pages). */
   allocateTable(floats: number): Float32Array;
+
+  /** The gather engine (native: its own thread; TypeScript: runs each job when submitted). */
+  gatherEngine(): GatherEngine;
 }

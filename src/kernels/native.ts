@@ -1,13 +1,13 @@
 /** The native backend: C++ kernels (OpenBLAS GEMM when linked) on a pool of threads, via N-API. */
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import type { Bags, Kernels, SlotLayout, SparseUpdate } from './kernels.ts';
+import type { Bags, EngineJob, GatherEngine, Kernels, SlotLayout, SparseUpdate } from './kernels.ts';
 
 interface Addon {
   gemm(...args: [boolean, boolean, number, number, number, number, Float32Array, number, Float32Array, number, number, Float32Array, number]): void;
   gemmOwn(...args: [boolean, boolean, number, number, number, number, Float32Array, number, Float32Array, number, number, Float32Array, number]): void;
   biasActivation(Y: Float32Array, rows: number, cols: number, bias: Float32Array, relu: boolean): void;
-  activationBackward(dY: Float32Array, Y: Float32Array, rows: number, cols: number, relu: boolean, dBias: Float32Array): void;
+  activationBackward(dY: Float32Array, Y: Float32Array, rows: number, cols: number, relu: boolean, dBias: Float32Array, accumulate: boolean): void;
   interactionDotForward(T: Float32Array, bags: number, F: number, d: number, out: Float32Array, outStride: number): void;
   interactionDotBackward(T: Float32Array, dOut: Float32Array, bags: number, F: number, d: number, outStride: number, dT: Float32Array): void;
   embeddingForward(
@@ -24,6 +24,11 @@ interface Addon {
   allocateTable(floats: number): ArrayBuffer;
   setThreads(threads: number): void;
   info(): { gemm: string; threads: number };
+  engineGather(...args: [Float32Array[], Float32Array | null, Int32Array[] | null, Int32Array[], Int32Array[], number, number, number, number, Float32Array]): number;
+  engineRefetch(...args: [Float32Array[], Float32Array | null, Int32Array[] | null, Int32Array[], Int32Array[], number, number, number, number, Float32Array, Int32Array[]]): number;
+  engineUpdate(...args: [Float32Array[], Float32Array[] | null, Int32Array[], Int32Array[], number, number, number, number, Float32Array, number, number, number]): number;
+  engineWait(job: number): EngineJob;
+  monotonicNs(): number;
 }
 
 const addonPath = fileURLToPath(new URL('../../build/Release/hotline.node', import.meta.url));
@@ -62,8 +67,8 @@ export class NativeKernels implements Kernels {
     this.addon.biasActivation(Y, rows, cols, bias, relu);
   }
 
-  activationBackward(dY: Float32Array, Y: Float32Array, rows: number, cols: number, relu: boolean, dBias: Float32Array): void {
-    this.addon.activationBackward(dY, Y, rows, cols, relu, dBias);
+  activationBackward(dY: Float32Array, Y: Float32Array, rows: number, cols: number, relu: boolean, dBias: Float32Array, accumulate: boolean): void {
+    this.addon.activationBackward(dY, Y, rows, cols, relu, dBias, accumulate);
   }
 
   interactionDotForward(T: Float32Array, bags: number, F: number, d: number, out: Float32Array, outStride: number): void {
@@ -103,5 +108,22 @@ export class NativeKernels implements Kernels {
 
   allocateTable(floats: number): Float32Array {
     return new Float32Array(this.addon.allocateTable(floats));
+  }
+
+  gatherEngine(): GatherEngine {
+    const a = this.addon;
+    return {
+      gather: (host, fast, slotOf, bags, l, out) =>
+        a.engineGather(host, fast, slotOf, bags.indices, bags.offsets, l.bags, l.dim, l.stride, l.slot0, out),
+      refetch: (host, fast, slotOf, bags, l, out, touched) =>
+        a.engineRefetch(host, fast, slotOf, bags.indices, bags.offsets, l.bags, l.dim, l.stride, l.slot0, out, touched),
+      update: (host, bags, l, grad, u) =>
+        a.engineUpdate(
+          host, u.states, bags.indices, bags.offsets, l.bags, l.dim, l.stride, l.slot0, grad,
+          u.optimizer === 'rowwise-adagrad' ? 1 : 0, u.lr, u.eps,
+        ),
+      wait: (job) => a.engineWait(job),
+      now: () => a.monotonicNs(),
+    };
   }
 }

@@ -2,7 +2,7 @@
  * Plain TypeScript kernels: the test oracle for every native kernel and the fallback when the addon
  * is not built. Sums accumulate in float64, so they are at least as accurate as float32 BLAS.
  */
-import type { Bags, Kernels, SlotLayout, SparseUpdate } from './kernels.ts';
+import type { Bags, EngineJob, GatherEngine, Kernels, SlotLayout, SparseUpdate } from './kernels.ts';
 import { streamKey, uniformAt } from './counter-hash.ts';
 
 /** The gradient of each distinct row a table's bags touched, summed over its lookups, in first-seen order. */
@@ -56,8 +56,9 @@ export class TypeScriptKernels implements Kernels {
     }
   }
 
-  activationBackward(dY: Float32Array, Y: Float32Array, rows: number, cols: number, relu: boolean, dBias: Float32Array): void {
+  activationBackward(dY: Float32Array, Y: Float32Array, rows: number, cols: number, relu: boolean, dBias: Float32Array, accumulate: boolean): void {
     const sums = new Float64Array(cols);
+    if (accumulate) sums.set(dBias);
     for (let i = 0; i < rows; i++) {
       for (let j = 0; j < cols; j++) {
         if (relu && !(Y[i * cols + j] > 0)) dY[i * cols + j] = 0;
@@ -155,5 +156,76 @@ export class TypeScriptKernels implements Kernels {
 
   allocateTable(floats: number): Float32Array {
     return new Float32Array(floats);
+  }
+
+  gatherEngine(): GatherEngine {
+    return new SynchronousEngine(this);
+  }
+}
+
+/** The gather engine's jobs run at submission on the calling thread: the oracle of the native engine. */
+class SynchronousEngine implements GatherEngine {
+  private readonly jobs = new Map<number, EngineJob>();
+  private next = 1;
+
+  constructor(private readonly kernels: TypeScriptKernels) {}
+
+  now(): number {
+    return Number(process.hrtime.bigint());
+  }
+
+  private run(work: () => number): number {
+    const startNs = this.now();
+    const count = work();
+    this.jobs.set(this.next, { startNs, endNs: this.now(), count });
+    return this.next++;
+  }
+
+  wait(job: number): EngineJob {
+    const result = this.jobs.get(job);
+    if (!result) throw new Error(`no gather-engine job ${job}`);
+    this.jobs.delete(job);
+    return result;
+  }
+
+  /** Each bag's rows resolved to (table array, row) in the fast table or the host table. */
+  private pool(host: Float32Array[], fast: Float32Array | null, slotOf: Int32Array[] | null, bags: Bags, layout: SlotLayout, out: Float32Array, only: (t: number, b: number) => boolean): number {
+    const { dim, stride, slot0 } = layout;
+    let pooled = 0;
+    host.forEach((w, t) => {
+      const idx = bags.indices[t], off = bags.offsets[t];
+      for (let b = 0; b < layout.bags; b++) {
+        if (!only(t, b)) continue;
+        pooled++;
+        const at = b * stride + slot0 + t * dim;
+        for (let j = 0; j < dim; j++) out[at + j] = 0;
+        for (let p = off[b]; p < off[b + 1]; p++) {
+          const slot = fast && slotOf ? slotOf[t][idx[p]] : -1;
+          const [src, row] = slot >= 0 ? [fast!, slot] : [w, idx[p]];
+          for (let j = 0; j < dim; j++) out[at + j] += src[row * dim + j];
+        }
+      }
+    });
+    return pooled;
+  }
+
+  gather(host: Float32Array[], fast: Float32Array | null, slotOf: Int32Array[] | null, bags: Bags, layout: SlotLayout, out: Float32Array): number {
+    return this.run(() => (this.pool(host, fast, slotOf, bags, layout, out, () => true), 0));
+  }
+
+  refetch(
+    host: Float32Array[], fast: Float32Array | null, slotOf: Int32Array[] | null, bags: Bags, layout: SlotLayout,
+    out: Float32Array, touched: Int32Array[],
+  ): number {
+    const sets = touched.map((rows) => new Set(rows));
+    const stale = (t: number, b: number) => {
+      for (let p = bags.offsets[t][b]; p < bags.offsets[t][b + 1]; p++) if (sets[t].has(bags.indices[t][p])) return true;
+      return false;
+    };
+    return this.run(() => this.pool(host, fast, slotOf, bags, layout, out, stale));
+  }
+
+  update(host: Float32Array[], bags: Bags, layout: SlotLayout, grad: Float32Array, update: SparseUpdate): number {
+    return this.run(() => (this.kernels.embeddingUpdate(host, bags, layout, grad, update), 0));
   }
 }

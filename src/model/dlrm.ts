@@ -18,7 +18,12 @@ export class Dlrm {
   /** Feature vectors per sample entering the interaction: the bottom MLP's output and one per table. */
   readonly features: number;
   private batchSize = 0;
-  private featureBuffer = new Float32Array(0);
+  private capacity = 0;
+  private featureStore = new Float32Array(0);
+  private featureGradStore = new Float32Array(0);
+  private interactionStore = new Float32Array(0);
+  /** The features of the last forward: the model's own buffer, or the caller's pre-gathered one. */
+  private features_: Float32Array = new Float32Array(0);
   private featureGrad = new Float32Array(0);
   private interactionOut = new Float32Array(0);
   /** When set, embedding work is timed into it (the rest of a step is dense work). */
@@ -43,24 +48,40 @@ export class Dlrm {
     return { bags: batch, dim, stride: this.features * dim, slot0: dim };
   }
 
-  private ensureBatch(batch: number): void {
-    if (batch === this.batchSize) return;
-    this.batchSize = batch;
-    this.featureBuffer = new Float32Array(batch * this.features * this.arch.embeddingDim);
-    this.featureGrad = new Float32Array(batch * this.features * this.arch.embeddingDim);
-    this.interactionOut = new Float32Array(this.arch.interaction === 'dot' ? batch * interactionWidth(this.arch) : 0);
+  /** Floats of the feature buffer for n samples: [n x features x dim]. */
+  featureFloats(n: number): number {
+    return n * this.features * this.arch.embeddingDim;
   }
 
-  /** Returns the logits [batch.size] (a buffer owned by the model); embeddings come from store. */
-  forward(batch: Batch, store: EmbeddingStore = this.tables): Float32Array {
+  /** Buffers grow to the largest batch seen; smaller batches use views of them. */
+  private ensureBatch(batch: number): void {
+    const width = this.arch.interaction === 'dot' ? interactionWidth(this.arch) : 0;
+    if (batch > this.capacity) {
+      this.capacity = batch;
+      this.featureStore = new Float32Array(this.featureFloats(batch));
+      this.featureGradStore = new Float32Array(this.featureFloats(batch));
+      this.interactionStore = new Float32Array(batch * width);
+    }
+    this.batchSize = batch;
+    this.featureGrad = this.featureGradStore.subarray(0, this.featureFloats(batch));
+    this.interactionOut = this.interactionStore.subarray(0, batch * width);
+  }
+
+  /**
+   * Returns the logits [batch.size] (a buffer owned by the model). Embeddings come from store, or, when
+   * `gathered` is given, were already pooled into its table slots (layout(n)) by a gather engine.
+   */
+  forward(batch: Batch, store: EmbeddingStore = this.tables, gathered?: Float32Array): Float32Array {
     const n = batch.size, dim = this.arch.embeddingDim, stride = this.features * dim;
     this.ensureBatch(n);
     const x = this.bottom.forward(batch.dense, n);
-    const T = this.featureBuffer;
+    const T = (this.features_ = gathered ?? this.featureStore.subarray(0, this.featureFloats(n)));
     for (let b = 0; b < n; b++) T.set(x.subarray(b * dim, (b + 1) * dim), b * stride);
-    const t0 = process.hrtime.bigint();
-    this.kernels.embeddingForward(store.weights, batch.sparse, this.layout(n), T);
-    this.times?.add('embedding', process.hrtime.bigint() - t0);
+    if (!gathered) {
+      const t0 = process.hrtime.bigint();
+      this.kernels.embeddingForward(store.weights, batch.sparse, this.layout(n), T);
+      this.times?.add('embedding', process.hrtime.bigint() - t0);
+    }
     let topInput = T;
     if (this.arch.interaction === 'dot') {
       this.kernels.interactionDotForward(T, n, this.features, dim, this.interactionOut, interactionWidth(this.arch));
@@ -71,20 +92,21 @@ export class Dlrm {
 
   /**
    * Back-propagates dLogits; dense gradients land in the layers (or, with sgdRate, are applied to them
-   * at once: see Mlp.backward), the sparse one in embeddingGrad().
+   * at once: see Mlp.backward), the sparse one in embeddingGrad(). With accumulate, dense gradients are
+   * added to the previous micro-batch's.
    */
-  backward(dLogits: Float32Array, sgdRate: number | null = null): void {
+  backward(dLogits: Float32Array, sgdRate: number | null = null, accumulate = false): void {
     const n = this.batchSize, dim = this.arch.embeddingDim, stride = this.features * dim;
     this.top.outputGrad().set(dLogits.subarray(0, n));
-    const dTop = this.top.backward(true, sgdRate)!;
+    const dTop = this.top.backward(true, sgdRate, accumulate)!;
     if (this.arch.interaction === 'dot') {
-      this.kernels.interactionDotBackward(this.featureBuffer, dTop, n, this.features, dim, interactionWidth(this.arch), this.featureGrad);
+      this.kernels.interactionDotBackward(this.features_, dTop, n, this.features, dim, interactionWidth(this.arch), this.featureGrad);
     } else {
       this.featureGrad.set(dTop);
     }
     const dx = this.bottom.outputGrad();
     for (let b = 0; b < n; b++) dx.set(this.featureGrad.subarray(b * stride, b * stride + dim), b * dim);
-    this.bottom.backward(false, sgdRate);
+    this.bottom.backward(false, sgdRate, accumulate);
   }
 
   /** The gradient w.r.t. every pooled embedding of the last batch, at layout(batch) positions. */

@@ -1,0 +1,61 @@
+/**
+ * Hotline's run-time access learner: counts the lookups of the first mini-batches as they stream by
+ * (every lookup, or a sampled share of the inputs), then hands the counts to the hot-set code FAE uses.
+ * No pass over the data happens before training. For re-learning, counts decay and the current hot rows
+ * get a hysteresis bonus, so the popular set follows drifting data without flapping.
+ */
+import type { Batch } from '../data/batch.ts';
+import { Rng } from '../util/rng.ts';
+import type { AccessProfile } from './profiler.ts';
+
+export class AccessLearner {
+  readonly counts: Uint32Array[];
+  private lookups = 0;
+  private inputs = 0;
+  private readonly rng: Rng;
+
+  constructor(readonly tableRows: number[], readonly samplingRate: number, seed: number) {
+    this.counts = tableRows.map((n) => new Uint32Array(n));
+    this.rng = new Rng(seed, 777);
+  }
+
+  /** Counts the lookups of a batch given in host ids (each input kept with probability samplingRate). */
+  observe(batch: Batch): void {
+    const sampleAll = this.samplingRate >= 1;
+    for (let i = 0; i < batch.size; i++) {
+      if (!sampleAll && this.rng.next() >= this.samplingRate) continue;
+      this.inputs++;
+      batch.sparse.indices.forEach((idx, t) => {
+        const off = batch.sparse.offsets[t];
+        for (let p = off[i]; p < off[i + 1]; p++) {
+          this.counts[t][idx[p]]++;
+          this.lookups++;
+        }
+      });
+    }
+  }
+
+  /** The counts as a profile; `bonus` multiplies the counts of the given incumbent rows (hysteresis). */
+  profile(incumbent?: { slotOf: Int32Array[]; bonus: number }): AccessProfile {
+    let counts = this.counts;
+    if (incumbent) {
+      counts = this.counts.map((c, t) => {
+        const boosted = c.slice();
+        const slotOf = incumbent.slotOf[t];
+        for (let r = 0; r < c.length; r++) if (slotOf[r] >= 0 && c[r] > 0) boosted[r] = Math.round(c[r] * incumbent.bonus);
+        return boosted;
+      });
+    }
+    return { tableRows: this.tableRows, counts, sampledInputs: new Int32Array(0), lookups: this.lookups };
+  }
+
+  /** Halves every count, so older mini-batches weigh less at the next re-learning. */
+  decay(): void {
+    for (const c of this.counts) for (let r = 0; r < c.length; r++) c[r] >>>= 1;
+    this.lookups = Math.floor(this.lookups / 2);
+  }
+
+  get observedInputs(): number {
+    return this.inputs;
+  }
+}

@@ -12,18 +12,11 @@ import { sliceRows } from '../src/data/dataset.ts';
 import { generateSynthetic } from '../src/data/synthetic.ts';
 import { createKernels } from '../src/kernels/index.ts';
 import { presets } from '../src/model/arch.ts';
-import { Dlrm } from '../src/model/dlrm.ts';
-import { Optimizer } from '../src/optim/optimizer.ts';
 import { analyzeAccesses } from '../src/popularity/analysis.ts';
 import { bytesPerHotRow } from '../src/popularity/hot-set.ts';
-import { BaselinePolicy } from '../src/policies/baseline.ts';
-import { FaePolicy, type FaeSchedule } from '../src/policies/fae.ts';
-import type { Policy } from '../src/policies/policy.ts';
 import { criteoSampleAvailable, criteoSamplePath } from '../src/train/criteo-sample.ts';
 import { readCriteoTsv } from '../src/data/criteo-tsv.ts';
-import { Progress } from '../src/train/progress.ts';
-import { DatasetSource } from '../src/train/sources.ts';
-import { Trainer } from '../src/train/trainer.ts';
+import { type BenchPolicy, trainPolicy } from './train-policy.ts';
 
 const { values } = parseArgs({
   options: {
@@ -58,28 +51,19 @@ shares.push(...shareTable(`synthetic Kaggle ${rows / 1e6}M rows (zipf ${zipf})`,
 out.hotShare = shares;
 
 const kernels = createKernels('auto', threads);
-const quiet = new Progress(process.stdout, 0);
 const runs: Record<string, unknown>[] = [];
 console.log(`\nbatch 1024, SGD lr 0.1, 1 epoch, seed 11, ${threads} thread(s), budget ${budgetMiB} MiB; kernels ${kernels.describe()}`);
 console.log('policy | samples/s | test AUC | embedding s | sync s | dense s | hot inputs | speed-up');
 let baseline = 0, baseAuc = 0;
-for (const policyName of ['baseline', 'fae adaptive', 'fae cold-then-hot']) {
-  const model = new Dlrm(kernels, { ...presets.kaggle }, 11);
-  const optimizer = new Optimizer(kernels, { name: 'sgd', lr: 0.1, eps: 0, initialAccumulator: 0 });
-  const source = new DatasetSource(train, 1024, true, 11, Infinity);
-  const policy: Policy = policyName === 'baseline'
-    ? new BaselinePolicy(model, optimizer)
-    : new FaePolicy(model, optimizer, kernels, source, {
-        budgetBytes: budgetMiB * 2 ** 20, samplingRate: 0.05, quota: 'global', schedule: policyName.split(' ')[1] as FaeSchedule, seed: 11,
-      });
-  const r = new Trainer(model, policy, quiet, null).run(source, test, { epochs: 1, testFreq: 0, evalBatchSize: 8192 });
-  if (policyName === 'baseline') [baseline, baseAuc] = [r.samplesPerSecond, r.test!.auc];
+for (const name of ['baseline', 'fae adaptive', 'fae cold-then-hot'] as BenchPolicy[]) {
+  const { result: r } = trainPolicy(kernels, presets.kaggle, train, test, name, { batchSize: 1024, budgetBytes: budgetMiB * 2 ** 20, seed: 11 });
+  if (name === 'baseline') [baseline, baseAuc] = [r.samplesPerSecond, r.test!.auc];
   const p = r.phases;
   console.log(
-    `${policyName} | ${r.samplesPerSecond.toFixed(0)} | ${r.test!.auc.toFixed(4)} (${(r.test!.auc - baseAuc >= 0 ? '+' : '')}${(r.test!.auc - baseAuc).toFixed(4)}) | ` +
+    `${name} | ${r.samplesPerSecond.toFixed(0)} | ${r.test!.auc.toFixed(4)} (${(r.test!.auc - baseAuc >= 0 ? '+' : '')}${(r.test!.auc - baseAuc).toFixed(4)}) | ` +
       `${(p.embedding ?? 0).toFixed(1)} | ${(p.sync ?? 0).toFixed(1)} | ${p.dense.toFixed(1)} | ${r.policy.hotInputShare === undefined ? '-' : pct(Number(r.policy.hotInputShare))} | ${(r.samplesPerSecond / baseline).toFixed(2)}`,
   );
-  runs.push({ policy: policyName, samplesPerSecond: r.samplesPerSecond, auc: r.test!.auc, phases: p, report: r.policy, speedup: r.samplesPerSecond / baseline });
+  runs.push({ policy: name, samplesPerSecond: r.samplesPerSecond, auc: r.test!.auc, phases: p, report: r.policy, speedup: r.samplesPerSecond / baseline });
 }
 out.training = runs;
 const here = new URL('.', import.meta.url).pathname;

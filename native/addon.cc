@@ -159,12 +159,12 @@ SlotLayout readLayout(const Args& a, size_t at) {
 }
 
 napi_value EmbeddingForward(napi_env env, napi_callback_info info) {
-  return guarded<9>(env, info, [&](const Args& a) {
+  return guarded<10>(env, info, [&](const Args& a) {
     std::vector<TableView> tables;
     std::vector<BagsView> bags;
     readTables(a, tables, bags);
     embeddingForward(tables.data(), bags.data(), static_cast<int64_t>(tables.size()), readLayout(a, 4),
-                     a.array<float>(8));
+                     a.array<float>(8), a.flag(9));
     return undefinedValue(env);
   });
 }
@@ -223,36 +223,23 @@ napi_value AllocateTable(napi_env env, napi_callback_info info) {
   });
 }
 
-// The gather engine's jobs. Arguments 0..8: host weights[], fast weights (or null), slotOf[] (or null),
-// indices[], offsets[], bags, dim, stride, slot0 -- the bags of a micro-batch in host ids; a row whose
-// slotOf entry is >= 0 lives in the fast tier at that slot.
-struct MixedRows {
-  std::vector<float*> host;
-  float* fast;
-  std::vector<int32_t*> slotOf;
-  int64_t dim;
-  const float* operator()(int64_t t, int32_t row) const {
-    const int32_t slot = fast ? slotOf[t][row] : -1;
-    return slot >= 0 ? fast + static_cast<int64_t>(slot) * dim : host[t] + static_cast<int64_t>(row) * dim;
-  }
-};
-
+// The gather engine's jobs. Arguments 0..7: host weights[], indices[], offsets[], bags, dim, stride, slot0,
+// out -- the host rows of a micro-batch's bags, pooled into out at the layout's slots.
 struct GatherArgs {
-  MixedRows rows;
+  std::vector<float*> host;
   std::vector<BagsView> bags;
   SlotLayout layout;
+  float* out;
 };
 
 GatherArgs readGatherArgs(const Args& a) {
   GatherArgs g;
-  g.rows.host = a.arrays<float>(0);
-  g.rows.fast = a.isNull(1) ? nullptr : a.array<float>(1);
-  if (g.rows.fast) g.rows.slotOf = a.arrays<int32_t>(2);
-  const auto indices = a.arrays<int32_t>(3);
-  const auto offsets = a.arrays<int32_t>(4);
+  g.host = a.arrays<float>(0);
+  const auto indices = a.arrays<int32_t>(1);
+  const auto offsets = a.arrays<int32_t>(2);
   for (size_t t = 0; t < indices.size(); ++t) g.bags.push_back({indices[t], offsets[t]});
-  g.layout = SlotLayout{a.integer(5), a.integer(6), a.integer(7), a.integer(8)};
-  g.rows.dim = g.layout.dim;
+  g.layout = SlotLayout{a.integer(3), a.integer(4), a.integer(5), a.integer(6)};
+  g.out = a.array<float>(7);
   return g;
 }
 
@@ -263,26 +250,24 @@ napi_value jobId(napi_env env, uint64_t id) {
 }
 
 napi_value EngineGather(napi_env env, napi_callback_info info) {
-  return guarded<10>(env, info, [&](const Args& a) {
-    GatherArgs g = readGatherArgs(a);
-    float* out = a.array<float>(9);
-    return jobId(env, gatherEngine().submit([g, out]() -> int64_t {
-      for (size_t t = 0; t < g.bags.size(); ++t) poolBags(g.bags[t], static_cast<int64_t>(t), g.layout, out, g.rows);
+  return guarded<8>(env, info, [&](const Args& a) {
+    const GatherArgs g = readGatherArgs(a);
+    return jobId(env, gatherEngine().submit([g]() -> int64_t {
+      for (size_t t = 0; t < g.bags.size(); ++t) poolBags(g.host[t], g.bags[t], static_cast<int64_t>(t), g.layout, g.out, false);
       return 0;
     }));
   });
 }
 
-// Re-pools the bags that read a row listed in touched[t] (the rows a later update changed).
+// Re-pools the bags that read a row listed in touched[t] (argument 8: the rows a later update changed).
 napi_value EngineRefetch(napi_env env, napi_callback_info info) {
-  return guarded<11>(env, info, [&](const Args& a) {
-    GatherArgs g = readGatherArgs(a);
-    float* out = a.array<float>(9);
+  return guarded<9>(env, info, [&](const Args& a) {
+    const GatherArgs g = readGatherArgs(a);
     std::vector<size_t> lengths;
-    const auto touchedArrays = a.arrays<int32_t>(10, &lengths);
+    const auto touchedArrays = a.arrays<int32_t>(8, &lengths);
     std::vector<std::vector<int32_t>> touched(touchedArrays.size());
     for (size_t t = 0; t < touched.size(); ++t) touched[t].assign(touchedArrays[t], touchedArrays[t] + lengths[t]);
-    return jobId(env, gatherEngine().submit([g, out, touched]() mutable -> int64_t {
+    return jobId(env, gatherEngine().submit([g, touched]() mutable -> int64_t {
       int64_t refetched = 0;
       for (size_t t = 0; t < g.bags.size(); ++t) {
         auto& rows = touched[t];
@@ -295,9 +280,9 @@ napi_value EngineRefetch(napi_env env, napi_callback_info info) {
           if (!stale) continue;
           ++refetched;
           const int32_t one[2] = {0, bags.offsets[b + 1] - bags.offsets[b]};
-          const BagsView single{bags.indices + bags.offsets[b], one};
-          const SlotLayout at{1, g.layout.dim, g.layout.stride, g.layout.slot0};
-          poolBags(single, static_cast<int64_t>(t), at, out + b * g.layout.stride, g.rows);
+          const SlotLayout single{1, g.layout.dim, g.layout.stride, g.layout.slot0};
+          poolBags(g.host[t], BagsView{bags.indices + bags.offsets[b], one}, static_cast<int64_t>(t), single,
+                   g.out + b * g.layout.stride, false);
         }
       }
       return refetched;

@@ -70,11 +70,23 @@ inline uint32_t hash32(uint32_t x) {
 
 }  // namespace
 
-void embeddingForward(const TableView* tables, const BagsView* bags, int64_t count, const SlotLayout& L, float* out) {
-  forEachTable(count, [&](int64_t t) {
-    const float* w = tables[t].weights;
-    poolBags(bags[t], t, L, out, [&](int64_t, int32_t row) { return w + static_cast<int64_t>(row) * L.dim; });
-  });
+void embeddingForward(const TableView* tables, const BagsView* bags, int64_t count, const SlotLayout& L, float* out,
+                      bool accumulate) {
+  forEachTable(count, [&](int64_t t) { poolBags(tables[t].weights, bags[t], t, L, out, accumulate); });
+}
+
+void poolBags(const float* w, const BagsView& bags, int64_t t, const SlotLayout& L, float* out, bool accumulate) {
+  const int32_t* idx = bags.indices;
+  const int32_t* off = bags.offsets;
+  const int64_t nnz = off[L.bags];
+  for (int64_t b = 0; b < L.bags; ++b) {
+    float* dst = out + b * L.stride + L.slot0 + t * L.dim;
+    if (!accumulate) std::memset(dst, 0, sizeof(float) * L.dim);
+    for (int64_t p = off[b]; p < off[b + 1]; ++p) {
+      if (p + kPrefetchDistance < nnz) __builtin_prefetch(w + static_cast<int64_t>(idx[p + kPrefetchDistance]) * L.dim);
+      addRow(dst, w + static_cast<int64_t>(idx[p]) * L.dim, L.dim);
+    }
+  }
 }
 
 void embeddingUpdate(const TableView* tables, const BagsView* bags, int64_t count, const SlotLayout& L,

@@ -22,11 +22,11 @@ struct SlotLayout {
   int64_t slot0;
 };
 
+// Sum-pools every table's bags into out (added to what is there when accumulate).
 void embeddingForward(const TableView* tables, const BagsView* bags, int64_t count, const SlotLayout& layout,
-                      float* out);
-// Pools table t's bags into out; rowOf(t, index) gives the address of a looked-up row.
-template <typename RowOf>
-void poolBags(const BagsView& bags, int64_t t, const SlotLayout& L, float* out, RowOf rowOf);
+                      float* out, bool accumulate);
+// Pools table t's bags into out (overwriting, or adding when accumulate) from rows of `weights`.
+void poolBags(const float* weights, const BagsView& bags, int64_t t, const SlotLayout& L, float* out, bool accumulate);
 
 enum class SparseOptimizer { Sgd, RowWiseAdagrad };
 
@@ -44,18 +44,3 @@ void fillUniform(float* data, int64_t n, uint32_t seed, uint32_t stream, double 
 float* allocateTable(int64_t floats);
 void freeTable(float* data, int64_t floats);
 
-template <typename RowOf>
-void poolBags(const BagsView& bags, int64_t t, const SlotLayout& L, float* out, RowOf rowOf) {
-  const int32_t* idx = bags.indices;
-  const int32_t* off = bags.offsets;
-  const int64_t nnz = off[L.bags];
-  for (int64_t b = 0; b < L.bags; ++b) {
-    float* dst = out + b * L.stride + L.slot0 + t * L.dim;
-    for (int64_t j = 0; j < L.dim; ++j) dst[j] = 0.0f;
-    for (int64_t p = off[b]; p < off[b + 1]; ++p) {
-      if (p + 8 < nnz) __builtin_prefetch(rowOf(t, idx[p + 8]));
-      const float* row = rowOf(t, idx[p]);
-      for (int64_t j = 0; j < L.dim; ++j) dst[j] += row[j];
-    }
-  }
-}

@@ -71,13 +71,13 @@ describe('hotline policy', () => {
     const table = new Float32Array(10 * 4).map((_, i) => i), out = new Float32Array(2 * 4), fresh = new Float32Array(2 * 4);
     const bags = { indices: [Int32Array.from([3, 7])], offsets: [Int32Array.from([0, 1, 2])] };
     const layout = { bags: 2, dim: 4, stride: 4, slot0: 0 };
-    engine.wait(engine.gather([table], null, null, bags, layout, out)); // gathered early ...
+    engine.wait(engine.gather([table], bags, layout, out)); // gathered early ...
     const grad = new Float32Array(4).fill(1);
     engine.wait(engine.update([table], { indices: [Int32Array.from([7])], offsets: [Int32Array.from([0, 1])] }, { bags: 1, dim: 4, stride: 4, slot0: 0 }, grad, { optimizer: 'sgd', lr: 0.5, eps: 0, states: null })); // ... then row 7 changes
     assert.notDeepEqual(out.subarray(4), table.subarray(28, 32), 'the early read is stale');
-    const refetch = engine.wait(engine.refetch([table], null, null, bags, layout, out, [Int32Array.from([7])]));
+    const refetch = engine.wait(engine.refetch([table], bags, layout, out, [Int32Array.from([7])]));
     assert.equal(refetch.count, 1, 'only the bag that read row 7');
-    engine.wait(engine.gather([table], null, null, bags, layout, fresh));
+    engine.wait(engine.gather([table], bags, layout, fresh));
     assert.deepEqual(out, fresh);
   });
 });

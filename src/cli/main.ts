@@ -30,8 +30,8 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(usage);
       return command ? 0 : 1;
     }
-    if (command === 'train') runTraining(trainConfigFrom(rest));
-    else if (command === 'demo') runTraining(trainConfigFrom([...demoDefaults, ...rest]));
+    if (command === 'train') await runTraining(trainConfigFrom(rest));
+    else if (command === 'demo') await runTraining(trainConfigFrom([...demoDefaults, ...rest]));
     else if (command === 'profile') await runProfile(rest);
     else throw new UsageError(`unknown command '${command}'`);
     return 0;

@@ -6,6 +6,9 @@ import { Optimizer } from '../optim/optimizer.ts';
 import { BaselinePolicy } from '../policies/baseline.ts';
 import { FaePolicy } from '../policies/fae.ts';
 import { HotlinePolicy } from '../policies/hotline.ts';
+import { writeChart } from '../report/plot.ts';
+import { timelineChart } from '../report/timeline.ts';
+import { join } from 'node:path';
 import type { Policy } from '../policies/policy.ts';
 import { formatRate, Progress } from '../train/progress.ts';
 import { RunDir } from '../train/run-dir.ts';
@@ -14,7 +17,7 @@ import { Trainer, type TrainResult } from '../train/trainer.ts';
 import { prepareData } from './prepare-data.ts';
 import type { TrainConfig } from './train-config.ts';
 
-export function runTraining(config: TrainConfig, out: NodeJS.WriteStream = process.stdout): TrainResult {
+export async function runTraining(config: TrainConfig, out: NodeJS.WriteStream = process.stdout): Promise<TrainResult> {
   const kernels = createKernels(config.backend, config.threads);
   const prepared = prepareData(config);
   const arch = validateArch({ ...config.arch, tableRows: prepared.tableRows });
@@ -49,6 +52,17 @@ export function runTraining(config: TrainConfig, out: NodeJS.WriteStream = proce
     epochs: config.epochs, testFreq: config.testFreq, evalBatchSize: config.testBatchSize,
   });
   runDir?.writeJson('summary.json', { ...result, runDir: runDir.path });
+  if (runDir && policy instanceof HotlinePolicy && policy.timeline.length > 0) {
+    runDir.writeJson('timeline.json', policy.timeline);
+    await writeChart(timelineChart(policy.timeline), join(runDir.path, 'timeline'));
+  }
+  if (policy instanceof HotlinePolicy) {
+    const r = result.policy;
+    out.write(
+      `hotline: ${(100 * Number(r.popularInputShare)).toFixed(1)}% of inputs popular, ${(100 * Number(r.hiddenGatherShare)).toFixed(0)}% of ` +
+        `the gather time hidden behind compute, ${Number(r.refetchedBags).toLocaleString('en-US')} bags refetched\n`,
+    );
+  }
   const phases = Object.entries(result.phases).map(([k, v]) => `${k} ${v.toFixed(1)} s`).join(', ');
   out.write(
     `trained ${result.samples.toLocaleString('en-US')} samples in ${result.trainSeconds.toFixed(1)} s: ` +

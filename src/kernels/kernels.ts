@@ -44,13 +44,10 @@ export interface EngineJob {
  * arrays a job reads or writes must stay untouched until wait(job) returns.
  */
 export interface GatherEngine {
-  /** Pools bags given in host ids; a row with slotOf[t][row] >= 0 is read from the fast table at that slot. */
-  gather(host: Float32Array[], fast: Float32Array | null, slotOf: Int32Array[] | null, bags: Bags, layout: SlotLayout, out: Float32Array): number;
+  /** Pools the bags' host rows into out (as embeddingForward). */
+  gather(host: Float32Array[], bags: Bags, layout: SlotLayout, out: Float32Array): number;
   /** Re-pools the bags that read a row listed in touched[t]; its count is how many. */
-  refetch(
-    host: Float32Array[], fast: Float32Array | null, slotOf: Int32Array[] | null, bags: Bags, layout: SlotLayout,
-    out: Float32Array, touched: Int32Array[],
-  ): number;
+  refetch(host: Float32Array[], bags: Bags, layout: SlotLayout, out: Float32Array, touched: Int32Array[]): number;
   /** The embeddingUpdate of host rows, run by the engine. */
   update(host: Float32Array[], bags: Bags, layout: SlotLayout, grad: Float32Array, update: SparseUpdate): number;
   wait(job: number): EngineJob;
@@ -79,8 +76,8 @@ export interface Kernels {
     T: Float32Array, dOut: Float32Array, bags: number, F: number, d: number, outStride: number, dT: Float32Array,
   ): void;
 
-  /** Sum-pools each bag's rows into out at the layout's slots. */
-  embeddingForward(weights: Float32Array[], bags: Bags, layout: SlotLayout, out: Float32Array): void;
+  /** Sum-pools each bag's rows into out at the layout's slots (added to what is there when accumulate). */
+  embeddingForward(weights: Float32Array[], bags: Bags, layout: SlotLayout, out: Float32Array, accumulate?: boolean): void;
   /** Applies the merged gradient of every touched row (grad at the layout's slots): row-wise Adagrad merges
    *  duplicate rows first and updates each once; SGD, being linear, may apply each lookup's share in place. */
   embeddingUpdate(weights: Float32Array[], bags: Bags, layout: SlotLayout, grad: Float32Array, update: SparseUpdate): void;

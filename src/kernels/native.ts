@@ -12,7 +12,7 @@ interface Addon {
   interactionDotBackward(T: Float32Array, dOut: Float32Array, bags: number, F: number, d: number, outStride: number, dT: Float32Array): void;
   embeddingForward(
     weights: Float32Array[], states: null, indices: Int32Array[], offsets: Int32Array[],
-    bags: number, dim: number, stride: number, slot0: number, out: Float32Array,
+    bags: number, dim: number, stride: number, slot0: number, out: Float32Array, accumulate: boolean,
   ): void;
   embeddingUpdate(
     weights: Float32Array[], states: Float32Array[] | null, indices: Int32Array[], offsets: Int32Array[],
@@ -24,8 +24,8 @@ interface Addon {
   allocateTable(floats: number): ArrayBuffer;
   setThreads(threads: number): void;
   info(): { gemm: string; threads: number };
-  engineGather(...args: [Float32Array[], Float32Array | null, Int32Array[] | null, Int32Array[], Int32Array[], number, number, number, number, Float32Array]): number;
-  engineRefetch(...args: [Float32Array[], Float32Array | null, Int32Array[] | null, Int32Array[], Int32Array[], number, number, number, number, Float32Array, Int32Array[]]): number;
+  engineGather(...args: [Float32Array[], Int32Array[], Int32Array[], number, number, number, number, Float32Array]): number;
+  engineRefetch(...args: [Float32Array[], Int32Array[], Int32Array[], number, number, number, number, Float32Array, Int32Array[]]): number;
   engineUpdate(...args: [Float32Array[], Float32Array[] | null, Int32Array[], Int32Array[], number, number, number, number, Float32Array, number, number, number]): number;
   engineWait(job: number): EngineJob;
   monotonicNs(): number;
@@ -81,9 +81,9 @@ export class NativeKernels implements Kernels {
     this.addon.interactionDotBackward(T, dOut, bags, F, d, outStride, dT);
   }
 
-  embeddingForward(weights: Float32Array[], bags: Bags, layout: SlotLayout, out: Float32Array): void {
+  embeddingForward(weights: Float32Array[], bags: Bags, layout: SlotLayout, out: Float32Array, accumulate = false): void {
     const { bags: n, dim, stride, slot0 } = layout;
-    this.addon.embeddingForward(weights, null, bags.indices, bags.offsets, n, dim, stride, slot0, out);
+    this.addon.embeddingForward(weights, null, bags.indices, bags.offsets, n, dim, stride, slot0, out, accumulate);
   }
 
   embeddingUpdate(weights: Float32Array[], bags: Bags, layout: SlotLayout, grad: Float32Array, update: SparseUpdate): void {
@@ -113,10 +113,9 @@ export class NativeKernels implements Kernels {
   gatherEngine(): GatherEngine {
     const a = this.addon;
     return {
-      gather: (host, fast, slotOf, bags, l, out) =>
-        a.engineGather(host, fast, slotOf, bags.indices, bags.offsets, l.bags, l.dim, l.stride, l.slot0, out),
-      refetch: (host, fast, slotOf, bags, l, out, touched) =>
-        a.engineRefetch(host, fast, slotOf, bags.indices, bags.offsets, l.bags, l.dim, l.stride, l.slot0, out, touched),
+      gather: (host, bags, l, out) => a.engineGather(host, bags.indices, bags.offsets, l.bags, l.dim, l.stride, l.slot0, out),
+      refetch: (host, bags, l, out, touched) =>
+        a.engineRefetch(host, bags.indices, bags.offsets, l.bags, l.dim, l.stride, l.slot0, out, touched),
       update: (host, bags, l, grad, u) =>
         a.engineUpdate(
           host, u.states, bags.indices, bags.offsets, l.bags, l.dim, l.stride, l.slot0, grad,

@@ -105,19 +105,29 @@ export class TypeScriptKernels implements Kernels {
     }
   }
 
-  embeddingForward(weights: Float32Array[], bags: Bags, layout: SlotLayout, out: Float32Array): void {
+  embeddingForward(weights: Float32Array[], bags: Bags, layout: SlotLayout, out: Float32Array, accumulate = false): void {
+    this.poolRows(weights, bags, layout, out, accumulate, () => true);
+  }
+
+  /** Pools the bags that `only` admits; returns how many. */
+  poolRows(weights: Float32Array[], bags: Bags, layout: SlotLayout, out: Float32Array, accumulate: boolean, only: (t: number, b: number) => boolean): number {
     const { dim, stride, slot0 } = layout;
     const sum = new Float64Array(dim);
+    let pooled = 0;
     weights.forEach((w, t) => {
       const indices = bags.indices[t], offsets = bags.offsets[t];
       for (let b = 0; b < layout.bags; b++) {
-        sum.fill(0);
+        if (!only(t, b)) continue;
+        pooled++;
+        const at = b * stride + slot0 + t * dim;
+        for (let j = 0; j < dim; j++) sum[j] = accumulate ? out[at + j] : 0;
         for (let p = offsets[b]; p < offsets[b + 1]; p++) {
           for (let j = 0; j < dim; j++) sum[j] += w[indices[p] * dim + j];
         }
-        out.set(sum, b * stride + slot0 + t * dim);
+        out.set(sum, at);
       }
     });
+    return pooled;
   }
 
   embeddingUpdate(weights: Float32Array[], bags: Bags, layout: SlotLayout, grad: Float32Array, update: SparseUpdate): void {
@@ -188,41 +198,17 @@ class SynchronousEngine implements GatherEngine {
     return result;
   }
 
-  /** Each bag's rows resolved to (table array, row) in the fast table or the host table. */
-  private pool(host: Float32Array[], fast: Float32Array | null, slotOf: Int32Array[] | null, bags: Bags, layout: SlotLayout, out: Float32Array, only: (t: number, b: number) => boolean): number {
-    const { dim, stride, slot0 } = layout;
-    let pooled = 0;
-    host.forEach((w, t) => {
-      const idx = bags.indices[t], off = bags.offsets[t];
-      for (let b = 0; b < layout.bags; b++) {
-        if (!only(t, b)) continue;
-        pooled++;
-        const at = b * stride + slot0 + t * dim;
-        for (let j = 0; j < dim; j++) out[at + j] = 0;
-        for (let p = off[b]; p < off[b + 1]; p++) {
-          const slot = fast && slotOf ? slotOf[t][idx[p]] : -1;
-          const [src, row] = slot >= 0 ? [fast!, slot] : [w, idx[p]];
-          for (let j = 0; j < dim; j++) out[at + j] += src[row * dim + j];
-        }
-      }
-    });
-    return pooled;
+  gather(host: Float32Array[], bags: Bags, layout: SlotLayout, out: Float32Array): number {
+    return this.run(() => (this.kernels.poolRows(host, bags, layout, out, false, () => true), 0));
   }
 
-  gather(host: Float32Array[], fast: Float32Array | null, slotOf: Int32Array[] | null, bags: Bags, layout: SlotLayout, out: Float32Array): number {
-    return this.run(() => (this.pool(host, fast, slotOf, bags, layout, out, () => true), 0));
-  }
-
-  refetch(
-    host: Float32Array[], fast: Float32Array | null, slotOf: Int32Array[] | null, bags: Bags, layout: SlotLayout,
-    out: Float32Array, touched: Int32Array[],
-  ): number {
+  refetch(host: Float32Array[], bags: Bags, layout: SlotLayout, out: Float32Array, touched: Int32Array[]): number {
     const sets = touched.map((rows) => new Set(rows));
     const stale = (t: number, b: number) => {
       for (let p = bags.offsets[t][b]; p < bags.offsets[t][b + 1]; p++) if (sets[t].has(bags.indices[t][p])) return true;
       return false;
     };
-    return this.run(() => this.pool(host, fast, slotOf, bags, layout, out, stale));
+    return this.run(() => this.kernels.poolRows(host, bags, layout, out, false, stale));
   }
 
   update(host: Float32Array[], bags: Bags, layout: SlotLayout, grad: Float32Array, update: SparseUpdate): number {

@@ -49,12 +49,52 @@ const timelineEvents = 4000;
 
 interface Split {
   batch: Batch;
-  /** Popular inputs with slot ids, and the rest with host ids (null when empty). */
+  /** Popular inputs with slot ids (null when none). */
   popular: Batch | null;
+  /** The other inputs; their lookups split into popular rows (as slots) and host rows (host ids). */
   rest: Batch | null;
-  /** The rest's features [n x F x dim]: the engine pools into the table slots. */
+  restFast: Bags;
+  restHost: Bags;
+  /** The rest's features [n x F x dim]: the engine pools the host rows into the table slots. */
   gathered: Float32Array;
-  jobs: number[];
+  jobs: { job: number; kind: 'gather' | 'refetch' }[];
+}
+
+/** Bags over the given inputs of a batch, keeping each lookup that `keep` maps to an id (>= 0). */
+function selectBags(sparse: Bags, inputs: number[], keep: (t: number, id: number) => number): Bags {
+  const out: Bags = { indices: [], offsets: [] };
+  sparse.indices.forEach((idx, t) => {
+    const off = sparse.offsets[t], kept: number[] = [], offsets = new Int32Array(inputs.length + 1);
+    inputs.forEach((i, k) => {
+      for (let p = off[i]; p < off[i + 1]; p++) {
+        const id = keep(t, idx[p]);
+        if (id >= 0) kept.push(id);
+      }
+      offsets[k + 1] = kept.length;
+    });
+    out.indices.push(Int32Array.from(kept));
+    out.offsets.push(offsets);
+  });
+  return out;
+}
+
+/** Per table, the bags of a then the bags of b, as one list of bags. */
+function concatBags(a: Bags, b: Bags): Bags {
+  return {
+    indices: a.indices.map((idx, t) => {
+      const out = new Int32Array(idx.length + b.indices[t].length);
+      out.set(idx);
+      out.set(b.indices[t], idx.length);
+      return out;
+    }),
+    offsets: a.offsets.map((off, t) => {
+      const last = off[off.length - 1], other = b.offsets[t];
+      const out = new Int32Array(off.length + other.length - 1);
+      out.set(off);
+      for (let i = 1; i < other.length; i++) out[off.length - 1 + i] = last + other[i];
+      return out;
+    }),
+  };
 }
 
 export class HotlinePolicy implements Policy {
@@ -140,50 +180,39 @@ export class HotlinePolicy implements Policy {
     if (old) this.learner.decay();
   }
 
-  /** Splits a mini-batch by popularity and starts the gather of its non-popular micro-batch. */
+  /** Splits a mini-batch by popularity and starts the engine's gather of the non-popular inputs' host rows. */
   private split(batch: Batch): Split {
-    const slotOf = this.tier!.hot.slotOf;
-    const { indices } = batch.sparse;
-    const tables = indices.length, nd = this.model.arch.bottomMlp[0];
+    const slotOf = this.tier!.hot.slotOf, { sparse } = batch;
+    const nd = this.model.arch.bottomMlp[0];
     const popularRows: number[] = [], restRows: number[] = [];
     for (let i = 0; i < batch.size; i++) {
       let popular = true;
-      for (let t = 0; t < tables && popular; t++) {
-        const off = batch.sparse.offsets[t];
-        for (let p = off[i]; p < off[i + 1] && popular; p++) popular = slotOf[t][indices[t][p]] >= 0;
+      for (let t = 0; t < sparse.indices.length && popular; t++) {
+        for (let p = sparse.offsets[t][i]; p < sparse.offsets[t][i + 1] && popular; p++) popular = slotOf[t][sparse.indices[t][p]] >= 0;
       }
       (popular ? popularRows : restRows).push(i);
     }
-    const take = (rows: number[], remap: boolean): Batch | null => {
+    const microBatch = (rows: number[], bags: Bags): Batch | null => {
       if (rows.length === 0) return null;
       const n = rows.length, dense = new Float32Array(n * nd), labels = new Float32Array(n);
-      const bags = indices.map((idx, t) => {
-        const off = batch.sparse.offsets[t];
-        const out: number[] = [], offsets = new Int32Array(n + 1);
-        rows.forEach((i, k) => {
-          for (let p = off[i]; p < off[i + 1]; p++) out.push(remap ? slotOf[t][idx[p]] : idx[p]);
-          offsets[k + 1] = out.length;
-        });
-        return { indices: Int32Array.from(out), offsets };
-      });
       rows.forEach((i, k) => {
         dense.set(batch.dense.subarray(i * nd, (i + 1) * nd), k * nd);
         labels[k] = batch.labels[i];
       });
-      return { size: n, dense, labels, sparse: { indices: bags.map((b) => b.indices), offsets: bags.map((b) => b.offsets) } };
+      return { size: n, dense, labels, sparse: bags };
     };
-    const popular = take(popularRows, true), rest = take(restRows, false);
+    const restFast = selectBags(sparse, restRows, (t, id) => slotOf[t][id]);
+    const restHost = selectBags(sparse, restRows, (t, id) => (slotOf[t][id] >= 0 ? -1 : id));
+    const popular = microBatch(popularRows, selectBags(sparse, popularRows, (t, id) => slotOf[t][id]));
+    const rest = microBatch(restRows, restHost);
     const buffer = this.splits++ % 2;
     const floats = this.model.featureFloats(batch.size);
     if (this.gatherBuffers[buffer].length < floats) this.gatherBuffers[buffer] = new Float32Array(floats);
-    const gathered = this.gatherBuffers[buffer].subarray(0, rest ? this.model.featureFloats(rest.size) : 0);
-    const jobs: number[] = [];
-    if (rest) {
-      jobs.push(this.engine.gather(this.model.tables.weights, this.tier!.weights, slotOf, rest.sparse, this.model.layout(rest.size), gathered));
-    }
+    const gathered = this.gatherBuffers[buffer].subarray(0, this.model.featureFloats(restRows.length));
+    const jobs: Split['jobs'] = rest ? [{ job: this.engine.gather(this.model.tables.weights, restHost, this.model.layout(rest.size), gathered), kind: 'gather' }] : [];
     this.stats.popularInputs += popularRows.length;
     this.stats.inputs += batch.size;
-    return { batch, popular, rest, gathered, jobs };
+    return { batch, popular, rest, restFast, restHost, gathered, jobs };
   }
 
   private fragmentedStep(batch: Batch): number {
@@ -212,7 +241,7 @@ export class HotlinePolicy implements Policy {
     if (split.popular) microBatch(split.popular, undefined, false, 0);
     const t1 = this.engine.now();
     this.mark(step, 'compute', 'popular micro-batch', t0, t1);
-    for (const job of split.jobs) this.recordJob(step, job);
+    for (const { job, kind } of split.jobs) this.recordJob(step, job, kind);
     if (this.pendingUpdate) {
       this.recordJob(step - 1, this.pendingUpdate.job, 'update');
       this.pendingUpdate = null;
@@ -222,70 +251,40 @@ export class HotlinePolicy implements Policy {
     this.mark(step, 'compute', 'wait for gather', t1, t2);
     if (this.options.pipeline && this.upcoming) this.prefetched = this.split(this.upcoming);
     const nPopular = split.popular?.size ?? 0;
-    const t3 = this.engine.now();
-    if (split.rest) microBatch(split.rest, split.gathered, split.popular !== null, nPopular);
-    this.optimizer.applyDense(model);
-    // Updates: every popular row in the fast tier (both micro-batches in one call, so row-wise Adagrad merges
-    // a row's lookups as the baseline does), the rest's other rows in the host tables through the engine.
-    const { fastBags, hostBags } = this.routeLookups(split, nPopular);
-    const all = model.layout(n);
-    this.optimizer.applyEmbedding(fast, fastBags, all, grads);
-    tier.markFastUpdates(fastBags);
     if (split.rest) {
-      const restLayout = model.layout(split.rest.size);
+      // The rest's popular rows come from the fast tier, current as of the last step's updates.
+      const e0 = process.hrtime.bigint();
+      this.kernels.embeddingForward(fast.weights, split.restFast, model.layout(split.rest.size), split.gathered, true);
+      model.times?.add('embedding', process.hrtime.bigint() - e0);
+      microBatch(split.rest, split.gathered, split.popular !== null, nPopular);
+    }
+    this.optimizer.applyDense(model);
+    // Every popular row is updated in the fast tier (both micro-batches in one call, so row-wise Adagrad
+    // merges a row's lookups as the baseline does); the rest's host rows through the engine.
+    const e1 = process.hrtime.bigint();
+    const fastBags = split.popular ? concatBags(split.popular.sparse, split.restFast) : split.restFast;
+    this.optimizer.applyEmbedding(fast, fastBags, model.layout(n), grads);
+    tier.markFastUpdates(fastBags);
+    model.times?.add('embedding', process.hrtime.bigint() - e1);
+    if (split.rest) {
       const restGrads = grads.subarray(nPopular * per);
-      const job = this.engine.update(model.tables.weights, hostBags, restLayout, restGrads, this.optimizer.sparseUpdate(model.tables));
-      this.pendingUpdate = { job, reads: [hostBags, restGrads] };
+      const job = this.engine.update(model.tables.weights, split.restHost, model.layout(split.rest.size), restGrads, this.optimizer.sparseUpdate(model.tables));
+      this.pendingUpdate = { job, reads: [split.restHost, restGrads] };
     }
-    if (this.prefetched?.rest) {
-      const next = this.prefetched;
-      next.jobs.push(this.engine.refetch(model.tables.weights, tier.weights, tier.hot.slotOf, next.rest!.sparse, model.layout(next.rest!.size), next.gathered, batch.sparse.indices));
+    const next = this.prefetched;
+    if (next?.rest && split.rest) {
+      const job = this.engine.refetch(model.tables.weights, next.restHost, model.layout(next.rest.size), next.gathered, split.restHost.indices);
+      next.jobs.push({ job, kind: 'refetch' });
     }
-    this.mark(step, 'compute', 'non-popular micro-batch and updates', t3, this.engine.now());
+    this.mark(step, 'compute', 'non-popular micro-batch and updates', t2, this.engine.now());
     return loss / n;
   }
 
-  /** Per table, the lookups of [popular; rest] bound for the fast tier (as slots) and the rest's host rows. */
-  private routeLookups(split: Split, nPopular: number): { fastBags: Bags; hostBags: Bags } {
-    const slotOf = this.tier!.hot.slotOf, n = split.batch.size, nRest = split.rest?.size ?? 0;
-    const fastBags: Bags = { indices: [], offsets: [] }, hostBags: Bags = { indices: [], offsets: [] };
-    const tables = split.batch.sparse.indices.length;
-    for (let t = 0; t < tables; t++) {
-      const fastIdx: number[] = [], hostIdx: number[] = [];
-      const fastOff = new Int32Array(n + 1), hostOff = new Int32Array(nRest + 1);
-      if (split.popular) {
-        const off = split.popular.sparse.offsets[t], idx = split.popular.sparse.indices[t];
-        for (let i = 0; i < nPopular; i++) {
-          for (let p = off[i]; p < off[i + 1]; p++) fastIdx.push(idx[p]);
-          fastOff[i + 1] = fastIdx.length;
-        }
-      }
-      if (split.rest) {
-        const off = split.rest.sparse.offsets[t], idx = split.rest.sparse.indices[t];
-        for (let i = 0; i < nRest; i++) {
-          for (let p = off[i]; p < off[i + 1]; p++) {
-            const slot = slotOf[t][idx[p]];
-            if (slot >= 0) fastIdx.push(slot);
-            else hostIdx.push(idx[p]);
-          }
-          fastOff[nPopular + i + 1] = fastIdx.length;
-          hostOff[i + 1] = hostIdx.length;
-        }
-      }
-      fastBags.indices.push(Int32Array.from(fastIdx));
-      fastBags.offsets.push(fastOff);
-      hostBags.indices.push(Int32Array.from(hostIdx));
-      hostBags.offsets.push(hostOff);
-    }
-    return { fastBags, hostBags };
-  }
-
-  private recordJob(step: number, job: number, phase?: string): void {
+  private recordJob(step: number, job: number, kind: 'gather' | 'refetch' | 'update'): void {
     const r = this.engine.wait(job);
-    const name = phase ?? (r.count > 0 ? 'refetch' : 'gather');
-    if (name !== 'update') this.stats.gatherNs += r.endNs - r.startNs;
+    if (kind !== 'update') this.stats.gatherNs += r.endNs - r.startNs;
     this.stats.refetchedBags += r.count;
-    this.mark(step, 'engine', name, r.startNs, r.endNs);
+    this.mark(step, 'engine', kind, r.startNs, r.endNs);
   }
 
   private mark(step: number, lane: TimelineEvent['lane'], phase: string, startNs: number, endNs: number): void {
@@ -293,7 +292,7 @@ export class HotlinePolicy implements Policy {
   }
 
   private discardPrefetch(): void {
-    if (this.prefetched) for (const job of this.prefetched.jobs) this.engine.wait(job);
+    if (this.prefetched) for (const { job } of this.prefetched.jobs) this.engine.wait(job);
     this.prefetched = null;
   }
 

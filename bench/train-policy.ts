@@ -1,0 +1,44 @@
+/** One training run of a policy for the policy benchmarks: same model seed, data order and optimizer for all. */
+import type { Dataset } from '../src/data/dataset.ts';
+import type { Kernels } from '../src/kernels/kernels.ts';
+import type { DlrmArch } from '../src/model/arch.ts';
+import { Dlrm } from '../src/model/dlrm.ts';
+import { Optimizer } from '../src/optim/optimizer.ts';
+import { BaselinePolicy } from '../src/policies/baseline.ts';
+import { FaePolicy, type FaeSchedule } from '../src/policies/fae.ts';
+import { HotlinePolicy } from '../src/policies/hotline.ts';
+import type { Policy } from '../src/policies/policy.ts';
+import { Progress } from '../src/train/progress.ts';
+import { DatasetSource } from '../src/train/sources.ts';
+import { Trainer, type TrainResult } from '../src/train/trainer.ts';
+
+export type BenchPolicy = 'baseline' | 'fae adaptive' | 'fae cold-then-hot' | 'hotline';
+
+export interface PolicyRun {
+  result: TrainResult;
+  policy: Policy;
+}
+
+export function trainPolicy(
+  kernels: Kernels, arch: DlrmArch, train: Dataset, test: Dataset, name: BenchPolicy,
+  options: { batchSize: number; budgetBytes: number; seed: number; learnBatches?: number },
+): PolicyRun {
+  const model = new Dlrm(kernels, arch, options.seed);
+  const optimizer = new Optimizer(kernels, { name: 'sgd', lr: 0.1, eps: 0, initialAccumulator: 0 });
+  const source = new DatasetSource(train, options.batchSize, true, options.seed, Infinity);
+  let policy: Policy;
+  if (name === 'baseline') {
+    policy = new BaselinePolicy(model, optimizer);
+  } else if (name === 'hotline') {
+    policy = new HotlinePolicy(model, optimizer, kernels, {
+      budgetBytes: options.budgetBytes, learnBatches: options.learnBatches ?? 100, learnSamplingRate: 1, relearnEvery: 0,
+      hysteresis: 1.5, pipeline: true, seed: options.seed,
+    });
+  } else {
+    policy = new FaePolicy(model, optimizer, kernels, source, {
+      budgetBytes: options.budgetBytes, samplingRate: 0.05, quota: 'global', schedule: name.split(' ')[1] as FaeSchedule, seed: options.seed,
+    });
+  }
+  const result = new Trainer(model, policy, new Progress(process.stdout, 0), null).run(source, test, { epochs: 1, testFreq: 0, evalBatchSize: 8192 });
+  return { result, policy };
+}

@@ -69,12 +69,14 @@ export class Dlrm {
 
   /**
    * Returns the logits [batch.size] (a buffer owned by the model). Embeddings come from store, or, when
-   * `gathered` is given, were already pooled into its table slots (layout(n)) by a gather engine.
+   * `pooled` is given, from the feature buffer it returns with the table slots (layout(n)) filled: it is
+   * called after the bottom MLP, so a gather engine's work overlaps that layer.
    */
-  forward(batch: Batch, store: EmbeddingStore = this.tables, gathered?: Float32Array): Float32Array {
+  forward(batch: Batch, store: EmbeddingStore = this.tables, pooled?: () => Float32Array): Float32Array {
     const n = batch.size, dim = this.arch.embeddingDim, stride = this.features * dim;
     this.ensureBatch(n);
     const x = this.bottom.forward(batch.dense, n);
+    const gathered = pooled?.();
     const T = (this.features_ = gathered ?? this.featureStore.subarray(0, this.featureFloats(n)));
     for (let b = 0; b < n; b++) T.set(x.subarray(b * dim, (b + 1) * dim), b * stride);
     if (!gathered) {

@@ -1,0 +1,61 @@
+/**
+ * Slipstream's staleness test (from the authors' released code): a hot row is stale when every element
+ * moved less than T between two snapshots of the fast tier; an input is skippable when at least alpha of
+ * its lookups hit stale rows; T is found by bisection over [0, hi] so that the share of sampled hot
+ * inputs that are skippable falls in D +- delta.
+ */
+
+export interface StaleSearchOptions {
+  /** Target share of sampled inputs to skip (D), and the accepted band around it (delta). */
+  targetDrop: number;
+  band: number;
+  /** Upper end of the search range of T, and the most bisection steps. */
+  maxThreshold: number;
+  maxSteps: number;
+  /** Lookups of an input that must be stale for it to be skipped (alpha); Infinity: all of them. */
+  alpha: number;
+}
+
+export interface StaleSearch {
+  threshold: number;
+  dropShare: number;
+  steps: number;
+  inBand: boolean;
+}
+
+/** Per slot, the largest change of an element between the snapshots (relative: over the element's size). */
+export function rowChanges(before: Float32Array, after: Float32Array, dim: number, relative: boolean): Float32Array {
+  const rows = before.length / dim, change = new Float32Array(rows);
+  for (let r = 0; r < rows; r++) {
+    let worst = 0;
+    for (let j = r * dim; j < (r + 1) * dim; j++) {
+      const delta = Math.abs(after[j] - before[j]);
+      worst = Math.max(worst, relative ? delta / Math.max(Math.abs(before[j]), 1e-12) : delta);
+    }
+    change[r] = worst;
+  }
+  return change;
+}
+
+/** Whether an input (its lookups as slots) is skippable: at least alpha of its lookups changed less than T. */
+export function isStaleInput(slots: ArrayLike<number>, change: Float32Array, threshold: number, alpha: number): boolean {
+  let stale = 0;
+  for (let i = 0; i < slots.length; i++) if (change[slots[i]] < threshold) stale++;
+  return stale >= Math.min(alpha, slots.length);
+}
+
+/** Bisection for T over the sampled inputs (one slot list each); off the band, the closest T found. */
+export function searchThreshold(samples: Int32Array[], change: Float32Array, o: StaleSearchOptions): StaleSearch {
+  const shareAt = (t: number) => samples.filter((s) => isStaleInput(s, change, t, o.alpha)).length / Math.max(1, samples.length);
+  let lo = 0, hi = o.maxThreshold;
+  let best: StaleSearch = { threshold: 0, dropShare: shareAt(0), steps: 0, inBand: false };
+  for (let step = 1; step <= o.maxSteps; step++) {
+    const t = (lo + hi) / 2, share = shareAt(t);
+    const inBand = Math.abs(share - o.targetDrop) <= o.band;
+    if (inBand || Math.abs(share - o.targetDrop) < Math.abs(best.dropShare - o.targetDrop)) best = { threshold: t, dropShare: share, steps: step, inBand };
+    if (inBand) return best;
+    if (share < o.targetDrop) lo = t;
+    else hi = t;
+  }
+  return { ...best, steps: o.maxSteps };
+}

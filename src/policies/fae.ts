@@ -24,6 +24,7 @@ import { FastTier } from '../tiers/fast-tier.ts';
 import type { DatasetSource } from '../train/sources.ts';
 import { Rng } from '../util/rng.ts';
 import type { Policy } from './policy.ts';
+import { type StalenessOptions, StalenessTracker } from './staleness-tracker.ts';
 
 export type FaeSchedule = 'adaptive' | 'cold-then-hot';
 
@@ -36,10 +37,14 @@ export interface FaeOptions {
   initialBlock?: number;
   maxBlock?: number;
   driftTolerance?: number;
+  /** Slipstream: skip hot inputs whose lookups went stale. */
+  staleness?: StalenessOptions;
 }
 
 export class FaePolicy implements Policy {
-  readonly name = 'fae';
+  get name(): string {
+    return this.staleness ? 'slipstream' : 'fae';
+  }
   readonly hotSet: HotSet;
   readonly fastTier: FastTier;
   readonly hotInputs: Int32Array;
@@ -52,6 +57,13 @@ export class FaePolicy implements Policy {
   private coldLossMean = NaN;
   private afterHotBlock = false;
   private readonly stats = { profileSeconds: 0, syncs: 0, rowsSynced: 0, blocks: 0 };
+  /** Slipstream on FAE: skips hot inputs whose rows went stale (null: plain FAE). */
+  private readonly staleness: StalenessTracker | null;
+  private hotOrder = new Int32Array(0);
+  private hotPosition = 0;
+  private hotStep = 0;
+  /** Rows (of the training set) skipped as stale, in order. */
+  readonly skipped: number[] = [];
 
   constructor(
     private readonly model: Dlrm, private readonly optimizer: Optimizer, kernels: Kernels,
@@ -74,6 +86,7 @@ export class FaePolicy implements Policy {
       rowWise ? { initial: optimizer.config.initialAccumulator } : null,
     );
     this.block = options.initialBlock ?? 16;
+    this.staleness = options.staleness ? new StalenessTracker(options.staleness, () => this.fastTier, model.arch.embeddingDim) : null;
     this.stats.profileSeconds = Number(process.hrtime.bigint() - started) / 1e9;
   }
 
@@ -91,32 +104,61 @@ export class FaePolicy implements Policy {
       if (this.hotIndexOf[row] >= 0) hotOrder[h++] = this.hotIndexOf[row];
       else coldOrder[c++] = row;
     }
-    const hot = batchesOf(this.hotData, batchSize, hotOrder);
+    this.hotOrder = hotOrder;
+    this.hotPosition = 0;
+    this.hotStep = 0;
+    this.staleness?.startEpoch(Math.ceil(hotOrder.length / batchSize));
+    const hot = this.hotBatches();
     const cold = batchesOf(data, batchSize, coldOrder);
-    const nHot = Math.ceil(hotOrder.length / batchSize), nCold = Math.ceil(coldOrder.length / batchSize);
     if (this.options.schedule === 'cold-then-hot') {
       yield* cold;
-      for (const b of hot) yield { ...b, hot: true };
+      yield* hot;
       return;
     }
-    let hotDone = 0, coldDone = 0;
-    while (hotDone < nHot || coldDone < nCold) {
-      const takeHot = coldDone >= nCold || (hotDone < nHot && hotDone / nHot <= coldDone / nCold);
+    // Blocks alternate so that both classes advance through the epoch at the same pace (shares of inputs).
+    let nextHot = hot.next(), nextCold = cold.next(), coldSeen = 0;
+    while (!nextHot.done || !nextCold.done) {
+      const takeHot = nextCold.done || (!nextHot.done && this.hotPosition / hotOrder.length <= coldSeen / coldOrder.length);
       this.stats.blocks++;
-      for (let k = 0; k < this.block && (takeHot ? hotDone < nHot : coldDone < nCold); k++) {
+      for (let k = 0; k < this.block; k++) {
         if (takeHot) {
-          hotDone++;
-          yield { ...hot.next().value!, hot: true };
+          if (nextHot.done) break;
+          yield nextHot.value;
+          nextHot = hot.next();
         } else {
-          coldDone++;
-          yield cold.next().value!;
+          if (nextCold.done) break;
+          coldSeen += nextCold.value.size;
+          yield nextCold.value;
+          nextCold = cold.next();
         }
       }
     }
   }
 
+  /** Hot mini-batches in epoch order, formed as they are needed, leaving out the inputs staleness skips. */
+  private *hotBatches(): Generator<Batch> {
+    const { batchSize } = this.source, order = this.hotOrder;
+    const slots = new Int32Array(this.hotData.categorical.length);
+    while (this.hotPosition < order.length) {
+      const chosen: number[] = [];
+      while (chosen.length < batchSize && this.hotPosition < order.length) {
+        const i = order[this.hotPosition++];
+        if (this.staleness) {
+          this.hotData.categorical.forEach((column, t) => (slots[t] = column[i]));
+          if (this.staleness.skips(slots)) {
+            this.skipped.push(this.hotInputs[i]);
+            continue;
+          }
+        }
+        chosen.push(i);
+      }
+      if (chosen.length > 0) for (const b of batchesOf(this.hotData, batchSize, Int32Array.from(chosen))) yield { ...b, hot: true };
+    }
+  }
+
   step(batch: Batch): number {
     this.useFastTier(batch.hot === true);
+    if (batch.hot) this.staleness?.beforeHotStep(this.hotStep);
     if (this.dLogits.length < batch.size) this.dLogits = new Float32Array(batch.size);
     const store = batch.hot ? this.fastTier.store() : this.model.tables;
     const loss = bceWithLogits(this.model.forward(batch, store), batch.labels, batch.size, this.dLogits);
@@ -124,11 +166,27 @@ export class FaePolicy implements Policy {
     if (batch.hot) {
       this.fastTier.markFastUpdates(batch.sparse);
       this.afterHotBlock = true;
+      if (this.staleness?.afterHotStep(this.hotStep)) this.decideStaleness();
+      this.hotStep++;
     } else {
       this.fastTier.markHostUpdates(batch.sparse);
       this.adaptBlock(loss);
     }
     return loss;
+  }
+
+  /** Samples the hot inputs still to come this epoch (with replacement, as the authors' code) and decides. */
+  private decideStaleness(): void {
+    const tracker = this.staleness!, t0 = process.hrtime.bigint();
+    const remaining = this.hotOrder.length - this.hotPosition;
+    const o = tracker.options, count = Math.min(remaining, Math.max(o.minSamples, Math.round(o.sampleRate * this.hotOrder.length)));
+    const rng = new Rng(this.options.seed, 9000 + this.hotStep);
+    const samples = Array.from({ length: count }, () => {
+      const i = this.hotOrder[this.hotPosition + rng.int(remaining)];
+      return Int32Array.from(this.hotData.categorical, (column) => column[i]);
+    });
+    tracker.addOverhead(process.hrtime.bigint() - t0);
+    tracker.decide(this.hotStep, samples);
   }
 
   private adaptBlock(coldLoss: number): void {
@@ -160,6 +218,10 @@ export class FaePolicy implements Policy {
       hotRows: this.hotSet.size, hotBytes: this.fastTier.bytes, budgetBytes: this.hotSet.budgetBytes,
       hotInputs: this.hotInputs.length, hotInputShare: this.hotInputs.length / inputs, schedule: this.options.schedule,
       finalBlock: this.block, ...this.stats,
+      ...(this.staleness && {
+        skippedInputs: this.skipped.length, skippedShare: this.skipped.length / Math.max(1, this.hotInputs.length),
+        stalenessDecisions: this.staleness.decisions, stalenessOverheadSeconds: this.staleness.overheadSeconds,
+      }),
     };
   }
 }

@@ -16,6 +16,7 @@
  * update(i) -> refetch(i+1), and step i+1 waits for the refetch.
  */
 import type { Batch } from '../data/batch.ts';
+import { oneHotOffsets } from '../data/dataset.ts';
 import type { Bags, GatherEngine, Kernels } from '../kernels/kernels.ts';
 import type { Dlrm } from '../model/dlrm.ts';
 import { bceWithLogits } from '../model/loss.ts';
@@ -25,6 +26,7 @@ import { AccessLearner } from '../popularity/learner.ts';
 import { rankRows } from '../popularity/profiler.ts';
 import { FastTier } from '../tiers/fast-tier.ts';
 import type { BatchSource, Policy } from './policy.ts';
+import { type StalenessOptions, StalenessTracker } from './staleness-tracker.ts';
 
 export interface HotlineOptions {
   budgetBytes: number;
@@ -37,6 +39,8 @@ export interface HotlineOptions {
   hysteresis: number;
   pipeline: boolean;
   seed: number;
+  /** Slipstream on Hotline: skip popular inputs whose rows went stale. */
+  staleness?: StalenessOptions;
 }
 
 /** One phase of one step on the compute threads or the gather engine, on the monotonic clock. */
@@ -48,10 +52,15 @@ export interface TimelineEvent {
   endNs: number;
 }
 
+/** Popular inputs kept for the staleness threshold search (the latest ones: Hotline looks no further ahead). */
+const recentPopularInputs = 2000;
+
 /** The timeline keeps the first steps' events (enough to see the pipeline; a long run's would not fit). */
 const timelineEvents = 4000;
 
 interface Split {
+  /** The mini-batch as scheduled, and as trained (without the inputs staleness skips). */
+  source: Batch;
   batch: Batch;
   /** Inputs whose every lookup is in the fast tier. */
   popularInputs: number;
@@ -61,6 +70,19 @@ interface Split {
   /** [n x F x dim]: the engine pools the host rows into the table slots (zeros where a bag has none). */
   gathered: Float32Array;
   jobs: { job: number; kind: 'gather' | 'refetch' }[];
+}
+
+/** The given inputs of a one-hot batch, in order. */
+function selectInputs(batch: Batch, inputs: number[]): Batch {
+  const nd = batch.dense.length / batch.size, n = inputs.length;
+  const dense = new Float32Array(n * nd), labels = new Float32Array(n);
+  inputs.forEach((i, k) => {
+    dense.set(batch.dense.subarray(i * nd, (i + 1) * nd), k * nd);
+    labels[k] = batch.labels[i];
+  });
+  const offsets = oneHotOffsets(n);
+  const indices = batch.sparse.indices.map((idx, t) => Int32Array.from(inputs, (i) => idx[batch.sparse.offsets[t][i]]));
+  return { size: n, dense, labels, sparse: { indices, offsets: indices.map(() => offsets) } };
 }
 
 /** The batch's bags keeping each lookup that `keep` maps to an id (>= 0), in order. */
@@ -83,7 +105,16 @@ function selectBags(sparse: Bags, keep: (t: number, id: number) => number): Bags
 }
 
 export class HotlinePolicy implements Policy {
-  readonly name = 'hotline';
+  private readonly staleness: StalenessTracker | null;
+  /** The latest popular inputs (slot lists), sampled for the staleness threshold search. */
+  private readonly recentPopular: Int32Array[] = [];
+  private fragmentedSteps = 0;
+  private skipped = 0;
+  private popularSeen = 0;
+
+  get name(): string {
+    return this.staleness ? 'hotline+slipstream' : 'hotline';
+  }
   private readonly learner: AccessLearner;
   private readonly engine: GatherEngine;
   private tier: FastTier | null = null;
@@ -106,6 +137,7 @@ export class HotlinePolicy implements Policy {
   ) {
     this.learner = new AccessLearner(model.arch.tableRows, options.learnSamplingRate, options.seed);
     this.engine = kernels.gatherEngine();
+    this.staleness = options.staleness ? new StalenessTracker(options.staleness, () => this.tier!, model.arch.embeddingDim) : null;
   }
 
   batchesPerEpoch(source: BatchSource): number {
@@ -113,6 +145,8 @@ export class HotlinePolicy implements Policy {
   }
 
   *schedule(source: BatchSource, epoch: number): Iterable<Batch> {
+    this.fragmentedSteps = 0;
+    this.staleness?.startEpoch(source.batchesPerEpoch);
     const it = source.batches(epoch)[Symbol.iterator]();
     let current = it.next();
     while (!current.done) {
@@ -167,8 +201,10 @@ export class HotlinePolicy implements Policy {
   }
 
   /** Splits a mini-batch's lookups by tier and starts the engine's gather of the host rows. */
-  private split(batch: Batch): Split {
-    const slotOf = this.tier!.hot.slotOf, { sparse } = batch;
+  private split(source: Batch): Split {
+    const slotOf = this.tier!.hot.slotOf;
+    const batch = this.staleness ? this.dropStale(source) : source;
+    const { sparse } = batch;
     const fast = selectBags(sparse, (t, id) => slotOf[t][id]);
     const host = selectBags(sparse, (t, id) => (slotOf[t][id] >= 0 ? -1 : id));
     let popularInputs = 0;
@@ -179,18 +215,43 @@ export class HotlinePolicy implements Policy {
     const job = this.engine.gather(this.model.tables.weights, host, this.model.layout(batch.size), gathered);
     this.stats.popularInputs += popularInputs;
     this.stats.inputs += batch.size;
-    return { batch, popularInputs, fast, host, gathered, jobs: [{ job, kind: 'gather' }] };
+    return { source, batch, popularInputs, fast, host, gathered, jobs: [{ job, kind: 'gather' }] };
   }
 
-  private fragmentedStep(batch: Batch): number {
-    const tier = this.tier!, model = this.model, n = batch.size, step = this.steps, layout = model.layout(n);
-    let split = this.prefetched?.batch === batch ? this.prefetched : null;
+  /** The batch without its popular inputs whose lookups are stale; remembers popular inputs for sampling. */
+  private dropStale(batch: Batch): Batch {
+    const slotOf = this.tier!.hot.slotOf, tables = batch.sparse.indices.length, keep: number[] = [];
+    for (let i = 0; i < batch.size; i++) {
+      const slots = new Int32Array(tables);
+      let popular = true;
+      for (let t = 0; t < tables && popular; t++) {
+        const off = batch.sparse.offsets[t];
+        popular = off[i + 1] - off[i] === 1 && (slots[t] = slotOf[t][batch.sparse.indices[t][off[i]]]) >= 0;
+      }
+      if (popular && this.staleness!.skips(slots)) {
+        this.skipped++;
+        continue;
+      }
+      if (popular) this.recentPopular[this.popularSeen++ % recentPopularInputs] = slots;
+      keep.push(i);
+    }
+    return keep.length === batch.size ? batch : selectInputs(batch, keep);
+  }
+
+  private fragmentedStep(scheduled: Batch): number {
+    let split = this.prefetched?.source === scheduled ? this.prefetched : null;
     if (!split) {
       this.discardPrefetch();
-      split = this.split(batch);
+      split = this.split(scheduled);
     }
     this.prefetched = null;
-    const current = split, fast = tier.store();
+    const current = split, batch = split.batch, tier = this.tier!, model = this.model, fast = tier.store();
+    const n = batch.size, step = this.steps, layout = model.layout(n), k = this.fragmentedSteps++;
+    if (n === 0) { // every input was skipped as stale
+      for (const { job } of current.jobs) this.engine.wait(job);
+      return 0;
+    }
+    this.staleness?.beforeHotStep(k);
     if (this.dLogits.length < n) this.dLogits = new Float32Array(n);
     const d = this.dLogits.subarray(0, n);
     const t0 = this.engine.now();
@@ -241,6 +302,10 @@ export class HotlinePolicy implements Policy {
       next.jobs.push({ job: refetch, kind: 'refetch' });
     }
     this.mark(step, 'compute', 'interaction, top MLP, backward, updates', t2, this.engine.now());
+    if (this.staleness?.afterHotStep(k)) {
+      this.drain(); // the fast tier's snapshot must include this step's updates
+      this.staleness.decide(k, this.recentPopular.slice(0, Math.max(this.staleness.options.minSamples, 1)));
+    }
     return loss;
   }
 
@@ -278,6 +343,10 @@ export class HotlinePolicy implements Policy {
       hotRows: this.tier?.hot.size ?? 0, hotBytes: this.tier?.bytes ?? 0, budgetBytes: this.options.budgetBytes,
       popularInputShare: rest.inputs ? rest.popularInputs / rest.inputs : 0, gatherSeconds: gatherNs / 1e9, waitSeconds: waitNs / 1e9,
       hiddenGatherShare: gatherNs > 0 ? Math.max(0, 1 - waitNs / gatherNs) : 0, pipeline: this.options.pipeline, ...rest,
+      ...(this.staleness && {
+        skippedInputs: this.skipped, skippedShare: this.skipped / Math.max(1, this.skipped + rest.inputs),
+        stalenessDecisions: this.staleness.decisions, stalenessOverheadSeconds: this.staleness.overheadSeconds,
+      }),
     };
   }
 }

@@ -8,11 +8,12 @@ import { BaselinePolicy } from '../src/policies/baseline.ts';
 import { FaePolicy, type FaeSchedule } from '../src/policies/fae.ts';
 import { HotlinePolicy } from '../src/policies/hotline.ts';
 import type { Policy } from '../src/policies/policy.ts';
+import type { StalenessOptions } from '../src/policies/staleness-tracker.ts';
 import { Progress } from '../src/train/progress.ts';
 import { DatasetSource } from '../src/train/sources.ts';
 import { Trainer, type TrainResult } from '../src/train/trainer.ts';
 
-export type BenchPolicy = 'baseline' | 'fae adaptive' | 'fae cold-then-hot' | 'hotline';
+export type BenchPolicy = 'baseline' | 'fae adaptive' | 'fae cold-then-hot' | 'hotline' | 'slipstream' | 'hotline+slipstream';
 
 export interface PolicyRun {
   result: TrainResult;
@@ -21,7 +22,7 @@ export interface PolicyRun {
 
 export function trainPolicy(
   kernels: Kernels, arch: DlrmArch, train: Dataset, test: Dataset, name: BenchPolicy,
-  options: { batchSize: number; budgetBytes: number; seed: number; learnBatches?: number },
+  options: { batchSize: number; budgetBytes: number; seed: number; learnBatches?: number; staleness?: StalenessOptions },
 ): PolicyRun {
   const model = new Dlrm(kernels, arch, options.seed);
   const optimizer = new Optimizer(kernels, { name: 'sgd', lr: 0.1, eps: 0, initialAccumulator: 0 });
@@ -29,14 +30,16 @@ export function trainPolicy(
   let policy: Policy;
   if (name === 'baseline') {
     policy = new BaselinePolicy(model, optimizer);
-  } else if (name === 'hotline') {
+  } else if (name.startsWith('hotline')) {
     policy = new HotlinePolicy(model, optimizer, kernels, {
       budgetBytes: options.budgetBytes, learnBatches: options.learnBatches ?? 100, learnSamplingRate: 1, relearnEvery: 0,
-      hysteresis: 1.5, pipeline: true, seed: options.seed,
+      hysteresis: 1.5, pipeline: true, seed: options.seed, staleness: name === 'hotline+slipstream' ? options.staleness : undefined,
     });
   } else {
     policy = new FaePolicy(model, optimizer, kernels, source, {
-      budgetBytes: options.budgetBytes, samplingRate: 0.05, quota: 'global', schedule: name.split(' ')[1] as FaeSchedule, seed: options.seed,
+      budgetBytes: options.budgetBytes, samplingRate: 0.05, quota: 'global', seed: options.seed,
+      schedule: name === 'slipstream' ? 'adaptive' : (name.split(' ')[1] as FaeSchedule),
+      staleness: name === 'slipstream' ? options.staleness : undefined,
     });
   }
   const result = new Trainer(model, policy, new Progress(process.stdout, 0), null).run(source, test, { epochs: 1, testFreq: 0, evalBatchSize: 8192 });

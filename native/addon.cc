@@ -184,6 +184,22 @@ napi_value EmbeddingUpdate(napi_env env, napi_callback_info info) {
   });
 }
 
+// (slotOf[], indices[], offsets[], bags, fastIndices[], fastOffsets[], hostIndices[], hostOffsets[])
+napi_value PartitionLookups(napi_env env, napi_callback_info info) {
+  return guarded<8>(env, info, [&](const Args& a) {
+    const auto slotOf = a.arrays<int32_t>(0);
+    const auto indices = a.arrays<int32_t>(1);
+    const auto offsets = a.arrays<int32_t>(2);
+    std::vector<BagsView> bags;
+    for (size_t t = 0; t < indices.size(); ++t) bags.push_back({indices[t], offsets[t]});
+    const auto fastIndices = a.arrays<int32_t>(4), fastOffsets = a.arrays<int32_t>(5);
+    const auto hostIndices = a.arrays<int32_t>(6), hostOffsets = a.arrays<int32_t>(7);
+    partitionLookups(slotOf.data(), bags.data(), static_cast<int64_t>(bags.size()), a.integer(3), fastIndices.data(),
+                     fastOffsets.data(), hostIndices.data(), hostOffsets.data());
+    return undefinedValue(env);
+  });
+}
+
 napi_value DenseSgd(napi_env env, napi_callback_info info) {
   return guarded<4>(env, info, [&](const Args& a) {
     denseSgd(a.array<float>(0), a.array<float>(1), a.integer(2), static_cast<float>(a.number(3)));
@@ -361,6 +377,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"interactionDotBackward", nullptr, InteractionDotBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"embeddingForward", nullptr, EmbeddingForward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"embeddingUpdate", nullptr, EmbeddingUpdate, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"partitionLookups", nullptr, PartitionLookups, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"denseSgd", nullptr, DenseSgd, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"denseAdagrad", nullptr, DenseAdagrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"fillUniform", nullptr, FillUniform, nullptr, nullptr, nullptr, napi_default, nullptr},

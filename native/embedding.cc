@@ -130,6 +130,32 @@ void embeddingUpdateTable(const TableView& table, const BagsView& bags, int64_t 
   }
 }
 
+void partitionLookups(const int32_t* const* slotOf, const BagsView* bags, int64_t tables, int64_t bagCount,
+                      int32_t* const* fastIndices, int32_t* const* fastOffsets, int32_t* const* hostIndices,
+                      int32_t* const* hostOffsets) {
+  forEachTable(tables, [&](int64_t t) {
+    const int32_t* idx = bags[t].indices;
+    const int32_t* off = bags[t].offsets;
+    const int32_t* slots = slotOf[t];
+    const int64_t nnz = off[bagCount];
+    int32_t fast = 0, host = 0;
+    fastOffsets[t][0] = hostOffsets[t][0] = 0;
+    for (int64_t b = 0; b < bagCount; ++b) {
+      for (int64_t p = off[b]; p < off[b + 1]; ++p) {
+        if (p + 16 < nnz) __builtin_prefetch(slots + idx[p + 16]);  // the slot map is large: hide its misses
+        const int32_t slot = slots[idx[p]];
+        if (slot >= 0) {
+          fastIndices[t][fast++] = slot;
+        } else {
+          hostIndices[t][host++] = idx[p];
+        }
+      }
+      fastOffsets[t][b + 1] = fast;
+      hostOffsets[t][b + 1] = host;
+    }
+  });
+}
+
 void fillUniform(float* data, int64_t n, uint32_t seed, uint32_t stream, double low, double high) {
   const uint32_t key = hash32(seed ^ hash32(stream + 0x9e3779b9u));
   pool().parallelFor(n, 1 << 16, [&](int64_t lo, int64_t hi) {

@@ -38,6 +38,12 @@ void embeddingUpdate(const TableView* tables, const BagsView* bags, int64_t coun
 void embeddingUpdateTable(const TableView& table, const BagsView& bags, int64_t t, const SlotLayout& layout,
                           const float* grad, SparseOptimizer optimizer, float lr, float eps);
 
+// Splits each table's lookups by tier in batch order: rows with slotOf[row] >= 0 go to fast (as slots), the
+// others to host (as row ids); fastOffsets/hostOffsets get the CSR offsets of both (bags + 1 entries).
+void partitionLookups(const int32_t* const* slotOf, const BagsView* bags, int64_t tables, int64_t bagCount,
+                      int32_t* const* fastIndices, int32_t* const* fastOffsets, int32_t* const* hostIndices,
+                      int32_t* const* hostOffsets);
+
 // Fills a table with uniform values in [low, high) from a counter-based hash, identical to the TS oracle.
 void fillUniform(float* data, int64_t n, uint32_t seed, uint32_t stream, double low, double high);
 // Maps memory for a table, asking the kernel for transparent huge pages (fewer TLB misses on random rows).

@@ -122,6 +122,17 @@ for (const threads of [1, 2]) {
       }
     });
 
+    it('partition of lookups by tier', () => {
+      const rng = new Rng(7);
+      const rows = [50, 1000, 7], bags = randomBags(rng, 3, 40, rows, 3);
+      const slotOf = rows.map((n) => Int32Array.from({ length: n }, () => (rng.next() < 0.4 ? rng.int(5000) : -1)));
+      const want = oracle.partitionLookups(slotOf, bags), got = native.partitionLookups(slotOf, bags);
+      for (const side of ['fast', 'host'] as const) {
+        got[side].indices.forEach((idx, t) => assert.deepEqual(Array.from(idx), Array.from(want[side].indices[t]), `${side} indices ${t}`));
+        got[side].offsets.forEach((off, t) => assert.deepEqual(Array.from(off), Array.from(want[side].offsets[t]), `${side} offsets ${t}`));
+      }
+    });
+
     it('dense SGD and Adagrad', () => {
       const rng = new Rng(5);
       const w = randomArray(rng, 1000), g = randomArray(rng, 1000), s = new Float32Array(1000).fill(0.5);

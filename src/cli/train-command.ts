@@ -32,8 +32,9 @@ export async function runTraining(config: TrainConfig, out: NodeJS.WriteStream =
     name: config.optimizer, lr: config.learningRate, eps: 1e-10, initialAccumulator: config.adagradInitialAccumulator,
   });
   let policy: Policy = new BaselinePolicy(model, optimizer);
-  if (config.policy === 'fae') {
-    const fae = new FaePolicy(model, optimizer, kernels, prepared.source as DatasetSource, { ...config.fae, seed: config.seed });
+  const staleness = config.policy.endsWith('slipstream') ? config.staleness : undefined;
+  if (config.policy === 'fae' || config.policy === 'slipstream') {
+    const fae = new FaePolicy(model, optimizer, kernels, prepared.source as DatasetSource, { ...config.fae, seed: config.seed, staleness });
     const r = fae.report();
     out.write(
       `fae: ${Number(r.hotRows).toLocaleString('en-US')} hot rows (${(Number(r.hotBytes) / 2 ** 20).toFixed(1)} MiB of ` +
@@ -42,9 +43,9 @@ export async function runTraining(config: TrainConfig, out: NodeJS.WriteStream =
     );
     runDir?.appendMetrics({ kind: 'event', event: 'hot-set', ...r });
     policy = fae;
-  } else if (config.policy === 'hotline') {
+  } else if (config.policy.startsWith('hotline')) {
     policy = new HotlinePolicy(model, optimizer, kernels, {
-      ...config.hotline, budgetBytes: config.fae.budgetBytes, hysteresis: 1.5, seed: config.seed,
+      ...config.hotline, budgetBytes: config.fae.budgetBytes, hysteresis: 1.5, seed: config.seed, staleness,
     });
   }
   const trainer = new Trainer(model, policy, new Progress(out, config.printFreq), runDir);
@@ -55,6 +56,17 @@ export async function runTraining(config: TrainConfig, out: NodeJS.WriteStream =
   if (runDir && policy instanceof HotlinePolicy && policy.timeline.length > 0) {
     runDir.writeJson('timeline.json', policy.timeline);
     await writeChart(timelineChart(policy.timeline), join(runDir.path, 'timeline'));
+  }
+  const decisions = result.policy.stalenessDecisions as { threshold: number; dropShare: number; steps: number; inBand: boolean }[] | undefined;
+  for (const d of decisions ?? []) {
+    out.write(
+      `slipstream: T = ${d.threshold.toExponential(3)} after ${d.steps} bisection steps, ${(100 * d.dropShare).toFixed(1)}% of sampled hot inputs stale` +
+        `${d.inBand ? '' : ` (outside the ${config.staleness.targetDrop} +- ${config.staleness.band} band: the closest threshold found)`}\n`,
+    );
+  }
+  if (decisions) {
+    const overhead = Number(result.policy.stalenessOverheadSeconds) / result.trainSeconds;
+    out.write(`slipstream: skipped ${Number(result.policy.skippedInputs).toLocaleString('en-US')} inputs, overhead ${(100 * overhead).toFixed(2)}% of training time\n`);
   }
   if (policy instanceof HotlinePolicy) {
     const r = result.policy;

@@ -4,6 +4,7 @@ import type { BackendName } from '../kernels/index.ts';
 import type { OptimizerName } from '../optim/optimizer.ts';
 import type { HotQuota } from '../popularity/hot-set.ts';
 import type { FaeSchedule } from '../policies/fae.ts';
+import { defaultStaleness, type StalenessOptions } from '../policies/staleness-tracker.ts';
 import { resolveOptions, UsageError } from './options.ts';
 
 export type DataConfig =
@@ -29,7 +30,8 @@ export interface TrainConfig {
   threads: number;
   backend: BackendName;
   runDir: string;
-  policy: 'baseline' | 'fae' | 'hotline';
+  policy: 'baseline' | 'fae' | 'hotline' | 'slipstream' | 'hotline+slipstream';
+  staleness: StalenessOptions;
   hotline: { learnBatches: number; learnSamplingRate: number; relearnEvery: number; pipeline: boolean };
   fae: { budgetBytes: number; samplingRate: number; quota: HotQuota; schedule: FaeSchedule };
 }
@@ -59,8 +61,8 @@ export function trainConfigFrom(argv: string[]): TrainConfig {
   if (testFraction >= 1) throw new UsageError(`--test-fraction: expected a number below 1, got ${testFraction}`);
   const numBatches = Number(o['num-batches']);
   if (data.kind === 'random' && numBatches === 0) throw new UsageError('--data-generation random needs --num-batches N');
-  if (o.policy === 'fae' && data.kind === 'random') {
-    throw new UsageError('--policy fae profiles a dataset: use --data-generation synthetic or dataset');
+  if ((o.policy === 'fae' || o.policy === 'slipstream') && data.kind === 'random') {
+    throw new UsageError(`--policy ${o.policy} profiles a dataset: use --data-generation synthetic or dataset`);
   }
   if (Number(o['sampling-rate']) > 1) throw new UsageError(`--sampling-rate: expected a number in (0, 1], got ${o['sampling-rate']}`);
   return {
@@ -82,6 +84,11 @@ export function trainConfigFrom(argv: string[]): TrainConfig {
     backend: String(o.backend) as BackendName,
     runDir: String(o['run-dir']),
     policy: String(o.policy) as TrainConfig['policy'],
+    staleness: {
+      ...defaultStaleness, targetDrop: Number(o['target-drop']), band: Number(o['drop-band']),
+      alpha: Number(o['stale-alpha']) || Infinity, startHotBatch: Number(o['stale-start']), windowShare: Number(o['stale-window']),
+      sampleRate: Number(o['stale-sample-rate']), relative: Boolean(o['stale-relative']), reevaluateEvery: Number(o['stale-reevaluate']),
+    },
     hotline: {
       learnBatches: Number(o['learn-batches']), learnSamplingRate: Number(o['learn-sampling-rate']),
       relearnEvery: Number(o['relearn-every']), pipeline: Boolean(o.pipeline),

@@ -82,6 +82,9 @@ export interface Kernels {
    *  duplicate rows first and updates each once; SGD, being linear, may apply each lookup's share in place. */
   embeddingUpdate(weights: Float32Array[], bags: Bags, layout: SlotLayout, grad: Float32Array, update: SparseUpdate): void;
 
+  /** Splits the lookups by tier, in batch order: rows with slotOf[t][row] >= 0 as fast-tier slots, the rest as host ids. */
+  partitionLookups(slotOf: Int32Array[], bags: Bags): { fast: Bags; host: Bags };
+
   denseSgd(w: Float32Array, g: Float32Array, lr: number): void;
   /** state += g^2; w -= lr * g / (sqrt(state) + eps). */
   denseAdagrad(w: Float32Array, state: Float32Array, g: Float32Array, lr: number, eps: number): void;

@@ -18,6 +18,7 @@ interface Addon {
     weights: Float32Array[], states: Float32Array[] | null, indices: Int32Array[], offsets: Int32Array[],
     bags: number, dim: number, stride: number, slot0: number, grad: Float32Array, optimizer: number, lr: number, eps: number,
   ): void;
+  partitionLookups(...args: [Int32Array[], Int32Array[], Int32Array[], number, Int32Array[], Int32Array[], Int32Array[], Int32Array[]]): void;
   denseSgd(w: Float32Array, g: Float32Array, n: number, lr: number): void;
   denseAdagrad(w: Float32Array, state: Float32Array, g: Float32Array, n: number, lr: number, eps: number): void;
   fillUniform(data: Float32Array, n: number, seed: number, stream: number, low: number, high: number): void;
@@ -92,6 +93,18 @@ export class NativeKernels implements Kernels {
     this.addon.embeddingUpdate(
       weights, update.states, bags.indices, bags.offsets, n, dim, stride, slot0, grad, optimizer, update.lr, update.eps,
     );
+  }
+
+  partitionLookups(slotOf: Int32Array[], bags: Bags): { fast: Bags; host: Bags } {
+    const bagCount = bags.offsets[0].length - 1;
+    const alloc = (length: (t: number) => number) => bags.indices.map((_, t) => new Int32Array(length(t)));
+    const fastIdx = alloc((t) => bags.indices[t].length), hostIdx = alloc((t) => bags.indices[t].length);
+    const fastOff = alloc(() => bagCount + 1), hostOff = alloc(() => bagCount + 1);
+    this.addon.partitionLookups(slotOf, bags.indices, bags.offsets, bagCount, fastIdx, fastOff, hostIdx, hostOff);
+    return {
+      fast: { indices: fastIdx.map((a, t) => a.subarray(0, fastOff[t][bagCount])), offsets: fastOff },
+      host: { indices: hostIdx.map((a, t) => a.subarray(0, hostOff[t][bagCount])), offsets: hostOff },
+    };
   }
 
   denseSgd(w: Float32Array, g: Float32Array, lr: number): void {

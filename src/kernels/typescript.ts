@@ -148,6 +148,28 @@ export class TypeScriptKernels implements Kernels {
     });
   }
 
+  partitionLookups(slotOf: Int32Array[], bags: Bags): { fast: Bags; host: Bags } {
+    const fast: Bags = { indices: [], offsets: [] }, host: Bags = { indices: [], offsets: [] };
+    bags.indices.forEach((idx, t) => {
+      const off = bags.offsets[t], f: number[] = [], h: number[] = [];
+      const fo = new Int32Array(off.length), ho = new Int32Array(off.length);
+      for (let b = 0; b + 1 < off.length; b++) {
+        for (let p = off[b]; p < off[b + 1]; p++) {
+          const slot = slotOf[t][idx[p]];
+          if (slot >= 0) f.push(slot);
+          else h.push(idx[p]);
+        }
+        fo[b + 1] = f.length;
+        ho[b + 1] = h.length;
+      }
+      fast.indices.push(Int32Array.from(f));
+      fast.offsets.push(fo);
+      host.indices.push(Int32Array.from(h));
+      host.offsets.push(ho);
+    });
+    return { fast, host };
+  }
+
   denseSgd(w: Float32Array, g: Float32Array, lr: number): void {
     for (let i = 0; i < w.length; i++) w[i] -= lr * g[i];
   }

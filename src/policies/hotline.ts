@@ -85,25 +85,6 @@ function selectInputs(batch: Batch, inputs: number[]): Batch {
   return { size: n, dense, labels, sparse: { indices, offsets: indices.map(() => offsets) } };
 }
 
-/** The batch's bags keeping each lookup that `keep` maps to an id (>= 0), in order. */
-function selectBags(sparse: Bags, keep: (t: number, id: number) => number): Bags {
-  const out: Bags = { indices: [], offsets: [] };
-  sparse.indices.forEach((idx, t) => {
-    const off = sparse.offsets[t], kept = new Int32Array(idx.length), offsets = new Int32Array(off.length);
-    let k = 0;
-    for (let b = 0; b + 1 < off.length; b++) {
-      for (let p = off[b]; p < off[b + 1]; p++) {
-        const id = keep(t, idx[p]);
-        if (id >= 0) kept[k++] = id;
-      }
-      offsets[b + 1] = k;
-    }
-    out.indices.push(kept.subarray(0, k));
-    out.offsets.push(offsets);
-  });
-  return out;
-}
-
 export class HotlinePolicy implements Policy {
   private readonly staleness: StalenessTracker | null;
   /** The latest popular inputs (slot lists), sampled for the staleness threshold search. */
@@ -205,8 +186,7 @@ export class HotlinePolicy implements Policy {
     const slotOf = this.tier!.hot.slotOf;
     const batch = this.staleness ? this.dropStale(source) : source;
     const { sparse } = batch;
-    const fast = selectBags(sparse, (t, id) => slotOf[t][id]);
-    const host = selectBags(sparse, (t, id) => (slotOf[t][id] >= 0 ? -1 : id));
+    const { fast, host } = this.kernels.partitionLookups(slotOf, sparse);
     let popularInputs = 0;
     for (let i = 0; i < batch.size; i++) popularInputs += host.offsets.every((off) => off[i + 1] === off[i]) ? 1 : 0;
     const buffer = this.splits++ % 2, floats = this.model.featureFloats(batch.size);

@@ -25,7 +25,7 @@ export class FastTier {
 
   /** rowWiseState: the optimizer's initial accumulator when it keeps row-wise state, else null. */
   constructor(
-    kernels: Kernels, readonly hot: HotSet, readonly dim: number, private readonly tables: number,
+    private readonly kernels: Kernels, readonly hot: HotSet, readonly dim: number, private readonly tables: number,
     private readonly rowWiseState: { initial: number } | null, capacityBytes = freemem(),
   ) {
     this.bytes = hot.size * hot.bytesPerRow;
@@ -57,13 +57,9 @@ export class FastTier {
 
   /** Records that a batch on the host tables updated these rows (original ids). */
   markHostUpdates(bags: Bags): void {
-    bags.indices.forEach((idx, t) => {
-      const slotOf = this.hot.slotOf[t];
-      for (let p = 0; p < idx.length; p++) {
-        const s = slotOf[idx[p]];
-        if (s >= 0) this.hostNewer[s] = 1;
-      }
-    });
+    for (const slots of this.kernels.partitionLookups(this.hot.slotOf, bags).fast.indices) {
+      for (let p = 0; p < slots.length; p++) this.hostNewer[slots[p]] = 1;
+    }
   }
 
   /** Records that a hot batch updated these slots. */

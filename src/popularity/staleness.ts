@@ -23,16 +23,17 @@ export interface StaleSearch {
   inBand: boolean;
 }
 
-/** Per slot, the largest change of an element between the snapshots (relative: over the element's size). */
+/** Per slot, the largest change of an element between the snapshots; relative: over the row's largest
+ *  element (a per-element ratio would explode on elements near zero). */
 export function rowChanges(before: Float32Array, after: Float32Array, dim: number, relative: boolean): Float32Array {
   const rows = before.length / dim, change = new Float32Array(rows);
   for (let r = 0; r < rows; r++) {
-    let worst = 0;
+    let worst = 0, size = 0;
     for (let j = r * dim; j < (r + 1) * dim; j++) {
-      const delta = Math.abs(after[j] - before[j]);
-      worst = Math.max(worst, relative ? delta / Math.max(Math.abs(before[j]), 1e-12) : delta);
+      worst = Math.max(worst, Math.abs(after[j] - before[j]));
+      size = Math.max(size, Math.abs(before[j]));
     }
-    change[r] = worst;
+    change[r] = relative ? worst / Math.max(size, 1e-12) : worst;
   }
   return change;
 }

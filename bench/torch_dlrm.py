@@ -15,40 +15,15 @@ indices.i32 [tables x rows], labels.f32 [rows], batches in storage order.
 import argparse
 import json
 import os
+import sys
 import time
 
 import numpy as np
 import torch
 from torch import nn
 
-
-class Dlrm(nn.Module):
-    def __init__(self, bottom, top, rows, dim):
-        super().__init__()
-        self.bottom = self.mlp(bottom, last_relu=True)
-        self.top = self.mlp(top, last_relu=False)
-        self.tables = nn.ModuleList([nn.EmbeddingBag(n, dim, mode="sum", sparse=True) for n in rows])
-        features = len(rows) + 1
-        self.li = torch.tensor([i for i in range(features) for j in range(i)])
-        self.lj = torch.tensor([j for i in range(features) for j in range(i)])
-
-    @staticmethod
-    def mlp(widths, last_relu):
-        layers = []
-        for i in range(len(widths) - 1):
-            layers.append(nn.Linear(widths[i], widths[i + 1]))
-            if i < len(widths) - 2 or last_relu:
-                layers.append(nn.ReLU())
-        return nn.Sequential(*layers)
-
-    def forward(self, dense, indices, offsets):
-        x = self.bottom(dense)
-        ly = [t(idx, off) for t, idx, off in zip(self.tables, indices, offsets)]
-        batch, dim = x.shape
-        T = torch.cat([x] + ly, dim=1).view((batch, -1, dim))
-        Z = torch.bmm(T, torch.transpose(T, 1, 2))
-        R = torch.cat([x, Z[:, self.li, self.lj]], dim=1)
-        return torch.sigmoid(self.top(R)).view(-1)
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tools"))
+from pytorch_dlrm import Dlrm  # noqa: E402
 
 
 def load_split(folder, meta, rows):
@@ -94,12 +69,9 @@ def build(meta):
 def load_init(model, folder):
     """Takes hotline's initial weights (float32 files named as hotline's parameters)."""
     with torch.no_grad():
-        for prefix, mlp in (("bottom", model.bottom), ("top", model.top)):
-            linears = [m for m in mlp if isinstance(m, nn.Linear)]
-            for i, lin in enumerate(linears):
-                for kind, p in (("weight", lin.weight), ("bias", lin.bias)):
-                    data = np.fromfile(os.path.join(folder, f"{prefix}.{i}.{kind}.f32"), dtype=np.float32)
-                    p.copy_(torch.from_numpy(data).view(p.shape))
+        for name, p in model.named_dense():
+            data = np.fromfile(os.path.join(folder, f"{name}.f32"), dtype=np.float32)
+            p.copy_(torch.from_numpy(data).view(p.shape))
         for t, table in enumerate(model.tables):
             data = np.fromfile(os.path.join(folder, f"table.{t}.f32"), dtype=np.float32)
             table.weight.copy_(torch.from_numpy(data).view(table.weight.shape))

@@ -9,56 +9,17 @@ Adagrad steps (dlrm's rwsadagrad rule: row-wise state for sparse tables, element
 Run: /usr/bin/python3 tools/golden/make_golden.py test/fixtures/golden.json   (Debian python3-torch)
 """
 import json
+import os
 import sys
 
 import numpy as np
 import torch
 from torch import nn
 
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+from pytorch_dlrm import Dlrm  # noqa: E402
+
 torch.set_default_dtype(torch.float32)
-
-
-class Dlrm(nn.Module):
-    def __init__(self, bottom, top, rows, dim, interaction):
-        super().__init__()
-        self.interaction = interaction
-        self.bottom = self.mlp(bottom, last_relu=True)
-        self.top = self.mlp(top, last_relu=False)
-        self.tables = nn.ModuleList([nn.EmbeddingBag(n, dim, mode="sum", sparse=True) for n in rows])
-
-    @staticmethod
-    def mlp(widths, last_relu):
-        layers = []
-        for i in range(len(widths) - 1):
-            layers.append(nn.Linear(widths[i], widths[i + 1]))
-            if i < len(widths) - 2 or last_relu:
-                layers.append(nn.ReLU())
-        return nn.Sequential(*layers)
-
-    def linears(self, mlp):
-        return [m for m in mlp if isinstance(m, nn.Linear)]
-
-    def named_dense(self):
-        out = []
-        for prefix, mlp in (("bottom", self.bottom), ("top", self.top)):
-            for i, lin in enumerate(self.linears(mlp)):
-                out += [(f"{prefix}.{i}.weight", lin.weight), (f"{prefix}.{i}.bias", lin.bias)]
-        return out
-
-    def forward(self, dense, indices, offsets):
-        x = self.bottom(dense)
-        ly = [t(idx, off) for t, idx, off in zip(self.tables, indices, offsets)]
-        if self.interaction == "dot":
-            batch, dim = x.shape
-            T = torch.cat([x] + ly, dim=1).view((batch, -1, dim))
-            Z = torch.bmm(T, torch.transpose(T, 1, 2))
-            n = T.shape[1]
-            li = torch.tensor([i for i in range(n) for j in range(i)])
-            lj = torch.tensor([j for i in range(n) for j in range(i)])
-            R = torch.cat([x, Z[:, li, lj]], dim=1)
-        else:
-            R = torch.cat([x] + ly, dim=1)
-        return torch.sigmoid(self.top(R)).view(-1)
 
 
 def rws_adagrad_step(model, states, lr, eps, initial):

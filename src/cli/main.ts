@@ -1,10 +1,11 @@
 /** The `hotline` command. */
-import { DataError } from '../data/criteo-tsv.ts';
+import { DataError } from '../data/formats/data-error.ts';
 import { ArchError } from '../model/arch.ts';
 import { helpText, UsageError } from './options.ts';
 import { trainConfigFrom } from './train-config.ts';
 import { runTraining } from './train-command.ts';
 import { runProfile } from './profile-command.ts';
+import { runGen, runInspect, runPreprocess } from './data-commands.ts';
 
 const usage = `usage: hotline <command> [options]
 
@@ -12,6 +13,10 @@ commands:
   demo     train a DLRM on a built-in skewed Criteo-like set (no data needed) and print the test AUC
   train    train a DLRM (dlrm-compatible flags, or --config FILE.json)
   profile  [CRITEO_TSV] --budget 256MiB [--out DIR]: access skew per table, hot-input share by budget, plots
+  preprocess INPUT.tsv[.gz]... --out DIR [--max-ind-range N | --min-count N] [--on-bad-line error|skip]
+           raw Criteo TSV to a hotline dataset (resumable; train on it with --dataset DIR)
+  gen      --out PATH [--rows N] [--format binary|tsv] [--zipf S]: a skewed synthetic Criteo-like set
+  inspect  DIR [--verify]: rows, cardinalities, label rate and skew per column of a dataset
 
 options of train (demo takes the same, with its own defaults):
 ${helpText()}
@@ -33,6 +38,9 @@ export async function main(argv: string[]): Promise<number> {
     if (command === 'train') await runTraining(trainConfigFrom(rest));
     else if (command === 'demo') await runTraining(trainConfigFrom([...demoDefaults, ...rest]));
     else if (command === 'profile') await runProfile(rest);
+    else if (command === 'preprocess') await runPreprocess(rest);
+    else if (command === 'gen') await runGen(rest);
+    else if (command === 'inspect') runInspect(rest);
     else throw new UsageError(`unknown command '${command}'`);
     return 0;
   } catch (error) {

@@ -30,6 +30,7 @@ export const trainOptions = {
     kind: { type: 'enum', values: ['random', 'synthetic', 'dataset'] }, default: 'random',
     help: "random: uniform indices and labels (speed runs, as dlrm); synthetic: skewed Criteo-like set; dataset: --raw-data-file",
   },
+  'dataset': { kind: { type: 'string' }, help: 'a preprocessed hotline dataset folder (Kaggle split: 6/7 train, last 1/14 test)' },
   'raw-data-file': { kind: { type: 'string' }, help: 'Criteo raw TSV (label, I1..I13, C1..C26) for --data-generation dataset' },
   'data-size': { kind: { type: 'int', min: 2 }, default: 200000, help: 'rows of the synthetic set' },
   'zipf': { kind: { type: 'number', min: 0 }, default: 1.1, help: 'Zipf exponent of the synthetic ids' },

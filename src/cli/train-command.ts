@@ -21,7 +21,7 @@ export async function runTraining(config: TrainConfig, out: NodeJS.WriteStream =
   const kernels = createKernels(config.backend, config.threads);
   const prepared = prepareData(config);
   const arch = validateArch({ ...config.arch, tableRows: prepared.tableRows });
-  if (arch.bottomMlp[0] !== 13 && config.data.kind === 'dataset') {
+  if (arch.bottomMlp[0] !== 13 && (config.data.kind === 'dataset' || config.data.kind === 'binary')) {
     throw new Error(`--arch-mlp-bot must start with 13 (the Criteo dense features), got ${arch.bottomMlp[0]}`);
   }
   const runDir = config.runDir ? RunDir.create(config.runDir, 'train') : null;

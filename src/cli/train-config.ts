@@ -10,7 +10,8 @@ import { resolveOptions, UsageError } from './options.ts';
 export type DataConfig =
   | { kind: 'random' }
   | { kind: 'synthetic'; rows: number; zipf: number; maxTableRows: number }
-  | { kind: 'dataset'; path: string };
+  | { kind: 'dataset'; path: string }
+  | { kind: 'binary'; path: string };
 
 export interface TrainConfig {
   arch: DlrmArch;
@@ -49,7 +50,9 @@ export function trainConfigFrom(argv: string[]): TrainConfig {
   };
   const kind = String(o['data-generation']);
   let data: DataConfig;
-  if (kind === 'dataset') {
+  if (o.dataset) {
+    data = { kind: 'binary', path: String(o.dataset) };
+  } else if (kind === 'dataset') {
     if (!o['raw-data-file']) throw new UsageError('--data-generation dataset needs --raw-data-file PATH');
     data = { kind, path: String(o['raw-data-file']) };
   } else if (kind === 'synthetic') {

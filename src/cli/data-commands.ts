@@ -1,0 +1,97 @@
+/** `hotline preprocess`, `hotline gen` and `hotline inspect`: raw data to datasets, and a look at one. */
+import { parseArgs } from 'node:util';
+import { readBinaryDataset } from '../data/binary-dataset.ts';
+import { writeCriteoTsv } from '../data/formats/criteo-writer.ts';
+import { preprocess } from '../data/preprocess.ts';
+import { generateSynthetic } from '../data/synthetic.ts';
+import { writeBinaryDataset } from '../data/write-binary.ts';
+import { presets } from '../model/arch.ts';
+import { profileAccesses, rankRows } from '../popularity/profiler.ts';
+import { skewStats } from '../popularity/skew.ts';
+import { formatBytes } from '../util/bytes.ts';
+import { parseBytes, UsageError } from './options.ts';
+
+function parse<T extends Record<string, { type: 'string' | 'boolean'; default?: string | boolean }>>(argv: string[], options: T) {
+  try {
+    return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
+
+function positiveInteger(text: string, flag: string): number {
+  const v = Number(text);
+  if (!Number.isInteger(v) || v < 1) throw new UsageError(`${flag}: expected a positive integer, got "${text}"`);
+  return v;
+}
+
+export async function runPreprocess(argv: string[], out: NodeJS.WriteStream = process.stdout): Promise<void> {
+  const { values, positionals } = parse(argv, {
+    out: { type: 'string' }, 'max-ind-range': { type: 'string' }, 'min-count': { type: 'string', default: '1' },
+    'chunk-size': { type: 'string', default: '64MiB' }, 'on-bad-line': { type: 'string', default: 'error' },
+  });
+  if (positionals.length === 0 || !values.out) throw new UsageError('usage: hotline preprocess INPUT.tsv[.gz]... --out DIR [--max-ind-range N | --min-count N]');
+  const chunkBytes = parseBytes(values['chunk-size']!);
+  if (!Number.isInteger(chunkBytes) || chunkBytes < 1) throw new UsageError(`--chunk-size: expected a size such as 64MiB, got "${values['chunk-size']}"`);
+  if (values['on-bad-line'] !== 'error' && values['on-bad-line'] !== 'skip') throw new UsageError(`--on-bad-line: expected error or skip, got "${values['on-bad-line']}"`);
+  const encoding = values['max-ind-range']
+    ? { kind: 'hash' as const, maxIndRange: positiveInteger(values['max-ind-range'], '--max-ind-range') }
+    : { kind: 'vocabulary' as const, minCount: positiveInteger(values['min-count']!, '--min-count') };
+  const started = Date.now();
+  let last = 0;
+  const manifest = await preprocess({
+    inputs: positionals, out: values.out, encoding, chunkBytes, onBadLine: values['on-bad-line'],
+    progress: (message) => {
+      if (Date.now() - last > 1000) {
+        last = Date.now();
+        out.write(`${message}\n`);
+      }
+    },
+  });
+  const skipped = Object.entries(manifest.source.skipped).map(([k, n]) => `${n} ${k}`).join(', ');
+  out.write(
+    `wrote ${values.out}: ${manifest.rows.toLocaleString('en-US')} rows of ${manifest.source.lines.toLocaleString('en-US')} lines` +
+      `${skipped ? ` (skipped: ${skipped})` : ''} in ${((Date.now() - started) / 1000).toFixed(1)} s; cardinalities ${manifest.cardinalities.join('-')}\n`,
+  );
+}
+
+export async function runGen(argv: string[], out: NodeJS.WriteStream = process.stdout): Promise<void> {
+  const { values } = parse(argv, {
+    out: { type: 'string' }, rows: { type: 'string', default: '1000000' }, format: { type: 'string', default: 'binary' },
+    preset: { type: 'string', default: 'kaggle' }, zipf: { type: 'string', default: '1.1' }, seed: { type: 'string', default: '1' },
+    'max-table-rows': { type: 'string' },
+  });
+  if (!values.out) throw new UsageError('usage: hotline gen --out PATH [--rows N] [--format binary|tsv] [--preset kaggle|terabyte] [--zipf S]');
+  const preset = presets[values.preset!];
+  if (!preset) throw new UsageError(`--preset: expected kaggle or terabyte, got "${values.preset}"`);
+  if (values.format !== 'binary' && values.format !== 'tsv') throw new UsageError(`--format: expected binary or tsv, got "${values.format}"`);
+  const cap = values['max-table-rows'] ? positiveInteger(values['max-table-rows'], '--max-table-rows') : Infinity;
+  const zipf = Number(values.zipf), seed = positiveInteger(values.seed!, '--seed');
+  const started = Date.now();
+  const data = generateSynthetic({ rows: positiveInteger(values.rows!, '--rows'), tableRows: preset.tableRows.map((n) => Math.min(n, cap)), denseFeatures: 13, zipf, seed });
+  if (values.format === 'tsv') writeCriteoTsv(data, values.out);
+  else writeBinaryDataset(data, values.out, { kind: 'synthetic', zipf, seed }, { inputs: [], lines: data.rows, skipped: {} });
+  out.write(`wrote ${values.out}: ${data.rows.toLocaleString('en-US')} rows (${values.format}) in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+}
+
+export function runInspect(argv: string[], out: NodeJS.WriteStream = process.stdout): void {
+  const { positionals, values } = parse(argv, { verify: { type: 'boolean', default: false } });
+  if (positionals.length !== 1) throw new UsageError('usage: hotline inspect DATASET_DIR [--verify]');
+  const { manifest, data } = readBinaryDataset(positionals[0], values.verify);
+  let clicks = 0;
+  for (const y of data.labels) clicks += y;
+  const bytes = Object.values(manifest.files).reduce((n, f) => n + f.bytes, 0);
+  out.write(
+    `${positionals[0]}: ${data.rows.toLocaleString('en-US')} rows, ${formatBytes(bytes)}, label rate ${(100 * clicks / data.rows).toFixed(2)}%, ` +
+      `encoding ${JSON.stringify(manifest.encoding)}${values.verify ? ', checksums verified' : ''}\n`,
+  );
+  const profile = profileAccesses(data, 1, 1);
+  const { tables, pooled } = skewStats(profile, rankRows(profile));
+  out.write('column | cardinality | distinct ids used | lookups on top 1% of ids | on top 10%\n');
+  for (const [t, s] of tables.entries()) {
+    let used = 0;
+    for (const c of profile.counts[t]) if (c > 0) used++;
+    out.write(`${manifest.categoricalNames[t]} | ${s.rows.toLocaleString('en-US')} | ${used.toLocaleString('en-US')} | ${(100 * s.top1).toFixed(1)}% | ${(100 * s.top10).toFixed(1)}%\n`);
+  }
+  out.write(`all | ${pooled.rows.toLocaleString('en-US')} | | ${(100 * pooled.top1).toFixed(1)}% | ${(100 * pooled.top10).toFixed(1)}%\n`);
+}

@@ -1,0 +1,96 @@
+/**
+ * hotline's preprocessed dataset: a folder with manifest.json and fixed-width files a loader reads in
+ * slices: labels.f32 [rows], dense.f32 [rows x dense] (row-major) and categorical.i32 (column-major:
+ * one [rows] block per feature, so a feature's ids are one contiguous slice), plus vocab.f64 when ids come
+ * from a vocabulary. The manifest carries the schema, counts, cardinalities, encoding and SHA-256 of every file.
+ */
+import { createHash } from 'node:crypto';
+import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Dataset } from './dataset.ts';
+import { sliceRows } from './dataset.ts';
+import { DataError } from './formats/data-error.ts';
+
+export const datasetFormat = 'hotline-dataset';
+export const datasetVersion = 1;
+
+export type Encoding =
+  | { kind: 'vocabulary'; minCount: number }
+  | { kind: 'hash'; maxIndRange: number }
+  | { kind: 'synthetic'; zipf: number; seed: number };
+
+export interface Manifest {
+  format: typeof datasetFormat;
+  version: number;
+  rows: number;
+  labelName: string;
+  denseNames: string[];
+  categoricalNames: string[];
+  cardinalities: number[];
+  encoding: Encoding;
+  denseTransform: 'log1p';
+  files: Record<'labels' | 'dense' | 'categorical', { path: string; bytes: number; sha256: string }>;
+  source: { inputs: string[]; lines: number; skipped: Record<string, number> };
+}
+
+export function sha256OfFile(path: string): string {
+  const hash = createHash('sha256'), fd = openSync(path, 'r'), buffer = Buffer.alloc(1 << 22);
+  try {
+    for (let n; (n = readSync(fd, buffer, 0, buffer.length, null)) > 0; ) hash.update(buffer.subarray(0, n));
+  } finally {
+    closeSync(fd);
+  }
+  return hash.digest('hex');
+}
+
+export function readManifest(dir: string): Manifest {
+  const path = join(dir, 'manifest.json');
+  if (!existsSync(path)) throw new DataError(`${dir}: not a hotline dataset (no manifest.json)`);
+  let m: Manifest;
+  try {
+    m = JSON.parse(readFileSync(path, 'utf8')) as Manifest;
+  } catch (error) {
+    throw new DataError(`${path}: ${(error as Error).message}`);
+  }
+  if (m.format !== datasetFormat || m.version !== datasetVersion) {
+    throw new DataError(`${path}: format ${m.format} version ${m.version}, expected ${datasetFormat} version ${datasetVersion}`);
+  }
+  return m;
+}
+
+function readInto(path: string, target: Uint8Array, position = 0): void {
+  const fd = openSync(path, 'r');
+  try {
+    for (let done = 0; done < target.length; ) {
+      const n = readSync(fd, target, done, Math.min(1 << 30, target.length - done), position + done);
+      if (n === 0) throw new DataError(`${path}: ends after ${done} of ${target.length} bytes`);
+      done += n;
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Loads a preprocessed dataset, checking every file's size (and, with verify, its SHA-256). */
+export function readBinaryDataset(dir: string, verify = false): { manifest: Manifest; data: Dataset } {
+  const m = readManifest(dir);
+  for (const [name, f] of Object.entries(m.files)) {
+    const path = join(dir, f.path);
+    const size = existsSync(path) ? statSync(path).size : -1;
+    if (size !== f.bytes) throw new DataError(`${path}: ${size < 0 ? 'missing' : `${size} bytes`}, the manifest says ${f.bytes} (${name})`);
+    if (verify && sha256OfFile(path) !== f.sha256) throw new DataError(`${path}: checksum differs from the manifest`);
+  }
+  const nd = m.denseNames.length, rows = m.rows;
+  const labels = new Float32Array(rows), dense = new Float32Array(rows * nd), ids = new Int32Array(rows * m.categoricalNames.length);
+  readInto(join(dir, m.files.labels.path), new Uint8Array(labels.buffer));
+  readInto(join(dir, m.files.dense.path), new Uint8Array(dense.buffer));
+  readInto(join(dir, m.files.categorical.path), new Uint8Array(ids.buffer));
+  const categorical = m.categoricalNames.map((_, t) => ids.subarray(t * rows, (t + 1) * rows));
+  return { manifest: m, data: { rows, denseFeatures: nd, tableRows: m.cardinalities, dense, categorical, labels } };
+}
+
+/** The Kaggle convention: 7 equal parts by position, the first 6 to train, the last halved into validation and test. */
+export function kaggleSplits(data: Dataset): { train: Dataset; validation: Dataset; test: Dataset } {
+  const part = Math.floor(data.rows / 7), trainEnd = 6 * part, validationEnd = trainEnd + Math.floor((data.rows - trainEnd) / 2);
+  return { train: sliceRows(data, 0, trainEnd), validation: sliceRows(data, trainEnd, validationEnd), test: sliceRows(data, validationEnd, data.rows) };
+}

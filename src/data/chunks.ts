@@ -1,0 +1,88 @@
+/**
+ * A raw input file as a sequence of chunks that end at line ends: the unit of parallel, resumable work.
+ * Chunk boundaries depend only on the file and the chunk size, so a rerun sees the same chunks. Plain files
+ * are read by position; gzip files are decompressed as a stream (a rerun decompresses again but skips the
+ * work of finished chunks).
+ */
+import { closeSync, openSync, readSync, statSync, createReadStream } from 'node:fs';
+import { createGunzip } from 'node:zlib';
+import { DataError } from './formats/data-error.ts';
+
+export interface Chunk {
+  index: number;
+  bytes: Uint8Array;
+  /** Line number of the chunk's first line (1-based), and whether it starts / ends the file. */
+  firstLine: number;
+  atFileStart: boolean;
+  atFileEnd: boolean;
+}
+
+function countLines(bytes: Uint8Array): number {
+  let n = 0;
+  for (let i = 0; i < bytes.length; i++) if (bytes[i] === 10) n++;
+  return n;
+}
+
+/** Cuts `pending` after its last line end (or takes everything at the end of the file). */
+function cut(pending: Uint8Array, final: boolean): [Uint8Array, Uint8Array] {
+  if (final) return [pending, new Uint8Array(0)];
+  const last = pending.lastIndexOf(10);
+  return last < 0 ? [new Uint8Array(0), pending] : [pending.subarray(0, last + 1), pending.subarray(last + 1)];
+}
+
+export async function* readChunks(file: string, chunkBytes: number): AsyncGenerator<Chunk> {
+  let size: number;
+  try {
+    size = statSync(file).size;
+  } catch (error) {
+    throw new DataError(`${file}: cannot read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+  }
+  if (size === 0) throw new DataError(`${file}: the file is empty`);
+  const gzip = file.endsWith('.gz');
+  let index = 0, line = 1, pending: Uint8Array = new Uint8Array(0), start = true;
+  const emit = (bytes: Uint8Array, atFileEnd: boolean): Chunk => {
+    const chunk = { index: index++, bytes, firstLine: line, atFileStart: start, atFileEnd };
+    line += countLines(bytes);
+    start = false;
+    return chunk;
+  };
+  if (!gzip) {
+    const fd = openSync(file, 'r');
+    try {
+      for (let offset = 0; offset < size || pending.length > 0; ) {
+        const buffer = new Uint8Array(pending.length + Math.min(chunkBytes, size - offset));
+        buffer.set(pending);
+        const read = readSync(fd, buffer, pending.length, buffer.length - pending.length, offset);
+        offset += read;
+        const [whole, rest] = cut(buffer.subarray(0, pending.length + read), offset >= size);
+        pending = rest.slice();
+        if (rest.length > 16 * chunkBytes) throw new DataError(`${file}:${line}: no line end in ${rest.length} bytes`);
+        if (whole.length > 0) yield emit(whole, offset >= size && pending.length === 0);
+      }
+    } finally {
+      closeSync(fd);
+    }
+    return;
+  }
+  const stream = createReadStream(file).pipe(createGunzip());
+  let buffered: Buffer[] = [], bufferedBytes = 0, decompressed = 0;
+  try {
+    for await (const piece of stream as AsyncIterable<Buffer>) {
+      decompressed += piece.length;
+      buffered.push(piece);
+      bufferedBytes += piece.length;
+      if (bufferedBytes < chunkBytes) continue;
+      const all = Buffer.concat([Buffer.from(pending), ...buffered]);
+      buffered = [];
+      bufferedBytes = 0;
+      const [whole, rest] = cut(all, false);
+      pending = rest;
+      if (whole.length > 0) yield emit(whole, false);
+    }
+  } catch (error) {
+    if (error instanceof DataError) throw error;
+    throw new DataError(`${file}: gzip data is corrupt after ${decompressed} decompressed bytes (${(error as Error).message})`);
+  }
+  const tail = Buffer.concat([Buffer.from(pending), ...buffered]);
+  if (tail.length > 0) yield emit(tail, true);
+}

@@ -1,0 +1,191 @@
+/**
+ * Raw Criteo TSV (plain or gzip) to a hotline dataset in two passes over line-aligned chunks:
+ *  1. parse each chunk and keep its row count and, for a vocabulary, its value counts per column;
+ *  2. number the values (descending frequency, so id 0 is the hottest; values seen fewer than min-count
+ *     times share the last id) or hash them modulo max-ind-range, then encode each chunk into its rows.
+ * Work happens in OUT.partial: every finished chunk leaves a file written atomically (temporary + rename),
+ * so a killed run resumes where it stopped and produces the same bytes; OUT appears, renamed whole, only
+ * when every file and the manifest are complete.
+ */
+import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { type Encoding, type Manifest, datasetFormat, datasetVersion, sha256OfFile } from './binary-dataset.ts';
+import { readChunks } from './chunks.ts';
+import { type BadLinePolicy, criteoCategorical, criteoDense, missingKey, parseCriteoLines } from './formats/criteo-tsv.ts';
+import { DataError } from './formats/data-error.ts';
+
+export interface PreprocessOptions {
+  inputs: string[];
+  out: string;
+  encoding: { kind: 'vocabulary'; minCount: number } | { kind: 'hash'; maxIndRange: number };
+  chunkBytes: number;
+  onBadLine: BadLinePolicy;
+  progress?: (message: string) => void;
+}
+
+interface ChunkSummary {
+  rows: number;
+  lines: number;
+  skipped: Record<string, number>;
+}
+
+function writeAtomically(path: string, data: string | Uint8Array): void {
+  writeFileSync(`${path}.tmp`, data);
+  renameSync(`${path}.tmp`, path);
+}
+
+/** Value counts of a column as parallel arrays sorted by value. */
+function countValues(keys: Float64Array): { values: Float64Array; counts: Float64Array } {
+  const map = new Map<number, number>();
+  for (let i = 0; i < keys.length; i++) map.set(keys[i], (map.get(keys[i]) ?? 0) + 1);
+  const values = Float64Array.from(map.keys()).sort();
+  return { values, counts: Float64Array.from(values, (v) => map.get(v)!) };
+}
+
+/** Columns of float64 arrays in one file: [count, ...values] per column. */
+function packColumns(columns: Float64Array[]): Uint8Array {
+  const total = columns.reduce((n, c) => n + 1 + c.length, 0), out = new Float64Array(total);
+  let at = 0;
+  for (const c of columns) {
+    out[at++] = c.length;
+    out.set(c, at);
+    at += c.length;
+  }
+  return new Uint8Array(out.buffer);
+}
+
+function unpackColumns(path: string, count: number): Float64Array[] {
+  const b = readFileSync(path), all = new Float64Array(b.buffer, b.byteOffset, b.byteLength / 8), columns: Float64Array[] = [];
+  let at = 0;
+  for (let c = 0; c < count; c++) {
+    const n = all[at++];
+    columns.push(all.slice(at, at + n));
+    at += n;
+  }
+  return columns;
+}
+
+/** The ids of one column: keys in id order (vocabulary) and the key -> id map. */
+interface ColumnCode {
+  encode(key: number): number;
+  cardinality: number;
+}
+
+function vocabularyCode(keysById: Float64Array): ColumnCode {
+  const ids = new Map<number, number>();
+  keysById.forEach((k, id) => ids.set(k, id));
+  const rare = keysById.length;
+  return { encode: (key) => ids.get(key) ?? rare, cardinality: keysById.length + 1 };
+}
+
+function hashCode(range: number): ColumnCode {
+  return { encode: (key) => (key === missingKey ? 0 : key % range), cardinality: range };
+}
+
+export async function preprocess(o: PreprocessOptions): Promise<Manifest> {
+  if (existsSync(o.out)) throw new DataError(`${o.out}: already exists; remove it or choose another --out`);
+  const work = `${o.out}.partial`;
+  mkdirSync(join(work, 'chunks'), { recursive: true });
+  const say = o.progress ?? (() => {});
+  const chunkFile = (f: number, c: number, kind: string) => join(work, 'chunks', `${f}-${c}.${kind}`);
+  const vocabulary = o.encoding.kind === 'vocabulary';
+
+  // Pass 1: rows (and value counts) per chunk.
+  const summaries: ChunkSummary[][] = [];
+  for (const [f, input] of o.inputs.entries()) {
+    summaries.push([]);
+    for await (const chunk of readChunks(input, o.chunkBytes)) {
+      const summaryPath = chunkFile(f, chunk.index, 'rows.json');
+      if (!existsSync(summaryPath)) {
+        const skipped: Record<string, number> = {};
+        const parsed = parseCriteoLines(chunk.bytes, { file: input, firstLine: chunk.firstLine, labelled: true, onBadLine: o.onBadLine, skipped }, chunk.atFileStart, chunk.atFileEnd);
+        if (vocabulary) {
+          const counted = parsed.keys.map(countValues);
+          writeAtomically(chunkFile(f, chunk.index, 'counts.f64'), packColumns(counted.flatMap((c) => [c.values, c.counts])));
+        }
+        let lines = 0;
+        for (let i = 0; i < chunk.bytes.length; i++) if (chunk.bytes[i] === 10) lines++;
+        if (chunk.bytes.length > 0 && chunk.bytes[chunk.bytes.length - 1] !== 10) lines++;
+        writeAtomically(summaryPath, JSON.stringify({ rows: parsed.rows, lines, skipped }));
+      }
+      summaries[f].push(JSON.parse(readFileSync(summaryPath, 'utf8')) as ChunkSummary);
+      say(`pass 1: ${input} chunk ${chunk.index + 1}`);
+    }
+  }
+  const rows = summaries.flat().reduce((n, s) => n + s.rows, 0);
+  if (rows === 0) throw new DataError(`${o.inputs.join(', ')}: no valid rows`);
+
+  // The code of every column: a vocabulary from the merged counts, or hashing.
+  let codes: ColumnCode[];
+  if (vocabulary) {
+    const vocabPath = join(work, 'vocab.f64');
+    if (!existsSync(vocabPath)) {
+      const totals = Array.from({ length: criteoCategorical }, () => new Map<number, number>());
+      summaries.forEach((chunks, f) => chunks.forEach((_, c) => {
+        const columns = unpackColumns(chunkFile(f, c, 'counts.f64'), 2 * criteoCategorical);
+        for (let t = 0; t < criteoCategorical; t++) {
+          const values = columns[2 * t], counts = columns[2 * t + 1], total = totals[t];
+          for (let i = 0; i < values.length; i++) total.set(values[i], (total.get(values[i]) ?? 0) + counts[i]);
+        }
+      }));
+      const minCount = (o.encoding as { minCount: number }).minCount;
+      const byId = totals.map((total) => Float64Array.from(
+        [...total].filter(([, n]) => n >= minCount).sort((a, b) => b[1] - a[1] || a[0] - b[0]).map(([k]) => k),
+      ));
+      writeAtomically(vocabPath, packColumns(byId));
+      say('vocabulary written');
+    }
+    codes = unpackColumns(vocabPath, criteoCategorical).map(vocabularyCode);
+  } else {
+    codes = Array.from({ length: criteoCategorical }, () => hashCode((o.encoding as { maxIndRange: number }).maxIndRange));
+  }
+
+  // Pass 2: encode each chunk into its rows of the preallocated files.
+  const files = { labels: 'labels.f32', dense: 'dense.f32', categorical: 'categorical.i32' };
+  const sizes = { labels: rows * 4, dense: rows * criteoDense * 4, categorical: rows * criteoCategorical * 4 };
+  const fds = Object.fromEntries(Object.entries(files).map(([k, name]) => {
+    const path = join(work, name);
+    const fd = openSync(path, existsSync(path) ? 'r+' : 'w+');
+    ftruncateSync(fd, sizes[k as keyof typeof sizes]);
+    return [k, fd];
+  })) as Record<keyof typeof files, number>;
+  try {
+    let rowStart = 0;
+    for (const [f, input] of o.inputs.entries()) {
+      for await (const chunk of readChunks(input, o.chunkBytes)) {
+        const summary = summaries[f][chunk.index], done = chunkFile(f, chunk.index, 'done');
+        if (!existsSync(done)) {
+          const parsed = parseCriteoLines(chunk.bytes, { file: input, firstLine: chunk.firstLine, labelled: true, onBadLine: o.onBadLine, skipped: {} }, chunk.atFileStart, chunk.atFileEnd);
+          writeSync(fds.labels, parsed.labels, 0, parsed.labels.byteLength, rowStart * 4);
+          writeSync(fds.dense, parsed.dense, 0, parsed.dense.byteLength, rowStart * criteoDense * 4);
+          const ids = new Int32Array(parsed.rows);
+          parsed.keys.forEach((keys, t) => {
+            for (let i = 0; i < keys.length; i++) ids[i] = codes[t].encode(keys[i]);
+            writeSync(fds.categorical, ids, 0, ids.byteLength, (t * rows + rowStart) * 4);
+          });
+          writeAtomically(done, '');
+        }
+        rowStart += summary.rows;
+        say(`pass 2: ${input} chunk ${chunk.index + 1}`);
+      }
+    }
+  } finally {
+    Object.values(fds).forEach((fd) => closeSync(fd));
+  }
+
+  const skipped: Record<string, number> = {};
+  for (const s of summaries.flat()) for (const [reason, n] of Object.entries(s.skipped)) skipped[reason] = (skipped[reason] ?? 0) + n;
+  const encoding: Encoding = o.encoding;
+  const manifest: Manifest = {
+    format: datasetFormat, version: datasetVersion, rows, labelName: 'label',
+    denseNames: Array.from({ length: criteoDense }, (_, j) => `I${j + 1}`),
+    categoricalNames: Array.from({ length: criteoCategorical }, (_, t) => `C${t + 1}`),
+    cardinalities: codes.map((c) => c.cardinality), encoding, denseTransform: 'log1p',
+    files: Object.fromEntries(Object.entries(files).map(([k, name]) => [k, { path: name, bytes: sizes[k as keyof typeof sizes], sha256: sha256OfFile(join(work, name)) }])) as Manifest['files'],
+    source: { inputs: o.inputs, lines: summaries.flat().reduce((n, s) => n + s.lines, 0), skipped },
+  };
+  writeAtomically(join(work, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+  rmSync(join(work, 'chunks'), { recursive: true, force: true });
+  renameSync(work, o.out);
+  return manifest;
+}

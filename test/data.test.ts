@@ -1,0 +1,186 @@
+// The data pipeline: Criteo TSV parsing, preprocessing to a dataset (vocabulary and hashing, plain and gzip),
+// loading, bad input, and resuming a killed preprocessing run.
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { describe, it } from 'node:test';
+import { kaggleSplits, readBinaryDataset } from '../src/data/binary-dataset.ts';
+import { readCriteoTsv } from '../src/data/criteo-tsv.ts';
+import { writeCriteoTsv } from '../src/data/formats/criteo-writer.ts';
+import { DataError } from '../src/data/formats/data-error.ts';
+import { preprocess } from '../src/data/preprocess.ts';
+import { generateSynthetic } from '../src/data/synthetic.ts';
+import { criteoSampleAvailable, criteoSamplePath } from '../src/train/criteo-sample.ts';
+
+const dir = () => mkdtempSync(join(tmpdir(), 'hotline-data-'));
+const bin = new URL('../bin/hotline.mjs', import.meta.url).pathname;
+const rows = [30, 7, 500, 3, ...Array(22).fill(11)];
+
+function generatedTsv(n = 3000) {
+  const data = generateSynthetic({ rows: n, tableRows: rows, denseFeatures: 13, zipf: 1.2, seed: 2 });
+  const path = join(dir(), 'train.txt');
+  writeCriteoTsv(data, path);
+  return { data, path };
+}
+
+/** Checks a dataset against its source rows: labels, dense, and ids that number the same values consistently. */
+function assertSameRows(out: string, data: ReturnType<typeof generateSynthetic>) {
+  const { data: read, manifest } = readBinaryDataset(out, true);
+  assert.equal(read.rows, data.rows);
+  assert.deepEqual(read.labels, data.labels);
+  read.dense.forEach((v, i) => assert.ok(Math.abs(v - data.dense[i]) < 1e-5, `dense ${i}`));
+  read.categorical.forEach((ids, t) => {
+    const seen = new Map<number, number>();
+    ids.forEach((id, r) => {
+      const source = data.categorical[t][r];
+      if (seen.has(id)) assert.equal(seen.get(id), source, `column ${t}: id ${id} stands for two values`);
+      seen.set(id, source);
+      assert.ok(id >= 0 && id < manifest.cardinalities[t]);
+    });
+  });
+  return { read, manifest };
+}
+
+describe('preprocess', () => {
+  it('round-trips generated rows through Criteo TSV, vocabulary ids by descending frequency', async () => {
+    const { data, path } = generatedTsv();
+    const out = join(dir(), 'ds');
+    const manifest = await preprocess({ inputs: [path], out, encoding: { kind: 'vocabulary', minCount: 1 }, chunkBytes: 50_000, onBadLine: 'error' });
+    const { read } = assertSameRows(out, data);
+    assert.equal(manifest.source.lines, 3000);
+    for (const ids of read.categorical) {
+      const counts = new Map<number, number>();
+      for (const id of ids) counts.set(id, (counts.get(id) ?? 0) + 1);
+      const byId = [...counts].sort((a, b) => a[0] - b[0]).map(([, n]) => n);
+      for (let i = 1; i < byId.length; i++) assert.ok(byId[i - 1] >= byId[i], 'id 0 is the hottest, and so on');
+    }
+    const splits = kaggleSplits(read);
+    assert.equal(splits.train.rows + splits.validation.rows + splits.test.rows, read.rows);
+    assert.equal(splits.train.rows, 6 * Math.floor(read.rows / 7));
+  });
+
+  it('hashes modulo --max-ind-range, maps rare values to one id, and reads gzip', async () => {
+    const { data, path } = generatedTsv(1500);
+    const gz = `${path}.gz`;
+    writeFileSync(gz, gzipSync(readFileSync(path)));
+    const hashed = join(dir(), 'hashed');
+    const m = await preprocess({ inputs: [gz], out: hashed, encoding: { kind: 'hash', maxIndRange: 97 }, chunkBytes: 40_000, onBadLine: 'error' });
+    assert.deepEqual(m.cardinalities, Array(26).fill(97));
+    const { data: read } = readBinaryDataset(hashed);
+    read.categorical.forEach((ids, t) => ids.forEach((id, r) => assert.equal(id, parseInt(readFileSync(path, 'utf8').length > 0 ? hexOf(t, data.categorical[t][r]) : '', 16) % 97)));
+    const rare = join(dir(), 'rare');
+    const mr = await preprocess({ inputs: [path], out: rare, encoding: { kind: 'vocabulary', minCount: 5 }, chunkBytes: 40_000, onBadLine: 'error' });
+    const { data: rr } = readBinaryDataset(rare);
+    rr.categorical.forEach((ids, t) => {
+      const counts = new Map<number, number>();
+      for (const v of data.categorical[t]) counts.set(v, (counts.get(v) ?? 0) + 1);
+      ids.forEach((id, r) => {
+        if ((counts.get(data.categorical[t][r]) ?? 0) < 5) assert.equal(id, mr.cardinalities[t] - 1, 'rare values share the last id');
+      });
+    });
+  });
+
+  it('reads the real Criteo sample like the in-memory reader', { skip: criteoSampleAvailable() ? false : 'needs ../shared/data/criteo_kaggle_head10k' }, async () => {
+    const out = join(dir(), 'kaggle');
+    const m = await preprocess({ inputs: [criteoSamplePath], out, encoding: { kind: 'vocabulary', minCount: 1 }, chunkBytes: 300_000, onBadLine: 'error' });
+    const reference = readCriteoTsv(criteoSamplePath);
+    const { data } = readBinaryDataset(out, true);
+    assert.equal(m.rows, 10000);
+    assert.deepEqual(data.labels, reference.labels);
+    assert.deepEqual(data.dense, reference.dense);
+    reference.categorical.forEach((ids, t) => assert.equal(m.cardinalities[t], new Set(ids).size + 1, 'distinct values (missing counts as one) + the rare id'));
+    data.categorical.forEach((ids, t) => ids.forEach((id, r) => assert.equal(id === m.cardinalities[t] - 1, false, `row ${r}`)));
+  });
+
+  it('a kill -9 in the middle, then a rerun, gives output byte-identical to an uninterrupted run', async () => {
+    const { path } = generatedTsv(20000);
+    const whole = join(dir(), 'whole'), resumed = join(dir(), 'resumed');
+    const args = (out: string) => [bin, 'preprocess', path, '--out', out, '--chunk-size', '20KB'];
+    assert.equal(spawnSync(process.execPath, args(whole)).status, 0);
+    const child = spawn(process.execPath, args(resumed), { stdio: 'ignore' });
+    const chunks = join(`${resumed}.partial`, 'chunks');
+    await new Promise<void>((resolve, reject) => {
+      const poll = setInterval(() => {
+        const done = existsSync(chunks) ? readdirSync(chunks).filter((f) => f.endsWith('.done')).length : 0;
+        if (done >= 5) {
+          clearInterval(poll);
+          child.kill('SIGKILL');
+          resolve();
+        }
+      }, 5);
+      child.on('exit', () => {
+        clearInterval(poll);
+        reject(new Error('the run finished before it could be killed'));
+      });
+    });
+    await new Promise((resolve) => child.on('exit', resolve));
+    assert.ok(!existsSync(resumed), 'nothing half-written is ever taken for complete');
+    assert.equal(spawnSync(process.execPath, args(resumed)).status, 0);
+    for (const f of ['labels.f32', 'dense.f32', 'categorical.i32', 'manifest.json']) {
+      const a = readFileSync(join(whole, f)), b = readFileSync(join(resumed, f));
+      if (f === 'manifest.json') assert.equal(b.toString().replaceAll(resumed, whole), a.toString());
+      else assert.ok(a.equals(b), `${f} differs`);
+    }
+  });
+});
+
+function hexOf(t: number, id: number): string {
+  return ((Math.imul(id, 0x9e3779b1) + Math.imul(t + 1, 0x85ebca6b)) >>> 0).toString(16);
+}
+
+describe('bad input', () => {
+  const good = ['1', ...Array(13).fill('3'), ...Array(26).fill('a1b2c3d4')].join('\t');
+  const cases: [string, string | Uint8Array, string | null][] = [
+    ['wrong field count', `${good}\n${good}\t7\n`, ':2: expected 40 tab-separated fields, found 41'],
+    ['non-numeric integer', `${good.replace('\t3\t', '\t3x\t')}\n`, ":1: field I1: expected an integer, got '3x'"],
+    ['bad label', `2${good.slice(1)}\n`, ":1: field label: expected 0 or 1, got '2'"],
+    ['bad hex', `${good.replace('a1b2c3d4', 'a1b2c3g4')}\n`, ":1: field C1: expected a hex hash of up to 8 digits, got 'a1b2c3g4'"],
+    ['overlong hex', `${good.replace('a1b2c3d4', 'a1b2c3d4e')}\n`, ":1: field C1: expected a hex hash of up to 8 digits, got 'a1b2c3d4e'"],
+    ['overlong line', `${good}\n${'9'.repeat(70000)}\n`, ':2: line is longer than 65536 bytes'],
+    ['truncated last line', `${good}\n${good.slice(0, 50)}`, ':2: the last line is cut short: 17 of 40 fields'],
+    ['empty file', '', ': the file is empty'],
+    ['CRLF line ends (accepted)', `${good}\r\n${good}\r\n`, null],
+    ['a UTF-8 BOM (accepted)', `\ufeff${good}\n`, null],
+  ];
+  for (const [name, content, message] of cases) {
+    it(name, async () => {
+      const path = join(dir(), 'bad.txt');
+      writeFileSync(path, content);
+      const run = preprocess({ inputs: [path], out: join(dir(), 'o'), encoding: { kind: 'vocabulary', minCount: 1 }, chunkBytes: 1 << 20, onBadLine: 'error' });
+      if (message === null) {
+        assert.equal((await run).rows, content.toString().split('\n').filter((l) => l.length > 0).length);
+      } else {
+        await assert.rejects(run, (e: Error) => e instanceof DataError && e.message === `${path}${message}`);
+      }
+    });
+  }
+
+  it('gzip corruption', async () => {
+    const path = join(dir(), 'bad.txt.gz');
+    const gz = gzipSync(Buffer.from(`${good}\n`.repeat(2000)));
+    writeFileSync(path, gz.subarray(0, gz.length - 40));
+    await assert.rejects(
+      preprocess({ inputs: [path], out: join(dir(), 'o'), encoding: { kind: 'vocabulary', minCount: 1 }, chunkBytes: 1 << 20, onBadLine: 'error' }),
+      (e: Error) => e instanceof DataError && e.message.startsWith(`${path}: gzip data is corrupt after `),
+    );
+  });
+
+  it('--on-bad-line skip counts the skipped lines by reason', async () => {
+    const path = join(dir(), 'mixed.txt');
+    writeFileSync(path, `${good}\n${good}\tx\n${good.replace('\t3\t', '\t-\t')}\n${good}\n`);
+    const m = await preprocess({ inputs: [path], out: join(dir(), 'o'), encoding: { kind: 'vocabulary', minCount: 1 }, chunkBytes: 1 << 20, onBadLine: 'skip' });
+    assert.equal(m.rows, 2);
+    assert.deepEqual(m.source.skipped, { 'field count': 1, integer: 1 });
+  });
+
+  it('the command line reports bad data in one line without a stack trace', () => {
+    const path = join(dir(), 'bad.txt');
+    writeFileSync(path, `${good.replace('a1b2c3d4', 'zz')}\n`);
+    const r = spawnSync(process.execPath, [bin, 'preprocess', path, '--out', join(dir(), 'o')], { encoding: 'utf8' });
+    assert.equal(r.status, 2);
+    assert.equal(r.stderr, `hotline: ${path}:1: field C1: expected a hex hash of up to 8 digits, got 'zz'\n`);
+  });
+});

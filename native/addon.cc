@@ -7,6 +7,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "criteo.h"
 #include "dense.h"
 #include "embedding.h"
 #include "gather-engine.h"
@@ -55,7 +56,9 @@ class Args {
     size_t length;
     void* data;
     check(napi_get_typedarray_info(env_, value, &type, &length, &data, nullptr, nullptr), "typed array argument");
-    const napi_typedarray_type want = std::is_same_v<T, float> ? napi_float32_array : napi_int32_array;
+    const napi_typedarray_type want = std::is_same_v<T, float>    ? napi_float32_array
+                                      : std::is_same_v<T, double> ? napi_float64_array
+                                                                  : napi_int32_array;
     if (type != want) throw JsError{"hotline native: typed array of the wrong element type"};
     if (lengthOut) *lengthOut = length;
     return static_cast<T*>(data);
@@ -196,6 +199,71 @@ napi_value PartitionLookups(napi_env env, napi_callback_info info) {
     const auto hostIndices = a.arrays<int32_t>(6), hostOffsets = a.arrays<int32_t>(7);
     partitionLookups(slotOf.data(), bags.data(), static_cast<int64_t>(bags.size()), a.integer(3), fastIndices.data(),
                      fastOffsets.data(), hostIndices.data(), hostOffsets.data());
+    return undefinedValue(env);
+  });
+}
+
+napi_value ParseCriteo(napi_env env, napi_callback_info info) {
+  return guarded<5>(env, info, [&](const Args& a) {
+    size_t length = 0, capacity = 0;
+    napi_typedarray_type type;
+    void* data;
+    check(napi_get_typedarray_info(env, a[0], &type, &length, &data, nullptr, nullptr), "bytes");
+    if (type != napi_uint8_array) throw JsError{"hotline native: parseCriteo needs a Uint8Array"};
+    float* labels = a.arrayOf<float>(a[2], &capacity);
+    const auto keys = a.arrays<double>(4);
+    napi_value rows;
+    check(napi_create_double(env, static_cast<double>(parseCriteo(static_cast<const uint8_t*>(data), static_cast<int64_t>(length),
+                                                                  a.flag(1), labels, a.array<float>(3), keys.data(),
+                                                                  static_cast<int64_t>(capacity))), &rows), "number");
+    return rows;
+  });
+}
+
+// (keys[], values[], counts[]) -> distinct count per column, the columns counted in parallel.
+napi_value CountKeys(napi_env env, napi_callback_info info) {
+  return guarded<3>(env, info, [&](const Args& a) {
+    std::vector<size_t> lengths;
+    const auto keys = a.arrays<double>(0, &lengths);
+    const auto values = a.arrays<double>(1), counts = a.arrays<double>(2);
+    std::vector<int64_t> distinct(keys.size());
+    pool().parallelFor(static_cast<int64_t>(keys.size()), 1, [&](int64_t lo, int64_t hi) {
+      for (int64_t t = lo; t < hi; ++t) distinct[t] = countKeys(keys[t], static_cast<int64_t>(lengths[t]), values[t], counts[t]);
+    });
+    napi_value out;
+    check(napi_create_array_with_length(env, distinct.size(), &out), "array");
+    for (size_t t = 0; t < distinct.size(); ++t) {
+      napi_value v;
+      check(napi_create_double(env, static_cast<double>(distinct[t]), &v), "number");
+      check(napi_set_element(env, out, static_cast<uint32_t>(t), v), "element");
+    }
+    return out;
+  });
+}
+
+// (keys[], sortedKeys[], sortedIds[], missing[] as Int32Array, ids[]): vocabulary lookups, columns in parallel.
+napi_value LookupKeys(napi_env env, napi_callback_info info) {
+  return guarded<5>(env, info, [&](const Args& a) {
+    std::vector<size_t> lengths, vocab;
+    const auto keys = a.arrays<double>(0, &lengths);
+    const auto sortedKeys = a.arrays<double>(1, &vocab);
+    const auto sortedIds = a.arrays<int32_t>(2);
+    const int32_t* missing = a.array<int32_t>(3);
+    const auto ids = a.arrays<int32_t>(4);
+    pool().parallelFor(static_cast<int64_t>(keys.size()), 1, [&](int64_t lo, int64_t hi) {
+      for (int64_t t = lo; t < hi; ++t)
+        lookupKeys(keys[t], static_cast<int64_t>(lengths[t]), sortedKeys[t], sortedIds[t], static_cast<int64_t>(vocab[t]),
+                   missing[t], ids[t]);
+    });
+    return undefinedValue(env);
+  });
+}
+
+napi_value SortVocabulary(napi_env env, napi_callback_info info) {
+  return guarded<2>(env, info, [&](const Args& a) {
+    size_t n = 0;
+    double* keys = a.arrayOf<double>(a[0], &n);
+    sortVocabulary(keys, a.array<int32_t>(1), static_cast<int64_t>(n));
     return undefinedValue(env);
   });
 }
@@ -378,6 +446,10 @@ napi_value Init(napi_env env, napi_value exports) {
       {"embeddingForward", nullptr, EmbeddingForward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"embeddingUpdate", nullptr, EmbeddingUpdate, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"partitionLookups", nullptr, PartitionLookups, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"parseCriteo", nullptr, ParseCriteo, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"countKeys", nullptr, CountKeys, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"lookupKeys", nullptr, LookupKeys, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"sortVocabulary", nullptr, SortVocabulary, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"denseSgd", nullptr, DenseSgd, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"denseAdagrad", nullptr, DenseAdagrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"fillUniform", nullptr, FillUniform, nullptr, nullptr, nullptr, napi_default, nullptr},

@@ -11,7 +11,8 @@ import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readFileSync
 import { join } from 'node:path';
 import { type Encoding, type Manifest, datasetFormat, datasetVersion, sha256OfFile } from './binary-dataset.ts';
 import { readChunks } from './chunks.ts';
-import { type BadLinePolicy, criteoCategorical, criteoDense, missingKey, parseCriteoLines } from './formats/criteo-tsv.ts';
+import { countColumns, lookupColumns, parseChunk, type Vocabulary, vocabularyOf } from './fast-path.ts';
+import { type BadLinePolicy, criteoCategorical, criteoDense, missingKey } from './formats/criteo-tsv.ts';
 import { DataError } from './formats/data-error.ts';
 
 export interface PreprocessOptions {
@@ -32,14 +33,6 @@ interface ChunkSummary {
 function writeAtomically(path: string, data: string | Uint8Array): void {
   writeFileSync(`${path}.tmp`, data);
   renameSync(`${path}.tmp`, path);
-}
-
-/** Value counts of a column as parallel arrays sorted by value. */
-function countValues(keys: Float64Array): { values: Float64Array; counts: Float64Array } {
-  const map = new Map<number, number>();
-  for (let i = 0; i < keys.length; i++) map.set(keys[i], (map.get(keys[i]) ?? 0) + 1);
-  const values = Float64Array.from(map.keys()).sort();
-  return { values, counts: Float64Array.from(values, (v) => map.get(v)!) };
 }
 
 /** Columns of float64 arrays in one file: [count, ...values] per column. */
@@ -65,21 +58,17 @@ function unpackColumns(path: string, count: number): Float64Array[] {
   return columns;
 }
 
-/** The ids of one column: keys in id order (vocabulary) and the key -> id map. */
-interface ColumnCode {
-  encode(key: number): number;
-  cardinality: number;
-}
+/** How a column's keys become ids: a vocabulary, or hashing modulo a range. */
+type ColumnCodes = { kind: 'vocabulary'; vocabularies: Vocabulary[] } | { kind: 'hash'; range: number };
 
-function vocabularyCode(keysById: Float64Array): ColumnCode {
-  const ids = new Map<number, number>();
-  keysById.forEach((k, id) => ids.set(k, id));
-  const rare = keysById.length;
-  return { encode: (key) => ids.get(key) ?? rare, cardinality: keysById.length + 1 };
-}
-
-function hashCode(range: number): ColumnCode {
-  return { encode: (key) => (key === missingKey ? 0 : key % range), cardinality: range };
+function encodeColumns(codes: ColumnCodes, keys: Float64Array[], ids: Int32Array[]): void {
+  if (codes.kind === 'vocabulary') {
+    lookupColumns(keys, codes.vocabularies, ids);
+    return;
+  }
+  keys.forEach((column, t) => {
+    for (let i = 0; i < column.length; i++) ids[t][i] = column[i] === missingKey ? 0 : column[i] % codes.range;
+  });
 }
 
 export async function preprocess(o: PreprocessOptions): Promise<Manifest> {
@@ -98,9 +87,9 @@ export async function preprocess(o: PreprocessOptions): Promise<Manifest> {
       const summaryPath = chunkFile(f, chunk.index, 'rows.json');
       if (!existsSync(summaryPath)) {
         const skipped: Record<string, number> = {};
-        const parsed = parseCriteoLines(chunk.bytes, { file: input, firstLine: chunk.firstLine, labelled: true, onBadLine: o.onBadLine, skipped }, chunk.atFileStart, chunk.atFileEnd);
+        const parsed = parseChunk(chunk.bytes, { file: input, firstLine: chunk.firstLine, labelled: true, onBadLine: o.onBadLine, skipped }, chunk.atFileStart, chunk.atFileEnd);
         if (vocabulary) {
-          const counted = parsed.keys.map(countValues);
+          const counted = countColumns(parsed.keys);
           writeAtomically(chunkFile(f, chunk.index, 'counts.f64'), packColumns(counted.flatMap((c) => [c.values, c.counts])));
         }
         let lines = 0;
@@ -116,7 +105,7 @@ export async function preprocess(o: PreprocessOptions): Promise<Manifest> {
   if (rows === 0) throw new DataError(`${o.inputs.join(', ')}: no valid rows`);
 
   // The code of every column: a vocabulary from the merged counts, or hashing.
-  let codes: ColumnCode[];
+  let codes: ColumnCodes, cardinalities: number[];
   if (vocabulary) {
     const vocabPath = join(work, 'vocab.f64');
     if (!existsSync(vocabPath)) {
@@ -135,9 +124,13 @@ export async function preprocess(o: PreprocessOptions): Promise<Manifest> {
       writeAtomically(vocabPath, packColumns(byId));
       say('vocabulary written');
     }
-    codes = unpackColumns(vocabPath, criteoCategorical).map(vocabularyCode);
+    const vocabularies = unpackColumns(vocabPath, criteoCategorical).map(vocabularyOf);
+    codes = { kind: 'vocabulary', vocabularies };
+    cardinalities = vocabularies.map((v) => v.rareId + 1);
   } else {
-    codes = Array.from({ length: criteoCategorical }, () => hashCode((o.encoding as { maxIndRange: number }).maxIndRange));
+    const range = (o.encoding as { maxIndRange: number }).maxIndRange;
+    codes = { kind: 'hash', range };
+    cardinalities = Array(criteoCategorical).fill(range);
   }
 
   // Pass 2: encode each chunk into its rows of the preallocated files.
@@ -155,14 +148,12 @@ export async function preprocess(o: PreprocessOptions): Promise<Manifest> {
       for await (const chunk of readChunks(input, o.chunkBytes)) {
         const summary = summaries[f][chunk.index], done = chunkFile(f, chunk.index, 'done');
         if (!existsSync(done)) {
-          const parsed = parseCriteoLines(chunk.bytes, { file: input, firstLine: chunk.firstLine, labelled: true, onBadLine: o.onBadLine, skipped: {} }, chunk.atFileStart, chunk.atFileEnd);
+          const parsed = parseChunk(chunk.bytes, { file: input, firstLine: chunk.firstLine, labelled: true, onBadLine: o.onBadLine, skipped: {} }, chunk.atFileStart, chunk.atFileEnd);
           writeSync(fds.labels, parsed.labels, 0, parsed.labels.byteLength, rowStart * 4);
           writeSync(fds.dense, parsed.dense, 0, parsed.dense.byteLength, rowStart * criteoDense * 4);
-          const ids = new Int32Array(parsed.rows);
-          parsed.keys.forEach((keys, t) => {
-            for (let i = 0; i < keys.length; i++) ids[i] = codes[t].encode(keys[i]);
-            writeSync(fds.categorical, ids, 0, ids.byteLength, (t * rows + rowStart) * 4);
-          });
+          const ids = parsed.keys.map(() => new Int32Array(parsed.rows));
+          encodeColumns(codes, parsed.keys, ids);
+          ids.forEach((column, t) => writeSync(fds.categorical, column, 0, column.byteLength, (t * rows + rowStart) * 4));
           writeAtomically(done, '');
         }
         rowStart += summary.rows;
@@ -180,7 +171,7 @@ export async function preprocess(o: PreprocessOptions): Promise<Manifest> {
     format: datasetFormat, version: datasetVersion, rows, labelName: 'label',
     denseNames: Array.from({ length: criteoDense }, (_, j) => `I${j + 1}`),
     categoricalNames: Array.from({ length: criteoCategorical }, (_, t) => `C${t + 1}`),
-    cardinalities: codes.map((c) => c.cardinality), encoding, denseTransform: 'log1p',
+    cardinalities, encoding, denseTransform: 'log1p',
     files: Object.fromEntries(Object.entries(files).map(([k, name]) => [k, { path: name, bytes: sizes[k as keyof typeof sizes], sha256: sha256OfFile(join(work, name)) }])) as Manifest['files'],
     source: { inputs: o.inputs, lines: summaries.flat().reduce((n, s) => n + s.lines, 0), skipped },
   };

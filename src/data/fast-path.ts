@@ -1,0 +1,77 @@
+/**
+ * The data pipeline's hot loops, native when the addon is built (parse, count, vocabulary lookup), with the
+ * TypeScript versions as fallback and reference. Any chunk the native parser does not accept whole (a bad
+ * line, a BOM) goes to the TypeScript parser, which words the errors and applies --on-bad-line.
+ */
+import { loadAddon } from '../kernels/native.ts';
+import { criteoCategorical, criteoDense, type ParseContext, type ParsedRows, parseCriteoLines } from './formats/criteo-tsv.ts';
+
+interface DataAddon {
+  parseCriteo(bytes: Uint8Array, labelled: boolean, labels: Float32Array, dense: Float32Array, keys: Float64Array[]): number;
+  countKeys(keys: Float64Array[], values: Float64Array[], counts: Float64Array[]): number[];
+  lookupKeys(keys: Float64Array[], sortedKeys: Float64Array[], sortedIds: Int32Array[], missing: Int32Array, ids: Int32Array[]): void;
+  sortVocabulary(keys: Float64Array, ids: Int32Array): void;
+}
+
+const loaded = loadAddon();
+const addon = loaded instanceof Error ? null : (loaded as unknown as DataAddon);
+
+export function parseChunk(bytes: Uint8Array, ctx: ParseContext, atFileStart: boolean, atFileEnd: boolean): ParsedRows {
+  const bom = atFileStart && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf;
+  if (addon && !bom) {
+    let lines = 0;
+    for (let i = bytes.indexOf(10); i >= 0; i = bytes.indexOf(10, i + 1)) lines++;
+    lines += bytes.length > 0 && bytes[bytes.length - 1] !== 10 ? 1 : 0;
+    const labels = new Float32Array(lines), dense = new Float32Array(lines * criteoDense);
+    const keys = Array.from({ length: criteoCategorical }, () => new Float64Array(lines));
+    const rows = addon.parseCriteo(bytes, ctx.labelled, labels, dense, keys);
+    if (rows === lines) return { rows, labels, dense, keys };
+  }
+  return parseCriteoLines(bytes, ctx, atFileStart, atFileEnd);
+}
+
+/** Per column, the distinct keys ascending and their counts. */
+export function countColumns(columns: Float64Array[]): { values: Float64Array; counts: Float64Array }[] {
+  if (addon) {
+    const values = columns.map((c) => new Float64Array(c.length)), counts = columns.map((c) => new Float64Array(c.length));
+    const distinct = addon.countKeys(columns, values, counts);
+    return columns.map((_, t) => ({ values: values[t].slice(0, distinct[t]), counts: counts[t].slice(0, distinct[t]) }));
+  }
+  return columns.map((keys) => {
+    const map = new Map<number, number>();
+    for (let i = 0; i < keys.length; i++) map.set(keys[i], (map.get(keys[i]) ?? 0) + 1);
+    const values = Float64Array.from(map.keys()).sort();
+    return { values, counts: Float64Array.from(values, (v) => map.get(v)!) };
+  });
+}
+
+/** A column's vocabulary (keys in id order) ready for lookups; unknown keys get the rare id (= its size). */
+export interface Vocabulary {
+  sortedKeys: Float64Array;
+  sortedIds: Int32Array;
+  rareId: number;
+  map: Map<number, number> | null;
+}
+
+export function vocabularyOf(keysById: Float64Array): Vocabulary {
+  if (addon) {
+    const sortedKeys = keysById.slice(), sortedIds = Int32Array.from({ length: keysById.length }, (_, i) => i);
+    addon.sortVocabulary(sortedKeys, sortedIds);
+    return { sortedKeys, sortedIds, rareId: keysById.length, map: null };
+  }
+  const map = new Map<number, number>();
+  keysById.forEach((k, id) => map.set(k, id));
+  return { sortedKeys: new Float64Array(0), sortedIds: new Int32Array(0), rareId: keysById.length, map };
+}
+
+/** ids[t][i] = the id of columns[t][i] in vocabularies[t]. */
+export function lookupColumns(columns: Float64Array[], vocabularies: Vocabulary[], ids: Int32Array[]): void {
+  if (addon) {
+    addon.lookupKeys(columns, vocabularies.map((v) => v.sortedKeys), vocabularies.map((v) => v.sortedIds), Int32Array.from(vocabularies, (v) => v.rareId), ids);
+    return;
+  }
+  columns.forEach((keys, t) => {
+    const v = vocabularies[t];
+    for (let i = 0; i < keys.length; i++) ids[t][i] = v.map!.get(keys[i]) ?? v.rareId;
+  });
+}

@@ -1,9 +1,12 @@
 #include "criteo.h"
 
 #include <algorithm>
+#include <cstring>
 #include <cmath>
 #include <numeric>
 #include <vector>
+
+#include "pool.h"
 
 namespace {
 constexpr int kDense = 13;
@@ -16,17 +19,18 @@ inline int hexDigit(uint8_t c) {
 }
 }  // namespace
 
-int64_t parseCriteo(const uint8_t* b, int64_t length, bool labelled, float* labels, float* dense, double* const* keys,
-                    int64_t capacity) {
+namespace {
+int64_t parseLines(const uint8_t* b, int64_t length, bool labelled, float* labels, float* dense, double* const* keys,
+                   int64_t rowOffset, int64_t capacity) {
   constexpr int64_t kMaxLine = 1 << 16;
   int64_t row = 0, p = 0;
   while (p < length) {
     if (row >= capacity) return -1;
-    const int64_t lineStart = p;
+    const int64_t lineStart = p, r = rowOffset + row;
     // One line: fields in order, each ended by a tab, the last by the line end.
     if (labelled) {
       if (p + 1 >= length || (b[p] != '0' && b[p] != '1') || b[p + 1] != '\t') return -1;
-      labels[row] = static_cast<float>(b[p] - '0');
+      labels[r] = static_cast<float>(b[p] - '0');
       p += 2;
     }
     for (int j = 0; j < kDense; ++j) {
@@ -40,7 +44,7 @@ int64_t parseCriteo(const uint8_t* b, int64_t length, bool labelled, float* labe
       const int64_t digits = p;
       while (p < length && b[p] >= '0' && b[p] <= '9') value = value * 10 + (b[p++] - '0');
       if (p >= length || b[p] != '\t' || (negative && p == digits)) return -1;
-      dense[row * kDense + j] = (p == start || negative) ? 0.0f : static_cast<float>(std::log1p(value));
+      dense[r * kDense + j] = (p == start || negative) ? 0.0f : static_cast<float>(std::log1p(value));
       ++p;
     }
     for (int t = 0; t < kCategorical; ++t) {
@@ -52,7 +56,7 @@ int64_t parseCriteo(const uint8_t* b, int64_t length, bool labelled, float* labe
         ++p;
       }
       if (p - start > 8) return -1;
-      keys[t][row] = p == start ? -1.0 : static_cast<double>(value);
+      keys[t][r] = p == start ? -1.0 : static_cast<double>(value);
       const bool last = t == kCategorical - 1;
       if (!last) {
         if (p >= length || b[p] != '\t') return -1;
@@ -68,20 +72,62 @@ int64_t parseCriteo(const uint8_t* b, int64_t length, bool labelled, float* labe
   }
   return row;
 }
+}  // namespace
+
+int64_t parseCriteo(const uint8_t* b, int64_t length, bool labelled, float* labels, float* dense, double* const* keys,
+                    int64_t capacity) {
+  // Parts that end at line ends, one per thread; each part's first row follows from the line ends before it.
+  const int parts = static_cast<int>(std::min<int64_t>(pool().size(), 1 + length / (1 << 20)));
+  std::vector<int64_t> start(parts + 1, length), firstRow(parts + 1, 0);
+  start[0] = 0;
+  for (int k = 1; k < parts; ++k) {
+    const void* nl = std::memchr(b + length * k / parts, '\n', static_cast<size_t>(length - length * k / parts));
+    start[k] = nl ? static_cast<const uint8_t*>(nl) - b + 1 : length;
+  }
+  for (int k = 1; k < parts; ++k) start[k] = std::max(start[k], start[k - 1]);
+  for (int k = 0; k < parts; ++k) {
+    int64_t lines = 0;
+    for (const uint8_t* q = b + start[k]; (q = static_cast<const uint8_t*>(std::memchr(q, '\n', static_cast<size_t>(b + start[k + 1] - q)))); ++q) ++lines;
+    if (k == parts - 1 && start[k + 1] > start[k] && b[start[k + 1] - 1] != '\n') ++lines;
+    firstRow[k + 1] = firstRow[k] + lines;
+  }
+  std::vector<int64_t> rows(parts, 0);
+  pool().run([&](int w) {
+    if (w >= parts) return;
+    rows[w] = parseLines(b + start[w], start[w + 1] - start[w], labelled, labels, dense, keys, firstRow[w],
+                         std::min(capacity, firstRow[w + 1]) - firstRow[w]);
+  });
+  int64_t total = 0;
+  for (int k = 0; k < parts; ++k) {
+    if (rows[k] != firstRow[k + 1] - firstRow[k]) return -1;
+    total += rows[k];
+  }
+  return total;
+}
 
 int64_t countKeys(const double* keys, int64_t n, double* values, double* counts) {
-  std::vector<double> sorted(keys, keys + n);
-  std::sort(sorted.begin(), sorted.end());
-  int64_t distinct = 0;
-  for (int64_t i = 0; i < n;) {
-    int64_t j = i;
-    while (j < n && sorted[j] == sorted[i]) ++j;
-    values[distinct] = sorted[i];
-    counts[distinct] = static_cast<double>(j - i);
-    ++distinct;
-    i = j;
+  // Keys are -1 or 32-bit values: stored + 2 so 0 marks an empty slot of the open-addressing table.
+  size_t capacity = 16;
+  while (capacity < static_cast<size_t>(n) * 2) capacity <<= 1;
+  std::vector<uint64_t> slotKey(capacity, 0);
+  std::vector<int64_t> slotCount(capacity, 0);
+  const size_t mask = capacity - 1;
+  for (int64_t i = 0; i < n; ++i) {
+    const uint64_t k = static_cast<uint64_t>(static_cast<int64_t>(keys[i]) + 2);
+    size_t h = static_cast<size_t>((k * 0x9e3779b97f4a7c15ull) >> 20) & mask;
+    while (slotKey[h] != 0 && slotKey[h] != k) h = (h + 1) & mask;
+    slotKey[h] = k;
+    ++slotCount[h];
   }
-  return distinct;
+  std::vector<std::pair<uint64_t, int64_t>> found;
+  for (size_t h = 0; h < capacity; ++h)
+    if (slotKey[h] != 0) found.emplace_back(slotKey[h], slotCount[h]);
+  std::sort(found.begin(), found.end());
+  for (size_t i = 0; i < found.size(); ++i) {
+    values[i] = static_cast<double>(static_cast<int64_t>(found[i].first) - 2);
+    counts[i] = static_cast<double>(found[i].second);
+  }
+  return static_cast<int64_t>(found.size());
 }
 
 void lookupKeys(const double* keys, int64_t n, const double* sortedKeys, const int32_t* sortedIds, int64_t vocabulary,

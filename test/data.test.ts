@@ -48,7 +48,7 @@ describe('preprocess', () => {
   it('round-trips generated rows through Criteo TSV, vocabulary ids by descending frequency', async () => {
     const { data, path } = generatedTsv();
     const out = join(dir(), 'ds');
-    const manifest = await preprocess({ inputs: [path], out, encoding: { kind: 'vocabulary', minCount: 1 }, chunkBytes: 50_000, onBadLine: 'error' });
+    const manifest = await preprocess({ inputs: [path], out, encoding: { kind: 'vocabulary', minCount: 1 }, chunkBytes: 50_000, onBadLine: 'error', threads: 2 });
     const { read } = assertSameRows(out, data);
     assert.equal(manifest.source.lines, 3000);
     for (const ids of read.categorical) {
@@ -67,12 +67,12 @@ describe('preprocess', () => {
     const gz = `${path}.gz`;
     writeFileSync(gz, gzipSync(readFileSync(path)));
     const hashed = join(dir(), 'hashed');
-    const m = await preprocess({ inputs: [gz], out: hashed, encoding: { kind: 'hash', maxIndRange: 97 }, chunkBytes: 40_000, onBadLine: 'error' });
+    const m = await preprocess({ inputs: [gz], out: hashed, encoding: { kind: 'hash', maxIndRange: 97 }, chunkBytes: 40_000, onBadLine: 'error', threads: 2 });
     assert.deepEqual(m.cardinalities, Array(26).fill(97));
     const { data: read } = readBinaryDataset(hashed);
     read.categorical.forEach((ids, t) => ids.forEach((id, r) => assert.equal(id, parseInt(readFileSync(path, 'utf8').length > 0 ? hexOf(t, data.categorical[t][r]) : '', 16) % 97)));
     const rare = join(dir(), 'rare');
-    const mr = await preprocess({ inputs: [path], out: rare, encoding: { kind: 'vocabulary', minCount: 5 }, chunkBytes: 40_000, onBadLine: 'error' });
+    const mr = await preprocess({ inputs: [path], out: rare, encoding: { kind: 'vocabulary', minCount: 5 }, chunkBytes: 40_000, onBadLine: 'error', threads: 2 });
     const { data: rr } = readBinaryDataset(rare);
     rr.categorical.forEach((ids, t) => {
       const counts = new Map<number, number>();
@@ -85,7 +85,7 @@ describe('preprocess', () => {
 
   it('reads the real Criteo sample like the in-memory reader', { skip: criteoSampleAvailable() ? false : 'needs ../shared/data/criteo_kaggle_head10k' }, async () => {
     const out = join(dir(), 'kaggle');
-    const m = await preprocess({ inputs: [criteoSamplePath], out, encoding: { kind: 'vocabulary', minCount: 1 }, chunkBytes: 300_000, onBadLine: 'error' });
+    const m = await preprocess({ inputs: [criteoSamplePath], out, encoding: { kind: 'vocabulary', minCount: 1 }, chunkBytes: 300_000, onBadLine: 'error', threads: 2 });
     const reference = readCriteoTsv(criteoSamplePath);
     const { data } = readBinaryDataset(out, true);
     assert.equal(m.rows, 10000);
@@ -149,7 +149,7 @@ describe('bad input', () => {
     it(name, async () => {
       const path = join(dir(), 'bad.txt');
       writeFileSync(path, content);
-      const run = preprocess({ inputs: [path], out: join(dir(), 'o'), encoding: { kind: 'vocabulary', minCount: 1 }, chunkBytes: 1 << 20, onBadLine: 'error' });
+      const run = preprocess({ inputs: [path], out: join(dir(), 'o'), encoding: { kind: 'vocabulary', minCount: 1 }, chunkBytes: 1 << 20, onBadLine: 'error', threads: 2 });
       if (message === null) {
         assert.equal((await run).rows, content.toString().split('\n').filter((l) => l.length > 0).length);
       } else {
@@ -163,7 +163,7 @@ describe('bad input', () => {
     const gz = gzipSync(Buffer.from(`${good}\n`.repeat(2000)));
     writeFileSync(path, gz.subarray(0, gz.length - 40));
     await assert.rejects(
-      preprocess({ inputs: [path], out: join(dir(), 'o'), encoding: { kind: 'vocabulary', minCount: 1 }, chunkBytes: 1 << 20, onBadLine: 'error' }),
+      preprocess({ inputs: [path], out: join(dir(), 'o'), encoding: { kind: 'vocabulary', minCount: 1 }, chunkBytes: 1 << 20, onBadLine: 'error', threads: 2 }),
       (e: Error) => e instanceof DataError && e.message.startsWith(`${path}: gzip data is corrupt after `),
     );
   });
@@ -171,7 +171,7 @@ describe('bad input', () => {
   it('--on-bad-line skip counts the skipped lines by reason', async () => {
     const path = join(dir(), 'mixed.txt');
     writeFileSync(path, `${good}\n${good}\tx\n${good.replace('\t3\t', '\t-\t')}\n${good}\n`);
-    const m = await preprocess({ inputs: [path], out: join(dir(), 'o'), encoding: { kind: 'vocabulary', minCount: 1 }, chunkBytes: 1 << 20, onBadLine: 'skip' });
+    const m = await preprocess({ inputs: [path], out: join(dir(), 'o'), encoding: { kind: 'vocabulary', minCount: 1 }, chunkBytes: 1 << 20, onBadLine: 'skip', threads: 2 });
     assert.equal(m.rows, 2);
     assert.deepEqual(m.source.skipped, { 'field count': 1, integer: 1 });
   });

@@ -1,4 +1,5 @@
 /** `hotline preprocess`, `hotline gen` and `hotline inspect`: raw data to datasets, and a look at one. */
+import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { readBinaryDataset } from '../data/binary-dataset.ts';
 import { writeCriteoTsv } from '../data/formats/criteo-writer.ts';
@@ -29,6 +30,7 @@ export async function runPreprocess(argv: string[], out: NodeJS.WriteStream = pr
   const { values, positionals } = parse(argv, {
     out: { type: 'string' }, 'max-ind-range': { type: 'string' }, 'min-count': { type: 'string', default: '1' },
     'chunk-size': { type: 'string', default: '64MiB' }, 'on-bad-line': { type: 'string', default: 'error' },
+    threads: { type: 'string', default: String(availableParallelism()) },
   });
   if (positionals.length === 0 || !values.out) throw new UsageError('usage: hotline preprocess INPUT.tsv[.gz]... --out DIR [--max-ind-range N | --min-count N]');
   const chunkBytes = parseBytes(values['chunk-size']!);
@@ -40,7 +42,7 @@ export async function runPreprocess(argv: string[], out: NodeJS.WriteStream = pr
   const started = Date.now();
   let last = 0;
   const manifest = await preprocess({
-    inputs: positionals, out: values.out, encoding, chunkBytes, onBadLine: values['on-bad-line'],
+    inputs: positionals, out: values.out, encoding, chunkBytes, onBadLine: values['on-bad-line'], threads: positiveInteger(values.threads!, '--threads'),
     progress: (message) => {
       if (Date.now() - last > 1000) {
         last = Date.now();

@@ -17,10 +17,16 @@ export interface Chunk {
   atFileEnd: boolean;
 }
 
-function countLines(bytes: Uint8Array): number {
+/** Line ends in bytes (indexOf runs at memchr speed; a byte loop in JS does not). */
+export function countLineEnds(bytes: Uint8Array): number {
   let n = 0;
-  for (let i = 0; i < bytes.length; i++) if (bytes[i] === 10) n++;
+  for (let i = bytes.indexOf(10); i >= 0; i = bytes.indexOf(10, i + 1)) n++;
   return n;
+}
+
+/** Lines in bytes, counting a last line without a line end. */
+export function countLines(bytes: Uint8Array): number {
+  return countLineEnds(bytes) + (bytes.length > 0 && bytes[bytes.length - 1] !== 10 ? 1 : 0);
 }
 
 /** Cuts `pending` after its last line end (or takes everything at the end of the file). */
@@ -42,7 +48,7 @@ export async function* readChunks(file: string, chunkBytes: number): AsyncGenera
   let index = 0, line = 1, pending: Uint8Array = new Uint8Array(0), start = true;
   const emit = (bytes: Uint8Array, atFileEnd: boolean): Chunk => {
     const chunk = { index: index++, bytes, firstLine: line, atFileStart: start, atFileEnd };
-    line += countLines(bytes);
+    line += countLineEnds(bytes);
     start = false;
     return chunk;
   };

@@ -4,6 +4,7 @@
  * line, a BOM) goes to the TypeScript parser, which words the errors and applies --on-bad-line.
  */
 import { loadAddon } from '../kernels/native.ts';
+import { countLines } from './chunks.ts';
 import { criteoCategorical, criteoDense, type ParseContext, type ParsedRows, parseCriteoLines } from './formats/criteo-tsv.ts';
 
 interface DataAddon {
@@ -11,17 +12,21 @@ interface DataAddon {
   countKeys(keys: Float64Array[], values: Float64Array[], counts: Float64Array[]): number[];
   lookupKeys(keys: Float64Array[], sortedKeys: Float64Array[], sortedIds: Int32Array[], missing: Int32Array, ids: Int32Array[]): void;
   sortVocabulary(keys: Float64Array, ids: Int32Array): void;
+  setThreads(threads: number): void;
 }
 
 const loaded = loadAddon();
 const addon = loaded instanceof Error ? null : (loaded as unknown as DataAddon);
 
+/** Threads the native parse, count and lookup work is spread over. */
+export function setDataThreads(threads: number): void {
+  addon?.setThreads(threads);
+}
+
 export function parseChunk(bytes: Uint8Array, ctx: ParseContext, atFileStart: boolean, atFileEnd: boolean): ParsedRows {
   const bom = atFileStart && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf;
   if (addon && !bom) {
-    let lines = 0;
-    for (let i = bytes.indexOf(10); i >= 0; i = bytes.indexOf(10, i + 1)) lines++;
-    lines += bytes.length > 0 && bytes[bytes.length - 1] !== 10 ? 1 : 0;
+    const lines = countLines(bytes);
     const labels = new Float32Array(lines), dense = new Float32Array(lines * criteoDense);
     const keys = Array.from({ length: criteoCategorical }, () => new Float64Array(lines));
     const rows = addon.parseCriteo(bytes, ctx.labelled, labels, dense, keys);

@@ -10,8 +10,8 @@
 import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Encoding, type Manifest, datasetFormat, datasetVersion, sha256OfFile } from './binary-dataset.ts';
-import { readChunks } from './chunks.ts';
-import { countColumns, lookupColumns, parseChunk, type Vocabulary, vocabularyOf } from './fast-path.ts';
+import { countLines, readChunks } from './chunks.ts';
+import { countColumns, lookupColumns, parseChunk, setDataThreads, type Vocabulary, vocabularyOf } from './fast-path.ts';
 import { type BadLinePolicy, criteoCategorical, criteoDense, missingKey } from './formats/criteo-tsv.ts';
 import { DataError } from './formats/data-error.ts';
 
@@ -21,6 +21,7 @@ export interface PreprocessOptions {
   encoding: { kind: 'vocabulary'; minCount: number } | { kind: 'hash'; maxIndRange: number };
   chunkBytes: number;
   onBadLine: BadLinePolicy;
+  threads: number;
   progress?: (message: string) => void;
 }
 
@@ -78,6 +79,7 @@ export async function preprocess(o: PreprocessOptions): Promise<Manifest> {
   const say = o.progress ?? (() => {});
   const chunkFile = (f: number, c: number, kind: string) => join(work, 'chunks', `${f}-${c}.${kind}`);
   const vocabulary = o.encoding.kind === 'vocabulary';
+  setDataThreads(o.threads);
 
   // Pass 1: rows (and value counts) per chunk.
   const summaries: ChunkSummary[][] = [];
@@ -92,10 +94,7 @@ export async function preprocess(o: PreprocessOptions): Promise<Manifest> {
           const counted = countColumns(parsed.keys);
           writeAtomically(chunkFile(f, chunk.index, 'counts.f64'), packColumns(counted.flatMap((c) => [c.values, c.counts])));
         }
-        let lines = 0;
-        for (let i = 0; i < chunk.bytes.length; i++) if (chunk.bytes[i] === 10) lines++;
-        if (chunk.bytes.length > 0 && chunk.bytes[chunk.bytes.length - 1] !== 10) lines++;
-        writeAtomically(summaryPath, JSON.stringify({ rows: parsed.rows, lines, skipped }));
+        writeAtomically(summaryPath, JSON.stringify({ rows: parsed.rows, lines: countLines(chunk.bytes), skipped }));
       }
       summaries[f].push(JSON.parse(readFileSync(summaryPath, 'utf8')) as ChunkSummary);
       say(`pass 1: ${input} chunk ${chunk.index + 1}`);

@@ -259,6 +259,18 @@ napi_value LookupKeys(napi_env env, napi_callback_info info) {
   });
 }
 
+napi_value CountLineEnds(napi_env env, napi_callback_info info) {
+  return guarded<1>(env, info, [&](const Args& a) {
+    size_t length = 0;
+    napi_typedarray_type type;
+    void* data;
+    check(napi_get_typedarray_info(env, a[0], &type, &length, &data, nullptr, nullptr), "bytes");
+    napi_value v;
+    check(napi_create_double(env, static_cast<double>(countLineEnds(static_cast<const uint8_t*>(data), static_cast<int64_t>(length))), &v), "number");
+    return v;
+  });
+}
+
 napi_value SortVocabulary(napi_env env, napi_callback_info info) {
   return guarded<2>(env, info, [&](const Args& a) {
     size_t n = 0;
@@ -449,6 +461,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"parseCriteo", nullptr, ParseCriteo, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"countKeys", nullptr, CountKeys, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"lookupKeys", nullptr, LookupKeys, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"countLineEnds", nullptr, CountLineEnds, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"sortVocabulary", nullptr, SortVocabulary, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"denseSgd", nullptr, DenseSgd, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"denseAdagrad", nullptr, DenseAdagrad, nullptr, nullptr, nullptr, napi_default, nullptr},

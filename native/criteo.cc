@@ -151,3 +151,9 @@ void sortVocabulary(double* keys, int32_t* ids, int64_t n) {
   std::copy(k.begin(), k.end(), keys);
   std::copy(v.begin(), v.end(), ids);
 }
+
+int64_t countLineEnds(const uint8_t* b, int64_t length) {
+  int64_t lines = 0;
+  for (const uint8_t* q = b; (q = static_cast<const uint8_t*>(std::memchr(q, '\n', static_cast<size_t>(b + length - q)))); ++q) ++lines;
+  return lines;
+}

@@ -15,3 +15,5 @@ void lookupKeys(const double* keys, int64_t n, const double* sortedKeys, const i
                 int32_t missing, int32_t* ids);
 // Sorts a vocabulary's keys ascending, carrying each key's id along.
 void sortVocabulary(double* keys, int32_t* ids, int64_t n);
+// Line ends ('\n') in the bytes.
+int64_t countLineEnds(const uint8_t* bytes, int64_t length);

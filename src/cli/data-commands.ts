@@ -3,6 +3,8 @@ import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { readBinaryDataset } from '../data/binary-dataset.ts';
 import { writeCriteoTsv } from '../data/formats/criteo-writer.ts';
+import { concatTables, readSource } from '../data/formats/sources.ts';
+import { encodeTable } from '../data/formats/table.ts';
 import { preprocess } from '../data/preprocess.ts';
 import { generateSynthetic } from '../data/synthetic.ts';
 import { writeBinaryDataset } from '../data/write-binary.ts';
@@ -30,9 +32,9 @@ export async function runPreprocess(argv: string[], out: NodeJS.WriteStream = pr
   const { values, positionals } = parse(argv, {
     out: { type: 'string' }, 'max-ind-range': { type: 'string' }, 'min-count': { type: 'string', default: '1' },
     'chunk-size': { type: 'string', default: '64MiB' }, 'on-bad-line': { type: 'string', default: 'error' },
-    threads: { type: 'string', default: String(availableParallelism()) },
+    threads: { type: 'string', default: String(availableParallelism()) }, format: { type: 'string', default: 'criteo' },
   });
-  if (positionals.length === 0 || !values.out) throw new UsageError('usage: hotline preprocess INPUT.tsv[.gz]... --out DIR [--max-ind-range N | --min-count N]');
+  if (positionals.length === 0 || !values.out) throw new UsageError('usage: hotline preprocess INPUT... --out DIR [--format criteo|avazu|taobao|movielens|libfm|schema:FILE.json] [--max-ind-range N | --min-count N]');
   const chunkBytes = parseBytes(values['chunk-size']!);
   if (!Number.isInteger(chunkBytes) || chunkBytes < 1) throw new UsageError(`--chunk-size: expected a size such as 64MiB, got "${values['chunk-size']}"`);
   if (values['on-bad-line'] !== 'error' && values['on-bad-line'] !== 'skip') throw new UsageError(`--on-bad-line: expected error or skip, got "${values['on-bad-line']}"`);
@@ -40,6 +42,13 @@ export async function runPreprocess(argv: string[], out: NodeJS.WriteStream = pr
     ? { kind: 'hash' as const, maxIndRange: positiveInteger(values['max-ind-range'], '--max-ind-range') }
     : { kind: 'vocabulary' as const, minCount: positiveInteger(values['min-count']!, '--min-count') };
   const started = Date.now();
+  if (values.format !== 'criteo') {
+    if (encoding.kind !== 'vocabulary') throw new UsageError('--max-ind-range applies to --format criteo');
+    const data = encodeTable(concatTables(positionals.map((p) => readSource(values.format!, p))), encoding.minCount);
+    const m = writeBinaryDataset(data, values.out, encoding, { inputs: positionals, lines: data.rows, skipped: {} });
+    out.write(`wrote ${values.out}: ${m.rows.toLocaleString('en-US')} rows (${values.format}) in ${((Date.now() - started) / 1000).toFixed(1)} s; cardinalities ${m.cardinalities.join('-')}\n`);
+    return;
+  }
   let last = 0;
   const manifest = await preprocess({
     inputs: positionals, out: values.out, encoding, chunkBytes, onBadLine: values['on-bad-line'], threads: positiveInteger(values.threads!, '--threads'),

@@ -11,6 +11,7 @@ export interface PreparedData {
   source: BatchSource;
   test: Dataset | null;
   tableRows: number[];
+  denseFeatures: number;
 }
 
 /** The training and test splits of a synthetic set or a Criteo TSV (random data has none). */
@@ -38,9 +39,9 @@ export function prepareData(config: TrainConfig): PreparedData {
   const { data, arch } = config;
   if (data.kind === 'random') {
     const source = new RandomSource(arch.tableRows, arch.bottomMlp[0], config.batchSize, config.numBatches, config.seed);
-    return { source, test: null, tableRows: arch.tableRows };
+    return { source, test: null, tableRows: arch.tableRows, denseFeatures: arch.bottomMlp[0] };
   }
   const { train, test } = loadSplits(config);
   const limit = config.numBatches > 0 ? config.numBatches : Infinity;
-  return { source: new DatasetSource(train, config.batchSize, config.shuffle, config.seed, limit), test, tableRows: train.tableRows };
+  return { source: new DatasetSource(train, config.batchSize, config.shuffle, config.seed, limit), test, tableRows: train.tableRows, denseFeatures: train.denseFeatures };
 }

@@ -20,10 +20,8 @@ import type { TrainConfig } from './train-config.ts';
 export async function runTraining(config: TrainConfig, out: NodeJS.WriteStream = process.stdout): Promise<TrainResult> {
   const kernels = createKernels(config.backend, config.threads);
   const prepared = prepareData(config);
-  const arch = validateArch({ ...config.arch, tableRows: prepared.tableRows });
-  if (arch.bottomMlp[0] !== 13 && (config.data.kind === 'dataset' || config.data.kind === 'binary')) {
-    throw new Error(`--arch-mlp-bot must start with 13 (the Criteo dense features), got ${arch.bottomMlp[0]}`);
-  }
+  // The bottom MLP's input is the data's dense features (13 for Criteo, none for MovieLens or libFM sources).
+  const arch = validateArch({ ...config.arch, tableRows: prepared.tableRows, bottomMlp: [prepared.denseFeatures, ...config.arch.bottomMlp.slice(1)] });
   const runDir = config.runDir ? RunDir.create(config.runDir, 'train') : null;
   runDir?.writeJson('config.json', { ...config, arch, kernels: kernels.describe() });
   out.write(`hotline: ${describeArch(arch)}\nkernels: ${kernels.describe()}\n`);

@@ -1,0 +1,96 @@
+// Non-Criteo sources: presets on the real samples in ../shared/data (skipped when absent) and on generated
+// rows, a declarative schema, and their bad-input messages.
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { readBinaryDataset } from '../src/data/binary-dataset.ts';
+import { DataError } from '../src/data/formats/data-error.ts';
+import { readSource } from '../src/data/formats/sources.ts';
+import { encodeTable } from '../src/data/formats/table.ts';
+import { readZipEntry } from '../src/data/formats/zip.ts';
+import { writeBinaryDataset } from '../src/data/write-binary.ts';
+
+const shared = new URL('../../shared/data/', import.meta.url).pathname;
+const real = (path: string) => (existsSync(join(shared, path)) ? false : `needs ../shared/data/${path}`);
+const dir = () => mkdtempSync(join(tmpdir(), 'hotline-formats-'));
+
+/** Encodes, writes and reads back a source; checks labels and that each column's ids stand for one raw value each. */
+function roundTrip(format: string, path: string, rawColumns: (fields: string[]) => string[], label: (fields: string[]) => number, lines: string[][]) {
+  const table = readSource(format, path);
+  const out = join(dir(), 'ds');
+  writeBinaryDataset(encodeTable(table), out, { kind: 'vocabulary', minCount: 1 }, { inputs: [path], lines: lines.length, skipped: {} });
+  const { data } = readBinaryDataset(out, true);
+  assert.equal(data.rows, lines.length);
+  assert.deepEqual(Array.from(data.labels), lines.map(label));
+  const raw = lines.map(rawColumns);
+  raw[0].forEach((_, t) => {
+    const meaning = new Map<number, string>();
+    data.categorical[t].forEach((id, r) => {
+      if (meaning.has(id)) assert.equal(meaning.get(id), raw[r][t], `column ${t} row ${r}`);
+      meaning.set(id, raw[r][t]);
+    });
+    assert.equal(meaning.size, new Set(raw.map((x) => x[t])).size, `column ${t}: one id per distinct value`);
+  });
+  return data;
+}
+
+const textLines = (text: string, skipHeader: boolean) => text.split('\n').filter((l) => l.length > 0).slice(skipHeader ? 1 : 0);
+
+describe('sources', () => {
+  it('Taobao UserBehavior (real)', { skip: real('taobao_userbehavior_head96k') }, () => {
+    const path = join(shared, 'taobao_userbehavior_head96k/UserBehavior_head.csv');
+    const lines = textLines(readFileSync(path, 'utf8'), false).map((l) => l.split(','));
+    const hour = (f: string[]) => String(new Date(Number(f[4]) * 1000).getUTCHours());
+    roundTrip('taobao', path, (f) => [f[0], f[1], f[2], hour(f)], (f) => (['cart', 'fav', 'buy'].includes(f[3]) ? 1 : 0), lines);
+  });
+
+  it('MovieLens 100k atomic files and the latest-small zip (real)', { skip: real('movielens_100k') || real('movielens_latest_small') }, () => {
+    const inter = join(shared, 'movielens_100k/ml-100k.inter');
+    const a = textLines(readFileSync(inter, 'utf8'), true).map((l) => l.split('\t'));
+    roundTrip('movielens', inter, (f) => [f[0], f[1]], (f) => (Number(f[2]) >= 4 ? 1 : 0), a);
+    const zip = join(shared, 'movielens_latest_small/ml-latest-small.zip');
+    const csv = readZipEntry(zip, 'ratings.csv');
+    assert.equal(csv.length, 2483723);
+    const b = textLines(csv.toString('utf8'), true).map((l) => l.split(','));
+    roundTrip('movielens', zip, (f) => [f[0], f[1]], (f) => (Number(f[2]) >= 4 ? 1 : 0), b);
+  });
+
+  it('libFM: Frappe and iPinYou (real)', { skip: real('frappe_nfm') || real('ipinyou_2997_deepctr') }, () => {
+    for (const file of ['frappe_nfm/frappe.test.libfm', 'ipinyou_2997_deepctr/train.fm.txt']) {
+      const path = join(shared, file);
+      const lines = textLines(readFileSync(path, 'utf8'), false).map((l) => l.trim().split(/\s+/));
+      roundTrip('libfm', path, (f) => f.slice(1).map((x) => x.split(':')[0]), (f) => (Number(f[0]) > 0 ? 1 : 0), lines);
+    }
+  });
+
+  it('Avazu (generated rows): hour-of-day and weekday from YYMMDDHH', () => {
+    const header = 'id,click,hour,C1,banner_pos,site_id,site_domain,site_category,app_id,app_domain,app_category,device_id,device_ip,device_model,device_type,device_conn_type,C14,C15,C16,C17,C18,C19,C20,C21';
+    const row = (i: number, click: number, hour: string) => [String(i), String(click), hour, ...Array.from({ length: 21 }, (_, k) => `v${(i * (k + 1)) % 5}`)].join(',');
+    const rows = [row(1, 1, '14102100'), row(2, 0, '14102123'), row(3, 1, '14102201'), row(4, 0, '14102100')];
+    const path = join(dir(), 'avazu.csv');
+    writeFileSync(path, `${header}\n${rows.join('\n')}\n`);
+    const lines = rows.map((r) => r.split(','));
+    // 2014-10-21 was a Tuesday (weekday 2), 2014-10-22 a Wednesday (3).
+    const derived = (f: string[]) => [...f.slice(3), f[2].slice(6), f[2].slice(0, 6) === '141021' ? '2' : '3'];
+    roundTrip('avazu', path, derived, (f) => Number(f[1]), lines);
+    writeFileSync(path, `${header}\n${row(5, 0, '14133100')}\n`);
+    assert.throws(() => readSource('avazu', path), (e: Error) => e instanceof DataError && e.message === `${path}:2: field hour: expected YYMMDDHH, got '14133100'`);
+  });
+
+  it('any CSV through a JSON schema, with errors naming file, line and field', () => {
+    const d = dir();
+    const schema = join(d, 'schema.json'), path = join(d, 'data.tsv');
+    writeFileSync(schema, JSON.stringify({ delimiter: '\t', header: true, label: { column: 'clicked', positive: ['yes'] }, dense: ['price'], categorical: ['shop', 'item'] }));
+    writeFileSync(path, 'shop\titem\tprice\tclicked\ns1\ti1\t3.5\tyes\ns2\ti1\t\tno\ns1\ti2\t7\tno\n');
+    const data = roundTrip(`schema:${schema}`, path, (f) => [f[0], f[1]], (f) => (f[3] === 'yes' ? 1 : 0), textLines(readFileSync(path, 'utf8'), true).map((l) => l.split('\t')));
+    assert.deepEqual(Array.from(data.dense, (v) => Number(v.toFixed(5))), [Math.log1p(3.5), 0, Math.log1p(7)].map((v) => Number(v.toFixed(5))));
+    writeFileSync(path, 'shop\titem\tprice\tclicked\ns1\ti1\tcheap\tyes\n');
+    assert.throws(() => readSource(`schema:${schema}`, path), (e: Error) => e.message === `${path}:2: field price: expected a number, got 'cheap'`);
+    writeFileSync(path, 'shop\titem\tprice\tclicked\ns1\ti1\t3\n');
+    assert.throws(() => readSource(`schema:${schema}`, path), (e: Error) => e.message === `${path}:2: expected 4 fields, found 3`);
+    writeFileSync(schema, JSON.stringify({ delimiter: ',,', header: true }));
+    assert.throws(() => readSource(`schema:${schema}`, path), (e: Error) => e.message === `${schema}: "delimiter" must be one character`);
+  });
+});

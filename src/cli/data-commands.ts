@@ -77,7 +77,11 @@ export async function runGen(argv: string[], out: NodeJS.WriteStream = process.s
   if (!preset) throw new UsageError(`--preset: expected kaggle or terabyte, got "${values.preset}"`);
   if (values.format !== 'binary' && values.format !== 'tsv') throw new UsageError(`--format: expected binary or tsv, got "${values.format}"`);
   const cap = values['max-table-rows'] ? positiveInteger(values['max-table-rows'], '--max-table-rows') : Infinity;
-  const zipf = Number(values.zipf), seed = positiveInteger(values.seed!, '--seed');
+  const zipfs = values.zipf!.split(',').map(Number), seed = positiveInteger(values.seed!, '--seed');
+  if (zipfs.some((z) => !Number.isFinite(z) || z <= 0) || (zipfs.length > 1 && zipfs.length !== preset.tableRows.length)) {
+    throw new UsageError(`--zipf: expected one exponent or one per table (${preset.tableRows.length}), got "${values.zipf}"`);
+  }
+  const zipf = zipfs.length === 1 ? zipfs[0] : zipfs;
   const started = Date.now();
   const data = generateSynthetic({ rows: positiveInteger(values.rows!, '--rows'), tableRows: preset.tableRows.map((n) => Math.min(n, cap)), denseFeatures: 13, zipf, seed });
   if (values.format === 'tsv') writeCriteoTsv(data, values.out);

@@ -17,7 +17,7 @@ export const datasetVersion = 1;
 export type Encoding =
   | { kind: 'vocabulary'; minCount: number }
   | { kind: 'hash'; maxIndRange: number }
-  | { kind: 'synthetic'; zipf: number; seed: number };
+  | { kind: 'synthetic'; zipf: number | number[]; seed: number };
 
 export interface Manifest {
   format: typeof datasetFormat;

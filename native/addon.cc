@@ -241,20 +241,45 @@ napi_value CountKeys(napi_env env, napi_callback_info info) {
   });
 }
 
-// (keys[], sortedKeys[], sortedIds[], missing[] as Int32Array, ids[]): vocabulary lookups, columns in parallel.
-napi_value LookupKeys(napi_env env, napi_callback_info info) {
-  return guarded<5>(env, info, [&](const Args& a) {
-    std::vector<size_t> lengths, vocab;
-    const auto keys = a.arrays<double>(0, &lengths);
-    const auto sortedKeys = a.arrays<double>(1, &vocab);
-    const auto sortedIds = a.arrays<int32_t>(2);
-    const int32_t* missing = a.array<int32_t>(3);
-    const auto ids = a.arrays<int32_t>(4);
+// (values, counts, minCount, keysById) -> how many keys made the vocabulary.
+napi_value VocabularyFromCounts(napi_env env, napi_callback_info info) {
+  return guarded<4>(env, info, [&](const Args& a) {
+    size_t n = 0;
+    const double* values = a.arrayOf<double>(a[0], &n);
+    napi_value v;
+    check(napi_create_double(env, static_cast<double>(vocabularyFromCounts(values, a.array<double>(1), static_cast<int64_t>(n), a.number(2), a.array<double>(3))), &v), "number");
+    return v;
+  });
+}
+
+napi_value CreateVocabulary(napi_env env, napi_callback_info info) {
+  return guarded<1>(env, info, [&](const Args& a) {
+    size_t n = 0;
+    const double* keys = a.arrayOf<double>(a[0], &n);
+    napi_value v;
+    check(napi_create_double(env, static_cast<double>(createVocabulary(keys, static_cast<int64_t>(n))), &v), "number");
+    return v;
+  });
+}
+
+// (handles as Int32Array, keys[], missing as Int32Array, ids[]): every column looked up, columns in parallel.
+napi_value LookupVocabularies(napi_env env, napi_callback_info info) {
+  return guarded<4>(env, info, [&](const Args& a) {
+    const int32_t* handles = a.array<int32_t>(0);
+    std::vector<size_t> lengths;
+    const auto keys = a.arrays<double>(1, &lengths);
+    const int32_t* missing = a.array<int32_t>(2);
+    const auto ids = a.arrays<int32_t>(3);
     pool().parallelFor(static_cast<int64_t>(keys.size()), 1, [&](int64_t lo, int64_t hi) {
-      for (int64_t t = lo; t < hi; ++t)
-        lookupKeys(keys[t], static_cast<int64_t>(lengths[t]), sortedKeys[t], sortedIds[t], static_cast<int64_t>(vocab[t]),
-                   missing[t], ids[t]);
+      for (int64_t t = lo; t < hi; ++t) lookupVocabulary(handles[t], keys[t], static_cast<int64_t>(lengths[t]), missing[t], ids[t]);
     });
+    return undefinedValue(env);
+  });
+}
+
+napi_value ReleaseVocabularies(napi_env env, napi_callback_info info) {
+  return guarded<0>(env, info, [&](const Args&) {
+    releaseVocabularies();
     return undefinedValue(env);
   });
 }
@@ -268,15 +293,6 @@ napi_value CountLineEnds(napi_env env, napi_callback_info info) {
     napi_value v;
     check(napi_create_double(env, static_cast<double>(countLineEnds(static_cast<const uint8_t*>(data), static_cast<int64_t>(length))), &v), "number");
     return v;
-  });
-}
-
-napi_value SortVocabulary(napi_env env, napi_callback_info info) {
-  return guarded<2>(env, info, [&](const Args& a) {
-    size_t n = 0;
-    double* keys = a.arrayOf<double>(a[0], &n);
-    sortVocabulary(keys, a.array<int32_t>(1), static_cast<int64_t>(n));
-    return undefinedValue(env);
   });
 }
 
@@ -460,9 +476,11 @@ napi_value Init(napi_env env, napi_value exports) {
       {"partitionLookups", nullptr, PartitionLookups, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"parseCriteo", nullptr, ParseCriteo, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"countKeys", nullptr, CountKeys, nullptr, nullptr, nullptr, napi_default, nullptr},
-      {"lookupKeys", nullptr, LookupKeys, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"vocabularyFromCounts", nullptr, VocabularyFromCounts, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"createVocabulary", nullptr, CreateVocabulary, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"lookupVocabularies", nullptr, LookupVocabularies, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"releaseVocabularies", nullptr, ReleaseVocabularies, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"countLineEnds", nullptr, CountLineEnds, nullptr, nullptr, nullptr, napi_default, nullptr},
-      {"sortVocabulary", nullptr, SortVocabulary, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"denseSgd", nullptr, DenseSgd, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"denseAdagrad", nullptr, DenseAdagrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"fillUniform", nullptr, FillUniform, nullptr, nullptr, nullptr, napi_default, nullptr},

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <memory>
 #include <cmath>
 #include <numeric>
 #include <vector>
@@ -130,30 +131,72 @@ int64_t countKeys(const double* keys, int64_t n, double* values, double* counts)
   return static_cast<int64_t>(found.size());
 }
 
-void lookupKeys(const double* keys, int64_t n, const double* sortedKeys, const int32_t* sortedIds, int64_t vocabulary,
-                int32_t missing, int32_t* ids) {
-  for (int64_t i = 0; i < n; ++i) {
-    const double* at = std::lower_bound(sortedKeys, sortedKeys + vocabulary, keys[i]);
-    ids[i] = (at != sortedKeys + vocabulary && *at == keys[i]) ? sortedIds[at - sortedKeys] : missing;
-  }
-}
 
-void sortVocabulary(double* keys, int32_t* ids, int64_t n) {
-  std::vector<int64_t> order(static_cast<size_t>(n));
-  std::iota(order.begin(), order.end(), 0);
-  std::sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return keys[a] < keys[b]; });
-  std::vector<double> k(static_cast<size_t>(n));
-  std::vector<int32_t> v(static_cast<size_t>(n));
-  for (int64_t i = 0; i < n; ++i) {
-    k[i] = keys[order[i]];
-    v[i] = ids[order[i]];
-  }
-  std::copy(k.begin(), k.end(), keys);
-  std::copy(v.begin(), v.end(), ids);
-}
 
 int64_t countLineEnds(const uint8_t* b, int64_t length) {
   int64_t lines = 0;
   for (const uint8_t* q = b; (q = static_cast<const uint8_t*>(std::memchr(q, '\n', static_cast<size_t>(b + length - q)))); ++q) ++lines;
   return lines;
 }
+
+namespace {
+// Open addressing over keys stored + 2 (so 0 marks an empty slot): keys are -1 or 32-bit values.
+struct KeyTable {
+  std::vector<uint64_t> keys;
+  std::vector<int64_t> values;
+  size_t mask = 0;
+  explicit KeyTable(size_t expected) {
+    size_t capacity = 16;
+    while (capacity < expected * 2) capacity <<= 1;
+    keys.assign(capacity, 0);
+    values.assign(capacity, 0);
+    mask = capacity - 1;
+  }
+  static uint64_t encode(double key) { return static_cast<uint64_t>(static_cast<int64_t>(key) + 2); }
+  size_t slot(uint64_t k) const {
+    size_t h = static_cast<size_t>((k * 0x9e3779b97f4a7c15ull) >> 20) & mask;
+    while (keys[h] != 0 && keys[h] != k) h = (h + 1) & mask;
+    return h;
+  }
+};
+std::vector<std::unique_ptr<KeyTable>> vocabularies;
+}  // namespace
+
+int64_t vocabularyFromCounts(const double* values, const double* counts, int64_t n, double minCount, double* keysById) {
+  KeyTable total(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) {
+    const uint64_t k = KeyTable::encode(values[i]);
+    const size_t h = total.slot(k);
+    total.keys[h] = k;
+    total.values[h] += static_cast<int64_t>(counts[i]);
+  }
+  std::vector<std::pair<int64_t, uint64_t>> kept;  // (-count, key): count descending, then key ascending
+  for (size_t h = 0; h < total.keys.size(); ++h)
+    if (total.keys[h] != 0 && static_cast<double>(total.values[h]) >= minCount) kept.emplace_back(-total.values[h], total.keys[h]);
+  std::sort(kept.begin(), kept.end());
+  for (size_t i = 0; i < kept.size(); ++i) keysById[i] = static_cast<double>(static_cast<int64_t>(kept[i].second) - 2);
+  return static_cast<int64_t>(kept.size());
+}
+
+int64_t createVocabulary(const double* keysById, int64_t n) {
+  auto table = std::make_unique<KeyTable>(static_cast<size_t>(n));
+  for (int64_t id = 0; id < n; ++id) {
+    const uint64_t k = KeyTable::encode(keysById[id]);
+    const size_t h = table->slot(k);
+    table->keys[h] = k;
+    table->values[h] = id;
+  }
+  vocabularies.push_back(std::move(table));
+  return static_cast<int64_t>(vocabularies.size() - 1);
+}
+
+void lookupVocabulary(int64_t handle, const double* keys, int64_t n, int32_t missing, int32_t* ids) {
+  const KeyTable& table = *vocabularies.at(static_cast<size_t>(handle));
+  for (int64_t i = 0; i < n; ++i) {
+    if (i + 16 < n) __builtin_prefetch(&table.keys[static_cast<size_t>((KeyTable::encode(keys[i + 16]) * 0x9e3779b97f4a7c15ull) >> 20) & table.mask]);
+    const size_t h = table.slot(KeyTable::encode(keys[i]));
+    ids[i] = table.keys[h] != 0 ? static_cast<int32_t>(table.values[h]) : missing;
+  }
+}
+
+void releaseVocabularies() { vocabularies.clear(); }

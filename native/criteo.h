@@ -10,10 +10,13 @@ int64_t parseCriteo(const uint8_t* bytes, int64_t length, bool labelled, float* 
                     int64_t capacity);
 // Distinct keys of a column sorted ascending with their counts; returns how many.
 int64_t countKeys(const double* keys, int64_t n, double* values, double* counts);
-// ids[i] = id of keys[i] in a vocabulary given as sorted keys with their ids; absent keys get `missing`.
-void lookupKeys(const double* keys, int64_t n, const double* sortedKeys, const int32_t* sortedIds, int64_t vocabulary,
-                int32_t missing, int32_t* ids);
-// Sorts a vocabulary's keys ascending, carrying each key's id along.
-void sortVocabulary(double* keys, int32_t* ids, int64_t n);
+// A column's vocabulary from per-chunk (value, count) pairs: the keys with at least minCount lookups, by count
+// descending then key ascending (id order). Returns how many.
+int64_t vocabularyFromCounts(const double* values, const double* counts, int64_t n, double minCount, double* keysById);
+// A hash table from keys (in id order) to ids, kept until releaseVocabularies(); returns its handle.
+int64_t createVocabulary(const double* keysById, int64_t n);
+// ids[i] = the id of keys[i], or `missing` when the vocabulary lacks it.
+void lookupVocabulary(int64_t handle, const double* keys, int64_t n, int32_t missing, int32_t* ids);
+void releaseVocabularies();
 // Line ends ('\n') in the bytes.
 int64_t countLineEnds(const uint8_t* bytes, int64_t length);

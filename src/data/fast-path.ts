@@ -10,8 +10,10 @@ import { criteoCategorical, criteoDense, type ParseContext, type ParsedRows, par
 interface DataAddon {
   parseCriteo(bytes: Uint8Array, labelled: boolean, labels: Float32Array, dense: Float32Array, keys: Float64Array[]): number;
   countKeys(keys: Float64Array[], values: Float64Array[], counts: Float64Array[]): number[];
-  lookupKeys(keys: Float64Array[], sortedKeys: Float64Array[], sortedIds: Int32Array[], missing: Int32Array, ids: Int32Array[]): void;
-  sortVocabulary(keys: Float64Array, ids: Int32Array): void;
+  vocabularyFromCounts(values: Float64Array, counts: Float64Array, minCount: number, keysById: Float64Array): number;
+  createVocabulary(keysById: Float64Array): number;
+  lookupVocabularies(handles: Int32Array, keys: Float64Array[], missing: Int32Array, ids: Int32Array[]): void;
+  releaseVocabularies(): void;
   setThreads(threads: number): void;
 }
 
@@ -50,29 +52,42 @@ export function countColumns(columns: Float64Array[]): { values: Float64Array; c
   });
 }
 
+/** A column's vocabulary from (value, count) pairs (repeats summed): keys with at least minCount lookups, in id
+ *  order (count descending, then key ascending). */
+export function buildVocabulary(values: Float64Array, counts: Float64Array, minCount: number): Float64Array {
+  if (addon) {
+    const keysById = new Float64Array(values.length);
+    return keysById.slice(0, addon.vocabularyFromCounts(values, counts, minCount, keysById));
+  }
+  const total = new Map<number, number>();
+  values.forEach((v, i) => total.set(v, (total.get(v) ?? 0) + counts[i]));
+  return Float64Array.from([...total].filter(([, n]) => n >= minCount).sort((a, b) => b[1] - a[1] || a[0] - b[0]).map(([k]) => k));
+}
+
 /** A column's vocabulary (keys in id order) ready for lookups; unknown keys get the rare id (= its size). */
 export interface Vocabulary {
-  sortedKeys: Float64Array;
-  sortedIds: Int32Array;
   rareId: number;
+  /** The native hash table's handle, or the TypeScript map. */
+  handle: number;
   map: Map<number, number> | null;
 }
 
 export function vocabularyOf(keysById: Float64Array): Vocabulary {
-  if (addon) {
-    const sortedKeys = keysById.slice(), sortedIds = Int32Array.from({ length: keysById.length }, (_, i) => i);
-    addon.sortVocabulary(sortedKeys, sortedIds);
-    return { sortedKeys, sortedIds, rareId: keysById.length, map: null };
-  }
+  if (addon) return { rareId: keysById.length, handle: addon.createVocabulary(keysById), map: null };
   const map = new Map<number, number>();
   keysById.forEach((k, id) => map.set(k, id));
-  return { sortedKeys: new Float64Array(0), sortedIds: new Int32Array(0), rareId: keysById.length, map };
+  return { rareId: keysById.length, handle: -1, map };
+}
+
+/** Frees the native vocabularies (at the end of a preprocessing run). */
+export function releaseVocabularies(): void {
+  addon?.releaseVocabularies();
 }
 
 /** ids[t][i] = the id of columns[t][i] in vocabularies[t]. */
 export function lookupColumns(columns: Float64Array[], vocabularies: Vocabulary[], ids: Int32Array[]): void {
   if (addon) {
-    addon.lookupKeys(columns, vocabularies.map((v) => v.sortedKeys), vocabularies.map((v) => v.sortedIds), Int32Array.from(vocabularies, (v) => v.rareId), ids);
+    addon.lookupVocabularies(Int32Array.from(vocabularies, (v) => v.handle), columns, Int32Array.from(vocabularies, (v) => v.rareId), ids);
     return;
   }
   columns.forEach((keys, t) => {

@@ -11,7 +11,7 @@ import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readFileSync
 import { join } from 'node:path';
 import { type Encoding, type Manifest, datasetFormat, datasetVersion, sha256OfFile } from './binary-dataset.ts';
 import { countLines, readChunks } from './chunks.ts';
-import { countColumns, lookupColumns, parseChunk, setDataThreads, type Vocabulary, vocabularyOf } from './fast-path.ts';
+import { buildVocabulary, countColumns, lookupColumns, parseChunk, releaseVocabularies, setDataThreads, type Vocabulary, vocabularyOf } from './fast-path.ts';
 import { type BadLinePolicy, criteoCategorical, criteoDense, missingKey } from './formats/criteo-tsv.ts';
 import { DataError } from './formats/data-error.ts';
 
@@ -108,18 +108,20 @@ export async function preprocess(o: PreprocessOptions): Promise<Manifest> {
   if (vocabulary) {
     const vocabPath = join(work, 'vocab.f64');
     if (!existsSync(vocabPath)) {
-      const totals = Array.from({ length: criteoCategorical }, () => new Map<number, number>());
-      summaries.forEach((chunks, f) => chunks.forEach((_, c) => {
-        const columns = unpackColumns(chunkFile(f, c, 'counts.f64'), 2 * criteoCategorical);
-        for (let t = 0; t < criteoCategorical; t++) {
-          const values = columns[2 * t], counts = columns[2 * t + 1], total = totals[t];
-          for (let i = 0; i < values.length; i++) total.set(values[i], (total.get(values[i]) ?? 0) + counts[i]);
-        }
-      }));
+      const perChunk = summaries.flatMap((chunks, f) => chunks.map((_, c) => unpackColumns(chunkFile(f, c, 'counts.f64'), 2 * criteoCategorical)));
       const minCount = (o.encoding as { minCount: number }).minCount;
-      const byId = totals.map((total) => Float64Array.from(
-        [...total].filter(([, n]) => n >= minCount).sort((a, b) => b[1] - a[1] || a[0] - b[0]).map(([k]) => k),
-      ));
+      const byId = Array.from({ length: criteoCategorical }, (_, t) => {
+        const join = (k: number) => {
+          const parts = perChunk.map((columns) => columns[2 * t + k]), out = new Float64Array(parts.reduce((n, p) => n + p.length, 0));
+          let at = 0;
+          for (const p of parts) {
+            out.set(p, at);
+            at += p.length;
+          }
+          return out;
+        };
+        return buildVocabulary(join(0), join(1), minCount);
+      });
       writeAtomically(vocabPath, packColumns(byId));
       say('vocabulary written');
     }
@@ -161,6 +163,7 @@ export async function preprocess(o: PreprocessOptions): Promise<Manifest> {
     }
   } finally {
     Object.values(fds).forEach((fd) => closeSync(fd));
+    releaseVocabularies();
   }
 
   const skipped: Record<string, number> = {};

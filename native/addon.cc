@@ -214,7 +214,7 @@ napi_value ParseCriteo(napi_env env, napi_callback_info info) {
     const auto keys = a.arrays<double>(4);
     napi_value rows;
     check(napi_create_double(env, static_cast<double>(parseCriteo(static_cast<const uint8_t*>(data), static_cast<int64_t>(length),
-                                                                  a.flag(1), labels, a.array<float>(3), keys.data(),
+                                                                  a.flag(1), labels, a.isNull(3) ? nullptr : a.array<float>(3), keys.data(),
                                                                   static_cast<int64_t>(capacity))), &rows), "number");
     return rows;
   });

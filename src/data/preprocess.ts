@@ -89,7 +89,7 @@ export async function preprocess(o: PreprocessOptions): Promise<Manifest> {
       const summaryPath = chunkFile(f, chunk.index, 'rows.json');
       if (!existsSync(summaryPath)) {
         const skipped: Record<string, number> = {};
-        const parsed = parseChunk(chunk.bytes, { file: input, firstLine: chunk.firstLine, labelled: true, onBadLine: o.onBadLine, skipped }, chunk.atFileStart, chunk.atFileEnd);
+        const parsed = parseChunk(chunk.bytes, { file: input, firstLine: chunk.firstLine, labelled: true, onBadLine: o.onBadLine, skipped }, chunk.atFileStart, chunk.atFileEnd, true);
         if (vocabulary) {
           const counted = countColumns(parsed.keys);
           writeAtomically(chunkFile(f, chunk.index, 'counts.f64'), packColumns(counted.flatMap((c) => [c.values, c.counts])));

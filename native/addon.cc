@@ -96,6 +96,12 @@ napi_value guarded(napi_env env, napi_callback_info info, Fn fn) {
   }
 }
 
+napi_value numberValue(napi_env env, double value) {
+  napi_value v;
+  check(napi_create_double(env, value, &v), "number");
+  return v;
+}
+
 napi_value undefinedValue(napi_env env) {
   napi_value v;
   napi_get_undefined(env, &v);
@@ -212,11 +218,8 @@ napi_value ParseCriteo(napi_env env, napi_callback_info info) {
     if (type != napi_uint8_array) throw JsError{"hotline native: parseCriteo needs a Uint8Array"};
     float* labels = a.arrayOf<float>(a[2], &capacity);
     const auto keys = a.arrays<double>(4);
-    napi_value rows;
-    check(napi_create_double(env, static_cast<double>(parseCriteo(static_cast<const uint8_t*>(data), static_cast<int64_t>(length),
-                                                                  a.flag(1), labels, a.isNull(3) ? nullptr : a.array<float>(3), keys.data(),
-                                                                  static_cast<int64_t>(capacity))), &rows), "number");
-    return rows;
+    return numberValue(env, parseCriteo(static_cast<const uint8_t*>(data), static_cast<int64_t>(length), a.flag(1), labels,
+                                        a.isNull(3) ? nullptr : a.array<float>(3), keys.data(), static_cast<int64_t>(capacity)));
   });
 }
 
@@ -232,11 +235,8 @@ napi_value CountKeys(napi_env env, napi_callback_info info) {
     });
     napi_value out;
     check(napi_create_array_with_length(env, distinct.size(), &out), "array");
-    for (size_t t = 0; t < distinct.size(); ++t) {
-      napi_value v;
-      check(napi_create_double(env, static_cast<double>(distinct[t]), &v), "number");
-      check(napi_set_element(env, out, static_cast<uint32_t>(t), v), "element");
-    }
+    for (size_t t = 0; t < distinct.size(); ++t)
+      check(napi_set_element(env, out, static_cast<uint32_t>(t), numberValue(env, distinct[t])), "element");
     return out;
   });
 }
@@ -246,9 +246,7 @@ napi_value VocabularyFromCounts(napi_env env, napi_callback_info info) {
   return guarded<4>(env, info, [&](const Args& a) {
     size_t n = 0;
     const double* values = a.arrayOf<double>(a[0], &n);
-    napi_value v;
-    check(napi_create_double(env, static_cast<double>(vocabularyFromCounts(values, a.array<double>(1), static_cast<int64_t>(n), a.number(2), a.array<double>(3))), &v), "number");
-    return v;
+    return numberValue(env, vocabularyFromCounts(values, a.array<double>(1), static_cast<int64_t>(n), a.number(2), a.array<double>(3)));
   });
 }
 
@@ -256,9 +254,7 @@ napi_value CreateVocabulary(napi_env env, napi_callback_info info) {
   return guarded<1>(env, info, [&](const Args& a) {
     size_t n = 0;
     const double* keys = a.arrayOf<double>(a[0], &n);
-    napi_value v;
-    check(napi_create_double(env, static_cast<double>(createVocabulary(keys, static_cast<int64_t>(n))), &v), "number");
-    return v;
+    return numberValue(env, createVocabulary(keys, static_cast<int64_t>(n)));
   });
 }
 
@@ -290,9 +286,7 @@ napi_value CountLineEnds(napi_env env, napi_callback_info info) {
     napi_typedarray_type type;
     void* data;
     check(napi_get_typedarray_info(env, a[0], &type, &length, &data, nullptr, nullptr), "bytes");
-    napi_value v;
-    check(napi_create_double(env, static_cast<double>(countLineEnds(static_cast<const uint8_t*>(data), static_cast<int64_t>(length))), &v), "number");
-    return v;
+    return numberValue(env, countLineEnds(static_cast<const uint8_t*>(data), static_cast<int64_t>(length)));
   });
 }
 
@@ -355,16 +349,11 @@ GatherArgs readGatherArgs(const Args& a) {
   return g;
 }
 
-napi_value jobId(napi_env env, uint64_t id) {
-  napi_value v;
-  check(napi_create_double(env, static_cast<double>(id), &v), "number");
-  return v;
-}
 
 napi_value EngineGather(napi_env env, napi_callback_info info) {
   return guarded<8>(env, info, [&](const Args& a) {
     const GatherArgs g = readGatherArgs(a);
-    return jobId(env, gatherEngine().submit([g]() -> int64_t {
+    return numberValue(env, gatherEngine().submit([g]() -> int64_t {
       for (size_t t = 0; t < g.bags.size(); ++t) poolBags(g.host[t], g.bags[t], static_cast<int64_t>(t), g.layout, g.out, false);
       return 0;
     }));
@@ -379,7 +368,7 @@ napi_value EngineRefetch(napi_env env, napi_callback_info info) {
     const auto touchedArrays = a.arrays<int32_t>(8, &lengths);
     std::vector<std::vector<int32_t>> touched(touchedArrays.size());
     for (size_t t = 0; t < touched.size(); ++t) touched[t].assign(touchedArrays[t], touchedArrays[t] + lengths[t]);
-    return jobId(env, gatherEngine().submit([g, touched]() mutable -> int64_t {
+    return numberValue(env, gatherEngine().submit([g, touched]() mutable -> int64_t {
       int64_t refetched = 0;
       for (size_t t = 0; t < g.bags.size(); ++t) {
         auto& rows = touched[t];
@@ -412,7 +401,7 @@ napi_value EngineUpdate(napi_env env, napi_callback_info info) {
     const float* grad = a.array<float>(8);
     const auto optimizer = a.integer(9) == 1 ? SparseOptimizer::RowWiseAdagrad : SparseOptimizer::Sgd;
     const float lr = static_cast<float>(a.number(10)), eps = static_cast<float>(a.number(11));
-    return jobId(env, gatherEngine().submit([=]() -> int64_t {
+    return numberValue(env, gatherEngine().submit([=]() -> int64_t {
       for (size_t t = 0; t < tables.size(); ++t)
         embeddingUpdateTable(tables[t], bags[t], static_cast<int64_t>(t), layout, grad, optimizer, lr, eps);
       return 0;
@@ -423,23 +412,18 @@ napi_value EngineUpdate(napi_env env, napi_callback_info info) {
 napi_value EngineWait(napi_env env, napi_callback_info info) {
   return guarded<1>(env, info, [&](const Args& a) {
     const JobResult r = gatherEngine().wait(static_cast<uint64_t>(a.integer(0)));
-    napi_value obj, start, end, count;
+    napi_value obj;
     check(napi_create_object(env, &obj), "object");
-    check(napi_create_double(env, static_cast<double>(r.startNs), &start), "number");
-    check(napi_create_double(env, static_cast<double>(r.endNs), &end), "number");
-    check(napi_create_double(env, static_cast<double>(r.count), &count), "number");
-    check(napi_set_named_property(env, obj, "startNs", start), "property");
-    check(napi_set_named_property(env, obj, "endNs", end), "property");
-    check(napi_set_named_property(env, obj, "count", count), "property");
+    check(napi_set_named_property(env, obj, "startNs", numberValue(env, r.startNs)), "property");
+    check(napi_set_named_property(env, obj, "endNs", numberValue(env, r.endNs)), "property");
+    check(napi_set_named_property(env, obj, "count", numberValue(env, r.count)), "property");
     return obj;
   });
 }
 
 napi_value MonotonicNs(napi_env env, napi_callback_info info) {
   return guarded<0>(env, info, [&](const Args&) {
-    napi_value v;
-    check(napi_create_double(env, static_cast<double>(monotonicNs()), &v), "number");
-    return v;
+    return numberValue(env, monotonicNs());
   });
 }
 

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, it } from 'node:test';
-import { kaggleSplits, readBinaryDataset } from '../src/data/binary-dataset.ts';
+import { daySplits, kaggleSplits, randomSplits, readBinaryDataset } from '../src/data/binary-dataset.ts';
 import { readCriteoTsv } from '../src/data/criteo-tsv.ts';
 import { writeCriteoTsv } from '../src/data/formats/criteo-writer.ts';
 import { DataError } from '../src/data/formats/data-error.ts';
@@ -60,6 +60,22 @@ describe('preprocess', () => {
     const splits = kaggleSplits(read);
     assert.equal(splits.train.rows + splits.validation.rows + splits.test.rows, read.rows);
     assert.equal(splits.train.rows, 6 * Math.floor(read.rows / 7));
+    const random = randomSplits(read, 0.2, 4);
+    assert.equal(random.train.rows + random.validation.rows + random.test.rows, read.rows);
+    assert.ok(Math.abs(random.validation.rows + random.test.rows - 600) < 90, `held out ${random.validation.rows + random.test.rows}`);
+    const labels = (d: typeof read) => Array.from(d.labels).reduce((a, b) => a + b, 0);
+    assert.equal(labels(random.train) + labels(random.validation) + labels(random.test), labels(read), 'every row lands in exactly one split');
+  });
+
+  it('splits by day: one input file per day, the last held out', async () => {
+    const days = [generatedTsv(700), generatedTsv(500), generatedTsv(300)];
+    const out = join(dir(), 'days');
+    const m = await preprocess({ inputs: days.map((d) => d.path), out, encoding: { kind: 'vocabulary', minCount: 1 }, chunkBytes: 30_000, onBadLine: 'error', threads: 2 });
+    assert.deepEqual(m.source.rowsPerInput, [700, 500, 300]);
+    const { data, manifest } = readBinaryDataset(out);
+    const s = daySplits(data, manifest);
+    assert.equal(s.train.rows, 1200);
+    assert.deepEqual([s.validation.rows, s.test.rows], [150, 150]);
   });
 
   it('hashes modulo --max-ind-range, maps rare values to one id, and reads gzip', async () => {

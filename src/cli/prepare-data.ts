@@ -1,5 +1,5 @@
 /** The data a run trains on, as the config asks: dlrm's random batches, the synthetic set, or a Criteo TSV. */
-import { kaggleSplits, readBinaryDataset } from '../data/binary-dataset.ts';
+import { daySplits, kaggleSplits, randomSplits, readBinaryDataset } from '../data/binary-dataset.ts';
 import { readCriteoTsv } from '../data/criteo-tsv.ts';
 import { type Dataset, sliceRows } from '../data/dataset.ts';
 import { generateSynthetic } from '../data/synthetic.ts';
@@ -19,7 +19,9 @@ export function loadSplits(config: TrainConfig): { train: Dataset; test: Dataset
   const { data, arch } = config;
   if (data.kind === 'random') throw new Error('random data is generated per batch and has no dataset');
   if (data.kind === 'binary') {
-    const { train, test } = kaggleSplits(readBinaryDataset(data.path).data);
+    const { manifest, data: all } = readBinaryDataset(data.path);
+    const { train, test } = data.split === 'day' ? daySplits(all, manifest)
+      : data.split === 'random' ? randomSplits(all, config.testFraction, config.seed) : kaggleSplits(all);
     return { train, test };
   }
   const all = data.kind === 'dataset'

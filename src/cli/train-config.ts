@@ -2,6 +2,7 @@
 import { type DlrmArch, type Interaction, parseWidths, presets } from '../model/arch.ts';
 import type { BackendName } from '../kernels/index.ts';
 import type { OptimizerName } from '../optim/optimizer.ts';
+import type { SplitRule } from '../data/binary-dataset.ts';
 import type { HotQuota } from '../popularity/hot-set.ts';
 import type { FaeSchedule } from '../policies/fae.ts';
 import { defaultStaleness, type StalenessOptions } from '../policies/staleness-tracker.ts';
@@ -11,7 +12,7 @@ export type DataConfig =
   | { kind: 'random' }
   | { kind: 'synthetic'; rows: number; zipf: number; maxTableRows: number }
   | { kind: 'dataset'; path: string }
-  | { kind: 'binary'; path: string };
+  | { kind: 'binary'; path: string; split: SplitRule };
 
 export interface TrainConfig {
   arch: DlrmArch;
@@ -51,7 +52,7 @@ export function trainConfigFrom(argv: string[]): TrainConfig {
   const kind = String(o['data-generation']);
   let data: DataConfig;
   if (o.dataset) {
-    data = { kind: 'binary', path: String(o.dataset) };
+    data = { kind: 'binary', path: String(o.dataset), split: String(o.split) as SplitRule };
   } else if (kind === 'dataset') {
     if (!o['raw-data-file']) throw new UsageError('--data-generation dataset needs --raw-data-file PATH');
     data = { kind, path: String(o['raw-data-file']) };

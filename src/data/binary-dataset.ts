@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import type { Dataset } from './dataset.ts';
 import { sliceRows } from './dataset.ts';
 import { DataError } from './formats/data-error.ts';
+import { Rng } from '../util/rng.ts';
 
 export const datasetFormat = 'hotline-dataset';
 export const datasetVersion = 1;
@@ -30,7 +31,8 @@ export interface Manifest {
   encoding: Encoding;
   denseTransform: 'log1p';
   files: Record<'labels' | 'dense' | 'categorical', { path: string; bytes: number; sha256: string }>;
-  source: { inputs: string[]; lines: number; skipped: Record<string, number> };
+  /** rowsPerInput: the rows each input file gave, in order (Terabyte: one file per day). */
+  source: { inputs: string[]; lines: number; skipped: Record<string, number>; rowsPerInput?: number[] };
 }
 
 export function sha256OfFile(path: string): string {
@@ -89,8 +91,57 @@ export function readBinaryDataset(dir: string, verify = false): { manifest: Mani
   return { manifest: m, data: { rows, denseFeatures: nd, tableRows: m.cardinalities, dense, categorical, labels } };
 }
 
-/** The Kaggle convention: 7 equal parts by position, the first 6 to train, the last halved into validation and test. */
-export function kaggleSplits(data: Dataset): { train: Dataset; validation: Dataset; test: Dataset } {
-  const part = Math.floor(data.rows / 7), trainEnd = 6 * part, validationEnd = trainEnd + Math.floor((data.rows - trainEnd) / 2);
+export interface Splits {
+  train: Dataset;
+  validation: Dataset;
+  test: Dataset;
+}
+
+export type SplitRule = 'kaggle' | 'day' | 'random';
+export const splitRules: readonly SplitRule[] = ['kaggle', 'day', 'random'];
+
+/** Train on [0, trainEnd), then the rest halved into validation and test (dlrm's held-out split). */
+function splitAt(data: Dataset, trainEnd: number): Splits {
+  const validationEnd = trainEnd + Math.floor((data.rows - trainEnd) / 2);
   return { train: sliceRows(data, 0, trainEnd), validation: sliceRows(data, trainEnd, validationEnd), test: sliceRows(data, validationEnd, data.rows) };
+}
+
+/** The Kaggle convention: 7 equal parts by position, the first 6 to train, the last halved into validation and test. */
+export function kaggleSplits(data: Dataset): Splits {
+  return splitAt(data, 6 * Math.floor(data.rows / 7));
+}
+
+/** By day (one input file per day, as Terabyte's day_0..day_23): every day but the last trains, the last is halved. */
+export function daySplits(data: Dataset, manifest: Manifest): Splits {
+  const days = manifest.source.rowsPerInput;
+  if (!days || days.length < 2) throw new DataError('--split day needs a dataset preprocessed from one file per day (two at least)');
+  return splitAt(data, data.rows - days[days.length - 1]);
+}
+
+/** A seeded random split: each row goes to validation or test with probability heldOut / 2 each. */
+export function randomSplits(data: Dataset, heldOut: number, seed: number): Splits {
+  const rng = new Rng(seed, 31337), order = new Int32Array(data.rows);
+  const parts: number[][] = [[], [], []];
+  for (let r = 0; r < data.rows; r++) {
+    const u = rng.next();
+    parts[u < heldOut / 2 ? 1 : u < heldOut ? 2 : 0].push(r);
+  }
+  let at = 0;
+  for (const part of parts) for (const r of part) order[at++] = r;
+  const permuted = gatherRows(data, order);
+  return {
+    train: sliceRows(permuted, 0, parts[0].length),
+    validation: sliceRows(permuted, parts[0].length, parts[0].length + parts[1].length),
+    test: sliceRows(permuted, parts[0].length + parts[1].length, data.rows),
+  };
+}
+
+/** The rows of data in the given order, as a new dataset. */
+function gatherRows(data: Dataset, order: Int32Array): Dataset {
+  const nd = data.denseFeatures, dense = new Float32Array(order.length * nd);
+  order.forEach((r, i) => dense.set(data.dense.subarray(r * nd, (r + 1) * nd), i * nd));
+  return {
+    ...data, rows: order.length, dense, labels: Float32Array.from(order, (r) => data.labels[r]),
+    categorical: data.categorical.map((c) => Int32Array.from(order, (r) => c[r])),
+  };
 }

@@ -175,7 +175,10 @@ export async function preprocess(o: PreprocessOptions): Promise<Manifest> {
     categoricalNames: Array.from({ length: criteoCategorical }, (_, t) => `C${t + 1}`),
     cardinalities, encoding, denseTransform: 'log1p',
     files: Object.fromEntries(Object.entries(files).map(([k, name]) => [k, { path: name, bytes: sizes[k as keyof typeof sizes], sha256: sha256OfFile(join(work, name)) }])) as Manifest['files'],
-    source: { inputs: o.inputs, lines: summaries.flat().reduce((n, s) => n + s.lines, 0), skipped },
+    source: {
+      inputs: o.inputs, lines: summaries.flat().reduce((n, s) => n + s.lines, 0), skipped,
+      rowsPerInput: summaries.map((chunks) => chunks.reduce((n, s) => n + s.rows, 0)),
+    },
   };
   writeAtomically(join(work, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
   rmSync(join(work, 'chunks'), { recursive: true, force: true });

@@ -66,6 +66,20 @@ describe('hotline command', () => {
     assert.equal(metrics.at(-1).step, 30);
   });
 
+  it('gen, inspect, profile and train on a dataset folder', () => {
+    const d = mkdtempSync(join(tmpdir(), 'hotline-ds-'));
+    const ds = join(d, 'ds');
+    assert.equal(hotline(['gen', '--rows', '20000', '--out', ds, '--max-table-rows', '5000']).status, 0);
+    const inspect = hotline(['inspect', ds, '--verify']);
+    assert.match(inspect.stdout, /20,000 rows, .* checksums verified/);
+    const profile = hotline(['profile', ds, '--budget', '1MiB', '--out', join(d, 'profile')]);
+    assert.equal(profile.status, 0, profile.stderr);
+    assert.deepEqual(readdirSync(join(d, 'profile')).sort(), ['access-cdf.png', 'access-cdf.svg', 'hot-inputs-vs-budget.png', 'hot-inputs-vs-budget.svg', 'profile.json']);
+    const train = hotline(['train', '--dataset', ds, ...small, '--run-dir', '', '--mini-batch-size', '256']);
+    assert.equal(train.status, 0, train.stderr);
+    assert.match(train.stdout, /test AUC 0\.\d+/);
+  });
+
   it('the demo learns the planted signal (a short version)', () => {
     const r = hotline(['demo', '--data-size', '30000', '--run-dir', '', '--threads', '1']);
     assert.equal(r.status, 0, r.stderr);

@@ -12,7 +12,8 @@ const usage = `usage: hotline <command> [options]
 commands:
   demo     train a DLRM on a built-in skewed Criteo-like set (no data needed) and print the test AUC
   train    train a DLRM (dlrm-compatible flags, or --config FILE.json)
-  profile  [CRITEO_TSV] --budget 256MiB [--out DIR]: access skew per table, hot-input share by budget, plots
+  profile  DATASET --budget 256MiB [--out DIR]: access skew per table, hot-input share by budget, plots
+           (DATASET: a dataset folder, a Criteo TSV, or --data-generation synthetic)
   preprocess INPUT.tsv[.gz]... --out DIR [--max-ind-range N | --min-count N] [--on-bad-line error|skip]
            raw Criteo TSV to a hotline dataset (resumable; train on it with --dataset DIR)
   gen      --out PATH [--rows N] [--format binary|tsv] [--zipf S]: a skewed synthetic Criteo-like set

@@ -1,4 +1,6 @@
-/** `hotline profile [CRITEO_TSV] --budget 256MiB`: skew tables, the hot-input share by budget, and their plots. */
+/** `hotline profile DATASET --budget 256MiB` (a dataset folder or a Criteo TSV): skew tables, the hot-input share by
+ *  budget, and their plots. */
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { accessCdfChart, analyzeAccesses, formatAnalysis, hotShareChart, standardBudgets } from '../popularity/analysis.ts';
 import { bytesPerHotRow } from '../popularity/hot-set.ts';
@@ -18,7 +20,8 @@ function translate(argv: string[]): { trainArgs: string[]; out: string | null } 
     else if (a.startsWith('--out=')) out = a.slice(6);
     else if (a === '--budget' || a.startsWith('--budget=')) trainArgs.push(a.replace('--budget', '--hot-budget'));
     else if (!a.startsWith('--') && (i === 0 || !argv[i - 1].startsWith('--') || argv[i - 1].includes('='))) {
-      trainArgs.push('--data-generation', 'dataset', '--raw-data-file', a);
+      // A dataset folder (hotline preprocess / gen) or a raw Criteo TSV.
+      trainArgs.push(...(existsSync(join(a, 'manifest.json')) ? ['--dataset', a] : ['--data-generation', 'dataset', '--raw-data-file', a]));
     } else trainArgs.push(a);
   }
   return { trainArgs, out };

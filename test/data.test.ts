@@ -57,7 +57,7 @@ describe('preprocess', () => {
       const byId = [...counts].sort((a, b) => a[0] - b[0]).map(([, n]) => n);
       for (let i = 1; i < byId.length; i++) assert.ok(byId[i - 1] >= byId[i], 'id 0 is the hottest, and so on');
     }
-    const splits = kaggleSplits(read);
+    const splits = kaggleSplits(read, readBinaryDataset(out).manifest);
     assert.equal(splits.train.rows + splits.validation.rows + splits.test.rows, read.rows);
     assert.equal(splits.train.rows, 6 * Math.floor(read.rows / 7));
     const random = randomSplits(read, 0.2, 4);
@@ -198,5 +198,38 @@ describe('bad input', () => {
     const r = spawnSync(process.execPath, [bin, 'preprocess', path, '--out', join(dir(), 'o')], { encoding: 'utf8' });
     assert.equal(r.status, 2);
     assert.equal(r.stderr, `hotline: ${path}:1: field C1: expected a hex hash of up to 8 digits, got 'zz'\n`);
+  });
+});
+
+describe('streaming loader', () => {
+  it('streams every row once per epoch through a seeded shuffle buffer, in bounded blocks', async () => {
+    const { StreamingSource, readRowRange } = await import('../src/data/streaming.ts');
+    const { writeBinaryDataset } = await import('../src/data/write-binary.ts');
+    const data = generateSynthetic({ rows: 1000, tableRows: rows, denseFeatures: 13, zipf: 1.2, seed: 2 });
+    for (let r = 0; r < 1000; r++) data.dense[r * 13] = r; // each row's identity
+    const out = join(dir(), 'stream');
+    const m = writeBinaryDataset(data, out, { kind: 'synthetic', zipf: 1.2, seed: 2 }, { inputs: [], lines: 1000, skipped: {} });
+    const slice = readRowRange(out, m, 100, 140);
+    assert.deepEqual(slice.labels, data.labels.subarray(100, 140));
+    assert.deepEqual(slice.categorical[2], data.categorical[2].subarray(100, 140));
+    const order = (epoch: number, buffer: number) => {
+      const seen: number[] = [];
+      for (const b of new StreamingSource(out, m, 0, 900, 64, buffer, 5, 128).batches(epoch)) {
+        for (let i = 0; i < b.size; i++) {
+          const r = b.dense[i * 13];
+          seen.push(r);
+          assert.equal(b.labels[i], data.labels[r]);
+          assert.equal(b.sparse.indices[7][i], data.categorical[7][r]);
+        }
+      }
+      return seen;
+    };
+    for (const buffer of [50, 2000]) {
+      const a = order(0, buffer);
+      assert.deepEqual([...a].sort((x, y) => x - y), Array.from({ length: 900 }, (_, i) => i), 'each training row exactly once');
+      assert.notDeepEqual(a, [...a].sort((x, y) => x - y), 'shuffled');
+      assert.deepEqual(order(0, buffer), a, 'deterministic for a seed and epoch');
+      assert.notDeepEqual(order(1, buffer), a, 'a new order each epoch');
+    }
   });
 });

@@ -31,6 +31,7 @@ export const trainOptions = {
     help: "random: uniform indices and labels (speed runs, as dlrm); synthetic: skewed Criteo-like set; dataset: --raw-data-file",
   },
   'dataset': { kind: { type: 'string' }, help: 'a preprocessed hotline dataset folder (Kaggle split: 6/7 train, last 1/14 test)' },
+  'shuffle-buffer': { kind: { type: 'int', min: 0 }, default: 0, help: '--dataset: stream it through a shuffle buffer of N rows instead of loading it (0: load)' },
   'split': { kind: { type: 'enum', values: ['kaggle', 'day', 'random'] }, default: 'kaggle', help: '--dataset split: kaggle (6/7 train), day (last input file held out), random (--test-fraction held out)' },
   'raw-data-file': { kind: { type: 'string' }, help: 'Criteo raw TSV (label, I1..I13, C1..C26) for --data-generation dataset' },
   'data-size': { kind: { type: 'int', min: 2 }, default: 200000, help: 'rows of the synthetic set' },

@@ -1,5 +1,7 @@
 /** The data a run trains on, as the config asks: dlrm's random batches, the synthetic set, or a Criteo TSV. */
-import { daySplits, kaggleSplits, randomSplits, readBinaryDataset } from '../data/binary-dataset.ts';
+import { daySplits, kaggleSplits, randomSplits, readBinaryDataset, readManifest, splitBoundaries } from '../data/binary-dataset.ts';
+import { readRowRange, StreamingSource } from '../data/streaming.ts';
+import { UsageError } from './options.ts';
 import { readCriteoTsv } from '../data/criteo-tsv.ts';
 import { type Dataset, sliceRows } from '../data/dataset.ts';
 import { generateSynthetic } from '../data/synthetic.ts';
@@ -21,7 +23,7 @@ export function loadSplits(config: TrainConfig): { train: Dataset; test: Dataset
   if (data.kind === 'binary') {
     const { manifest, data: all } = readBinaryDataset(data.path);
     const { train, test } = data.split === 'day' ? daySplits(all, manifest)
-      : data.split === 'random' ? randomSplits(all, config.testFraction, config.seed) : kaggleSplits(all);
+      : data.split === 'random' ? randomSplits(all, config.testFraction, config.seed) : kaggleSplits(all, manifest);
     return { train, test };
   }
   const all = data.kind === 'dataset'
@@ -39,6 +41,14 @@ export function loadSplits(config: TrainConfig): { train: Dataset; test: Dataset
 
 export function prepareData(config: TrainConfig): PreparedData {
   const { data, arch } = config;
+  if (data.kind === 'binary' && config.shuffleBuffer > 0) {
+    if (data.split === 'random') throw new UsageError('--shuffle-buffer streams the dataset: use --split kaggle or day');
+    const manifest = readManifest(data.path);
+    const { trainEnd, validationEnd } = splitBoundaries(manifest, data.split);
+    const source = new StreamingSource(data.path, manifest, 0, trainEnd, config.batchSize, config.shuffleBuffer, config.seed);
+    const test = readRowRange(data.path, manifest, validationEnd, manifest.rows);
+    return { source, test, tableRows: manifest.cardinalities, denseFeatures: manifest.denseNames.length };
+  }
   if (data.kind === 'random') {
     const source = new RandomSource(arch.tableRows, arch.bottomMlp[0], config.batchSize, config.numBatches, config.seed);
     return { source, test: null, tableRows: arch.tableRows, denseFeatures: arch.bottomMlp[0] };

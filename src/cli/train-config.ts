@@ -18,6 +18,7 @@ export interface TrainConfig {
   arch: DlrmArch;
   data: DataConfig;
   testFraction: number;
+  shuffleBuffer: number;
   batchSize: number;
   testBatchSize: number;
   learningRate: number;
@@ -73,6 +74,7 @@ export function trainConfigFrom(argv: string[]): TrainConfig {
     arch,
     data,
     testFraction,
+    shuffleBuffer: Number(o['shuffle-buffer']),
     batchSize: Number(o['mini-batch-size']),
     testBatchSize: Number(o['test-mini-batch-size']),
     learningRate: Number(o['learning-rate']),

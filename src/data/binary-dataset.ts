@@ -100,22 +100,30 @@ export interface Splits {
 export type SplitRule = 'kaggle' | 'day' | 'random';
 export const splitRules: readonly SplitRule[] = ['kaggle', 'day', 'random'];
 
-/** Train on [0, trainEnd), then the rest halved into validation and test (dlrm's held-out split). */
-function splitAt(data: Dataset, trainEnd: number): Splits {
-  const validationEnd = trainEnd + Math.floor((data.rows - trainEnd) / 2);
+/** Where the positional splits cut: train [0, trainEnd), validation [trainEnd, validationEnd), test after.
+ *  kaggle: 7 equal parts by position, the first 6 train; day: every input file (day) but the last trains (as
+ *  Terabyte's day_0..day_23); the held-out part is halved into validation and test, as dlrm does. */
+export function splitBoundaries(m: Manifest, rule: 'kaggle' | 'day'): { trainEnd: number; validationEnd: number } {
+  let trainEnd = 6 * Math.floor(m.rows / 7);
+  if (rule === 'day') {
+    const days = m.source.rowsPerInput;
+    if (!days || days.length < 2) throw new DataError('--split day needs a dataset preprocessed from one file per day (two at least)');
+    trainEnd = m.rows - days[days.length - 1];
+  }
+  return { trainEnd, validationEnd: trainEnd + Math.floor((m.rows - trainEnd) / 2) };
+}
+
+function splitAt(data: Dataset, m: Manifest, rule: 'kaggle' | 'day'): Splits {
+  const { trainEnd, validationEnd } = splitBoundaries(m, rule);
   return { train: sliceRows(data, 0, trainEnd), validation: sliceRows(data, trainEnd, validationEnd), test: sliceRows(data, validationEnd, data.rows) };
 }
 
-/** The Kaggle convention: 7 equal parts by position, the first 6 to train, the last halved into validation and test. */
-export function kaggleSplits(data: Dataset): Splits {
-  return splitAt(data, 6 * Math.floor(data.rows / 7));
+export function kaggleSplits(data: Dataset, manifest: Manifest): Splits {
+  return splitAt(data, manifest, 'kaggle');
 }
 
-/** By day (one input file per day, as Terabyte's day_0..day_23): every day but the last trains, the last is halved. */
 export function daySplits(data: Dataset, manifest: Manifest): Splits {
-  const days = manifest.source.rowsPerInput;
-  if (!days || days.length < 2) throw new DataError('--split day needs a dataset preprocessed from one file per day (two at least)');
-  return splitAt(data, data.rows - days[days.length - 1]);
+  return splitAt(data, manifest, 'day');
 }
 
 /** A seeded random split: each row goes to validation or test with probability heldOut / 2 each. */

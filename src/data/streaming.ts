@@ -1,0 +1,108 @@
+/**
+ * Training from a dataset folder larger than memory: rows are read from the files in blocks (one positional
+ * read per file and column), passed through a seeded shuffle buffer, and assembled into mini-batches, so
+ * memory holds the buffer and one block whatever the dataset's size.
+ */
+import { closeSync, openSync, readSync } from 'node:fs';
+import { join } from 'node:path';
+import type { BatchSource } from '../policies/policy.ts';
+import { Rng } from '../util/rng.ts';
+import type { Batch } from './batch.ts';
+import type { Manifest } from './binary-dataset.ts';
+import { type Dataset, oneHotOffsets } from './dataset.ts';
+import { DataError } from './formats/data-error.ts';
+
+function readAt(fd: number, path: string, target: ArrayBufferView, position: number): void {
+  const bytes = new Uint8Array(target.buffer, target.byteOffset, target.byteLength);
+  for (let done = 0; done < bytes.length; ) {
+    const n = readSync(fd, bytes, done, bytes.length - done, position + done);
+    if (n === 0) throw new DataError(`${path}: ends before byte ${position + bytes.length}`);
+    done += n;
+  }
+}
+
+/** Rows [start, end) of a dataset folder, read from its files. */
+export function readRowRange(dir: string, m: Manifest, start: number, end: number): Dataset {
+  const n = end - start, nd = m.denseNames.length;
+  const labels = new Float32Array(n), dense = new Float32Array(n * nd);
+  const categorical = m.categoricalNames.map(() => new Int32Array(n));
+  const open = (name: keyof Manifest['files']) => [openSync(join(dir, m.files[name].path), 'r'), join(dir, m.files[name].path)] as const;
+  const files = [open('labels'), open('dense'), open('categorical')];
+  try {
+    readAt(files[0][0], files[0][1], labels, start * 4);
+    readAt(files[1][0], files[1][1], dense, start * nd * 4);
+    categorical.forEach((column, t) => readAt(files[2][0], files[2][1], column, (t * m.rows + start) * 4));
+  } finally {
+    for (const [fd] of files) closeSync(fd);
+  }
+  return { rows: n, denseFeatures: nd, tableRows: m.cardinalities, dense, categorical, labels };
+}
+
+/** Rows held in fixed arrays, with a row copied between positions or out to a batch. */
+class RowStore {
+  readonly labels: Float32Array;
+  readonly dense: Float32Array;
+  readonly categorical: Int32Array[];
+
+  constructor(readonly capacity: number, readonly nd: number, tables: number) {
+    this.labels = new Float32Array(capacity);
+    this.dense = new Float32Array(capacity * nd);
+    this.categorical = Array.from({ length: tables }, () => new Int32Array(capacity));
+  }
+
+  copyRow(from: number, to: RowStore, at: number): void {
+    to.labels[at] = this.labels[from];
+    to.dense.set(this.dense.subarray(from * this.nd, (from + 1) * this.nd), at * this.nd);
+    for (let t = 0; t < this.categorical.length; t++) to.categorical[t][at] = this.categorical[t][from];
+  }
+
+  append(block: Dataset, at: number): void {
+    this.labels.set(block.labels, at);
+    this.dense.set(block.dense, at * this.nd);
+    block.categorical.forEach((c, t) => this.categorical[t].set(c, at));
+  }
+
+  batch(size: number): Batch {
+    const offsets = oneHotOffsets(size);
+    const indices = this.categorical.map((c) => c.slice(0, size));
+    return { size, labels: this.labels.slice(0, size), dense: this.dense.slice(0, size * this.nd), sparse: { indices, offsets: indices.map(() => offsets) } };
+  }
+}
+
+export class StreamingSource implements BatchSource {
+  readonly batchesPerEpoch: number;
+
+  constructor(
+    readonly dir: string, readonly manifest: Manifest, readonly start: number, readonly end: number,
+    readonly batchSize: number, readonly bufferRows: number, readonly seed: number, readonly blockRows = 1 << 16,
+  ) {
+    this.batchesPerEpoch = Math.ceil((end - start) / batchSize);
+  }
+
+  /** Every row once per epoch: blocks stream into the buffer, and rows leave it at random (seeded per epoch). */
+  *batches(epoch: number): Iterable<Batch> {
+    const m = this.manifest, nd = m.denseNames.length, tables = m.categoricalNames.length;
+    const rng = new Rng(this.seed, 2000 + epoch);
+    const buffer = new RowStore(this.bufferRows + this.blockRows, nd, tables), batch = new RowStore(this.batchSize, nd, tables);
+    let held = 0, filled = 0;
+    const drawUntil = function* (this: StreamingSource, keep: number): Generator<Batch> {
+      while (held > keep) {
+        const pick = rng.int(held);
+        buffer.copyRow(pick, batch, filled++);
+        buffer.copyRow(--held, buffer, pick); // the last held row fills the gap
+        if (filled === this.batchSize) {
+          yield batch.batch(filled);
+          filled = 0;
+        }
+      }
+    }.bind(this);
+    for (let at = this.start; at < this.end; at += this.blockRows) {
+      const block = readRowRange(this.dir, m, at, Math.min(this.end, at + this.blockRows));
+      buffer.append(block, held);
+      held += block.rows;
+      yield* drawUntil(this.bufferRows);
+    }
+    yield* drawUntil(0);
+    if (filled > 0) yield batch.batch(filled);
+  }
+}

@@ -1,5 +1,7 @@
 // N-API bindings: each kernel works in place on typed arrays owned by JavaScript (no copies).
+#include <fcntl.h>
 #include <node_api.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdint>
@@ -38,6 +40,13 @@ class Args {
     return v;
   }
   int64_t integer(size_t i) const { return static_cast<int64_t>(number(i)); }
+  std::string text(size_t i) const {
+    size_t length = 0;
+    check(napi_get_value_string_utf8(env_, values_[i], nullptr, 0, &length), "string argument");
+    std::string out(length, '\0');
+    check(napi_get_value_string_utf8(env_, values_[i], out.data(), length + 1, &length), "string argument");
+    return out;
+  }
   bool flag(size_t i) const {
     bool v;
     check(napi_get_value_bool(env_, values_[i], &v), "boolean argument");
@@ -409,6 +418,35 @@ napi_value EngineUpdate(napi_env env, napi_callback_info info) {
   });
 }
 
+// (path, position, target): reads target.byteLength bytes of the file at position into any typed array, on the
+// engine's thread (a data loader's prefetch); its count is the bytes read.
+napi_value EngineRead(napi_env env, napi_callback_info info) {
+  return guarded<3>(env, info, [&](const Args& a) {
+    const std::string path = a.text(0);
+    const int64_t position = a.integer(1);
+    size_t length = 0, offset = 0;
+    napi_typedarray_type type;
+    void* data;
+    napi_value buffer;
+    check(napi_get_typedarray_info(env, a[2], &type, &length, &data, &buffer, &offset), "typed array argument");
+    const size_t elementBytes = type == napi_float64_array ? 8 : (type == napi_uint8_array || type == napi_int8_array) ? 1 : 4;
+    uint8_t* target = static_cast<uint8_t*>(data);
+    const size_t bytes = length * elementBytes;
+    return numberValue(env, gatherEngine().submit([path, position, target, bytes]() -> int64_t {
+      const int fd = open(path.c_str(), O_RDONLY);
+      if (fd < 0) return -1;
+      size_t done = 0;
+      while (done < bytes) {
+        const ssize_t n = pread(fd, target + done, bytes - done, static_cast<off_t>(position + done));
+        if (n <= 0) break;
+        done += static_cast<size_t>(n);
+      }
+      close(fd);
+      return static_cast<int64_t>(done);
+    }));
+  });
+}
+
 napi_value EngineWait(napi_env env, napi_callback_info info) {
   return guarded<1>(env, info, [&](const Args& a) {
     const JobResult r = gatherEngine().wait(static_cast<uint64_t>(a.integer(0)));
@@ -472,6 +510,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"engineGather", nullptr, EngineGather, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"engineRefetch", nullptr, EngineRefetch, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"engineUpdate", nullptr, EngineUpdate, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"engineRead", nullptr, EngineRead, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"engineWait", nullptr, EngineWait, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"monotonicNs", nullptr, MonotonicNs, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},

@@ -212,9 +212,11 @@ describe('streaming loader', () => {
     const slice = readRowRange(out, m, 100, 140);
     assert.deepEqual(slice.labels, data.labels.subarray(100, 140));
     assert.deepEqual(slice.categorical[2], data.categorical[2].subarray(100, 140));
-    const order = (epoch: number, buffer: number) => {
+    const { createKernels } = await import('../src/kernels/index.ts');
+    const engines = [null, createKernels('auto').gatherEngine(), createKernels('typescript').gatherEngine()];
+    const order = (epoch: number, buffer: number, engine = engines[0]) => {
       const seen: number[] = [];
-      for (const b of new StreamingSource(out, m, 0, 900, 64, buffer, 5, 128).batches(epoch)) {
+      for (const b of new StreamingSource(out, m, 0, 900, 64, buffer, 5, engine, 128).batches(epoch)) {
         for (let i = 0; i < b.size; i++) {
           const r = b.dense[i * 13];
           seen.push(r);
@@ -229,6 +231,7 @@ describe('streaming loader', () => {
       assert.deepEqual([...a].sort((x, y) => x - y), Array.from({ length: 900 }, (_, i) => i), 'each training row exactly once');
       assert.notDeepEqual(a, [...a].sort((x, y) => x - y), 'shuffled');
       assert.deepEqual(order(0, buffer), a, 'deterministic for a seed and epoch');
+      for (const engine of engines.slice(1)) assert.deepEqual(order(0, buffer, engine), a, 'blocks prefetched by the gather engine');
       assert.notDeepEqual(order(1, buffer), a, 'a new order each epoch');
     }
   });

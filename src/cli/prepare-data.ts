@@ -5,6 +5,7 @@ import { UsageError } from './options.ts';
 import { readCriteoTsv } from '../data/criteo-tsv.ts';
 import { type Dataset, sliceRows } from '../data/dataset.ts';
 import { generateSynthetic } from '../data/synthetic.ts';
+import type { Kernels } from '../kernels/kernels.ts';
 import type { BatchSource } from '../policies/policy.ts';
 import { DatasetSource, RandomSource } from '../train/sources.ts';
 import type { TrainConfig } from './train-config.ts';
@@ -39,13 +40,13 @@ export function loadSplits(config: TrainConfig): { train: Dataset; test: Dataset
   return { train: sliceRows(all, 0, all.rows - testRows), test: testRows > 0 ? sliceRows(all, all.rows - testRows, all.rows) : null };
 }
 
-export function prepareData(config: TrainConfig): PreparedData {
+export function prepareData(config: TrainConfig, kernels: Kernels): PreparedData {
   const { data, arch } = config;
   if (data.kind === 'binary' && config.shuffleBuffer > 0) {
     if (data.split === 'random') throw new UsageError('--shuffle-buffer streams the dataset: use --split kaggle or day');
     const manifest = readManifest(data.path);
     const { trainEnd, validationEnd } = splitBoundaries(manifest, data.split);
-    const source = new StreamingSource(data.path, manifest, 0, trainEnd, config.batchSize, config.shuffleBuffer, config.seed);
+    const source = new StreamingSource(data.path, manifest, 0, trainEnd, config.batchSize, config.shuffleBuffer, config.seed, kernels.gatherEngine());
     const test = readRowRange(data.path, manifest, validationEnd, manifest.rows);
     return { source, test, tableRows: manifest.cardinalities, denseFeatures: manifest.denseNames.length };
   }

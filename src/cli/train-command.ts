@@ -19,7 +19,7 @@ import type { TrainConfig } from './train-config.ts';
 
 export async function runTraining(config: TrainConfig, out: NodeJS.WriteStream = process.stdout): Promise<TrainResult> {
   const kernels = createKernels(config.backend, config.threads);
-  const prepared = prepareData(config);
+  const prepared = prepareData(config, kernels);
   // The bottom MLP's input is the data's dense features (13 for Criteo, none for MovieLens or libFM sources).
   const arch = validateArch({ ...config.arch, tableRows: prepared.tableRows, bottomMlp: [prepared.denseFeatures, ...config.arch.bottomMlp.slice(1)] });
   const runDir = config.runDir ? RunDir.create(config.runDir, 'train') : null;

@@ -5,6 +5,7 @@
  */
 import { closeSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
+import type { GatherEngine } from '../kernels/kernels.ts';
 import type { BatchSource } from '../policies/policy.ts';
 import { Rng } from '../util/rng.ts';
 import type { Batch } from './batch.ts';
@@ -69,14 +70,44 @@ class RowStore {
   }
 }
 
+/** A block being read by the gather engine (prefetch) into arrays shaped as a dataset. */
+interface PendingBlock {
+  block: Dataset;
+  reads: { job: number; bytes: number; path: string }[];
+}
+
 export class StreamingSource implements BatchSource {
   readonly batchesPerEpoch: number;
 
+  /** With an engine, the next block is read on its thread while the current one feeds the training loop. */
   constructor(
     readonly dir: string, readonly manifest: Manifest, readonly start: number, readonly end: number,
-    readonly batchSize: number, readonly bufferRows: number, readonly seed: number, readonly blockRows = 1 << 16,
+    readonly batchSize: number, readonly bufferRows: number, readonly seed: number,
+    readonly engine: GatherEngine | null = null, readonly blockRows = 1 << 16,
   ) {
     this.batchesPerEpoch = Math.ceil((end - start) / batchSize);
+  }
+
+  private startBlock(at: number): PendingBlock {
+    const m = this.manifest, end = Math.min(this.end, at + this.blockRows), n = end - at, nd = m.denseNames.length;
+    const block: Dataset = {
+      rows: n, denseFeatures: nd, tableRows: m.cardinalities, labels: new Float32Array(n), dense: new Float32Array(n * nd),
+      categorical: m.categoricalNames.map(() => new Int32Array(n)),
+    };
+    if (!this.engine) return { block: readRowRange(this.dir, m, at, end), reads: [] };
+    const file = (name: keyof Manifest['files']) => join(this.dir, m.files[name].path);
+    const read = (path: string, position: number, target: ArrayBufferView) => ({ job: this.engine!.read(path, position, target), bytes: target.byteLength, path });
+    const reads = [read(file('labels'), at * 4, block.labels), read(file('dense'), at * nd * 4, block.dense)];
+    block.categorical.forEach((column, t) => reads.push(read(file('categorical'), (t * m.rows + at) * 4, column)));
+    return { block, reads };
+  }
+
+  private finishBlock(pending: PendingBlock): Dataset {
+    for (const r of pending.reads) {
+      const got = this.engine!.wait(r.job).count;
+      if (got !== r.bytes) throw new DataError(`${r.path}: read ${got} of ${r.bytes} bytes`);
+    }
+    return pending.block;
   }
 
   /** Every row once per epoch: blocks stream into the buffer, and rows leave it at random (seeded per epoch). */
@@ -96,8 +127,10 @@ export class StreamingSource implements BatchSource {
         }
       }
     }.bind(this);
-    for (let at = this.start; at < this.end; at += this.blockRows) {
-      const block = readRowRange(this.dir, m, at, Math.min(this.end, at + this.blockRows));
+    let next: PendingBlock | null = this.start < this.end ? this.startBlock(this.start) : null;
+    for (let at = this.start; next; at += this.blockRows) {
+      const block = this.finishBlock(next);
+      next = at + this.blockRows < this.end ? this.startBlock(at + this.blockRows) : null;
       buffer.append(block, held);
       held += block.rows;
       yield* drawUntil(this.bufferRows);

@@ -50,6 +50,8 @@ export interface GatherEngine {
   refetch(host: Float32Array[], bags: Bags, layout: SlotLayout, out: Float32Array, touched: Int32Array[]): number;
   /** The embeddingUpdate of host rows, run by the engine. */
   update(host: Float32Array[], bags: Bags, layout: SlotLayout, grad: Float32Array, update: SparseUpdate): number;
+  /** Reads target.byteLength bytes of a file at a position into target (a loader's prefetch); count = bytes read. */
+  read(path: string, position: number, target: ArrayBufferView): number;
   wait(job: number): EngineJob;
   now(): number;
 }

@@ -28,6 +28,7 @@ interface Addon {
   engineGather(...args: [Float32Array[], Int32Array[], Int32Array[], number, number, number, number, Float32Array]): number;
   engineRefetch(...args: [Float32Array[], Int32Array[], Int32Array[], number, number, number, number, Float32Array, Int32Array[]]): number;
   engineUpdate(...args: [Float32Array[], Float32Array[] | null, Int32Array[], Int32Array[], number, number, number, number, Float32Array, number, number, number]): number;
+  engineRead(path: string, position: number, target: ArrayBufferView): number;
   engineWait(job: number): EngineJob;
   monotonicNs(): number;
 }
@@ -134,6 +135,7 @@ export class NativeKernels implements Kernels {
           host, u.states, bags.indices, bags.offsets, l.bags, l.dim, l.stride, l.slot0, grad,
           u.optimizer === 'rowwise-adagrad' ? 1 : 0, u.lr, u.eps,
         ),
+      read: (path, position, target) => a.engineRead(path, position, target),
       wait: (job) => a.engineWait(job),
       now: () => a.monotonicNs(),
     };

@@ -3,6 +3,7 @@
  * is not built. Sums accumulate in float64, so they are at least as accurate as float32 BLAS.
  */
 import type { Bags, EngineJob, GatherEngine, Kernels, SlotLayout, SparseUpdate } from './kernels.ts';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { streamKey, uniformAt } from './counter-hash.ts';
 
 /** The gradient of each distinct row a table's bags touched, summed over its lookups, in first-seen order. */
@@ -235,5 +236,18 @@ class SynchronousEngine implements GatherEngine {
 
   update(host: Float32Array[], bags: Bags, layout: SlotLayout, grad: Float32Array, update: SparseUpdate): number {
     return this.run(() => (this.kernels.embeddingUpdate(host, bags, layout, grad, update), 0));
+  }
+
+  read(path: string, position: number, target: ArrayBufferView): number {
+    return this.run(() => {
+      const fd = openSync(path, 'r'), bytes = new Uint8Array(target.buffer, target.byteOffset, target.byteLength);
+      try {
+        let done = 0;
+        for (let n; done < bytes.length && (n = readSync(fd, bytes, done, bytes.length - done, position + done)) > 0; ) done += n;
+        return done;
+      } finally {
+        closeSync(fd);
+      }
+    });
   }
 }

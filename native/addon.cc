@@ -228,7 +228,7 @@ napi_value ParseCriteo(napi_env env, napi_callback_info info) {
     float* labels = a.arrayOf<float>(a[2], &capacity);
     const auto keys = a.arrays<double>(4);
     return numberValue(env, parseCriteo(static_cast<const uint8_t*>(data), static_cast<int64_t>(length), a.flag(1), labels,
-                                        a.isNull(3) ? nullptr : a.array<float>(3), keys.data(), static_cast<int64_t>(capacity)));
+                                        a.array<float>(3), keys.data(), static_cast<int64_t>(capacity)));
   });
 }
 

@@ -45,7 +45,7 @@ int64_t parseLines(const uint8_t* b, int64_t length, bool labelled, float* label
       const int64_t digits = p;
       while (p < length && b[p] >= '0' && b[p] <= '9') value = value * 10 + (b[p++] - '0');
       if (p >= length || b[p] != '\t' || (negative && p == digits)) return -1;
-      if (dense) dense[r * kDense + j] = (p == start || negative) ? 0.0f : static_cast<float>(std::log1p(value));
+      dense[r * kDense + j] = (p == start || negative) ? 0.0f : static_cast<float>(std::log1p(value));
       ++p;
     }
     for (int t = 0; t < kCategorical; ++t) {

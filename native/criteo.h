@@ -5,8 +5,7 @@
 #include <cstdint>
 
 // Parses whole lines into labels [rows], dense [rows x 13] (log1p, missing 0) and 26 key columns (hash value
-// or -1 when missing); dense may be null (the counting pass needs only the keys). Returns the rows, or -1 when a
-// line is malformed.
+// or -1 when missing). Returns the rows, or -1 when a line is malformed.
 int64_t parseCriteo(const uint8_t* bytes, int64_t length, bool labelled, float* labels, float* dense, double* const* keys,
                     int64_t capacity);
 // Distinct keys of a column sorted ascending with their counts; returns how many.

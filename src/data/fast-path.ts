@@ -8,7 +8,7 @@ import { countLines } from './chunks.ts';
 import { criteoCategorical, criteoDense, type ParseContext, type ParsedRows, parseCriteoLines } from './formats/criteo-tsv.ts';
 
 interface DataAddon {
-  parseCriteo(bytes: Uint8Array, labelled: boolean, labels: Float32Array, dense: Float32Array | null, keys: Float64Array[]): number;
+  parseCriteo(bytes: Uint8Array, labelled: boolean, labels: Float32Array, dense: Float32Array, keys: Float64Array[]): number;
   countKeys(keys: Float64Array[], values: Float64Array[], counts: Float64Array[]): number[];
   vocabularyFromCounts(values: Float64Array, counts: Float64Array, minCount: number, keysById: Float64Array): number;
   createVocabulary(keysById: Float64Array): number;
@@ -25,14 +25,13 @@ export function setDataThreads(threads: number): void {
   addon?.setThreads(threads);
 }
 
-/** Parses a chunk; with keysOnly the dense features are checked but not stored (the counting pass). */
-export function parseChunk(bytes: Uint8Array, ctx: ParseContext, atFileStart: boolean, atFileEnd: boolean, keysOnly = false): ParsedRows {
+export function parseChunk(bytes: Uint8Array, ctx: ParseContext, atFileStart: boolean, atFileEnd: boolean): ParsedRows {
   const bom = atFileStart && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf;
   if (addon && !bom) {
     const lines = countLines(bytes);
-    const labels = new Float32Array(lines), dense = new Float32Array(keysOnly ? 0 : lines * criteoDense);
+    const labels = new Float32Array(lines), dense = new Float32Array(lines * criteoDense);
     const keys = Array.from({ length: criteoCategorical }, () => new Float64Array(lines));
-    const rows = addon.parseCriteo(bytes, ctx.labelled, labels, keysOnly ? null : dense, keys);
+    const rows = addon.parseCriteo(bytes, ctx.labelled, labels, dense, keys);
     if (rows === lines) return { rows, labels, dense, keys };
   }
   return parseCriteoLines(bytes, ctx, atFileStart, atFileEnd);

@@ -1,8 +1,9 @@
 /**
  * Raw Criteo TSV (plain or gzip) to a hotline dataset in two passes over line-aligned chunks:
- *  1. parse each chunk and keep its row count and, for a vocabulary, its value counts per column;
+ *  1. parse each chunk once: its labels and dense features go to their rows of the output, its raw keys to a
+ *     temporary file, its value counts (for a vocabulary) to another;
  *  2. number the values (descending frequency, so id 0 is the hottest; values seen fewer than min-count
- *     times share the last id) or hash them modulo max-ind-range, then encode each chunk into its rows.
+ *     times share the last id) or hash them modulo max-ind-range, then encode each chunk's keys into its rows.
  * Work happens in OUT.partial: every finished chunk leaves a file written atomically (temporary + rename),
  * so a killed run resumes where it stopped and produces the same bytes; OUT appears, renamed whole, only
  * when every file and the manifest are complete.
@@ -81,24 +82,38 @@ export async function preprocess(o: PreprocessOptions): Promise<Manifest> {
   const vocabulary = o.encoding.kind === 'vocabulary';
   setDataThreads(o.threads);
 
-  // Pass 1: rows (and value counts) per chunk.
+  // Pass 1: parse each chunk once; labels and dense features land in their rows, keys and counts in chunk files.
+  const files = { labels: 'labels.f32', dense: 'dense.f32', categorical: 'categorical.i32' };
+  const openOutput = (name: string) => openSync(join(work, name), existsSync(join(work, name)) ? 'r+' : 'w+');
   const summaries: ChunkSummary[][] = [];
-  for (const [f, input] of o.inputs.entries()) {
-    summaries.push([]);
-    for await (const chunk of readChunks(input, o.chunkBytes)) {
-      const summaryPath = chunkFile(f, chunk.index, 'rows.json');
-      if (!existsSync(summaryPath)) {
-        const skipped: Record<string, number> = {};
-        const parsed = parseChunk(chunk.bytes, { file: input, firstLine: chunk.firstLine, labelled: true, onBadLine: o.onBadLine, skipped }, chunk.atFileStart, chunk.atFileEnd, true);
-        if (vocabulary) {
-          const counted = countColumns(parsed.keys);
-          writeAtomically(chunkFile(f, chunk.index, 'counts.f64'), packColumns(counted.flatMap((c) => [c.values, c.counts])));
+  const labelsFd = openOutput(files.labels), denseFd = openOutput(files.dense);
+  try {
+    let rowStart = 0;
+    for (const [f, input] of o.inputs.entries()) {
+      summaries.push([]);
+      for await (const chunk of readChunks(input, o.chunkBytes)) {
+        const summaryPath = chunkFile(f, chunk.index, 'rows.json');
+        if (!existsSync(summaryPath)) {
+          const skipped: Record<string, number> = {};
+          const parsed = parseChunk(chunk.bytes, { file: input, firstLine: chunk.firstLine, labelled: true, onBadLine: o.onBadLine, skipped }, chunk.atFileStart, chunk.atFileEnd);
+          writeSync(labelsFd, parsed.labels, 0, parsed.labels.byteLength, rowStart * 4);
+          writeSync(denseFd, parsed.dense, 0, parsed.dense.byteLength, rowStart * criteoDense * 4);
+          writeAtomically(chunkFile(f, chunk.index, 'keys.f64'), packColumns(parsed.keys));
+          if (vocabulary) {
+            const counted = countColumns(parsed.keys);
+            writeAtomically(chunkFile(f, chunk.index, 'counts.f64'), packColumns(counted.flatMap((c) => [c.values, c.counts])));
+          }
+          writeAtomically(summaryPath, JSON.stringify({ rows: parsed.rows, lines: countLines(chunk.bytes), skipped }));
         }
-        writeAtomically(summaryPath, JSON.stringify({ rows: parsed.rows, lines: countLines(chunk.bytes), skipped }));
+        const summary = JSON.parse(readFileSync(summaryPath, 'utf8')) as ChunkSummary;
+        summaries[f].push(summary);
+        rowStart += summary.rows;
+        say(`pass 1: ${input} chunk ${chunk.index + 1}`);
       }
-      summaries[f].push(JSON.parse(readFileSync(summaryPath, 'utf8')) as ChunkSummary);
-      say(`pass 1: ${input} chunk ${chunk.index + 1}`);
     }
+  } finally {
+    closeSync(labelsFd);
+    closeSync(denseFd);
   }
   const rows = summaries.flat().reduce((n, s) => n + s.rows, 0);
   if (rows === 0) throw new DataError(`${o.inputs.join(', ')}: no valid rows`);
@@ -134,35 +149,26 @@ export async function preprocess(o: PreprocessOptions): Promise<Manifest> {
     cardinalities = Array(criteoCategorical).fill(range);
   }
 
-  // Pass 2: encode each chunk into its rows of the preallocated files.
-  const files = { labels: 'labels.f32', dense: 'dense.f32', categorical: 'categorical.i32' };
+  // Pass 2: encode each chunk's keys into its rows of the column-major ids file.
   const sizes = { labels: rows * 4, dense: rows * criteoDense * 4, categorical: rows * criteoCategorical * 4 };
-  const fds = Object.fromEntries(Object.entries(files).map(([k, name]) => {
-    const path = join(work, name);
-    const fd = openSync(path, existsSync(path) ? 'r+' : 'w+');
-    ftruncateSync(fd, sizes[k as keyof typeof sizes]);
-    return [k, fd];
-  })) as Record<keyof typeof files, number>;
+  const categoricalFd = openOutput(files.categorical);
   try {
+    ftruncateSync(categoricalFd, sizes.categorical);
     let rowStart = 0;
-    for (const [f, input] of o.inputs.entries()) {
-      for await (const chunk of readChunks(input, o.chunkBytes)) {
-        const summary = summaries[f][chunk.index], done = chunkFile(f, chunk.index, 'done');
-        if (!existsSync(done)) {
-          const parsed = parseChunk(chunk.bytes, { file: input, firstLine: chunk.firstLine, labelled: true, onBadLine: o.onBadLine, skipped: {} }, chunk.atFileStart, chunk.atFileEnd);
-          writeSync(fds.labels, parsed.labels, 0, parsed.labels.byteLength, rowStart * 4);
-          writeSync(fds.dense, parsed.dense, 0, parsed.dense.byteLength, rowStart * criteoDense * 4);
-          const ids = parsed.keys.map(() => new Int32Array(parsed.rows));
-          encodeColumns(codes, parsed.keys, ids);
-          ids.forEach((column, t) => writeSync(fds.categorical, column, 0, column.byteLength, (t * rows + rowStart) * 4));
-          writeAtomically(done, '');
-        }
-        rowStart += summary.rows;
-        say(`pass 2: ${input} chunk ${chunk.index + 1}`);
+    summaries.forEach((chunks, f) => chunks.forEach((summary, c) => {
+      const done = chunkFile(f, c, 'done');
+      if (!existsSync(done)) {
+        const keys = unpackColumns(chunkFile(f, c, 'keys.f64'), criteoCategorical);
+        const ids = keys.map(() => new Int32Array(summary.rows));
+        encodeColumns(codes, keys, ids);
+        ids.forEach((column, t) => writeSync(categoricalFd, column, 0, column.byteLength, (t * rows + rowStart) * 4));
+        writeAtomically(done, '');
       }
-    }
+      rowStart += summary.rows;
+      say(`pass 2: ${o.inputs[f]} chunk ${c + 1}`);
+    }));
   } finally {
-    Object.values(fds).forEach((fd) => closeSync(fd));
+    closeSync(categoricalFd);
     releaseVocabularies();
   }
 

@@ -13,11 +13,21 @@ namespace {
 constexpr int kDense = 13;
 constexpr int kCategorical = 26;
 
-inline int hexDigit(uint8_t c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  const uint8_t lower = c | 0x20;
-  return lower >= 'a' && lower <= 'f' ? lower - 'a' + 10 : -1;
-}
+// Lookup tables: hex digit values (-1 for other bytes), and log1p of the small counts that make up most of
+// Criteo's integer features.
+struct Tables {
+  int8_t hex[256];
+  float log1pSmall[1 << 16];
+  Tables() {
+    for (int c = 0; c < 256; ++c) hex[c] = -1;
+    for (int c = 0; c < 10; ++c) hex['0' + c] = static_cast<int8_t>(c);
+    for (int c = 0; c < 6; ++c) hex['a' + c] = hex['A' + c] = static_cast<int8_t>(10 + c);
+    for (int v = 0; v < (1 << 16); ++v) log1pSmall[v] = static_cast<float>(std::log1p(static_cast<double>(v)));
+  }
+};
+const Tables tables;
+
+inline int hexDigit(uint8_t c) { return tables.hex[c]; }
 }  // namespace
 
 namespace {
@@ -45,7 +55,8 @@ int64_t parseLines(const uint8_t* b, int64_t length, bool labelled, float* label
       const int64_t digits = p;
       while (p < length && b[p] >= '0' && b[p] <= '9') value = value * 10 + (b[p++] - '0');
       if (p >= length || b[p] != '\t' || (negative && p == digits)) return -1;
-      dense[r * kDense + j] = (p == start || negative) ? 0.0f : static_cast<float>(std::log1p(value));
+      dense[r * kDense + j] = (p == start || negative) ? 0.0f
+                              : value < (1 << 16) ? tables.log1pSmall[static_cast<int>(value)] : static_cast<float>(std::log1p(value));
       ++p;
     }
     for (int t = 0; t < kCategorical; ++t) {

@@ -15,24 +15,22 @@ const addon = loaded instanceof Error ? null : (loaded as unknown as { countLine
 export interface Chunk {
   index: number;
   bytes: Uint8Array;
-  /** Line number of the chunk's first line (1-based), and whether it starts / ends the file. */
+  /** Line number of the chunk's first line (1-based), its line count, and whether it starts / ends the file. */
   firstLine: number;
+  lines: number;
   atFileStart: boolean;
   atFileEnd: boolean;
 }
 
 /** Line ends in bytes (native memchr when the addon is built). */
-export function countLineEnds(bytes: Uint8Array): number {
+function countLineEnds(bytes: Uint8Array): number {
   if (addon) return addon.countLineEnds(bytes);
   let n = 0;
   for (let i = bytes.indexOf(10); i >= 0; i = bytes.indexOf(10, i + 1)) n++;
   return n;
 }
 
-/** Lines in bytes, counting a last line without a line end. */
-export function countLines(bytes: Uint8Array): number {
-  return countLineEnds(bytes) + (bytes.length > 0 && bytes[bytes.length - 1] !== 10 ? 1 : 0);
-}
+
 
 /** Cuts `pending` after its last line end (or takes everything at the end of the file). */
 function cut(pending: Uint8Array, final: boolean): [Uint8Array, Uint8Array] {
@@ -52,8 +50,10 @@ export async function* readChunks(file: string, chunkBytes: number): AsyncGenera
   const gzip = file.endsWith('.gz');
   let index = 0, line = 1, pending: Uint8Array = new Uint8Array(0), start = true;
   const emit = (bytes: Uint8Array, atFileEnd: boolean): Chunk => {
-    const chunk = { index: index++, bytes, firstLine: line, atFileStart: start, atFileEnd };
-    line += countLineEnds(bytes);
+    const ends = countLineEnds(bytes);
+    const lines = ends + (bytes.length > 0 && bytes[bytes.length - 1] !== 10 ? 1 : 0);
+    const chunk = { index: index++, bytes, firstLine: line, lines, atFileStart: start, atFileEnd };
+    line += ends;
     start = false;
     return chunk;
   };

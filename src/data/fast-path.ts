@@ -4,7 +4,6 @@
  * line, a BOM) goes to the TypeScript parser, which words the errors and applies --on-bad-line.
  */
 import { loadAddon } from '../kernels/native.ts';
-import { countLines } from './chunks.ts';
 import { criteoCategorical, criteoDense, type ParseContext, type ParsedRows, parseCriteoLines } from './formats/criteo-tsv.ts';
 
 interface DataAddon {
@@ -25,10 +24,10 @@ export function setDataThreads(threads: number): void {
   addon?.setThreads(threads);
 }
 
-export function parseChunk(bytes: Uint8Array, ctx: ParseContext, atFileStart: boolean, atFileEnd: boolean): ParsedRows {
+/** Parses a chunk of `lines` lines (the count sizes the output arrays). */
+export function parseChunk(bytes: Uint8Array, lines: number, ctx: ParseContext, atFileStart: boolean, atFileEnd: boolean): ParsedRows {
   const bom = atFileStart && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf;
   if (addon && !bom) {
-    const lines = countLines(bytes);
     const labels = new Float32Array(lines), dense = new Float32Array(lines * criteoDense);
     const keys = Array.from({ length: criteoCategorical }, () => new Float64Array(lines));
     const rows = addon.parseCriteo(bytes, ctx.labelled, labels, dense, keys);

@@ -11,7 +11,7 @@
 import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Encoding, type Manifest, datasetFormat, datasetVersion, sha256OfFile } from './binary-dataset.ts';
-import { countLines, readChunks } from './chunks.ts';
+import { readChunks } from './chunks.ts';
 import { buildVocabulary, countColumns, lookupColumns, parseChunk, releaseVocabularies, setDataThreads, type Vocabulary, vocabularyOf } from './fast-path.ts';
 import { type BadLinePolicy, criteoCategorical, criteoDense, missingKey } from './formats/criteo-tsv.ts';
 import { DataError } from './formats/data-error.ts';
@@ -32,21 +32,23 @@ interface ChunkSummary {
   skipped: Record<string, number>;
 }
 
-function writeAtomically(path: string, data: string | Uint8Array): void {
-  writeFileSync(`${path}.tmp`, data);
-  renameSync(`${path}.tmp`, path);
-}
-
-/** Columns of float64 arrays in one file: [count, ...values] per column. */
-function packColumns(columns: Float64Array[]): Uint8Array {
-  const total = columns.reduce((n, c) => n + 1 + c.length, 0), out = new Float64Array(total);
-  let at = 0;
-  for (const c of columns) {
-    out[at++] = c.length;
-    out.set(c, at);
-    at += c.length;
+/** Writes a file whole, under a temporary name first, so a crash never leaves a partial file under the real
+ *  name. Column lists are written as [count, ...values] per column (float64). */
+function writeAtomically(path: string, data: string | Uint8Array | Float64Array[]): void {
+  if (Array.isArray(data)) {
+    const fd = openSync(`${path}.tmp`, 'w');
+    try {
+      for (const c of data) {
+        writeSync(fd, Float64Array.of(c.length));
+        writeSync(fd, c);
+      }
+    } finally {
+      closeSync(fd);
+    }
+  } else {
+    writeFileSync(`${path}.tmp`, data);
   }
-  return new Uint8Array(out.buffer);
+  renameSync(`${path}.tmp`, path);
 }
 
 function unpackColumns(path: string, count: number): Float64Array[] {
@@ -54,7 +56,7 @@ function unpackColumns(path: string, count: number): Float64Array[] {
   let at = 0;
   for (let c = 0; c < count; c++) {
     const n = all[at++];
-    columns.push(all.slice(at, at + n));
+    columns.push(all.subarray(at, at + n));
     at += n;
   }
   return columns;
@@ -95,15 +97,15 @@ export async function preprocess(o: PreprocessOptions): Promise<Manifest> {
         const summaryPath = chunkFile(f, chunk.index, 'rows.json');
         if (!existsSync(summaryPath)) {
           const skipped: Record<string, number> = {};
-          const parsed = parseChunk(chunk.bytes, { file: input, firstLine: chunk.firstLine, labelled: true, onBadLine: o.onBadLine, skipped }, chunk.atFileStart, chunk.atFileEnd);
+          const parsed = parseChunk(chunk.bytes, chunk.lines, { file: input, firstLine: chunk.firstLine, labelled: true, onBadLine: o.onBadLine, skipped }, chunk.atFileStart, chunk.atFileEnd);
           writeSync(labelsFd, parsed.labels, 0, parsed.labels.byteLength, rowStart * 4);
           writeSync(denseFd, parsed.dense, 0, parsed.dense.byteLength, rowStart * criteoDense * 4);
-          writeAtomically(chunkFile(f, chunk.index, 'keys.f64'), packColumns(parsed.keys));
+          writeAtomically(chunkFile(f, chunk.index, 'keys.f64'), parsed.keys);
           if (vocabulary) {
             const counted = countColumns(parsed.keys);
-            writeAtomically(chunkFile(f, chunk.index, 'counts.f64'), packColumns(counted.flatMap((c) => [c.values, c.counts])));
+            writeAtomically(chunkFile(f, chunk.index, 'counts.f64'), counted.flatMap((c) => [c.values, c.counts]));
           }
-          writeAtomically(summaryPath, JSON.stringify({ rows: parsed.rows, lines: countLines(chunk.bytes), skipped }));
+          writeAtomically(summaryPath, JSON.stringify({ rows: parsed.rows, lines: chunk.lines, skipped }));
         }
         const summary = JSON.parse(readFileSync(summaryPath, 'utf8')) as ChunkSummary;
         summaries[f].push(summary);
@@ -137,7 +139,7 @@ export async function preprocess(o: PreprocessOptions): Promise<Manifest> {
         };
         return buildVocabulary(join(0), join(1), minCount);
       });
-      writeAtomically(vocabPath, packColumns(byId));
+      writeAtomically(vocabPath, byId);
       say('vocabulary written');
     }
     const vocabularies = unpackColumns(vocabPath, criteoCategorical).map(vocabularyOf);

@@ -250,12 +250,28 @@ napi_value CountKeys(napi_env env, napi_callback_info info) {
   });
 }
 
-// (values, counts, minCount, keysById) -> how many keys made the vocabulary.
-napi_value VocabularyFromCounts(napi_env env, napi_callback_info info) {
-  return guarded<4>(env, info, [&](const Args& a) {
+napi_value CreateCounts(napi_env env, napi_callback_info info) {
+  return guarded<0>(env, info, [&](const Args&) { return numberValue(env, createCounts()); });
+}
+
+// (handle, values, counts)
+napi_value AddCounts(napi_env env, napi_callback_info info) {
+  return guarded<3>(env, info, [&](const Args& a) {
     size_t n = 0;
-    const double* values = a.arrayOf<double>(a[0], &n);
-    return numberValue(env, vocabularyFromCounts(values, a.array<double>(1), static_cast<int64_t>(n), a.number(2), a.array<double>(3)));
+    const double* values = a.arrayOf<double>(a[1], &n);
+    addCounts(a.integer(0), values, a.array<double>(2), static_cast<int64_t>(n));
+    return undefinedValue(env);
+  });
+}
+
+napi_value DistinctCounts(napi_env env, napi_callback_info info) {
+  return guarded<1>(env, info, [&](const Args& a) { return numberValue(env, distinctCounts(a.integer(0))); });
+}
+
+// (handle, minCount, keysById) -> how many keys made the vocabulary.
+napi_value FinishCounts(napi_env env, napi_callback_info info) {
+  return guarded<3>(env, info, [&](const Args& a) {
+    return numberValue(env, finishCounts(a.integer(0), a.number(1), a.array<double>(2)));
   });
 }
 
@@ -498,7 +514,10 @@ napi_value Init(napi_env env, napi_value exports) {
       {"partitionLookups", nullptr, PartitionLookups, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"parseCriteo", nullptr, ParseCriteo, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"countKeys", nullptr, CountKeys, nullptr, nullptr, nullptr, napi_default, nullptr},
-      {"vocabularyFromCounts", nullptr, VocabularyFromCounts, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"createCounts", nullptr, CreateCounts, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"addCounts", nullptr, AddCounts, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"distinctCounts", nullptr, DistinctCounts, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"finishCounts", nullptr, FinishCounts, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"createVocabulary", nullptr, CreateVocabulary, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"lookupVocabularies", nullptr, LookupVocabularies, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"releaseVocabularies", nullptr, ReleaseVocabularies, nullptr, nullptr, nullptr, napi_default, nullptr},

@@ -173,21 +173,56 @@ struct KeyTable {
 std::vector<std::unique_ptr<KeyTable>> vocabularies;
 }  // namespace
 
-int64_t vocabularyFromCounts(const double* values, const double* counts, int64_t n, double minCount, double* keysById) {
-  KeyTable total(static_cast<size_t>(n));
-  for (int64_t i = 0; i < n; ++i) {
-    const uint64_t k = KeyTable::encode(values[i]);
-    const size_t h = total.slot(k);
-    total.keys[h] = k;
-    total.values[h] += static_cast<int64_t>(counts[i]);
+namespace {
+// Running totals of one column's counts, growing with the distinct keys seen (not with the input).
+struct CountTable {
+  KeyTable table{1 << 16};
+  size_t used = 0;
+  void add(uint64_t k, int64_t count) {
+    if ((used + 1) * 2 > table.keys.size()) grow();
+    const size_t h = table.slot(k);
+    if (table.keys[h] == 0) {
+      table.keys[h] = k;
+      ++used;
+    }
+    table.values[h] += count;
   }
+  void grow() {
+    KeyTable bigger(table.keys.size());
+    for (size_t h = 0; h < table.keys.size(); ++h) {
+      if (table.keys[h] == 0) continue;
+      const size_t g = bigger.slot(table.keys[h]);
+      bigger.keys[g] = table.keys[h];
+      bigger.values[g] = table.values[h];
+    }
+    table = std::move(bigger);
+  }
+};
+std::vector<std::unique_ptr<CountTable>> countTables;
+}  // namespace
+
+int64_t createCounts() {
+  countTables.push_back(std::make_unique<CountTable>());
+  return static_cast<int64_t>(countTables.size() - 1);
+}
+
+void addCounts(int64_t handle, const double* values, const double* counts, int64_t n) {
+  CountTable& totals = *countTables.at(static_cast<size_t>(handle));
+  for (int64_t i = 0; i < n; ++i) totals.add(KeyTable::encode(values[i]), static_cast<int64_t>(counts[i]));
+}
+
+int64_t finishCounts(int64_t handle, double minCount, double* keysById) {
+  auto totals = std::move(countTables.at(static_cast<size_t>(handle)));
+  const KeyTable& t = totals->table;
   std::vector<std::pair<int64_t, uint64_t>> kept;  // (-count, key): count descending, then key ascending
-  for (size_t h = 0; h < total.keys.size(); ++h)
-    if (total.keys[h] != 0 && static_cast<double>(total.values[h]) >= minCount) kept.emplace_back(-total.values[h], total.keys[h]);
+  for (size_t h = 0; h < t.keys.size(); ++h)
+    if (t.keys[h] != 0 && static_cast<double>(t.values[h]) >= minCount) kept.emplace_back(-t.values[h], t.keys[h]);
   std::sort(kept.begin(), kept.end());
   for (size_t i = 0; i < kept.size(); ++i) keysById[i] = static_cast<double>(static_cast<int64_t>(kept[i].second) - 2);
   return static_cast<int64_t>(kept.size());
 }
+
+int64_t distinctCounts(int64_t handle) { return static_cast<int64_t>(countTables.at(static_cast<size_t>(handle))->used); }
 
 int64_t createVocabulary(const double* keysById, int64_t n) {
   auto table = std::make_unique<KeyTable>(static_cast<size_t>(n));

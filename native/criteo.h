@@ -10,9 +10,13 @@ int64_t parseCriteo(const uint8_t* bytes, int64_t length, bool labelled, float* 
                     int64_t capacity);
 // Distinct keys of a column sorted ascending with their counts; returns how many.
 int64_t countKeys(const double* keys, int64_t n, double* values, double* counts);
-// A column's vocabulary from per-chunk (value, count) pairs: the keys with at least minCount lookups, by count
-// descending then key ascending (id order). Returns how many.
-int64_t vocabularyFromCounts(const double* values, const double* counts, int64_t n, double minCount, double* keysById);
+// A column's vocabulary from per-chunk (value, count) pairs, added chunk by chunk to running totals that grow
+// with the distinct keys: finishCounts writes the keys with at least minCount lookups by count descending, then
+// key ascending (id order), frees the totals and returns how many; distinctCounts sizes its output.
+int64_t createCounts();
+void addCounts(int64_t handle, const double* values, const double* counts, int64_t n);
+int64_t distinctCounts(int64_t handle);
+int64_t finishCounts(int64_t handle, double minCount, double* keysById);
 // A hash table from keys (in id order) to ids, kept until releaseVocabularies(); returns its handle.
 int64_t createVocabulary(const double* keysById, int64_t n);
 // ids[i] = the id of keys[i], or `missing` when the vocabulary lacks it.

@@ -9,7 +9,10 @@ import { criteoCategorical, criteoDense, type ParseContext, type ParsedRows, par
 interface DataAddon {
   parseCriteo(bytes: Uint8Array, labelled: boolean, labels: Float32Array, dense: Float32Array, keys: Float64Array[]): number;
   countKeys(keys: Float64Array[], values: Float64Array[], counts: Float64Array[]): number[];
-  vocabularyFromCounts(values: Float64Array, counts: Float64Array, minCount: number, keysById: Float64Array): number;
+  createCounts(): number;
+  addCounts(handle: number, values: Float64Array, counts: Float64Array): void;
+  distinctCounts(handle: number): number;
+  finishCounts(handle: number, minCount: number, keysById: Float64Array): number;
   createVocabulary(keysById: Float64Array): number;
   lookupVocabularies(handles: Int32Array, keys: Float64Array[], missing: Int32Array, ids: Int32Array[]): void;
   releaseVocabularies(): void;
@@ -51,16 +54,24 @@ export function countColumns(columns: Float64Array[]): { values: Float64Array; c
   });
 }
 
-/** A column's vocabulary from (value, count) pairs (repeats summed): keys with at least minCount lookups, in id
- *  order (count descending, then key ascending). */
-export function buildVocabulary(values: Float64Array, counts: Float64Array, minCount: number): Float64Array {
-  if (addon) {
-    const keysById = new Float64Array(values.length);
-    return keysById.slice(0, addon.vocabularyFromCounts(values, counts, minCount, keysById));
+/** Running totals of a column's (value, count) pairs, chunk by chunk; memory grows with the distinct values. */
+export class VocabularyBuilder {
+  private readonly handle = addon ? addon.createCounts() : -1;
+  private readonly totals = addon ? null : new Map<number, number>();
+
+  add(values: Float64Array, counts: Float64Array): void {
+    if (addon) addon.addCounts(this.handle, values, counts);
+    else values.forEach((v, i) => this.totals!.set(v, (this.totals!.get(v) ?? 0) + counts[i]));
   }
-  const total = new Map<number, number>();
-  values.forEach((v, i) => total.set(v, (total.get(v) ?? 0) + counts[i]));
-  return Float64Array.from([...total].filter(([, n]) => n >= minCount).sort((a, b) => b[1] - a[1] || a[0] - b[0]).map(([k]) => k));
+
+  /** The values with at least minCount lookups, in id order: count descending, then value ascending. */
+  finish(minCount: number): Float64Array {
+    if (addon) {
+      const keysById = new Float64Array(addon.distinctCounts(this.handle));
+      return keysById.subarray(0, addon.finishCounts(this.handle, minCount, keysById));
+    }
+    return Float64Array.from([...this.totals!].filter(([, n]) => n >= minCount).sort((a, b) => b[1] - a[1] || a[0] - b[0]).map(([k]) => k));
+  }
 }
 
 /** A column's vocabulary (keys in id order) ready for lookups; unknown keys get the rare id (= its size). */

@@ -8,11 +8,11 @@
  * so a killed run resumes where it stopped and produces the same bytes; OUT appears, renamed whole, only
  * when every file and the manifest are complete.
  */
-import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Encoding, type Manifest, datasetFormat, datasetVersion, sha256OfFile } from './binary-dataset.ts';
 import { readChunks } from './chunks.ts';
-import { buildVocabulary, countColumns, lookupColumns, parseChunk, releaseVocabularies, setDataThreads, type Vocabulary, vocabularyOf } from './fast-path.ts';
+import { countColumns, lookupColumns, parseChunk, releaseVocabularies, setDataThreads, type Vocabulary, vocabularyOf, VocabularyBuilder } from './fast-path.ts';
 import { type BadLinePolicy, criteoCategorical, criteoDense, missingKey } from './formats/criteo-tsv.ts';
 import { DataError } from './formats/data-error.ts';
 
@@ -49,6 +49,27 @@ function writeAtomically(path: string, data: string | Uint8Array | Float64Array[
     writeFileSync(`${path}.tmp`, data);
   }
   renameSync(`${path}.tmp`, path);
+}
+
+/** Columns [first, first + count) of a column file, read by position (the headers are walked, not the data). */
+function readColumns(path: string, first: number, count: number): Float64Array[] {
+  const fd = openSync(path, 'r'), header = new Float64Array(1), columns: Float64Array[] = [];
+  try {
+    let at = 0;
+    for (let c = 0; c < first + count; c++) {
+      readSync(fd, header, 0, 8, at);
+      const n = header[0];
+      if (c >= first) {
+        const column = new Float64Array(n);
+        readSync(fd, column, 0, n * 8, at + 8);
+        columns.push(column);
+      }
+      at += 8 * (n + 1);
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return columns;
 }
 
 function unpackColumns(path: string, count: number): Float64Array[] {
@@ -125,19 +146,15 @@ export async function preprocess(o: PreprocessOptions): Promise<Manifest> {
   if (vocabulary) {
     const vocabPath = join(work, 'vocab.f64');
     if (!existsSync(vocabPath)) {
-      const perChunk = summaries.flatMap((chunks, f) => chunks.map((_, c) => unpackColumns(chunkFile(f, c, 'counts.f64'), 2 * criteoCategorical)));
+      // Column by column, chunk by chunk: memory holds one column's distinct values, whatever the input size.
       const minCount = (o.encoding as { minCount: number }).minCount;
       const byId = Array.from({ length: criteoCategorical }, (_, t) => {
-        const join = (k: number) => {
-          const parts = perChunk.map((columns) => columns[2 * t + k]), out = new Float64Array(parts.reduce((n, p) => n + p.length, 0));
-          let at = 0;
-          for (const p of parts) {
-            out.set(p, at);
-            at += p.length;
-          }
-          return out;
-        };
-        return buildVocabulary(join(0), join(1), minCount);
+        const builder = new VocabularyBuilder();
+        summaries.forEach((chunks, f) => chunks.forEach((_, c) => {
+          const [values, counts] = readColumns(chunkFile(f, c, 'counts.f64'), 2 * t, 2);
+          builder.add(values, counts);
+        }));
+        return builder.finish(minCount);
       });
       writeAtomically(vocabPath, byId);
       say('vocabulary written');

@@ -98,7 +98,6 @@ export interface Splits {
 }
 
 export type SplitRule = 'kaggle' | 'day' | 'random';
-export const splitRules: readonly SplitRule[] = ['kaggle', 'day', 'random'];
 
 /** Where the positional splits cut: train [0, trainEnd), validation [trainEnd, validationEnd), test after.
  *  kaggle: 7 equal parts by position, the first 6 train; day: every input file (day) but the last trains (as

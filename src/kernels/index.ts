@@ -3,7 +3,6 @@ import { loadAddon, NativeKernels } from './native.ts';
 import { TypeScriptKernels } from './typescript.ts';
 
 export type BackendName = 'auto' | 'native' | 'typescript';
-export const backendNames: readonly BackendName[] = ['auto', 'native', 'typescript'];
 
 /** The kernels to run on: 'auto' takes the native addon when it is built, else the TypeScript kernels. */
 export function createKernels(backend: BackendName = 'auto', threads = 1): Kernels {

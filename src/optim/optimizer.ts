@@ -8,7 +8,6 @@ import type { Dlrm } from '../model/dlrm.ts';
 import type { EmbeddingStore } from '../model/embeddings.ts';
 
 export type OptimizerName = 'sgd' | 'adagrad';
-export const optimizerNames: readonly OptimizerName[] = ['sgd', 'adagrad'];
 
 export interface OptimizerConfig {
   name: OptimizerName;

@@ -1,8 +1,9 @@
 /** `hotline preprocess`, `hotline gen` and `hotline inspect`: raw data to datasets, and a look at one. */
+import { closeSync, openSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { readBinaryDataset } from '../data/binary-dataset.ts';
-import { writeCriteoTsv } from '../data/formats/criteo-writer.ts';
+import { appendCriteoTsv } from '../data/formats/criteo-writer.ts';
 import { concatTables, readSource } from '../data/formats/sources.ts';
 import { encodeTable } from '../data/formats/table.ts';
 import { preprocess } from '../data/preprocess.ts';
@@ -66,6 +67,8 @@ export async function runPreprocess(argv: string[], out: NodeJS.WriteStream = pr
   );
 }
 
+const partRows = 1_000_000;
+
 export async function runGen(argv: string[], out: NodeJS.WriteStream = process.stdout): Promise<void> {
   const { values } = parse(argv, {
     out: { type: 'string' }, rows: { type: 'string', default: '1000000' }, format: { type: 'string', default: 'binary' },
@@ -82,11 +85,22 @@ export async function runGen(argv: string[], out: NodeJS.WriteStream = process.s
     throw new UsageError(`--zipf: expected one exponent or one per table (${preset.tableRows.length}), got "${values.zipf}"`);
   }
   const zipf = zipfs.length === 1 ? zipfs[0] : zipfs;
-  const started = Date.now();
-  const data = generateSynthetic({ rows: positiveInteger(values.rows!, '--rows'), tableRows: preset.tableRows.map((n) => Math.min(n, cap)), denseFeatures: 13, zipf, seed });
-  if (values.format === 'tsv') writeCriteoTsv(data, values.out);
-  else writeBinaryDataset(data, values.out, { kind: 'synthetic', zipf, seed }, { inputs: [], lines: data.rows, skipped: {} });
-  out.write(`wrote ${values.out}: ${data.rows.toLocaleString('en-US')} rows (${values.format}) in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+  const started = Date.now(), rows = positiveInteger(values.rows!, '--rows');
+  const spec = { tableRows: preset.tableRows.map((n) => Math.min(n, cap)), denseFeatures: 13, zipf, seed };
+  if (values.format === 'tsv') {
+    // In parts of 1M rows (one stream each, the same hot ids and effects), so memory stays flat at any size.
+    const fd = openSync(values.out, 'w');
+    try {
+      for (let part = 0; part * partRows < rows; part++) {
+        appendCriteoTsv(generateSynthetic({ ...spec, rows: Math.min(partRows, rows - part * partRows), stream: part }), fd);
+      }
+    } finally {
+      closeSync(fd);
+    }
+  } else {
+    writeBinaryDataset(generateSynthetic({ ...spec, rows }), values.out, { kind: 'synthetic', zipf, seed }, { inputs: [], lines: rows, skipped: {} });
+  }
+  out.write(`wrote ${values.out}: ${rows.toLocaleString('en-US')} rows (${values.format}) in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
 }
 
 export function runInspect(argv: string[], out: NodeJS.WriteStream = process.stdout): void {

@@ -16,6 +16,8 @@ export interface SyntheticSpec {
   seed: number;
   /** Hot ids scattered over the id space (default), or the hottest at id 0 onwards. */
   scatter?: boolean;
+  /** Which stream of rows: parts of one large set share the seed (same hot ids and effects), not the stream. */
+  stream?: number;
 }
 
 /** Inverse CDF of a continuous Zipf(s) on [1, n+1) (rank 0 is the hottest), with its constants precomputed. */
@@ -42,7 +44,7 @@ function idEffect(key: number, id: number): number {
 
 export function generateSynthetic(spec: SyntheticSpec): Dataset {
   const { rows, tableRows, denseFeatures, seed } = spec;
-  const rng = new Rng(seed, 77);
+  const rng = new Rng(seed, 77 + (spec.stream ?? 0) * 7919);
   const tables = tableRows.length;
   const exponents = tableRows.map((_, t) => (Array.isArray(spec.zipf) ? spec.zipf[t] : spec.zipf));
   const samplers = tableRows.map((n, t) => zipfSampler(n, exponents[t]));

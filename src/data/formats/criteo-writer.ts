@@ -7,22 +7,47 @@ export function hexKey(table: number, id: number): string {
   return ((Math.imul(id, 0x9e3779b1) + Math.imul(table + 1, 0x85ebca6b)) >>> 0).toString(16).padStart(8, '0');
 }
 
-export function writeCriteoTsv(data: Dataset, path: string): void {
-  const fd = openSync(path, 'w'), nd = data.denseFeatures;
-  try {
-    let lines: string[] = [];
-    const flush = () => {
-      writeSync(fd, lines.join(''));
-      lines = [];
-    };
-    for (let r = 0; r < data.rows; r++) {
-      const fields = [String(data.labels[r])];
-      for (let j = 0; j < nd; j++) fields.push(String(Math.round(Math.expm1(data.dense[r * nd + j]))));
-      data.categorical.forEach((column, t) => fields.push(hexKey(t, column[r])));
-      lines.push(`${fields.join('\t')}\n`);
-      if (lines.length === 8192) flush();
+const hexDigits = Buffer.from('0123456789abcdef');
+
+/** Appends the rows of data as Criteo TSV lines to an open file, formatting bytes directly (no strings). */
+export function appendCriteoTsv(data: Dataset, fd: number): void {
+  const nd = data.denseFeatures, tables = data.categorical.length;
+  const rowsPerWrite = 8192, buffer = Buffer.allocUnsafe(rowsPerWrite * (2 + nd * 21 + tables * 9));
+  let at = 0;
+  const digits = new Uint8Array(20);
+  const writeInt = (value: number) => {
+    let n = 0;
+    do {
+      digits[n++] = 48 + (value % 10);
+      value = Math.floor(value / 10);
+    } while (value > 0);
+    while (n > 0) buffer[at++] = digits[--n];
+  };
+  const keyMultiplier = data.categorical.map((_, t) => Math.imul(t + 1, 0x85ebca6b));
+  for (let r = 0; r < data.rows; r++) {
+    buffer[at++] = 48 + data.labels[r];
+    for (let j = 0; j < nd; j++) {
+      buffer[at++] = 9;
+      writeInt(Math.round(Math.expm1(data.dense[r * nd + j])));
     }
-    flush();
+    for (let t = 0; t < tables; t++) {
+      buffer[at++] = 9;
+      const key = (Math.imul(data.categorical[t][r], 0x9e3779b1) + keyMultiplier[t]) >>> 0; // as hexKey
+      for (let shift = 28; shift >= 0; shift -= 4) buffer[at++] = hexDigits[(key >>> shift) & 15];
+    }
+    buffer[at++] = 10;
+    if ((r + 1) % rowsPerWrite === 0) {
+      writeSync(fd, buffer, 0, at);
+      at = 0;
+    }
+  }
+  writeSync(fd, buffer, 0, at);
+}
+
+export function writeCriteoTsv(data: Dataset, path: string): void {
+  const fd = openSync(path, 'w');
+  try {
+    appendCriteoTsv(data, fd);
   } finally {
     closeSync(fd);
   }

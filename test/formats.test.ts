@@ -65,6 +65,21 @@ describe('sources', () => {
     }
   });
 
+  it('Taobao, MovieLens and libFM on generated rows', () => {
+    const d = dir(), n = 300, pick = (i: number, k: number) => (i * 7919 + k * 104729) % 23;
+    const behaviors = ['pv', 'pv', 'pv', 'cart', 'fav', 'buy'];
+    const taobao = Array.from({ length: n }, (_, i) => [`${pick(i, 1)}`, `${pick(i, 2)}`, `${pick(i, 3) % 5}`, behaviors[i % 6], `${1511658000 + i * 3600}`]);
+    writeFileSync(join(d, 'ub.csv'), taobao.map((f) => `${f.join(',')}\n`).join(''));
+    const hour = (f: string[]) => String(new Date(Number(f[4]) * 1000).getUTCHours());
+    roundTrip('taobao', join(d, 'ub.csv'), (f) => [f[0], f[1], f[2], hour(f)], (f) => (['cart', 'fav', 'buy'].includes(f[3]) ? 1 : 0), taobao);
+    const ratings = Array.from({ length: n }, (_, i) => [`${pick(i, 4)}`, `${pick(i, 5)}`, `${1 + (i % 5)}.0`, `${964982703 + i}`]);
+    writeFileSync(join(d, 'ratings.csv'), `userId,movieId,rating,timestamp\n${ratings.map((f) => `${f.join(',')}\n`).join('')}`);
+    roundTrip('movielens', join(d, 'ratings.csv'), (f) => [f[0], f[1]], (f) => (Number(f[2]) >= 4 ? 1 : 0), ratings);
+    const fm = Array.from({ length: n }, (_, i) => [i % 3 === 0 ? '1' : '-1', ...[0, 1, 2].map((k) => `${100 * k + pick(i, k)}:1`)]);
+    writeFileSync(join(d, 'data.libfm'), fm.map((f) => `${f.join(' ')}\n`).join(''));
+    roundTrip('libfm', join(d, 'data.libfm'), (f) => f.slice(1).map((x) => x.split(':')[0]), (f) => (Number(f[0]) > 0 ? 1 : 0), fm);
+  });
+
   it('Avazu (generated rows): hour-of-day and weekday from YYMMDDHH', () => {
     const header = 'id,click,hour,C1,banner_pos,site_id,site_domain,site_category,app_id,app_domain,app_category,device_id,device_ip,device_model,device_type,device_conn_type,C14,C15,C16,C17,C18,C19,C20,C21';
     const row = (i: number, click: number, hour: string) => [String(i), String(click), hour, ...Array.from({ length: 21 }, (_, k) => `v${(i * (k + 1)) % 5}`)].join(',');

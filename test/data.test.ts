@@ -200,7 +200,8 @@ describe('bad input', () => {
 
 describe('streaming loader', () => {
   it('streams every row once per epoch through a seeded shuffle buffer, in bounded blocks', async () => {
-    const { StreamingSource, readRowRange } = await import('../src/data/streaming.ts');
+    const { StreamingSource } = await import('../src/data/streaming.ts');
+    const { readRowRange } = await import('../src/data/binary-dataset.ts');
     const { writeBinaryDataset } = await import('../src/data/write-binary.ts');
     const data = generateSynthetic({ rows: 1000, tableRows: rows, denseFeatures: 13, zipf: 1.2, seed: 2 });
     for (let r = 0; r < 1000; r++) data.dense[r * 13] = r; // each row's identity

@@ -1,6 +1,6 @@
 /** The data a run trains on, as the config asks: dlrm's random batches, the synthetic set, or a Criteo TSV. */
-import { daySplits, kaggleSplits, randomSplits, readBinaryDataset, readManifest, splitBoundaries } from '../data/binary-dataset.ts';
-import { readRowRange, StreamingSource } from '../data/streaming.ts';
+import { daySplits, kaggleSplits, randomSplits, readBinaryDataset, readManifest, readRowRange, splitBoundaries } from '../data/binary-dataset.ts';
+import { StreamingSource } from '../data/streaming.ts';
 import { UsageError } from './options.ts';
 import { readCriteoTsv } from '../data/criteo-tsv.ts';
 import { type Dataset, sliceRows } from '../data/dataset.ts';

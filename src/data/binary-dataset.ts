@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Dataset } from './dataset.ts';
-import { sliceRows } from './dataset.ts';
+import { selectRows, sliceRows } from './dataset.ts';
 import { DataError } from './formats/data-error.ts';
 import { Rng } from '../util/rng.ts';
 
@@ -60,18 +60,6 @@ export function readManifest(dir: string): Manifest {
   return m;
 }
 
-function readInto(path: string, target: Uint8Array, position = 0): void {
-  const fd = openSync(path, 'r');
-  try {
-    for (let done = 0; done < target.length; ) {
-      const n = readSync(fd, target, done, Math.min(1 << 30, target.length - done), position + done);
-      if (n === 0) throw new DataError(`${path}: ends after ${done} of ${target.length} bytes`);
-      done += n;
-    }
-  } finally {
-    closeSync(fd);
-  }
-}
 
 /** Loads a preprocessed dataset, checking every file's size (and, with verify, its SHA-256). */
 export function readBinaryDataset(dir: string, verify = false): { manifest: Manifest; data: Dataset } {
@@ -82,13 +70,33 @@ export function readBinaryDataset(dir: string, verify = false): { manifest: Mani
     if (size !== f.bytes) throw new DataError(`${path}: ${size < 0 ? 'missing' : `${size} bytes`}, the manifest says ${f.bytes} (${name})`);
     if (verify && sha256OfFile(path) !== f.sha256) throw new DataError(`${path}: checksum differs from the manifest`);
   }
-  const nd = m.denseNames.length, rows = m.rows;
-  const labels = new Float32Array(rows), dense = new Float32Array(rows * nd), ids = new Int32Array(rows * m.categoricalNames.length);
-  readInto(join(dir, m.files.labels.path), new Uint8Array(labels.buffer));
-  readInto(join(dir, m.files.dense.path), new Uint8Array(dense.buffer));
-  readInto(join(dir, m.files.categorical.path), new Uint8Array(ids.buffer));
-  const categorical = m.categoricalNames.map((_, t) => ids.subarray(t * rows, (t + 1) * rows));
-  return { manifest: m, data: { rows, denseFeatures: nd, tableRows: m.cardinalities, dense, categorical, labels } };
+  return { manifest: m, data: readRowRange(dir, m, 0, m.rows) };
+}
+
+function readAt(fd: number, path: string, target: ArrayBufferView, position: number): void {
+  const bytes = new Uint8Array(target.buffer, target.byteOffset, target.byteLength);
+  for (let done = 0; done < bytes.length; ) {
+    const n = readSync(fd, bytes, done, Math.min(1 << 30, bytes.length - done), position + done);
+    if (n === 0) throw new DataError(`${path}: ends before byte ${position + bytes.length}`);
+    done += n;
+  }
+}
+
+/** Rows [start, end) of a dataset folder, read from its files by position. */
+export function readRowRange(dir: string, m: Manifest, start: number, end: number): Dataset {
+  const n = end - start, nd = m.denseNames.length;
+  const labels = new Float32Array(n), dense = new Float32Array(n * nd);
+  const categorical = m.categoricalNames.map(() => new Int32Array(n));
+  const open = (name: keyof Manifest['files']) => [openSync(join(dir, m.files[name].path), 'r'), join(dir, m.files[name].path)] as const;
+  const files = [open('labels'), open('dense'), open('categorical')];
+  try {
+    readAt(files[0][0], files[0][1], labels, start * 4);
+    readAt(files[1][0], files[1][1], dense, start * nd * 4);
+    categorical.forEach((column, t) => readAt(files[2][0], files[2][1], column, (t * m.rows + start) * 4));
+  } finally {
+    for (const [fd] of files) closeSync(fd);
+  }
+  return { rows: n, denseFeatures: nd, tableRows: m.cardinalities, dense, categorical, labels };
 }
 
 export interface Splits {
@@ -135,7 +143,7 @@ export function randomSplits(data: Dataset, heldOut: number, seed: number): Spli
   }
   let at = 0;
   for (const part of parts) for (const r of part) order[at++] = r;
-  const permuted = gatherRows(data, order);
+  const permuted = selectRows(data, order);
   return {
     train: sliceRows(permuted, 0, parts[0].length),
     validation: sliceRows(permuted, parts[0].length, parts[0].length + parts[1].length),
@@ -143,12 +151,3 @@ export function randomSplits(data: Dataset, heldOut: number, seed: number): Spli
   };
 }
 
-/** The rows of data in the given order, as a new dataset. */
-function gatherRows(data: Dataset, order: Int32Array): Dataset {
-  const nd = data.denseFeatures, dense = new Float32Array(order.length * nd);
-  order.forEach((r, i) => dense.set(data.dense.subarray(r * nd, (r + 1) * nd), i * nd));
-  return {
-    ...data, rows: order.length, dense, labels: Float32Array.from(order, (r) => data.labels[r]),
-    categorical: data.categorical.map((c) => Int32Array.from(order, (r) => c[r])),
-  };
-}

@@ -26,6 +26,16 @@ export function sliceRows(data: Dataset, start: number, end: number): Dataset {
   };
 }
 
+/** The given rows of data, in that order, as a new dataset. */
+export function selectRows(data: Dataset, rows: Int32Array): Dataset {
+  const nd = data.denseFeatures, dense = new Float32Array(rows.length * nd);
+  rows.forEach((r, i) => dense.set(data.dense.subarray(r * nd, (r + 1) * nd), i * nd));
+  return {
+    ...data, rows: rows.length, dense, labels: Float32Array.from(rows, (r) => data.labels[r]),
+    categorical: data.categorical.map((c) => Int32Array.from(rows, (r) => c[r])),
+  };
+}
+
 const identityOffsets = new Map<number, Int32Array>();
 
 /** CSR offsets of one-hot bags: 0, 1, ..., size (shared, never written). */

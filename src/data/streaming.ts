@@ -1,43 +1,16 @@
 /**
- * Training from a dataset folder larger than memory: rows are read from the files in blocks (one positional
- * read per file and column), passed through a seeded shuffle buffer, and assembled into mini-batches, so
+ * Training from a dataset folder larger than memory: rows are read from the files in blocks (readRowRange, or
+ * positional reads on the gather engine), passed through a seeded shuffle buffer, and assembled into mini-batches, so
  * memory holds the buffer and one block whatever the dataset's size.
  */
-import { closeSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import type { GatherEngine } from '../kernels/kernels.ts';
 import type { BatchSource } from '../policies/policy.ts';
 import { Rng } from '../util/rng.ts';
 import type { Batch } from './batch.ts';
-import type { Manifest } from './binary-dataset.ts';
+import { type Manifest, readRowRange } from './binary-dataset.ts';
 import { type Dataset, oneHotOffsets } from './dataset.ts';
 import { DataError } from './formats/data-error.ts';
-
-function readAt(fd: number, path: string, target: ArrayBufferView, position: number): void {
-  const bytes = new Uint8Array(target.buffer, target.byteOffset, target.byteLength);
-  for (let done = 0; done < bytes.length; ) {
-    const n = readSync(fd, bytes, done, bytes.length - done, position + done);
-    if (n === 0) throw new DataError(`${path}: ends before byte ${position + bytes.length}`);
-    done += n;
-  }
-}
-
-/** Rows [start, end) of a dataset folder, read from its files. */
-export function readRowRange(dir: string, m: Manifest, start: number, end: number): Dataset {
-  const n = end - start, nd = m.denseNames.length;
-  const labels = new Float32Array(n), dense = new Float32Array(n * nd);
-  const categorical = m.categoricalNames.map(() => new Int32Array(n));
-  const open = (name: keyof Manifest['files']) => [openSync(join(dir, m.files[name].path), 'r'), join(dir, m.files[name].path)] as const;
-  const files = [open('labels'), open('dense'), open('categorical')];
-  try {
-    readAt(files[0][0], files[0][1], labels, start * 4);
-    readAt(files[1][0], files[1][1], dense, start * nd * 4);
-    categorical.forEach((column, t) => readAt(files[2][0], files[2][1], column, (t * m.rows + start) * 4));
-  } finally {
-    for (const [fd] of files) closeSync(fd);
-  }
-  return { rows: n, denseFeatures: nd, tableRows: m.cardinalities, dense, categorical, labels };
-}
 
 /** Rows held in fixed arrays, with a row copied between positions or out to a batch. */
 class RowStore {

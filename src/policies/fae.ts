@@ -13,7 +13,7 @@
  *    otherwise they double, up to `maxBlock`, since every switch costs a sync of the changed hot rows.
  */
 import type { Batch } from '../data/batch.ts';
-import { batchesOf, type Dataset } from '../data/dataset.ts';
+import { batchesOf, type Dataset, selectRows } from '../data/dataset.ts';
 import type { Kernels } from '../kernels/kernels.ts';
 import type { Dlrm } from '../model/dlrm.ts';
 import { bceWithLogits } from '../model/loss.ts';
@@ -228,13 +228,7 @@ export class FaePolicy implements Policy {
 
 /** The hot inputs as their own dataset, ids rewritten to fast-tier slots (FAE's train_hot). */
 function remapHotInputs(data: Dataset, hotRows: Int32Array, hot: HotSet): Dataset {
-  const nd = data.denseFeatures, n = hotRows.length;
-  const dense = new Float32Array(n * nd), labels = new Float32Array(n);
-  const categorical = data.categorical.map(() => new Int32Array(n));
-  hotRows.forEach((row, i) => {
-    dense.set(data.dense.subarray(row * nd, (row + 1) * nd), i * nd);
-    labels[i] = data.labels[row];
-    data.categorical.forEach((column, t) => (categorical[t][i] = hot.slotOf[t][column[row]]));
-  });
-  return { rows: n, denseFeatures: nd, tableRows: data.categorical.map(() => hot.size), dense, categorical, labels };
+  const rows = selectRows(data, hotRows);
+  rows.categorical.forEach((column, t) => column.forEach((id, i) => (column[i] = hot.slotOf[t][id])));
+  return { ...rows, tableRows: data.categorical.map(() => hot.size) };
 }

@@ -42,6 +42,6 @@ export function trainPolicy(
       staleness: name === 'slipstream' ? options.staleness : undefined,
     });
   }
-  const result = new Trainer(model, policy, new Progress(process.stdout, 0), null).run(source, test, { epochs: 1, testFreq: 0, evalBatchSize: 8192 });
+  const result = new Trainer(model, policy, new Progress(process.stdout, 0), null).run(source, test, { epochs: 1, testFreq: 0, evalBatchSize: 8192, checkpointEvery: 0 });
   return { result, policy };
 }

@@ -57,7 +57,7 @@ describe('hotline command', () => {
     assert.match(r.stdout, /samples\/s/);
     const [dir] = readdirSync(runs);
     const files = readdirSync(join(runs, dir)).sort();
-    assert.deepEqual(files, ['config.json', 'metrics.jsonl', 'summary.json']);
+    assert.deepEqual(files, ['config.json', 'environment.json', 'metrics.jsonl', 'summary.json']);
     const config = JSON.parse(readFileSync(join(runs, dir, 'config.json'), 'utf8'));
     assert.equal(config.batchSize, 16);
     const summary = JSON.parse(readFileSync(join(runs, dir, 'summary.json'), 'utf8'));

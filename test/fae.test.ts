@@ -134,14 +134,14 @@ describe('FAE policy', () => {
       }
       const fae = new FaePolicy(model, optimizer, kernels, source, { budgetBytes: 32 * 300, samplingRate: 0.2, quota: 'global', schedule: policyName, seed: 9 });
       let hotBatches = 0, batches = 0;
-      for (const b of fae.schedule(source, 0)) {
+      for (const b of fae.schedule(source, 0, 0)) {
         batches++;
         if (b.hot) hotBatches++;
         assert.ok(Number.isFinite(fae.step(b)));
       }
       assert.equal(batches, fae.batchesPerEpoch());
       assert.equal(hotBatches, Math.ceil(fae.hotInputs.length / 32));
-      fae.beforeEvaluation();
+      fae.settle();
       return { auc: evaluate(model, test, 1000).auc, hotShare: Number(fae.report().hotInputShare) };
     };
     const base = run('baseline'), adaptive = run('adaptive'), coldThenHot = run('cold-then-hot');

@@ -24,8 +24,8 @@ function train(backend: BackendName, make: (model: Dlrm, optimizer: Optimizer) =
   const opt = new Optimizer(kernels, { name: optimizer, lr: 0.05, eps: 1e-10, initialAccumulator: 0.01 });
   const policy = make(model, opt);
   const source = new DatasetSource(data, 64, true, 21, steps);
-  for (const batch of policy.schedule(source, 0)) policy.step(batch);
-  policy.beforeEvaluation();
+  for (const batch of policy.schedule(source, 0, 0)) policy.step(batch);
+  policy.settle();
   return { model, policy };
 }
 

@@ -70,8 +70,8 @@ function trainSlipstream(data: Dataset) {
     budgetBytes: 200 * bytesPerHotRow(8, 0), samplingRate: 0.3, quota: 'global', schedule: 'adaptive', seed: 3,
     staleness: { ...defaultStaleness, startHotBatch: 20, windowShare: 0.1, targetDrop: 0.3, band: 0.1, minSamples: 300 },
   });
-  for (const b of policy.schedule(source, 0)) policy.step(b);
-  policy.beforeEvaluation();
+  for (const b of policy.schedule(source, 0, 0)) policy.step(b);
+  policy.settle();
   return { model, policy };
 }
 
@@ -108,7 +108,7 @@ describe('slipstream on Hotline', () => {
       staleness: { ...defaultStaleness, startHotBatch: 20, windowShare: 0.1, targetDrop: 0.3, band: 0.1, minSamples: 300 },
     });
     const source = new DatasetSource(data, 64, true, 3, Infinity);
-    for (const b of policy.schedule(source, 0)) assert.ok(Number.isFinite(policy.step(b)));
+    for (const b of policy.schedule(source, 0, 0)) assert.ok(Number.isFinite(policy.step(b)));
     const report = policy.report();
     assert.ok(Number(report.skippedInputs) > 0, JSON.stringify(report));
     assert.ok(Number(report.skippedShare) < 0.6);

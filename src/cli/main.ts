@@ -3,7 +3,8 @@ import { DataError } from '../data/formats/data-error.ts';
 import { ArchError } from '../model/arch.ts';
 import { helpText, UsageError } from './options.ts';
 import { trainConfigFrom } from './train-config.ts';
-import { runTraining } from './train-command.ts';
+import { resumeTraining, runTraining } from './train-command.ts';
+import { CheckpointError } from '../checkpoint/checkpoint-store.ts';
 import { runProfile } from './profile-command.ts';
 import { runGen, runInspect, runPreprocess } from './data-commands.ts';
 
@@ -11,7 +12,9 @@ const usage = `usage: hotline <command> [options]
 
 commands:
   demo     train a DLRM on a built-in skewed Criteo-like set (no data needed) and print the test AUC
-  train    train a DLRM (dlrm-compatible flags, or --config FILE.json)
+  train    train a DLRM (dlrm-compatible flags, or --config FILE.json); --checkpoint-every N saves checkpoints
+  train --resume RUN_DIR
+           continue a killed or stopped run from its newest sound checkpoint, exactly
   profile  DATASET --budget 256MiB [--out DIR]: access skew per table, hot-input share by budget, plots
            (DATASET: a dataset folder, a Criteo TSV, or --data-generation synthetic)
   preprocess INPUT.tsv[.gz]... --out DIR [--max-ind-range N | --min-count N] [--on-bad-line error|skip]
@@ -29,6 +32,14 @@ const demoDefaults = [
   '--mini-batch-size', '256', '--learning-rate', '0.1', '--test-fraction', '0.1', '--threads', '2',
 ];
 
+/** `train --resume RUN_DIR` takes the run's saved configuration and nothing else. */
+function resumeDir(args: string[]): string {
+  if (args.length !== 2 || args[0] !== '--resume') {
+    throw new UsageError(`train --resume RUN_DIR continues a run with its saved configuration; other options are not taken (got ${args.join(' ')})`);
+  }
+  return args[1];
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   try {
@@ -36,7 +47,8 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(usage);
       return command ? 0 : 1;
     }
-    if (command === 'train') await runTraining(trainConfigFrom(rest));
+    if (command === 'train' && rest.includes('--resume')) await resumeTraining(resumeDir(rest));
+    else if (command === 'train') await runTraining(trainConfigFrom(rest));
     else if (command === 'demo') await runTraining(trainConfigFrom([...demoDefaults, ...rest]));
     else if (command === 'profile') await runProfile(rest);
     else if (command === 'preprocess') await runPreprocess(rest);
@@ -45,7 +57,7 @@ export async function main(argv: string[]): Promise<number> {
     else throw new UsageError(`unknown command '${command}'`);
     return 0;
   } catch (error) {
-    if (error instanceof UsageError || error instanceof ArchError || error instanceof DataError) {
+    if (error instanceof UsageError || error instanceof ArchError || error instanceof DataError || error instanceof CheckpointError) {
       process.stderr.write(`hotline: ${error.message}\n`);
       return 2;
     }

@@ -68,6 +68,8 @@ export const trainOptions = {
   'stale-reevaluate': { kind: { type: 'int', min: 0 }, default: 0, help: 'slipstream: renew the decision every N hot mini-batches (0: once per epoch)' },
   'fae-schedule': { kind: { type: 'enum', values: ['adaptive', 'cold-then-hot'] }, default: 'adaptive', help: 'interleaving of hot and cold mini-batches' },
   'backend': { kind: { type: 'enum', values: ['auto', 'native', 'typescript'] }, default: 'auto', help: 'kernels to run on' },
+  'checkpoint-every': { kind: { type: 'int', min: 0 }, default: 0, help: 'checkpoint every N steps and at the end (0: none); resume with train --resume RUN_DIR' },
+  'keep-checkpoints': { kind: { type: 'int', min: 1 }, default: 2, help: 'checkpoints kept (older ones are deleted)' },
   'run-dir': { kind: { type: 'string' }, default: 'runs', help: "parent folder of the run directory ('' for none)" },
 } satisfies Record<string, OptionSpec>;
 

@@ -1,61 +1,102 @@
-/** `hotline train`: builds data, model, optimizer and policy from a TrainConfig and runs the trainer. */
+/**
+ * `hotline train`: builds data, model, optimizer and policy from a TrainConfig and runs the trainer, in a new
+ * run directory, or (`--resume RUN_DIR`) in an existing one from its newest sound checkpoint.
+ */
+import { join } from 'node:path';
+import { CheckpointError, CheckpointStore, type Checkpoint } from '../checkpoint/checkpoint-store.ts';
+import { policyTensors, restoreRunCheckpoint, saveRunCheckpoint } from '../checkpoint/run-checkpoint.ts';
 import { createKernels } from '../kernels/index.ts';
-import { describeArch, validateArch } from '../model/arch.ts';
+import type { Kernels } from '../kernels/kernels.ts';
+import { describeArch, type DlrmArch, validateArch } from '../model/arch.ts';
 import { Dlrm } from '../model/dlrm.ts';
 import { Optimizer } from '../optim/optimizer.ts';
 import { BaselinePolicy } from '../policies/baseline.ts';
 import { FaePolicy } from '../policies/fae.ts';
 import { HotlinePolicy } from '../policies/hotline.ts';
-import { writeChart } from '../report/plot.ts';
-import { timelineChart } from '../report/timeline.ts';
-import { join } from 'node:path';
 import type { Policy } from '../policies/policy.ts';
+import { analyzeAccesses, standardBudgets } from '../popularity/analysis.ts';
+import { bytesPerHotRow } from '../popularity/hot-set.ts';
+import { environment } from '../train/environment.ts';
 import { formatRate, Progress } from '../train/progress.ts';
 import { RunDir } from '../train/run-dir.ts';
-import type { DatasetSource } from '../train/sources.ts';
-import { Trainer, type TrainResult } from '../train/trainer.ts';
+import { DatasetSource } from '../train/sources.ts';
+import { Trainer, type TrainerState, type TrainResult } from '../train/trainer.ts';
 import { prepareData } from './prepare-data.ts';
-import type { TrainConfig } from './train-config.ts';
+import { readRunConfig, type TrainConfig } from './train-config.ts';
 
-export async function runTraining(config: TrainConfig, out: NodeJS.WriteStream = process.stdout): Promise<TrainResult> {
+function createPolicy(config: TrainConfig, model: Dlrm, optimizer: Optimizer, kernels: Kernels, source: unknown, checkpoint: Checkpoint | null): Policy {
+  const staleness = config.policy.endsWith('slipstream') ? config.staleness : undefined;
+  if (config.policy === 'fae' || config.policy === 'slipstream') {
+    if (!(source instanceof DatasetSource)) throw new CheckpointError(`--policy ${config.policy} profiles a dataset held in memory (not --shuffle-buffer)`);
+    const saved = checkpoint && FaePolicy.savedHotSet((checkpoint.manifest.state as { policy: Record<string, unknown> }).policy, policyTensors(checkpoint), model.arch.tableRows);
+    return new FaePolicy(model, optimizer, kernels, source, { ...config.fae, seed: config.seed, staleness }, saved ?? undefined);
+  }
+  if (config.policy.startsWith('hotline')) {
+    return new HotlinePolicy(model, optimizer, kernels, {
+      ...config.hotline, budgetBytes: config.fae.budgetBytes, hysteresis: 1.5, seed: config.seed, staleness,
+    });
+  }
+  return new BaselinePolicy(model, optimizer);
+}
+
+/** Continues the run in `dir` with the configuration it was started with. */
+export function resumeTraining(dir: string, out: NodeJS.WriteStream = process.stdout): Promise<TrainResult> {
+  return runTraining(readRunConfig(dir), out, dir);
+}
+
+export async function runTraining(config: TrainConfig, out: NodeJS.WriteStream = process.stdout, resumeDir?: string): Promise<TrainResult> {
   const kernels = createKernels(config.backend, config.threads);
   const prepared = prepareData(config, kernels);
   // The bottom MLP's input is the data's dense features (13 for Criteo, none for MovieLens or libFM sources).
-  const arch = validateArch({ ...config.arch, tableRows: prepared.tableRows, bottomMlp: [prepared.denseFeatures, ...config.arch.bottomMlp.slice(1)] });
-  const runDir = config.runDir ? RunDir.create(config.runDir, 'train') : null;
-  runDir?.writeJson('config.json', { ...config, arch, kernels: kernels.describe() });
+  const arch: DlrmArch = validateArch({ ...config.arch, tableRows: prepared.tableRows, bottomMlp: [prepared.denseFeatures, ...config.arch.bottomMlp.slice(1)] });
+  const runDir = resumeDir ? new RunDir(resumeDir) : config.runDir ? RunDir.create(config.runDir, config.policy.replace('+', '-')) : null;
+  const store = runDir && config.checkpointEvery > 0 ? new CheckpointStore(join(runDir.path, 'checkpoints'), config.keepCheckpoints) : null;
+  const checkpoint = resumeDir ? store?.latest((message) => out.write(`hotline: ${message}\n`)) ?? null : null;
+  if (resumeDir && !checkpoint) throw new CheckpointError(`${resumeDir}: no sound checkpoint to resume from`);
   out.write(`hotline: ${describeArch(arch)}\nkernels: ${kernels.describe()}\n`);
   const model = new Dlrm(kernels, arch, config.seed);
   const optimizer = new Optimizer(kernels, {
     name: config.optimizer, lr: config.learningRate, eps: 1e-10, initialAccumulator: config.adagradInitialAccumulator,
   });
-  let policy: Policy = new BaselinePolicy(model, optimizer);
-  const staleness = config.policy.endsWith('slipstream') ? config.staleness : undefined;
-  if (config.policy === 'fae' || config.policy === 'slipstream') {
-    const fae = new FaePolicy(model, optimizer, kernels, prepared.source as DatasetSource, { ...config.fae, seed: config.seed, staleness });
-    const r = fae.report();
+  const policy = createPolicy(config, model, optimizer, kernels, prepared.source, checkpoint);
+  let from: TrainerState | undefined;
+  if (runDir && checkpoint) {
+    from = restoreRunCheckpoint(checkpoint, { model, optimizer, policy, runDir });
+    runDir.appendEvent({ step: from.steps, event: 'resume', checkpoint: checkpoint.name, environment: environment(kernels, config) });
+    out.write(`resumed from ${checkpoint.path} at step ${from.steps}\n`);
+  } else if (runDir) {
+    runDir.writeJson('config.json', { ...config, arch });
+    runDir.writeJson('environment.json', environment(kernels, config));
+    if (prepared.source instanceof DatasetSource && config.policy !== 'baseline') {
+      const bytesPerRow = bytesPerHotRow(arch.embeddingDim, config.optimizer === 'adagrad' ? 1 : 0);
+      const budgets = [...standardBudgets, config.fae.budgetBytes];
+      runDir.writeJson('profile.json', analyzeAccesses(prepared.source.data, bytesPerRow, config.fae.samplingRate, config.seed, budgets));
+    }
+  }
+  if (policy instanceof FaePolicy) {
+    const r = policy.report();
     out.write(
       `fae: ${Number(r.hotRows).toLocaleString('en-US')} hot rows (${(Number(r.hotBytes) / 2 ** 20).toFixed(1)} MiB of ` +
-        `${(config.fae.budgetBytes / 2 ** 20).toFixed(1)} MiB), ${(100 * Number(r.hotInputShare)).toFixed(1)}% of the training inputs hot, ` +
-        `profiled in ${Number(r.profileSeconds).toFixed(1)} s\n`,
+        `${(config.fae.budgetBytes / 2 ** 20).toFixed(1)} MiB), ${(100 * Number(r.hotInputShare)).toFixed(1)}% of the training inputs hot` +
+        `${checkpoint ? ' (hot set from the checkpoint)' : `, profiled in ${Number(r.profileSeconds).toFixed(1)} s`}\n`,
     );
-    runDir?.appendMetrics({ kind: 'event', event: 'hot-set', ...r });
-    policy = fae;
-  } else if (config.policy.startsWith('hotline')) {
-    policy = new HotlinePolicy(model, optimizer, kernels, {
-      ...config.hotline, budgetBytes: config.fae.budgetBytes, hysteresis: 1.5, seed: config.seed, staleness,
-    });
+    if (!checkpoint) runDir?.appendEvent({ step: 0, event: 'hot-set', ...r });
   }
-  const trainer = new Trainer(model, policy, new Progress(out, config.printFreq), runDir);
+  const save = store && runDir ? (state: TrainerState) => void saveRunCheckpoint(store, { model, optimizer, policy, runDir }, state) : null;
+  const trainer = new Trainer(model, policy, new Progress(out, config.printFreq), runDir, save);
   const result = trainer.run(prepared.source, prepared.test, {
-    epochs: config.epochs, testFreq: config.testFreq, evalBatchSize: config.testBatchSize,
-  });
+    epochs: config.epochs, testFreq: config.testFreq, evalBatchSize: config.testBatchSize, checkpointEvery: config.checkpointEvery,
+  }, from);
   runDir?.writeJson('summary.json', { ...result, runDir: runDir.path });
-  if (runDir && policy instanceof HotlinePolicy && policy.timeline.length > 0) {
-    runDir.writeJson('timeline.json', policy.timeline);
-    await writeChart(timelineChart(policy.timeline), join(runDir.path, 'timeline'));
-  }
-  const decisions = result.policy.stalenessDecisions as { threshold: number; dropShare: number; steps: number; inBand: boolean }[] | undefined;
+  if (runDir && policy instanceof HotlinePolicy && policy.timeline.length > 0) runDir.writeJson('timeline.json', policy.timeline);
+  printSummary(config, result, out);
+  if (runDir) out.write(`run directory: ${runDir.path}\n`);
+  return result;
+}
+
+function printSummary(config: TrainConfig, result: TrainResult, out: NodeJS.WriteStream): void {
+  const r = result.policy;
+  const decisions = r.stalenessDecisions as { threshold: number; dropShare: number; steps: number; inBand: boolean }[] | undefined;
   for (const d of decisions ?? []) {
     out.write(
       `slipstream: T = ${d.threshold.toExponential(3)} after ${d.steps} bisection steps, ${(100 * d.dropShare).toFixed(1)}% of sampled hot inputs stale` +
@@ -63,11 +104,10 @@ export async function runTraining(config: TrainConfig, out: NodeJS.WriteStream =
     );
   }
   if (decisions) {
-    const overhead = Number(result.policy.stalenessOverheadSeconds) / result.trainSeconds;
-    out.write(`slipstream: skipped ${Number(result.policy.skippedInputs).toLocaleString('en-US')} inputs, overhead ${(100 * overhead).toFixed(2)}% of training time\n`);
+    const overhead = Number(r.stalenessOverheadSeconds) / result.trainSeconds;
+    out.write(`slipstream: skipped ${Number(r.skippedInputs).toLocaleString('en-US')} inputs, overhead ${(100 * overhead).toFixed(2)}% of training time\n`);
   }
-  if (policy instanceof HotlinePolicy) {
-    const r = result.policy;
+  if (config.policy.startsWith('hotline')) {
     out.write(
       `hotline: ${(100 * Number(r.popularInputShare)).toFixed(1)}% of inputs popular, ${(100 * Number(r.hiddenGatherShare)).toFixed(0)}% of ` +
         `the gather time hidden behind compute, ${Number(r.refetchedBags).toLocaleString('en-US')} bags refetched\n`,
@@ -79,6 +119,4 @@ export async function runTraining(config: TrainConfig, out: NodeJS.WriteStream =
       `${formatRate(result.samplesPerSecond)} samples/s (${phases})\n`,
   );
   if (result.test) out.write(`test AUC ${result.test.auc.toFixed(4)} (logloss ${result.test.logloss.toFixed(4)}, accuracy ${(100 * result.test.accuracy).toFixed(2)}%)\n`);
-  if (runDir) out.write(`run directory: ${runDir.path}\n`);
-  return result;
 }

@@ -7,6 +7,9 @@ import type { HotQuota } from '../popularity/hot-set.ts';
 import type { FaeSchedule } from '../policies/fae.ts';
 import { defaultStaleness, type StalenessOptions } from '../policies/staleness-tracker.ts';
 import { resolveOptions, UsageError } from './options.ts';
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseExact } from '../util/json.ts';
 
 export type DataConfig =
   | { kind: 'random' }
@@ -33,6 +36,8 @@ export interface TrainConfig {
   threads: number;
   backend: BackendName;
   runDir: string;
+  checkpointEvery: number;
+  keepCheckpoints: number;
   policy: 'baseline' | 'fae' | 'hotline' | 'slipstream' | 'hotline+slipstream';
   staleness: StalenessOptions;
   hotline: { learnBatches: number; learnSamplingRate: number; relearnEvery: number; pipeline: boolean };
@@ -53,10 +58,10 @@ export function trainConfigFrom(argv: string[]): TrainConfig {
   const kind = String(o['data-generation']);
   let data: DataConfig;
   if (o.dataset) {
-    data = { kind: 'binary', path: String(o.dataset), split: String(o.split) as SplitRule };
+    data = { kind: 'binary', path: resolve(String(o.dataset)), split: String(o.split) as SplitRule };
   } else if (kind === 'dataset') {
     if (!o['raw-data-file']) throw new UsageError('--data-generation dataset needs --raw-data-file PATH');
-    data = { kind, path: String(o['raw-data-file']) };
+    data = { kind, path: resolve(String(o['raw-data-file'])) };
   } else if (kind === 'synthetic') {
     data = { kind, rows: Number(o['data-size']), zipf: Number(o.zipf), maxTableRows: Number(o['max-table-rows']) };
   } else {
@@ -69,6 +74,7 @@ export function trainConfigFrom(argv: string[]): TrainConfig {
   if ((o.policy === 'fae' || o.policy === 'slipstream') && data.kind === 'random') {
     throw new UsageError(`--policy ${o.policy} profiles a dataset: use --data-generation synthetic or dataset`);
   }
+  if (Number(o['checkpoint-every']) > 0 && o['run-dir'] === '') throw new UsageError("--checkpoint-every needs a run directory (--run-dir is '')");
   if (Number(o['sampling-rate']) > 1) throw new UsageError(`--sampling-rate: expected a number in (0, 1], got ${o['sampling-rate']}`);
   return {
     arch,
@@ -89,6 +95,8 @@ export function trainConfigFrom(argv: string[]): TrainConfig {
     threads: Number(o.threads),
     backend: String(o.backend) as BackendName,
     runDir: String(o['run-dir']),
+    checkpointEvery: Number(o['checkpoint-every']),
+    keepCheckpoints: Number(o['keep-checkpoints']),
     policy: String(o.policy) as TrainConfig['policy'],
     staleness: {
       ...defaultStaleness, targetDrop: Number(o['target-drop']), band: Number(o['drop-band']),
@@ -104,4 +112,15 @@ export function trainConfigFrom(argv: string[]): TrainConfig {
       quota: String(o['hot-quota']) as HotQuota, schedule: String(o['fae-schedule']) as FaeSchedule,
     },
   };
+}
+
+/** The configuration a run directory was started with (its config.json), to resume it. */
+export function readRunConfig(dir: string): TrainConfig {
+  const file = join(dir, 'config.json');
+  if (!existsSync(file)) throw new UsageError(`${dir}: no config.json, not a hotline run directory`);
+  try {
+    return parseExact(readFileSync(file, 'utf8')) as TrainConfig;
+  } catch (error) {
+    throw new UsageError(`${file}: ${(error as Error).message}`);
+  }
 }

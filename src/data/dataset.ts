@@ -50,12 +50,12 @@ export function oneHotOffsets(size: number): Int32Array {
 }
 
 /** Mini-batches over the rows listed in `order` (a permutation or a subset), or over every row in storage
- *  order, as zero-copy views, when order is null. */
-export function* batchesOf(data: Dataset, batchSize: number, order: Int32Array | null, limit = Infinity): Generator<Batch> {
+ *  order, as zero-copy views, when order is null; the first `from` batches are left out. */
+export function* batchesOf(data: Dataset, batchSize: number, order: Int32Array | null, limit = Infinity, from = 0): Generator<Batch> {
   const nd = data.denseFeatures;
   const rows = order ? order.length : data.rows;
   const count = Math.min(Math.ceil(rows / batchSize), limit);
-  for (let i = 0; i < count; i++) {
+  for (let i = from; i < count; i++) {
     const start = i * batchSize, size = Math.min(batchSize, rows - start);
     const offsets = oneHotOffsets(size);
     if (!order) {

@@ -83,8 +83,14 @@ export class StreamingSource implements BatchSource {
     return pending.block;
   }
 
-  /** Every row once per epoch: blocks stream into the buffer, and rows leave it at random (seeded per epoch). */
-  *batches(epoch: number): Iterable<Batch> {
+  /** Every row once per epoch: blocks stream into the buffer, and rows leave it at random (seeded per epoch).
+   *  The buffer's state after `from` batches depends on every draw before, so those are replayed, not trained. */
+  *batches(epoch: number, from = 0): Iterable<Batch> {
+    let index = 0;
+    for (const batch of this.epochBatches(epoch)) if (index++ >= from) yield batch;
+  }
+
+  private *epochBatches(epoch: number): Iterable<Batch> {
     const m = this.manifest, nd = m.denseNames.length, tables = m.categoricalNames.length;
     const rng = new Rng(this.seed, 2000 + epoch);
     const buffer = new RowStore(this.bufferRows + this.blockRows, nd, tables), batch = new RowStore(this.batchSize, nd, tables);

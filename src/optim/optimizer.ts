@@ -51,6 +51,15 @@ export class Optimizer {
     }
   }
 
+  /** Adagrad's state of each dense parameter by name (empty under SGD, and before the first step). */
+  get denseStateEntries(): [string, Float32Array][] {
+    return [...this.denseStates];
+  }
+
+  restoreDenseState(name: string, state: Float32Array): void {
+    this.denseStates.set(name, state);
+  }
+
   /** The sparse update of rows in store: SGD, or row-wise Adagrad with the store's state. */
   sparseUpdate(store: EmbeddingStore): SparseUpdate {
     const { name, lr, eps, initialAccumulator } = this.config;

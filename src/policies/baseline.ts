@@ -3,10 +3,11 @@ import type { Batch } from '../data/batch.ts';
 import { bceWithLogits } from '../model/loss.ts';
 import type { Dlrm } from '../model/dlrm.ts';
 import type { Optimizer } from '../optim/optimizer.ts';
-import type { BatchSource, Policy } from './policy.ts';
+import type { BatchSource, Policy, PolicyEvents, PolicyState } from './policy.ts';
 
 export class BaselinePolicy implements Policy {
   readonly name = 'baseline';
+  events: PolicyEvents = () => {};
   private dLogits = new Float32Array(0);
 
   constructor(private readonly model: Dlrm, private readonly optimizer: Optimizer) {}
@@ -15,11 +16,21 @@ export class BaselinePolicy implements Policy {
     return source.batchesPerEpoch;
   }
 
-  schedule(source: BatchSource, epoch: number): Iterable<Batch> {
-    return source.batches(epoch);
+  schedule(source: BatchSource, epoch: number, fromStep: number): Iterable<Batch> {
+    return source.batches(epoch, fromStep);
   }
 
-  beforeEvaluation(): void {}
+  settle(): void {}
+
+  saveState(): PolicyState {
+    return { json: {}, tensors: new Map() };
+  }
+
+  restoreState(): void {}
+
+  counters(): Record<string, number> {
+    return {};
+  }
 
   report(): Record<string, unknown> {
     return {};

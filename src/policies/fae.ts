@@ -18,12 +18,13 @@ import type { Kernels } from '../kernels/kernels.ts';
 import type { Dlrm } from '../model/dlrm.ts';
 import { bceWithLogits } from '../model/loss.ts';
 import type { Optimizer } from '../optim/optimizer.ts';
-import { classifyInputs, type HotQuota, type HotSet, selectHotSet, bytesPerHotRow } from '../popularity/hot-set.ts';
+import { bytesPerHotRow, classifyInputs, type HotQuota, type HotSet, hotSetFromSlots, selectHotSet } from '../popularity/hot-set.ts';
 import { profileAccesses, rankRows } from '../popularity/profiler.ts';
 import { FastTier } from '../tiers/fast-tier.ts';
 import type { DatasetSource } from '../train/sources.ts';
 import { Rng } from '../util/rng.ts';
-import type { Policy } from './policy.ts';
+import type { TensorArray } from '../checkpoint/safetensors.ts';
+import type { Policy, PolicyEvents, PolicyState, TensorReader } from './policy.ts';
 import { type StalenessOptions, StalenessTracker } from './staleness-tracker.ts';
 
 export type FaeSchedule = 'adaptive' | 'cold-then-hot';
@@ -41,10 +42,27 @@ export interface FaeOptions {
   staleness?: StalenessOptions;
 }
 
+/** Where an epoch's schedule stands: saved in checkpoints, so a resumed run continues the same schedule. */
+interface ScheduleCursor {
+  /** Next position in the epoch's hot order (inputs taken or skipped before it), cold batches taken, cold inputs taken. */
+  hotPosition: number;
+  coldBatches: number;
+  coldSeen: number;
+  /** The current block's class and the batches it has yielded. */
+  takeHot: boolean;
+  inBlock: number;
+  /** Hot mini-batches trained this epoch (Slipstream's clock), and mini-batches of either class yielded. */
+  hotStep: number;
+  batches: number;
+}
+
+const freshCursor = (): ScheduleCursor => ({ hotPosition: 0, coldBatches: 0, coldSeen: 0, takeHot: false, inBlock: 0, hotStep: 0, batches: 0 });
+
 export class FaePolicy implements Policy {
   get name(): string {
     return this.staleness ? 'slipstream' : 'fae';
   }
+  events: PolicyEvents = () => {};
   readonly hotSet: HotSet;
   readonly fastTier: FastTier;
   readonly hotInputs: Int32Array;
@@ -56,25 +74,30 @@ export class FaePolicy implements Policy {
   private block: number;
   private coldLossMean = NaN;
   private afterHotBlock = false;
-  private readonly stats = { profileSeconds: 0, syncs: 0, rowsSynced: 0, blocks: 0 };
+  private stats = { profileSeconds: 0, syncs: 0, rowsSynced: 0, blocks: 0 };
   /** Slipstream on FAE: skips hot inputs whose rows went stale (null: plain FAE). */
   private readonly staleness: StalenessTracker | null;
   private hotOrder = new Int32Array(0);
-  private hotPosition = 0;
-  private hotStep = 0;
+  private coldOrder = new Int32Array(0);
+  private cursor = freshCursor();
   /** Rows (of the training set) skipped as stale, in order. */
-  readonly skipped: number[] = [];
+  skipped: number[] = [];
 
+  /** `hotSet`: the one a checkpoint saved (no profiling); otherwise the inputs are profiled. */
   constructor(
     private readonly model: Dlrm, private readonly optimizer: Optimizer, kernels: Kernels,
-    private readonly source: DatasetSource, private readonly options: FaeOptions,
+    private readonly source: DatasetSource, private readonly options: FaeOptions, hotSet?: HotSet,
   ) {
     const started = process.hrtime.bigint();
     const data = source.data;
-    const profile = profileAccesses(data, options.samplingRate, options.seed);
     const rowWise = optimizer.config.name === 'adagrad';
-    const bytesPerRow = bytesPerHotRow(model.arch.embeddingDim, rowWise ? 1 : 0);
-    this.hotSet = selectHotSet(profile, rankRows(profile), bytesPerRow, options.budgetBytes, options.quota);
+    if (hotSet) {
+      this.hotSet = hotSet;
+    } else {
+      const profile = profileAccesses(data, options.samplingRate, options.seed);
+      const bytesPerRow = bytesPerHotRow(model.arch.embeddingDim, rowWise ? 1 : 0);
+      this.hotSet = selectHotSet(profile, rankRows(profile), bytesPerRow, options.budgetBytes, options.quota);
+    }
     const split = classifyInputs(data.categorical, data.rows, this.hotSet);
     this.hotInputs = split.hot;
     this.coldInputs = split.cold;
@@ -92,10 +115,10 @@ export class FaePolicy implements Policy {
 
   batchesPerEpoch(): number {
     const b = this.source.batchSize;
-    return Math.ceil(this.hotInputs.length / b) + Math.ceil(this.coldInputs.length / b);
+    return Math.min(this.source.limit, Math.ceil(this.hotInputs.length / b) + Math.ceil(this.coldInputs.length / b));
   }
 
-  *schedule(_source: unknown, epoch: number): Iterable<Batch> {
+  *schedule(_source: unknown, epoch: number, fromStep: number): Iterable<Batch> {
     const { data, batchSize, shuffle, seed } = this.source;
     const order = shuffle ? new Rng(seed, 1000 + epoch).permutation(data.rows) : Int32Array.from({ length: data.rows }, (_, i) => i);
     const hotOrder = new Int32Array(this.hotInputs.length), coldOrder = new Int32Array(this.coldInputs.length);
@@ -105,60 +128,61 @@ export class FaePolicy implements Policy {
       else coldOrder[c++] = row;
     }
     this.hotOrder = hotOrder;
-    this.hotPosition = 0;
-    this.hotStep = 0;
-    this.staleness?.startEpoch(Math.ceil(hotOrder.length / batchSize));
-    const hot = this.hotBatches();
-    const cold = batchesOf(data, batchSize, coldOrder);
-    if (this.options.schedule === 'cold-then-hot') {
-      yield* cold;
-      yield* hot;
-      return;
+    this.coldOrder = coldOrder;
+    if (fromStep === 0) {
+      this.cursor = freshCursor();
+      this.staleness?.startEpoch(Math.ceil(hotOrder.length / batchSize));
     }
-    // Blocks alternate so that both classes advance through the epoch at the same pace (shares of inputs).
-    let nextHot = hot.next(), nextCold = cold.next(), coldSeen = 0;
-    while (!nextHot.done || !nextCold.done) {
-      const takeHot = nextCold.done || (!nextHot.done && this.hotPosition / hotOrder.length <= coldSeen / coldOrder.length);
-      this.stats.blocks++;
-      for (let k = 0; k < this.block; k++) {
-        if (takeHot) {
-          if (nextHot.done) break;
-          yield nextHot.value;
-          nextHot = hot.next();
-        } else {
-          if (nextCold.done) break;
-          coldSeen += nextCold.value.size;
-          yield nextCold.value;
-          nextCold = cold.next();
-        }
+    const cur = this.cursor, adaptive = this.options.schedule === 'adaptive';
+    const hotLeft = () => cur.hotPosition < hotOrder.length, coldLeft = () => cur.coldBatches * batchSize < coldOrder.length;
+    while ((hotLeft() || coldLeft()) && cur.batches < this.source.limit) { // limit: --num-batches
+      if (adaptive && cur.inBlock >= this.block) cur.inBlock = 0;
+      if (cur.inBlock === 0) {
+        // cold-then-hot: the released code's order. adaptive: the class that is behind in its share of inputs.
+        cur.takeHot = !coldLeft() || (adaptive && hotLeft() && cur.hotPosition / hotOrder.length <= cur.coldSeen / coldOrder.length);
+        this.stats.blocks++;
       }
+      const batch = cur.takeHot ? this.nextHotBatch() : this.nextColdBatch();
+      if (!batch) { // the rest of the hot inputs were skipped as stale
+        cur.inBlock = 0;
+        continue;
+      }
+      cur.inBlock++;
+      cur.batches++;
+      yield batch;
     }
   }
 
-  /** Hot mini-batches in epoch order, formed as they are needed, leaving out the inputs staleness skips. */
-  private *hotBatches(): Generator<Batch> {
-    const { batchSize } = this.source, order = this.hotOrder;
-    const slots = new Int32Array(this.hotData.categorical.length);
-    while (this.hotPosition < order.length) {
-      const chosen: number[] = [];
-      while (chosen.length < batchSize && this.hotPosition < order.length) {
-        const i = order[this.hotPosition++];
-        if (this.staleness) {
-          this.hotData.categorical.forEach((column, t) => (slots[t] = column[i]));
-          if (this.staleness.skips(slots)) {
-            this.skipped.push(this.hotInputs[i]);
-            continue;
-          }
+  private nextColdBatch(): Batch {
+    const cur = this.cursor, size = this.source.batchSize, start = cur.coldBatches++ * size;
+    const rows = this.coldOrder.subarray(start, start + size);
+    cur.coldSeen += rows.length;
+    return batchesOf(this.source.data, size, rows).next().value!;
+  }
+
+  /** The next hot mini-batch in epoch order, formed when it is due, leaving out the inputs staleness skips. */
+  private nextHotBatch(): Batch | null {
+    const cur = this.cursor, order = this.hotOrder, size = this.source.batchSize;
+    const slots = new Int32Array(this.hotData.categorical.length), chosen: number[] = [];
+    while (chosen.length < size && cur.hotPosition < order.length) {
+      const i = order[cur.hotPosition++];
+      if (this.staleness) {
+        this.hotData.categorical.forEach((column, t) => (slots[t] = column[i]));
+        if (this.staleness.skips(slots)) {
+          this.skipped.push(this.hotInputs[i]);
+          continue;
         }
-        chosen.push(i);
       }
-      if (chosen.length > 0) for (const b of batchesOf(this.hotData, batchSize, Int32Array.from(chosen))) yield { ...b, hot: true };
+      chosen.push(i);
     }
+    if (chosen.length === 0) return null;
+    return { ...batchesOf(this.hotData, size, Int32Array.from(chosen)).next().value!, hot: true };
   }
 
   step(batch: Batch): number {
     this.useFastTier(batch.hot === true);
-    if (batch.hot) this.staleness?.beforeHotStep(this.hotStep);
+    const cur = this.cursor;
+    if (batch.hot) this.staleness?.beforeHotStep(cur.hotStep);
     if (this.dLogits.length < batch.size) this.dLogits = new Float32Array(batch.size);
     const store = batch.hot ? this.fastTier.store() : this.model.tables;
     const loss = bceWithLogits(this.model.forward(batch, store), batch.labels, batch.size, this.dLogits);
@@ -166,8 +190,8 @@ export class FaePolicy implements Policy {
     if (batch.hot) {
       this.fastTier.markFastUpdates(batch.sparse);
       this.afterHotBlock = true;
-      if (this.staleness?.afterHotStep(this.hotStep)) this.decideStaleness();
-      this.hotStep++;
+      if (this.staleness?.afterHotStep(cur.hotStep)) this.decideStaleness();
+      cur.hotStep++;
     } else {
       this.fastTier.markHostUpdates(batch.sparse);
       this.adaptBlock(loss);
@@ -177,16 +201,17 @@ export class FaePolicy implements Policy {
 
   /** Samples the hot inputs still to come this epoch (with replacement, as the authors' code) and decides. */
   private decideStaleness(): void {
-    const tracker = this.staleness!, t0 = process.hrtime.bigint();
-    const remaining = this.hotOrder.length - this.hotPosition;
+    const tracker = this.staleness!, t0 = process.hrtime.bigint(), { hotStep, hotPosition } = this.cursor;
+    const remaining = this.hotOrder.length - hotPosition;
     const o = tracker.options, count = Math.min(remaining, Math.max(o.minSamples, Math.round(o.sampleRate * this.hotOrder.length)));
-    const rng = new Rng(this.options.seed, 9000 + this.hotStep);
+    const rng = new Rng(this.options.seed, 9000 + hotStep);
     const samples = Array.from({ length: count }, () => {
-      const i = this.hotOrder[this.hotPosition + rng.int(remaining)];
+      const i = this.hotOrder[hotPosition + rng.int(remaining)];
       return Int32Array.from(this.hotData.categorical, (column) => column[i]);
     });
     tracker.addOverhead(process.hrtime.bigint() - t0);
-    tracker.decide(this.hotStep, samples);
+    const d = tracker.decide(hotStep, samples);
+    this.events('staleness-decision', { ...d });
   }
 
   private adaptBlock(coldLoss: number): void {
@@ -208,8 +233,43 @@ export class FaePolicy implements Policy {
     this.model.times?.add('sync', process.hrtime.bigint() - started);
   }
 
-  beforeEvaluation(): void {
+  settle(): void {
     this.useFastTier(false);
+  }
+
+  /** After settle the host tables hold every hot row, so the fast tier is rebuilt from them on restore. */
+  saveState(): PolicyState {
+    const tensors = new Map<string, TensorArray>([
+      ['hot.tableOfSlot', this.hotSet.tableOfSlot], ['hot.rowOfSlot', this.hotSet.rowOfSlot], ['skipped', Int32Array.from(this.skipped)],
+    ]);
+    const staleness = this.staleness?.saveState(tensors, 'staleness.');
+    return {
+      json: {
+        hotSet: { budgetBytes: this.hotSet.budgetBytes, bytesPerRow: this.hotSet.bytesPerRow }, cursor: this.cursor, block: this.block,
+        coldLossMean: this.coldLossMean, afterHotBlock: this.afterHotBlock, stats: this.stats, staleness,
+      },
+      tensors,
+    };
+  }
+
+  /** The hot set a checkpoint saved, to construct the policy without profiling again. */
+  static savedHotSet(json: Record<string, unknown>, tensors: TensorReader, tableRows: number[]): HotSet {
+    const { budgetBytes, bytesPerRow } = json.hotSet as { budgetBytes: number; bytesPerRow: number };
+    return hotSetFromSlots(tableRows, tensors.read('hot.tableOfSlot') as Int32Array, tensors.read('hot.rowOfSlot') as Int32Array, budgetBytes, bytesPerRow);
+  }
+
+  restoreState(json: Record<string, unknown>, tensors: TensorReader): void {
+    this.cursor = json.cursor as ScheduleCursor;
+    this.block = json.block as number;
+    this.coldLossMean = json.coldLossMean as number;
+    this.afterHotBlock = json.afterHotBlock as boolean;
+    this.stats = json.stats as FaePolicy['stats'];
+    this.skipped = [...(tensors.read('skipped') as Int32Array)];
+    if (this.staleness) this.staleness.restoreState(json.staleness as Record<string, unknown>, tensors, 'staleness.');
+  }
+
+  counters(): Record<string, number> {
+    return this.staleness ? { skippedInputs: this.skipped.length } : {};
   }
 
   report(): Record<string, unknown> {

@@ -21,11 +21,12 @@ import type { Bags, GatherEngine, Kernels } from '../kernels/kernels.ts';
 import type { Dlrm } from '../model/dlrm.ts';
 import { bceWithLogits } from '../model/loss.ts';
 import type { Optimizer } from '../optim/optimizer.ts';
-import { bytesPerHotRow, type HotSet, selectHotSet } from '../popularity/hot-set.ts';
+import { bytesPerHotRow, type HotSet, hotSetFromSlots, selectHotSet } from '../popularity/hot-set.ts';
 import { AccessLearner } from '../popularity/learner.ts';
 import { rankRows } from '../popularity/profiler.ts';
 import { FastTier } from '../tiers/fast-tier.ts';
-import type { BatchSource, Policy } from './policy.ts';
+import type { TensorArray } from '../checkpoint/safetensors.ts';
+import type { BatchSource, Policy, PolicyEvents, PolicyState, TensorReader } from './policy.ts';
 import { type StalenessOptions, StalenessTracker } from './staleness-tracker.ts';
 
 export interface HotlineOptions {
@@ -62,8 +63,10 @@ interface Split {
   /** The mini-batch as scheduled, and as trained (without the inputs staleness skips). */
   source: Batch;
   batch: Batch;
-  /** Inputs whose every lookup is in the fast tier. */
+  /** Inputs whose every lookup is in the fast tier; popular inputs left out as stale, and the slots of those kept. */
   popularInputs: number;
+  skippedInputs: number;
+  popularSlots: Int32Array[];
   /** Every input's lookups, in batch order: those in the fast tier (as slots) and the rest (host ids). */
   fast: Bags;
   host: Bags;
@@ -92,6 +95,7 @@ export class HotlinePolicy implements Policy {
   private fragmentedSteps = 0;
   private skipped = 0;
   private popularSeen = 0;
+  events: PolicyEvents = () => {};
 
   get name(): string {
     return this.staleness ? 'hotline+slipstream' : 'hotline';
@@ -110,7 +114,7 @@ export class HotlinePolicy implements Policy {
   private splits = 0;
   private dLogits = new Float32Array(0);
   readonly timeline: TimelineEvent[] = [];
-  private readonly stats = { popularInputs: 0, inputs: 0, refetchedBags: 0, gatherNs: 0, waitNs: 0, relearns: 0, migratedRows: 0 };
+  private stats = { popularInputs: 0, inputs: 0, refetchedBags: 0, gatherNs: 0, waitNs: 0, relearns: 0, migratedRows: 0 };
 
   constructor(
     private readonly model: Dlrm, private readonly optimizer: Optimizer, private readonly kernels: Kernels,
@@ -125,10 +129,12 @@ export class HotlinePolicy implements Policy {
     return source.batchesPerEpoch;
   }
 
-  *schedule(source: BatchSource, epoch: number): Iterable<Batch> {
-    this.fragmentedSteps = 0;
-    this.staleness?.startEpoch(source.batchesPerEpoch);
-    const it = source.batches(epoch)[Symbol.iterator]();
+  *schedule(source: BatchSource, epoch: number, fromStep: number): Iterable<Batch> {
+    if (fromStep === 0) {
+      this.fragmentedSteps = 0;
+      this.staleness?.startEpoch(source.batchesPerEpoch);
+    }
+    const it = source.batches(epoch, fromStep)[Symbol.iterator]();
     let current = it.next();
     while (!current.done) {
       const next = it.next();
@@ -170,21 +176,30 @@ export class HotlinePolicy implements Policy {
       old.storeToHost(this.model.tables);
       this.stats.relearns++;
     }
-    const rowWise = this.optimizer.config.name === 'adagrad';
     const profile = this.learner.profile(old ? { slotOf: old.hot.slotOf, bonus: this.options.hysteresis } : undefined);
-    const hot = selectHotSet(profile, rankRows(profile), bytesPerHotRow(this.model.arch.embeddingDim, rowWise ? 1 : 0), this.options.budgetBytes);
+    const hot = selectHotSet(profile, rankRows(profile), bytesPerHotRow(this.model.arch.embeddingDim, this.rowWise ? 1 : 0), this.options.budgetBytes);
+    this.stats.migratedRows += this.useHotSet(hot);
+    if (old) this.learner.decay();
+    this.events('hot-set', { hotRows: hot.size, hotBytes: this.tier!.bytes, learnedInputs: this.learner.observedInputs, relearn: old !== null });
+  }
+
+  private get rowWise(): boolean {
+    return this.optimizer.config.name === 'adagrad';
+  }
+
+  /** A fast tier for `hot`, loaded from the host tables; returns the rows copied. */
+  private useHotSet(hot: HotSet): number {
     this.tier = new FastTier(
       this.kernels, hot, this.model.arch.embeddingDim, this.model.arch.tableRows.length,
-      rowWise ? { initial: this.optimizer.config.initialAccumulator } : null,
+      this.rowWise ? { initial: this.optimizer.config.initialAccumulator } : null,
     );
-    this.stats.migratedRows += this.tier.loadFromHost(this.model.tables);
-    if (old) this.learner.decay();
+    return this.tier.loadFromHost(this.model.tables);
   }
 
   /** Splits a mini-batch's lookups by tier and starts the engine's gather of the host rows. */
   private split(source: Batch): Split {
     const slotOf = this.tier!.hot.slotOf;
-    const batch = this.staleness ? this.dropStale(source) : source;
+    const { batch, skippedInputs, popularSlots } = this.staleness ? this.dropStale(source) : { batch: source, skippedInputs: 0, popularSlots: [] };
     const { sparse } = batch;
     const { fast, host } = this.kernels.partitionLookups(slotOf, sparse);
     let popularInputs = 0;
@@ -193,14 +208,14 @@ export class HotlinePolicy implements Policy {
     if (this.gatherBuffers[buffer].length < floats) this.gatherBuffers[buffer] = new Float32Array(floats);
     const gathered = this.gatherBuffers[buffer].subarray(0, floats);
     const job = this.engine.gather(this.model.tables.weights, host, this.model.layout(batch.size), gathered);
-    this.stats.popularInputs += popularInputs;
-    this.stats.inputs += batch.size;
-    return { source, batch, popularInputs, fast, host, gathered, jobs: [{ job, kind: 'gather' }] };
+    return { source, batch, popularInputs, skippedInputs, popularSlots, fast, host, gathered, jobs: [{ job, kind: 'gather' }] };
   }
 
-  /** The batch without its popular inputs whose lookups are stale; remembers popular inputs for sampling. */
-  private dropStale(batch: Batch): Batch {
-    const slotOf = this.tier!.hot.slotOf, tables = batch.sparse.indices.length, keep: number[] = [];
+  /** The batch without its popular inputs whose lookups are stale, and the slots of the popular inputs kept
+   *  (counted when the split is trained: a prefetched split may be discarded and formed again). */
+  private dropStale(batch: Batch): { batch: Batch; skippedInputs: number; popularSlots: Int32Array[] } {
+    const slotOf = this.tier!.hot.slotOf, tables = batch.sparse.indices.length, keep: number[] = [], popularSlots: Int32Array[] = [];
+    let skippedInputs = 0;
     for (let i = 0; i < batch.size; i++) {
       const slots = new Int32Array(tables);
       let popular = true;
@@ -209,13 +224,13 @@ export class HotlinePolicy implements Policy {
         popular = off[i + 1] - off[i] === 1 && (slots[t] = slotOf[t][batch.sparse.indices[t][off[i]]]) >= 0;
       }
       if (popular && this.staleness!.skips(slots)) {
-        this.skipped++;
+        skippedInputs++;
         continue;
       }
-      if (popular) this.recentPopular[this.popularSeen++ % recentPopularInputs] = slots;
+      if (popular) popularSlots.push(slots);
       keep.push(i);
     }
-    return keep.length === batch.size ? batch : selectInputs(batch, keep);
+    return { batch: keep.length === batch.size ? batch : selectInputs(batch, keep), skippedInputs, popularSlots };
   }
 
   private fragmentedStep(scheduled: Batch): number {
@@ -225,6 +240,10 @@ export class HotlinePolicy implements Policy {
       split = this.split(scheduled);
     }
     this.prefetched = null;
+    this.stats.popularInputs += split.popularInputs;
+    this.stats.inputs += split.batch.size;
+    this.skipped += split.skippedInputs;
+    for (const slots of split.popularSlots) this.recentPopular[this.popularSeen++ % recentPopularInputs] = slots;
     const current = split, batch = split.batch, tier = this.tier!, model = this.model, fast = tier.store();
     const n = batch.size, step = this.steps, layout = model.layout(n), k = this.fragmentedSteps++;
     if (n === 0) { // every input was skipped as stale
@@ -284,7 +303,8 @@ export class HotlinePolicy implements Policy {
     this.mark(step, 'compute', 'interaction, top MLP, backward, updates', t2, this.engine.now());
     if (this.staleness?.afterHotStep(k)) {
       this.drain(); // the fast tier's snapshot must include this step's updates
-      this.staleness.decide(k, this.recentPopular.slice(0, Math.max(this.staleness.options.minSamples, 1)));
+      const d = this.staleness.decide(k, this.recentPopular.slice(0, Math.max(this.staleness.options.minSamples, 1)));
+      this.events('staleness-decision', { ...d });
     }
     return loss;
   }
@@ -312,9 +332,60 @@ export class HotlinePolicy implements Policy {
     this.pendingUpdate = null;
   }
 
-  beforeEvaluation(): void {
+  settle(): void {
     this.drain();
     this.tier?.storeToHost(this.model.tables);
+  }
+
+  /** After settle the host tables hold every row, so the fast tier is rebuilt from them and the hot set. */
+  saveState(): PolicyState {
+    const tensors = new Map<string, TensorArray>();
+    if (this.tier) {
+      tensors.set('hot.tableOfSlot', this.tier.hot.tableOfSlot);
+      tensors.set('hot.rowOfSlot', this.tier.hot.rowOfSlot);
+    }
+    const learning = !this.tier || this.options.relearnEvery > 0;
+    const learner = learning ? this.learner.saveState(tensors, 'learner.') : null;
+    const recent = this.recentPopular.length;
+    if (recent > 0) {
+      const flat = new Int32Array(recent * this.recentPopular[0].length);
+      this.recentPopular.forEach((slots, i) => flat.set(slots, i * slots.length));
+      tensors.set('recentPopular', flat);
+    }
+    const staleness = this.staleness?.saveState(tensors, 'staleness.');
+    const { steps, fragmentedSteps, skipped, popularSeen, stats, timeline } = this;
+    return {
+      json: {
+        steps, fragmentedSteps, skipped, popularSeen, recentPopular: recent, stats, timeline, learner, staleness,
+        hotSet: this.tier && { budgetBytes: this.tier.hot.budgetBytes, bytesPerRow: this.tier.hot.bytesPerRow },
+      },
+      tensors,
+    };
+  }
+
+  restoreState(json: Record<string, unknown>, tensors: TensorReader): void {
+    this.steps = json.steps as number;
+    this.fragmentedSteps = json.fragmentedSteps as number;
+    this.skipped = json.skipped as number;
+    this.popularSeen = json.popularSeen as number;
+    this.stats = json.stats as HotlinePolicy['stats'];
+    this.timeline.splice(0, this.timeline.length, ...(json.timeline as TimelineEvent[]));
+    if (json.learner) this.learner.restoreState(json.learner as Record<string, unknown>, tensors, 'learner.');
+    const hot = json.hotSet as { budgetBytes: number; bytesPerRow: number } | null;
+    if (hot) {
+      const tableOfSlot = tensors.read('hot.tableOfSlot') as Int32Array, rowOfSlot = tensors.read('hot.rowOfSlot') as Int32Array;
+      this.useHotSet(hotSetFromSlots(this.model.arch.tableRows, tableOfSlot, rowOfSlot, hot.budgetBytes, hot.bytesPerRow));
+    }
+    const recent = json.recentPopular as number;
+    if (recent > 0) {
+      const flat = tensors.read('recentPopular') as Int32Array, width = flat.length / recent;
+      this.recentPopular.splice(0, this.recentPopular.length, ...Array.from({ length: recent }, (_, i) => flat.slice(i * width, (i + 1) * width)));
+    }
+    if (this.staleness) this.staleness.restoreState(json.staleness as Record<string, unknown>, tensors, 'staleness.');
+  }
+
+  counters(): Record<string, number> {
+    return { popularInputs: this.stats.popularInputs, ...(this.staleness && { skippedInputs: this.skipped }) };
   }
 
   report(): Record<string, unknown> {

@@ -1,24 +1,48 @@
 /**
  * A policy decides how mini-batches are formed and where their embeddings live; the trainer and the
- * kernels stay the same for every policy (baseline now; FAE, Hotline and Slipstream plug in here).
+ * kernels stay the same for every policy (baseline, FAE, Hotline, Slipstream on either).
  */
+import type { TensorArray } from '../checkpoint/safetensors.ts';
 import type { Batch } from '../data/batch.ts';
 
 /** Where training batches come from: a dataset with a seeded shuffle, or a generator. */
 export interface BatchSource {
   readonly batchesPerEpoch: number;
-  batches(epoch: number): Iterable<Batch>;
+  /** The epoch's mini-batches from number `from` on (a resumed run skips those it trained). */
+  batches(epoch: number, from?: number): Iterable<Batch>;
 }
+
+/** A checkpoint's share of a policy: small values as JSON, arrays as tensors. */
+export interface PolicyState {
+  json: Record<string, unknown>;
+  tensors: Map<string, TensorArray>;
+}
+
+/** Tensors of a saved policy state, read on demand. */
+export interface TensorReader {
+  has(name: string): boolean;
+  read(name: string): TensorArray;
+}
+
+/** Receives a policy's decisions (hot set chosen, staleness threshold, ...) for the run's events. */
+export type PolicyEvents = (event: string, fields: Record<string, unknown>) => void;
 
 export interface Policy {
   readonly name: string;
+  events: PolicyEvents;
   batchesPerEpoch(source: BatchSource): number;
-  /** The mini-batches of one epoch in training order. */
-  schedule(source: BatchSource, epoch: number): Iterable<Batch>;
+  /** The mini-batches of one epoch in training order; with fromStep > 0, the rest of an epoch whose
+   *  first fromStep batches were trained before restoreState. */
+  schedule(source: BatchSource, epoch: number, fromStep: number): Iterable<Batch>;
   /** Forward, backward and one optimizer step on a mini-batch; returns its mean loss. */
   step(batch: Batch): number;
-  /** Makes the host tables current before an evaluation reads them. */
-  beforeEvaluation(): void;
+  /** Finishes work in flight and makes the host tables current (before an evaluation or a checkpoint). */
+  settle(): void;
+  /** What a checkpoint must hold to continue exactly (called after settle). */
+  saveState(): PolicyState;
+  restoreState(json: Record<string, unknown>, tensors: TensorReader): void;
+  /** Running counts for the metrics lines (inputs skipped, popular inputs, ...). */
+  counters(): Record<string, number>;
   /** What the policy decided and measured (hot set, shares, syncs), for the run's summary. */
   report(): Record<string, unknown>;
 }

@@ -6,7 +6,9 @@
  * change can be measured relative to the row's values.
  */
 import { isStaleInput, rowChanges, searchThreshold, type StaleSearch, type StaleSearchOptions } from '../popularity/staleness.ts';
+import type { TensorArray } from '../checkpoint/safetensors.ts';
 import type { FastTier } from '../tiers/fast-tier.ts';
+import type { TensorReader } from './policy.ts';
 
 export interface StalenessOptions extends StaleSearchOptions {
   /** Hot mini-batch (within the epoch) of the first snapshot; the second comes windowShare of the epoch's hot
@@ -82,6 +84,24 @@ export class StalenessTracker {
   /** Whether a hot input (its lookups as slots) is skipped under the current decision. */
   skips(slots: ArrayLike<number>): boolean {
     return this.change !== null && this.threshold > 0 && isStaleInput(slots, this.change, this.threshold, this.options.alpha);
+  }
+
+  /** Its state as JSON, with the snapshot and the change per slot put in `tensors` under `prefix`. */
+  saveState(tensors: Map<string, TensorArray>, prefix: string): Record<string, unknown> {
+    if (this.before) tensors.set(`${prefix}before`, this.before);
+    if (this.change) tensors.set(`${prefix}change`, this.change);
+    const { threshold, nextSnapshot, window, decisions } = this;
+    return { threshold, nextSnapshot, window, decisions, overheadNs: Number(this.overheadNs) };
+  }
+
+  restoreState(json: Record<string, unknown>, tensors: TensorReader, prefix: string): void {
+    this.before = tensors.has(`${prefix}before`) ? (tensors.read(`${prefix}before`) as Float32Array) : null;
+    this.change = tensors.has(`${prefix}change`) ? (tensors.read(`${prefix}change`) as Float32Array) : null;
+    this.threshold = json.threshold as number;
+    this.nextSnapshot = json.nextSnapshot as number;
+    this.window = json.window as number;
+    this.decisions.splice(0, this.decisions.length, ...(json.decisions as StaleDecision[]));
+    this.overheadNs = BigInt(json.overheadNs as number);
   }
 
   addOverhead(ns: bigint): void {

@@ -47,17 +47,22 @@ export function selectHotSet(
       size++;
     }
   }
-  const slotOf = profile.tableRows.map((n) => new Int32Array(n).fill(-1));
   const tableOfSlot = new Int32Array(size), rowOfSlot = new Int32Array(size);
   let slot = 0;
   for (let i = 0; i < ranking.rows.length; i++) {
     if (!chosen[i]) continue;
-    slotOf[ranking.tables[i]][ranking.rows[i]] = slot;
     tableOfSlot[slot] = ranking.tables[i];
     rowOfSlot[slot] = ranking.rows[i];
     slot++;
   }
-  return { budgetBytes, bytesPerRow, size, slotOf, tableOfSlot, rowOfSlot };
+  return hotSetFromSlots(profile.tableRows, tableOfSlot, rowOfSlot, budgetBytes, bytesPerRow);
+}
+
+/** The hot set holding the given rows, slot by slot (as chosen, or as a checkpoint saved it). */
+export function hotSetFromSlots(tableRows: number[], tableOfSlot: Int32Array, rowOfSlot: Int32Array, budgetBytes: number, bytesPerRow: number): HotSet {
+  const slotOf = tableRows.map((n) => new Int32Array(n).fill(-1));
+  for (let s = 0; s < tableOfSlot.length; s++) slotOf[tableOfSlot[s]][rowOfSlot[s]] = s;
+  return { budgetBytes, bytesPerRow, size: tableOfSlot.length, slotOf, tableOfSlot, rowOfSlot };
 }
 
 /**

@@ -5,6 +5,8 @@
  * get a hysteresis bonus, so the popular set follows drifting data without flapping.
  */
 import type { Batch } from '../data/batch.ts';
+import type { TensorArray } from '../checkpoint/safetensors.ts';
+import type { TensorReader } from '../policies/policy.ts';
 import { Rng } from '../util/rng.ts';
 import type { AccessProfile } from './profiler.ts';
 
@@ -53,6 +55,19 @@ export class AccessLearner {
   decay(): void {
     for (const c of this.counts) for (let r = 0; r < c.length; r++) c[r] >>>= 1;
     this.lookups = Math.floor(this.lookups / 2);
+  }
+
+  /** Counters and the sampler's position as JSON; the counts go in `tensors` under `prefix`. */
+  saveState(tensors: Map<string, TensorArray>, prefix: string): Record<string, unknown> {
+    this.counts.forEach((c, t) => tensors.set(`${prefix}${t}`, c));
+    return { lookups: this.lookups, inputs: this.inputs, rng: this.rng.state() };
+  }
+
+  restoreState(json: Record<string, unknown>, tensors: TensorReader, prefix: string): void {
+    this.counts.forEach((c, t) => c.set(tensors.read(`${prefix}${t}`)));
+    this.lookups = json.lookups as number;
+    this.inputs = json.inputs as number;
+    this.rng.restore(json.rng as number[]);
   }
 
   get observedInputs(): number {

@@ -1,6 +1,13 @@
-/** A run's directory: resolved config, metrics as JSON lines (appended as they happen), a summary. */
-import { appendFileSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+/**
+ * A run's directory: config.json (the resolved configuration, enough to resume), environment.json, metrics.jsonl
+ * and events.jsonl (appended as they happen), summary.json, checkpoints/ and report/.
+ */
+import { appendFileSync, existsSync, mkdirSync, statSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
+import { writeFileAtomic } from '../util/atomic-file.ts';
+import { stringifyExact } from '../util/json.ts';
+
+const logs = ['metrics.jsonl', 'events.jsonl'] as const;
 
 export class RunDir {
   constructor(readonly path: string) {
@@ -9,17 +16,37 @@ export class RunDir {
 
   static create(root: string, label: string): RunDir {
     const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
-    return new RunDir(join(root, `${stamp}-${label}`));
+    let path = join(root, `${stamp}-${label}`);
+    for (let n = 2; existsSync(path); n++) path = join(root, `${stamp}-${label}-${n}`);
+    return new RunDir(path);
   }
 
   /** Writes name atomically: a reader never sees half a file. */
   writeJson(name: string, value: unknown): void {
-    const target = join(this.path, name), temp = `${target}.tmp`;
-    writeFileSync(temp, `${JSON.stringify(value, null, 2)}\n`);
-    renameSync(temp, target);
+    writeFileAtomic(join(this.path, name), `${stringifyExact(value, 2)}\n`);
   }
 
   appendMetrics(record: Record<string, unknown>): void {
-    appendFileSync(join(this.path, 'metrics.jsonl'), `${JSON.stringify(record)}\n`);
+    appendFileSync(join(this.path, 'metrics.jsonl'), `${stringifyExact(record)}\n`);
+  }
+
+  appendEvent(record: Record<string, unknown>): void {
+    appendFileSync(join(this.path, 'events.jsonl'), `${stringifyExact(record)}\n`);
+  }
+
+  /** Bytes of each log, as a checkpoint records them. */
+  logSizes(): Record<string, number> {
+    return Object.fromEntries(logs.map((name) => {
+      const file = join(this.path, name);
+      return [name, existsSync(file) ? statSync(file).size : 0];
+    }));
+  }
+
+  /** Cuts each log back to a checkpoint's sizes: lines written after it are written again by the resumed run. */
+  truncateLogs(sizes: Record<string, number>): void {
+    for (const name of logs) {
+      const file = join(this.path, name);
+      if (existsSync(file)) truncateSync(file, sizes[name] ?? 0);
+    }
   }
 }

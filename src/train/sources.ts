@@ -9,14 +9,14 @@ export class DatasetSource implements BatchSource {
   readonly batchesPerEpoch: number;
 
   constructor(
-    readonly data: Dataset, readonly batchSize: number, readonly shuffle: boolean, readonly seed: number, limit: number,
+    readonly data: Dataset, readonly batchSize: number, readonly shuffle: boolean, readonly seed: number, readonly limit: number,
   ) {
     this.batchesPerEpoch = Math.min(Math.ceil(data.rows / batchSize), limit);
   }
 
-  batches(epoch: number): Iterable<Batch> {
+  batches(epoch: number, from = 0): Iterable<Batch> {
     const order = this.shuffle ? new Rng(this.seed, 1000 + epoch).permutation(this.data.rows) : null;
-    return batchesOf(this.data, this.batchSize, order, this.batchesPerEpoch);
+    return batchesOf(this.data, this.batchSize, order, this.batchesPerEpoch, from);
   }
 }
 
@@ -26,8 +26,8 @@ export class RandomSource implements BatchSource {
     readonly batchesPerEpoch: number, readonly seed: number,
   ) {}
 
-  *batches(epoch: number): Iterable<Batch> {
-    for (let i = 0; i < this.batchesPerEpoch; i++) {
+  *batches(epoch: number, from = 0): Iterable<Batch> {
+    for (let i = from; i < this.batchesPerEpoch; i++) {
       yield randomBatch(this.tableRows, this.denseFeatures, this.batchSize, this.seed, epoch * this.batchesPerEpoch + i);
     }
   }

@@ -1,6 +1,7 @@
 /**
  * The training loop: mini-batches from the policy's schedule, one policy step each, progress and
- * metrics lines, evaluation on the held-out split every testFreq steps and at the end.
+ * metrics lines, evaluation on the held-out split every testFreq steps and at the end, checkpoints every
+ * checkpointEvery steps and at the end. A resumed run starts from a checkpoint's TrainerState.
  */
 import type { Dataset } from '../data/dataset.ts';
 import type { Dlrm } from '../model/dlrm.ts';
@@ -16,7 +17,31 @@ export interface LoopOptions {
   /** Evaluate every testFreq steps (0: only at the end). */
   testFreq: number;
   evalBatchSize: number;
+  /** Checkpoint every this many steps (0: none) and at the end. */
+  checkpointEvery: number;
 }
+
+/** Where training stands between two steps: what a checkpoint keeps of the loop. */
+export interface TrainerState {
+  /** The epoch in progress and the batches of it already trained. */
+  epoch: number;
+  stepInEpoch: number;
+  steps: number;
+  samples: number;
+  trainNs: number;
+  /** The loss over the samples since the last metrics line. */
+  windowLoss: number;
+  windowSamples: number;
+  lastLoss: number;
+  lastTest: Metrics | null;
+  phasesNs: Record<string, number>;
+  finished: boolean;
+}
+
+export const initialTrainerState = (): TrainerState => ({
+  epoch: 0, stepInEpoch: 0, steps: 0, samples: 0, trainNs: 0, windowLoss: 0, windowSamples: 0, lastLoss: NaN, lastTest: null,
+  phasesNs: {}, finished: false,
+});
 
 export interface TrainResult {
   steps: number;
@@ -30,62 +55,81 @@ export interface TrainResult {
   policy: Record<string, unknown>;
 }
 
+/** Saves a checkpoint of the run at the given state. */
+export type Checkpointer = (state: TrainerState) => void;
+
 export class Trainer {
+  private state = initialTrainerState();
+
   constructor(
     private readonly model: Dlrm,
     private readonly policy: Policy,
     private readonly progress: Progress,
     private readonly runDir: RunDir | null,
-  ) {}
+    private readonly checkpoint: Checkpointer | null = null,
+  ) {
+    policy.events = (event, fields) => runDir?.appendEvent({ step: this.state.steps, event, ...fields });
+  }
 
-  run(source: BatchSource, test: Dataset | null, options: LoopOptions): TrainResult {
+  run(source: BatchSource, test: Dataset | null, options: LoopOptions, from: TrainerState = initialTrainerState()): TrainResult {
+    const s = (this.state = structuredClone(from));
     const totalSteps = this.policy.batchesPerEpoch(source) * options.epochs;
-    const times = new PhaseTimes();
+    const times = new PhaseTimes(s.phasesNs);
     this.model.times = times;
-    let steps = 0, samples = 0, trainNs = 0n, windowLoss = 0, windowSamples = 0, lastLoss = NaN;
-    let lastTest: Metrics | null = null;
-    const runTest = (epoch: number) => {
+    const runTest = () => {
       if (!test) return;
-      this.policy.beforeEvaluation();
-      lastTest = evaluate(this.model, test, options.evalBatchSize);
-      const m = lastTest;
+      this.policy.settle();
+      const m = (s.lastTest = evaluate(this.model, test, options.evalBatchSize));
       this.progress.line(
-        `test at step ${steps}: AUC ${m.auc.toFixed(4)} logloss ${m.logloss.toFixed(4)} accuracy ${(100 * m.accuracy).toFixed(2)}%`,
+        `test at step ${s.steps}: AUC ${m.auc.toFixed(4)} logloss ${m.logloss.toFixed(4)} accuracy ${(100 * m.accuracy).toFixed(2)}%`,
       );
-      this.runDir?.appendMetrics({ kind: 'test', epoch, step: steps, ...m });
+      this.runDir?.appendMetrics({ kind: 'test', epoch: s.epoch, step: s.steps, samples: s.samples, auc: m.auc, logloss: m.logloss, accuracy: m.accuracy, testRows: m.samples });
     };
-    for (let epoch = 0; epoch < options.epochs; epoch++) {
-      for (const batch of this.policy.schedule(source, epoch)) {
+    const save = () => {
+      s.phasesNs = times.nanoseconds();
+      this.checkpoint?.(structuredClone(s));
+    };
+    for (; s.epoch < options.epochs && !s.finished; s.epoch++, s.stepInEpoch = 0) {
+      for (const batch of this.policy.schedule(source, s.epoch, s.stepInEpoch)) {
         const t0 = process.hrtime.bigint();
         const loss = this.policy.step(batch);
-        trainNs += process.hrtime.bigint() - t0;
-        steps++;
-        samples += batch.size;
-        windowLoss += loss * batch.size;
-        windowSamples += batch.size;
-        lastLoss = loss;
-        const seconds = Number(trainNs) / 1e9;
-        const rate = samples / seconds;
+        s.trainNs += Number(process.hrtime.bigint() - t0);
+        s.steps++;
+        s.stepInEpoch++;
+        s.samples += batch.size;
+        s.windowLoss += loss * batch.size;
+        s.windowSamples += batch.size;
+        s.lastLoss = loss;
+        const seconds = s.trainNs / 1e9, rate = s.samples / seconds;
         this.progress.update({
-          epoch, epochs: options.epochs, step: steps, totalSteps, samplesPerSecond: rate, loss: windowLoss / windowSamples,
-          etaSeconds: ((totalSteps - steps) * seconds) / steps,
+          epoch: s.epoch, epochs: options.epochs, step: s.steps, totalSteps, samplesPerSecond: rate, loss: s.windowLoss / s.windowSamples,
+          etaSeconds: (Math.max(0, totalSteps - s.steps) * seconds) / s.steps,
         });
-        if (steps % 100 === 0 || steps === totalSteps) {
-          this.runDir?.appendMetrics({ kind: 'train', epoch, step: steps, samples, loss: windowLoss / windowSamples, samplesPerSecond: rate });
-          windowLoss = windowSamples = 0;
+        if (s.steps % 100 === 0 || s.steps === totalSteps) {
+          this.runDir?.appendMetrics({
+            kind: 'train', epoch: s.epoch, step: s.steps, samples: s.samples, loss: s.windowLoss / s.windowSamples, samplesPerSecond: rate,
+            trainSeconds: seconds, phases: times.toJSON(), ...this.policy.counters(),
+          });
+          s.windowLoss = s.windowSamples = 0;
         }
-        if (options.testFreq > 0 && steps % options.testFreq === 0 && steps < totalSteps) runTest(epoch);
+        if (options.testFreq > 0 && s.steps % options.testFreq === 0 && s.steps < totalSteps) runTest();
+        if (options.checkpointEvery > 0 && s.steps % options.checkpointEvery === 0) save();
       }
     }
     this.progress.finish();
-    runTest(options.epochs - 1);
+    if (!s.finished) {
+      s.epoch = options.epochs - 1;
+      runTest();
+      s.finished = true;
+      if (options.checkpointEvery > 0) save();
+    }
     this.model.times = null;
-    const trainSeconds = Number(trainNs) / 1e9;
+    const trainSeconds = s.trainNs / 1e9;
     const phases = times.toJSON();
     phases.dense = trainSeconds - (phases.embedding ?? 0) - (phases.sync ?? 0);
     return {
-      steps, samples, trainSeconds, samplesPerSecond: samples / trainSeconds, finalLoss: lastLoss, test: lastTest, phases,
-      policy: this.policy.report(),
+      steps: s.steps, samples: s.samples, trainSeconds, samplesPerSecond: s.samples / trainSeconds, finalLoss: s.lastLoss, test: s.lastTest,
+      phases, policy: this.policy.report(),
     };
   }
 }

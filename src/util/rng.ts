@@ -14,6 +14,16 @@ export class Rng {
     for (let i = 0; i < 15; i++) this.nextUint32();
   }
 
+  /** The generator's position, to continue it elsewhere (checkpoints). */
+  state(): number[] {
+    return [this.a, this.b, this.c, this.d, this.spareNormal ?? NaN];
+  }
+
+  restore(state: number[]): void {
+    [this.a, this.b, this.c, this.d] = state;
+    this.spareNormal = Number.isNaN(state[4]) ? null : state[4];
+  }
+
   nextUint32(): number {
     const t = (((this.a + this.b) >>> 0) + this.d) >>> 0;
     this.d = (this.d + 1) >>> 0;

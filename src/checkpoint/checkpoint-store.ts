@@ -1,0 +1,107 @@
+/**
+ * A run's checkpoints: `checkpoints/step-<N>/` holding `state.safetensors` (every tensor: tables, MLPs,
+ * optimizer state, the policy's arrays) and `checkpoint.json` (the manifest: step, the trainer's and policy's
+ * scalar state, and the tensor file's size and SHA-256). A checkpoint is written into a `.partial` folder,
+ * fsynced and renamed, so a crash leaves either a complete checkpoint or a partial folder that is ignored.
+ * Loading checks the manifest, the size and the checksum; a checkpoint that fails is refused with the reason
+ * and set aside, and the one before it is tried.
+ */
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { fsyncDirectory, writeFileAtomic } from '../util/atomic-file.ts';
+import { parseExact, stringifyExact } from '../util/json.ts';
+import { fileDigest, SafetensorsError, SafetensorsFile, type TensorArray, writeSafetensors } from './safetensors.ts';
+
+export const checkpointFormat = 'hotline-checkpoint';
+export const checkpointVersion = 1;
+const tensorFile = 'state.safetensors';
+const manifestFile = 'checkpoint.json';
+
+export interface CheckpointManifest {
+  format: typeof checkpointFormat;
+  version: number;
+  step: number;
+  createdAt: string;
+  /** Scalars and small records of the trainer and the policy (JSON with Infinity and NaN kept). */
+  state: Record<string, unknown>;
+  tensors: { file: string; bytes: number; sha256: string };
+}
+
+export interface Checkpoint {
+  name: string;
+  path: string;
+  manifest: CheckpointManifest;
+  tensors: SafetensorsFile;
+}
+
+export class CheckpointError extends Error {}
+
+export class CheckpointStore {
+  constructor(readonly dir: string, readonly keep: number) {}
+
+  /** Names of the complete-looking checkpoints, oldest first. */
+  list(): string[] {
+    if (!existsSync(this.dir)) return [];
+    return readdirSync(this.dir).filter((n) => /^step-\d+$/.test(n)).sort();
+  }
+
+  save(step: number, state: Record<string, unknown>, tensors: Map<string, TensorArray>): string {
+    mkdirSync(this.dir, { recursive: true });
+    const name = `step-${String(step).padStart(10, '0')}`, final = join(this.dir, name), partial = `${final}.partial`;
+    rmSync(partial, { recursive: true, force: true });
+    mkdirSync(partial);
+    const digest = writeSafetensors(join(partial, tensorFile), tensors, { format: checkpointFormat, step: String(step) });
+    const manifest: CheckpointManifest = {
+      format: checkpointFormat, version: checkpointVersion, step, createdAt: new Date().toISOString(), state,
+      tensors: { file: tensorFile, ...digest },
+    };
+    writeFileAtomic(join(partial, manifestFile), `${stringifyExact(manifest, 1)}\n`);
+    rmSync(final, { recursive: true, force: true }); // a refused checkpoint of the same step, when resuming
+    renameSync(partial, final);
+    fsyncDirectory(this.dir);
+    for (const old of this.list().slice(0, -this.keep)) rmSync(join(this.dir, old), { recursive: true, force: true });
+    return final;
+  }
+
+  /** Opens and checks one checkpoint; throws CheckpointError saying what is wrong. */
+  open(name: string): Checkpoint {
+    const path = join(this.dir, name);
+    let manifest: CheckpointManifest;
+    try {
+      manifest = parseExact(readFileSync(join(path, manifestFile), 'utf8')) as CheckpointManifest;
+    } catch (error) {
+      throw new CheckpointError(`${join(path, manifestFile)}: unreadable (${(error as Error).message})`);
+    }
+    if (manifest?.format !== checkpointFormat || manifest.version !== checkpointVersion || !manifest.tensors) {
+      throw new CheckpointError(`${join(path, manifestFile)}: not a ${checkpointFormat} version ${checkpointVersion} manifest`);
+    }
+    const file = join(path, manifest.tensors.file);
+    if (!existsSync(file)) throw new CheckpointError(`${file}: missing`);
+    const digest = fileDigest(file);
+    if (digest.bytes !== manifest.tensors.bytes) {
+      throw new CheckpointError(`${file}: ${digest.bytes} bytes, the manifest says ${manifest.tensors.bytes} (truncated or overwritten)`);
+    }
+    if (digest.sha256 !== manifest.tensors.sha256) throw new CheckpointError(`${file}: SHA-256 does not match the manifest (corrupted)`);
+    try {
+      return { name, path, manifest, tensors: new SafetensorsFile(file) };
+    } catch (error) {
+      if (error instanceof SafetensorsError) throw new CheckpointError(error.message);
+      throw error;
+    }
+  }
+
+  /** The newest checkpoint that passes its checks; each refused one is reported through `warn`. */
+  latest(warn: (message: string) => void): Checkpoint | null {
+    for (const name of this.list().reverse()) {
+      try {
+        return this.open(name);
+      } catch (error) {
+        if (!(error instanceof CheckpointError)) throw error;
+        // Set aside (not deleted: it may be worth a look), so rotation never keeps it over a good one.
+        renameSync(join(this.dir, name), join(this.dir, `${name}.refused`));
+        warn(`checkpoint ${name} refused: ${error.message}; set aside as ${name}.refused`);
+      }
+    }
+    return null;
+  }
+}

@@ -1,0 +1,46 @@
+/**
+ * A whole run as one checkpoint: the model and optimizer tensors, the policy's state (tensors under
+ * `policy.`), the trainer's position and the sizes of the run's logs, so a resumed run continues exactly
+ * and its logs carry no line twice.
+ */
+import type { Dlrm } from '../model/dlrm.ts';
+import type { Optimizer } from '../optim/optimizer.ts';
+import type { Policy, TensorReader } from '../policies/policy.ts';
+import type { RunDir } from '../train/run-dir.ts';
+import type { TrainerState } from '../train/trainer.ts';
+import { type Checkpoint, CheckpointError, type CheckpointStore } from './checkpoint-store.ts';
+import { modelTensors, restoreModel } from './model-state.ts';
+
+const policyPrefix = 'policy.';
+
+export interface RunParts {
+  model: Dlrm;
+  optimizer: Optimizer;
+  policy: Policy;
+  runDir: RunDir;
+}
+
+export function saveRunCheckpoint(store: CheckpointStore, parts: RunParts, trainer: TrainerState): string {
+  parts.policy.settle();
+  const policy = parts.policy.saveState(), tensors = modelTensors(parts.model, parts.optimizer);
+  for (const [name, t] of policy.tensors) tensors.set(`${policyPrefix}${name}`, t);
+  return store.save(trainer.steps, { trainer, policyName: parts.policy.name, policy: policy.json, logs: parts.runDir.logSizes() }, tensors);
+}
+
+/** The policy's tensors of a checkpoint. */
+export function policyTensors(checkpoint: Checkpoint): TensorReader {
+  const file = checkpoint.tensors;
+  return { has: (name) => file.has(`${policyPrefix}${name}`), read: (name) => file.read(`${policyPrefix}${name}`) };
+}
+
+/** Puts the model, optimizer, policy and logs back as the checkpoint holds them; returns where training stands. */
+export function restoreRunCheckpoint(checkpoint: Checkpoint, parts: RunParts): TrainerState {
+  const state = checkpoint.manifest.state as { trainer: TrainerState; policyName: string; policy: Record<string, unknown>; logs: Record<string, number> };
+  if (state.policyName !== parts.policy.name) {
+    throw new CheckpointError(`${checkpoint.path}: saved by policy ${state.policyName}, the run's config says ${parts.policy.name}`);
+  }
+  restoreModel(parts.model, parts.optimizer, checkpoint.tensors);
+  parts.policy.restoreState(state.policy, policyTensors(checkpoint));
+  parts.runDir.truncateLogs(state.logs);
+  return state.trainer;
+}

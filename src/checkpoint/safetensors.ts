@@ -1,0 +1,145 @@
+/**
+ * The safetensors format (https://huggingface.co/docs/safetensors): an 8-byte little-endian header length, a
+ * JSON header naming each tensor's dtype, shape and byte range, then the raw little-endian data. Any
+ * safetensors reader (Python's `safetensors`, `torch`) opens hotline's checkpoints. Tensors are written from and
+ * read into the caller's arrays in slices, so a 2 GiB table never needs a second copy in memory; the SHA-256 of
+ * the whole file is computed while writing.
+ */
+import { createHash } from 'node:crypto';
+import { closeSync, fstatSync, fsyncSync, openSync, readSync, writeSync } from 'node:fs';
+
+export type TensorArray = Float32Array | Float64Array | Int32Array | Uint32Array | Uint8Array;
+
+const dtypeOf = (a: TensorArray): string =>
+  a instanceof Float32Array ? 'F32' : a instanceof Float64Array ? 'F64' : a instanceof Int32Array ? 'I32' : a instanceof Uint32Array ? 'U32' : 'U8';
+
+const constructors = { F32: Float32Array, F64: Float64Array, I32: Int32Array, U32: Uint32Array, U8: Uint8Array } as const;
+type Dtype = keyof typeof constructors;
+
+export interface TensorInfo {
+  dtype: Dtype;
+  shape: number[];
+  data_offsets: [number, number];
+}
+
+export class SafetensorsError extends Error {}
+
+/** Larger slices gain nothing and a single write or read of over 2 GiB fails. */
+const slice = 1 << 26;
+
+function bytesOf(a: TensorArray, from: number, to: number): Uint8Array {
+  return new Uint8Array(a.buffer, a.byteOffset + from, to - from);
+}
+
+/** Writes the tensors (in the map's order) and fsyncs; returns the file's size and SHA-256. */
+export function writeSafetensors(path: string, tensors: Map<string, TensorArray>, metadata: Record<string, string> = {}): { bytes: number; sha256: string } {
+  const header: Record<string, unknown> = { __metadata__: metadata };
+  let offset = 0;
+  for (const [name, a] of tensors) {
+    header[name] = { dtype: dtypeOf(a), shape: [a.length], data_offsets: [offset, offset + a.byteLength] };
+    offset += a.byteLength;
+  }
+  let json = JSON.stringify(header);
+  json += ' '.repeat((8 - ((8 + Buffer.byteLength(json)) % 8)) % 8); // the data starts 8-byte aligned
+  const head = Buffer.alloc(8 + Buffer.byteLength(json));
+  head.writeBigUInt64LE(BigInt(head.length - 8));
+  head.write(json, 8);
+  const hash = createHash('sha256'), fd = openSync(path, 'w');
+  try {
+    const write = (bytes: Uint8Array) => {
+      hash.update(bytes);
+      for (let done = 0; done < bytes.length;) done += writeSync(fd, bytes, done);
+    };
+    write(head);
+    for (const a of tensors.values()) for (let at = 0; at < a.byteLength; at += slice) write(bytesOf(a, at, Math.min(a.byteLength, at + slice)));
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  return { bytes: head.length + offset, sha256: hash.digest('hex') };
+}
+
+/** SHA-256 and size of a file, read in slices. */
+export function fileDigest(path: string): { bytes: number; sha256: string } {
+  const fd = openSync(path, 'r'), hash = createHash('sha256'), chunk = Buffer.allocUnsafe(slice);
+  try {
+    let bytes = 0;
+    for (let n; (n = readSync(fd, chunk, 0, chunk.length, bytes)) > 0; bytes += n) hash.update(chunk.subarray(0, n));
+    return { bytes, sha256: hash.digest('hex') };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** An open safetensors file: its header, and tensors read on demand. */
+export class SafetensorsFile {
+  readonly tensors: Map<string, TensorInfo>;
+  readonly metadata: Record<string, string>;
+  private readonly dataStart: number;
+
+  constructor(readonly path: string) {
+    const fd = openSync(path, 'r');
+    try {
+      const size = fstatSync(fd).size, head = Buffer.alloc(8);
+      if (readSync(fd, head, 0, 8, 0) !== 8) throw new SafetensorsError(`${path}: shorter than a safetensors header`);
+      const length = Number(head.readBigUInt64LE());
+      if (length > size - 8 || length > 1 << 28) throw new SafetensorsError(`${path}: header length ${length} exceeds the file (${size} bytes)`);
+      const json = Buffer.alloc(length);
+      readSync(fd, json, 0, length, 8);
+      let parsed: Record<string, unknown>;
+      try {
+        parsed = JSON.parse(json.toString('utf8'));
+      } catch {
+        throw new SafetensorsError(`${path}: the header is not valid JSON`);
+      }
+      const { __metadata__: metadata, ...rest } = parsed;
+      this.metadata = (metadata ?? {}) as Record<string, string>;
+      this.tensors = new Map(Object.entries(rest) as [string, TensorInfo][]);
+      this.dataStart = 8 + length;
+      const end = Math.max(0, ...[...this.tensors.values()].map((t) => t.data_offsets[1]));
+      if (this.dataStart + end !== size) throw new SafetensorsError(`${path}: ${size} bytes, the header describes ${this.dataStart + end}`);
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  has(name: string): boolean {
+    return this.tensors.has(name);
+  }
+
+  private info(name: string): TensorInfo {
+    const info = this.tensors.get(name);
+    if (!info) throw new SafetensorsError(`${this.path}: no tensor "${name}"`);
+    return info;
+  }
+
+  /** Reads a tensor into `target`, which must have its dtype and length. */
+  readInto(name: string, target: TensorArray): void {
+    const info = this.info(name), [from, to] = info.data_offsets;
+    if (info.dtype !== dtypeOf(target) || to - from !== target.byteLength) {
+      throw new SafetensorsError(`${this.path}: tensor "${name}" is ${info.dtype}[${(to - from) / target.BYTES_PER_ELEMENT}], expected ${dtypeOf(target)}[${target.length}]`);
+    }
+    const fd = openSync(this.path, 'r');
+    try {
+      for (let at = 0; at < target.byteLength; at += slice) {
+        const part = bytesOf(target, at, Math.min(target.byteLength, at + slice));
+        for (let done = 0; done < part.length;) {
+          const n = readSync(fd, part, done, part.length - done, this.dataStart + from + at + done);
+          if (n === 0) throw new SafetensorsError(`${this.path}: tensor "${name}" is cut short`);
+          done += n;
+        }
+      }
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  /** Reads a tensor into a new array of its dtype. */
+  read(name: string): TensorArray {
+    const info = this.info(name), C = constructors[info.dtype];
+    if (!C) throw new SafetensorsError(`${this.path}: tensor "${name}" has unsupported dtype ${info.dtype}`);
+    const a = new C((info.data_offsets[1] - info.data_offsets[0]) / C.BYTES_PER_ELEMENT);
+    this.readInto(name, a);
+    return a;
+  }
+}

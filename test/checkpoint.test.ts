@@ -1,0 +1,165 @@
+// Checkpoints: the safetensors files, the store's checks and rotation, and exact resume after SIGKILL for
+// the baseline and every policy (the resumed run's final parameters equal an uninterrupted run's, bit for bit).
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { CheckpointStore } from '../src/checkpoint/checkpoint-store.ts';
+import { SafetensorsFile, writeSafetensors } from '../src/checkpoint/safetensors.ts';
+
+const bin = new URL('../bin/hotline.mjs', import.meta.url).pathname;
+const temp = (label: string) => mkdtempSync(join(tmpdir(), `hotline-${label}-`));
+
+describe('safetensors', () => {
+  it('round-trips every dtype and checks the header against the file size', () => {
+    const path = join(temp('st'), 'a.safetensors');
+    const tensors = new Map<string, Float32Array | Float64Array | Int32Array | Uint32Array | Uint8Array>([
+      ['f32', Float32Array.from([1.5, -2, Math.PI])], ['f64', Float64Array.from([1e-300, -0])], ['i32', Int32Array.from([-7, 2 ** 31 - 1])],
+      ['u32', Uint32Array.from([2 ** 32 - 1])], ['u8', Uint8Array.from([1, 2, 3, 4, 5])], ['empty', new Float32Array(0)],
+    ]);
+    const { bytes } = writeSafetensors(path, tensors, { note: 'test' });
+    assert.equal(statSync(path).size, bytes);
+    const file = new SafetensorsFile(path);
+    assert.equal(file.metadata.note, 'test');
+    for (const [name, t] of tensors) assert.deepEqual(file.read(name), t, name);
+    // The data starts 8-byte aligned, as the format asks.
+    const headerLength = Number(readFileSync(path).readBigUInt64LE());
+    assert.equal((8 + headerLength) % 8, 0);
+    assert.throws(() => file.readInto('f32', new Float32Array(2)), /tensor "f32" is F32\[3\], expected F32\[2\]/);
+    truncateSync(path, bytes - 1);
+    assert.throws(() => new SafetensorsFile(path), /the header describes/);
+  });
+});
+
+describe('checkpoint store', () => {
+  const state = (v: number) => new Map([['w', Float32Array.from([v, v + 1])]]);
+
+  it('keeps the newest checkpoints, ignores partial ones and refuses damaged ones with the reason', () => {
+    const dir = temp('store'), store = new CheckpointStore(dir, 2);
+    for (const step of [10, 20, 30]) store.save(step, { step }, state(step));
+    assert.deepEqual(store.list(), ['step-0000000020', 'step-0000000030']);
+    writeFileSync(join(dir, 'step-0000000040.partial'), 'a crash while writing'); // never taken for a checkpoint
+    const warnings: string[] = [];
+    assert.equal(store.latest((m) => warnings.push(m))?.manifest.step, 30);
+    assert.equal(warnings.length, 0);
+
+    // A flipped byte: the checksum catches it, and the one before is used.
+    const newest = join(dir, 'step-0000000030', 'state.safetensors'), bytes = readFileSync(newest);
+    bytes[bytes.length - 1] ^= 1;
+    writeFileSync(newest, bytes);
+    const used = store.latest((m) => warnings.push(m))!;
+    assert.equal(used.manifest.step, 20);
+    assert.deepEqual(used.tensors.read('w'), Float32Array.from([20, 21]));
+    assert.match(warnings[0], /checkpoint step-0000000030 refused: .*state\.safetensors: SHA-256 does not match the manifest \(corrupted\); set aside/);
+    assert.ok(existsSync(join(dir, 'step-0000000030.refused')));
+
+    // A truncated file and a broken manifest are refused too; with nothing sound left, there is no checkpoint.
+    truncateSync(join(dir, 'step-0000000020', 'state.safetensors'), 10);
+    store.save(25, { step: 25 }, state(25));
+    writeFileSync(join(dir, 'step-0000000025', 'checkpoint.json'), '{"format": "hotline-checkpoint", ');
+    warnings.length = 0;
+    assert.equal(store.latest((m) => warnings.push(m)), null);
+    assert.match(warnings[0], /step-0000000025 refused: .*checkpoint\.json: unreadable/);
+    assert.match(warnings[1], /step-0000000020 refused: .*10 bytes, the manifest says \d+ \(truncated or overwritten\)/);
+  });
+});
+
+/** Flags shared by every resume run: a small model on a skewed synthetic set, 1 thread (bit-exact). */
+const base = [
+  '--data-generation', 'synthetic', '--data-size', '60000', '--max-table-rows', '3000', '--zipf', '1.2', '--arch-mlp-bot', '13-64-16',
+  '--arch-mlp-top', '64-1', '--arch-sparse-feature-size', '16', '--mini-batch-size', '128', '--threads', '1', '--print-freq', '1000',
+  '--hot-budget', '1MiB', '--test-fraction', '0.05',
+];
+
+function runDirIn(root: string): string | null {
+  const [dir] = existsSync(root) ? readdirSync(root) : [];
+  return dir ? join(root, dir) : null;
+}
+
+/** Starts a run and SIGKILLs it as soon as the checkpoint of `killAfter` steps exists. */
+async function runAndKill(args: string[], root: string, killAfter: number): Promise<string> {
+  const child = spawn(process.execPath, [bin, 'train', ...args, '--run-dir', root], { stdio: 'ignore' });
+  const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  const target = `step-${String(killAfter).padStart(10, '0')}`;
+  let dir: string | null = null;
+  const poll = setInterval(() => {
+    dir ??= runDirIn(root);
+    if (dir && existsSync(join(dir, 'checkpoints', target))) child.kill('SIGKILL');
+  }, 2);
+  const { code, signal } = await exited;
+  clearInterval(poll);
+  assert.equal(signal, 'SIGKILL', `the run ended (code ${code}) before it could be killed after step ${killAfter}`);
+  return runDirIn(root)!;
+}
+
+function finalTensors(dir: string): SafetensorsFile {
+  const store = new CheckpointStore(join(dir, 'checkpoints'), 1);
+  return store.open(store.list().at(-1)!).tensors;
+}
+
+/** The train lines of metrics.jsonl without their timings (losses and the policy's counters). */
+function trainLosses(dir: string): string[] {
+  return readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l))
+    .filter((m) => m.kind === 'train').map((m) => `${m.step}:${m.samples}:${m.loss}:${m.skippedInputs}:${m.popularInputs}`);
+}
+
+const cases: { policy: string; flags: string[]; damage?: 'flip' | 'truncate' }[] = [
+  { policy: 'baseline', flags: ['--optimizer', 'adagrad', '--learning-rate', '0.05'], damage: 'flip' },
+  { policy: 'fae', flags: ['--fae-schedule', 'adaptive', '--optimizer', 'adagrad', '--learning-rate', '0.05'] },
+  { policy: 'slipstream', flags: ['--stale-start', '20', '--stale-window', '0.05', '--stale-reevaluate', '60', '--learning-rate', '0.5'] },
+  // The checkpoint comes before the popular set is chosen: the learner's counts and sampler are restored.
+  { policy: 'hotline', flags: ['--hot-budget', '128KiB', '--learn-batches', '230', '--learn-sampling-rate', '0.5', '--learning-rate', '0.2'], damage: 'truncate' },
+  { policy: 'hotline+slipstream', flags: ['--learn-batches', '20', '--relearn-every', '90', '--stale-start', '30', '--stale-reevaluate', '50', '--stale-window', '0.05', '--learning-rate', '0.5'] },
+];
+
+describe('resume after SIGKILL', () => {
+  const every = 100, steps = 4 * every; // kill after 2 checkpoints; resume trains the other half
+  for (const c of cases) {
+    it(`${c.policy}: ${steps / 2} steps, kill -9, resume = ${steps} steps uninterrupted${c.damage ? ` (newest checkpoint ${c.damage === 'flip' ? 'corrupted' : 'truncated'})` : ''}`, async () => {
+      const args = [...base, '--policy', c.policy, ...c.flags, '--num-batches', String(steps), '--checkpoint-every', String(every)];
+      const whole = temp('whole'), killed = temp('killed');
+      const full = spawnSync(process.execPath, [bin, 'train', ...args, '--run-dir', whole], { encoding: 'utf8' });
+      assert.equal(full.status, 0, full.stderr);
+      const dir = await runAndKill(args, killed, 2 * every);
+      if (c.damage) {
+        const file = join(dir, 'checkpoints', `step-${String(2 * every).padStart(10, '0')}`, 'state.safetensors');
+        if (c.damage === 'truncate') truncateSync(file, statSync(file).size - 4096);
+        else {
+          const bytes = readFileSync(file);
+          bytes[Math.floor(bytes.length / 2)] ^= 0x40;
+          writeFileSync(file, bytes);
+        }
+      }
+      const resumed = spawnSync(process.execPath, [bin, 'train', '--resume', dir], { encoding: 'utf8' });
+      assert.equal(resumed.status, 0, resumed.stderr);
+      const from = c.damage ? every : 2 * every;
+      assert.match(resumed.stdout, new RegExp(`resumed from .*step-${String(from).padStart(10, '0')} at step ${from}`));
+      if (c.damage) assert.match(resumed.stdout, c.damage === 'flip' ? /refused: .*SHA-256 does not match/ : /refused: .*bytes, the manifest says/);
+
+      const a = finalTensors(runDirIn(whole)!), b = finalTensors(dir);
+      const names = [...a.tensors.keys()].filter((n) => !n.startsWith('policy.'));
+      assert.ok(names.some((n) => n.startsWith('embedding.')) && names.some((n) => n.startsWith('dense.')));
+      assert.deepEqual([...b.tensors.keys()].filter((n) => !n.startsWith('policy.')), names);
+      for (const name of names) assert.ok(Buffer.from(a.read(name).buffer).equals(Buffer.from(b.read(name).buffer)), `${name} differs after resume`);
+      // The logs hold every line once: what the killed run wrote after its checkpoint was cut and written again.
+      assert.deepEqual(trainLosses(dir), trainLosses(runDirIn(whole)!));
+      const summaryA = JSON.parse(readFileSync(join(runDirIn(whole)!, 'summary.json'), 'utf8'));
+      const summaryB = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8'));
+      assert.equal(summaryB.steps, steps);
+      assert.equal(summaryB.test.auc, summaryA.test.auc);
+      if (c.policy.includes('slipstream')) assert.ok(summaryB.policy.skippedInputs > 0, 'the run should skip stale inputs');
+    });
+  }
+
+  it('refuses --resume with other options, or without a sound checkpoint', () => {
+    const r = spawnSync(process.execPath, [bin, 'train', '--resume', 'x', '--seed', '3'], { encoding: 'utf8' });
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /other options are not taken/);
+    const none = temp('none');
+    const r2 = spawnSync(process.execPath, [bin, 'train', '--resume', none], { encoding: 'utf8' });
+    assert.equal(r2.status, 2);
+    assert.match(r2.stderr, /no config\.json, not a hotline run directory/);
+  });
+});

@@ -6,6 +6,9 @@ import { trainConfigFrom } from './train-config.ts';
 import { resumeTraining, runTraining } from './train-command.ts';
 import { CheckpointError } from '../checkpoint/checkpoint-store.ts';
 import { runProfile } from './profile-command.ts';
+import { runReport } from './report-command.ts';
+import { join } from 'node:path';
+import { writeReport } from '../report/report.ts';
 import { runGen, runInspect, runPreprocess } from './data-commands.ts';
 
 const usage = `usage: hotline <command> [options]
@@ -15,6 +18,8 @@ commands:
   train    train a DLRM (dlrm-compatible flags, or --config FILE.json); --checkpoint-every N saves checkpoints
   train --resume RUN_DIR
            continue a killed or stopped run from its newest sound checkpoint, exactly
+  report   RUN_DIR... [--out DIR]: an HTML page with plots (loss, AUC, throughput, phases, skew, pipeline,
+           skipped inputs) of a run, or of several side by side with speedups and AUC deltas
   profile  DATASET --budget 256MiB [--out DIR]: access skew per table, hot-input share by budget, plots
            (DATASET: a dataset folder, a Criteo TSV, or --data-generation synthetic)
   preprocess INPUT.tsv[.gz]... --out DIR [--max-ind-range N | --min-count N] [--on-bad-line error|skip]
@@ -26,11 +31,19 @@ options of train (demo takes the same, with its own defaults):
 ${helpText()}
 `;
 
-/** The demo: 1 epoch on 300k synthetic rows with the Kaggle MLPs and capped Kaggle cardinalities. */
+/** The demo: Hotline for 1 epoch on 300k synthetic rows with the Kaggle MLPs and capped Kaggle cardinalities. */
 const demoDefaults = [
-  '--data-generation', 'synthetic', '--data-size', '300000', '--max-table-rows', '100000',
-  '--mini-batch-size', '256', '--learning-rate', '0.1', '--test-fraction', '0.1', '--threads', '2',
+  '--data-generation', 'synthetic', '--data-size', '300000', '--max-table-rows', '100000', '--policy', 'hotline',
+  '--mini-batch-size', '256', '--learning-rate', '0.1', '--test-fraction', '0.1', '--test-freq', '250', '--threads', '2',
 ];
+
+/** Trains, then writes the run's report and says where it is. */
+async function runDemo(args: string[]): Promise<void> {
+  const { runDir } = await runTraining(trainConfigFrom([...demoDefaults, ...args]));
+  if (!runDir) return;
+  const report = await writeReport([runDir], join(runDir, 'report'));
+  process.stdout.write(`report: ${report.html}\n`);
+}
 
 /** `train --resume RUN_DIR` takes the run's saved configuration and nothing else. */
 function resumeDir(args: string[]): string {
@@ -49,8 +62,9 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (command === 'train' && rest.includes('--resume')) await resumeTraining(resumeDir(rest));
     else if (command === 'train') await runTraining(trainConfigFrom(rest));
-    else if (command === 'demo') await runTraining(trainConfigFrom([...demoDefaults, ...rest]));
+    else if (command === 'demo') await runDemo(rest);
     else if (command === 'profile') await runProfile(rest);
+    else if (command === 'report') await runReport(rest);
     else if (command === 'preprocess') await runPreprocess(rest);
     else if (command === 'gen') await runGen(rest);
     else if (command === 'inspect') runInspect(rest);

@@ -40,11 +40,17 @@ function createPolicy(config: TrainConfig, model: Dlrm, optimizer: Optimizer, ke
 }
 
 /** Continues the run in `dir` with the configuration it was started with. */
-export function resumeTraining(dir: string, out: NodeJS.WriteStream = process.stdout): Promise<TrainResult> {
+export interface TrainingRun {
+  result: TrainResult;
+  /** The run directory (null with --run-dir ''). */
+  runDir: string | null;
+}
+
+export function resumeTraining(dir: string, out: NodeJS.WriteStream = process.stdout): Promise<TrainingRun> {
   return runTraining(readRunConfig(dir), out, dir);
 }
 
-export async function runTraining(config: TrainConfig, out: NodeJS.WriteStream = process.stdout, resumeDir?: string): Promise<TrainResult> {
+export async function runTraining(config: TrainConfig, out: NodeJS.WriteStream = process.stdout, resumeDir?: string): Promise<TrainingRun> {
   const kernels = createKernels(config.backend, config.threads);
   const prepared = prepareData(config, kernels);
   // The bottom MLP's input is the data's dense features (13 for Criteo, none for MovieLens or libFM sources).
@@ -91,7 +97,7 @@ export async function runTraining(config: TrainConfig, out: NodeJS.WriteStream =
   if (runDir && policy instanceof HotlinePolicy && policy.timeline.length > 0) runDir.writeJson('timeline.json', policy.timeline);
   printSummary(config, result, out);
   if (runDir) out.write(`run directory: ${runDir.path}\n`);
-  return result;
+  return { result, runDir: runDir?.path ?? null };
 }
 
 function printSummary(config: TrainConfig, result: TrainResult, out: NodeJS.WriteStream): void {

@@ -18,7 +18,10 @@ export async function renderSvg(spec: ChartSpec): Promise<string> {
 
 /** Writes `${basePath}.svg` and `${basePath}.png`; returns both paths. */
 export async function writeChart(spec: ChartSpec, basePath: string): Promise<string[]> {
-  const svg = await renderSvg(spec);
+  return writeSvgAndPng(await renderSvg(spec), basePath);
+}
+
+export function writeSvgAndPng(svg: string, basePath: string): string[] {
   const png = new Resvg(svg, { fitTo: { mode: 'zoom', value: 2 }, background: 'white', font: { defaultFontFamily: 'DejaVu Sans' } }).render().asPng();
   writeFileSync(`${basePath}.svg`, svg);
   writeFileSync(`${basePath}.png`, png);

@@ -68,7 +68,8 @@ export class Trainer {
     private readonly runDir: RunDir | null,
     private readonly checkpoint: Checkpointer | null = null,
   ) {
-    policy.events = (event, fields) => runDir?.appendEvent({ step: this.state.steps, event, ...fields });
+    // Policies decide within a step: the event carries that step's number.
+    policy.events = (event, fields) => runDir?.appendEvent({ step: this.state.steps + 1, event, ...fields });
   }
 
   run(source: BatchSource, test: Dataset | null, options: LoopOptions, from: TrainerState = initialTrainerState()): TrainResult {

@@ -56,7 +56,7 @@ console.log(`\nbatch 1024, SGD lr 0.1, 1 epoch, seed 11, ${threads} thread(s), b
 console.log('policy | samples/s | test AUC | embedding s | sync s | dense s | hot inputs | speed-up');
 let baseline = 0, baseAuc = 0;
 for (const name of ['baseline', 'fae adaptive', 'fae cold-then-hot'] as BenchPolicy[]) {
-  const { result: r } = trainPolicy(kernels, presets.kaggle, train, test, name, { batchSize: 1024, budgetBytes: budgetMiB * 2 ** 20, seed: 11 });
+  const { result: r } = await trainPolicy(kernels, presets.kaggle, train, test, name, { batchSize: 1024, budgetBytes: budgetMiB * 2 ** 20, seed: 11 });
   if (name === 'baseline') [baseline, baseAuc] = [r.samplesPerSecond, r.test!.auc];
   const p = r.phases;
   console.log(

@@ -37,7 +37,7 @@ const runs: Record<string, unknown>[] = [];
 for (const batchSize of [1024, 2048]) {
   let base = { rate: 0, auc: 0 };
   for (const name of ['baseline', 'fae adaptive', 'hotline'] as BenchPolicy[]) {
-    const { result: r, policy } = trainPolicy(kernels, presets.kaggle, train, test, name, { batchSize, budgetBytes, seed: 11, learnBatches: 50 });
+    const { result: r, policy } = await trainPolicy(kernels, presets.kaggle, train, test, name, { batchSize, budgetBytes, seed: 11, learnBatches: 50 });
     if (name === 'baseline') base = { rate: r.samplesPerSecond, auc: r.test!.auc };
     const p = r.phases, share = r.policy.hotInputShare ?? r.policy.popularInputShare;
     const hidden = r.policy.hiddenGatherShare === undefined ? '-' : `${(100 * Number(r.policy.hiddenGatherShare)).toFixed(0)}%`;

@@ -44,7 +44,7 @@ console.log('run | samples/s | vs baseline | vs FAE | test AUC | AUC change | ho
 const results: Record<string, unknown>[] = [];
 let baseline = { rate: 0, auc: 0 }, fae = 0;
 for (const [label, name, staleness] of runs) {
-  const { result: r } = trainPolicy(kernels, presets.kaggle, train, test, name, { batchSize: 1024, budgetBytes, seed: 12, learnBatches: 30, staleness });
+  const { result: r } = await trainPolicy(kernels, presets.kaggle, train, test, name, { batchSize: 1024, budgetBytes, seed: 12, learnBatches: 30, staleness });
   if (name === 'baseline') baseline = { rate: r.samplesPerSecond, auc: r.test!.auc };
   if (label === 'FAE') fae = r.samplesPerSecond;
   const decisions = (r.policy.stalenessDecisions ?? []) as { threshold: number; inBand: boolean }[];

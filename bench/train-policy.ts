@@ -20,10 +20,10 @@ export interface PolicyRun {
   policy: Policy;
 }
 
-export function trainPolicy(
+export async function trainPolicy(
   kernels: Kernels, arch: DlrmArch, train: Dataset, test: Dataset, name: BenchPolicy,
   options: { batchSize: number; budgetBytes: number; seed: number; learnBatches?: number; staleness?: StalenessOptions },
-): PolicyRun {
+): Promise<PolicyRun> {
   const model = new Dlrm(kernels, arch, options.seed);
   const optimizer = new Optimizer(kernels, { name: 'sgd', lr: 0.1, eps: 0, initialAccumulator: 0 });
   const source = new DatasetSource(train, options.batchSize, true, options.seed, Infinity);
@@ -42,6 +42,6 @@ export function trainPolicy(
       staleness: name === 'slipstream' ? options.staleness : undefined,
     });
   }
-  const result = new Trainer(model, policy, new Progress(process.stdout, 0), null).run(source, test, { epochs: 1, testFreq: 0, evalBatchSize: 8192, checkpointEvery: 0 });
+  const result = await new Trainer(model, policy, new Progress(process.stdout, 0), null).run(source, test, { epochs: 1, testFreq: 0, evalBatchSize: 8192, checkpointEvery: 0 });
   return { result, policy };
 }

@@ -153,6 +153,34 @@ describe('resume after SIGKILL', () => {
     });
   }
 
+  it('SIGTERM stops a run at the end of a step with a checkpoint, and resume finishes it exactly', async () => {
+    const args = [...base, '--num-batches', String(steps), '--checkpoint-every', String(every)];
+    const whole = temp('whole'), stopped = temp('stopped');
+    assert.equal(spawnSync(process.execPath, [bin, 'train', ...args, '--run-dir', whole]).status, 0);
+    const child = spawn(process.execPath, [bin, 'train', ...args, '--run-dir', stopped], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let stdout = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    const poll = setInterval(() => {
+      const dir = runDirIn(stopped);
+      if (dir && existsSync(join(dir, 'checkpoints', `step-${String(every).padStart(10, '0')}`))) {
+        clearInterval(poll);
+        child.kill('SIGTERM');
+      }
+    }, 2);
+    assert.equal(await exited, 0);
+    const at = Number(/stopped at step (\d+) and checkpointed/.exec(stdout)?.[1]);
+    assert.ok(at >= every && at < steps, stdout);
+    const dir = runDirIn(stopped)!;
+    assert.ok(existsSync(join(dir, 'checkpoints', `step-${String(at).padStart(10, '0')}`)));
+    assert.ok(!existsSync(join(dir, 'summary.json')), 'a stopped run has no summary yet');
+    const resumed = spawnSync(process.execPath, [bin, 'train', '--resume', dir], { encoding: 'utf8' });
+    assert.equal(resumed.status, 0, resumed.stderr);
+    assert.match(resumed.stdout, new RegExp(`at step ${at}\\n`));
+    const a = finalTensors(runDirIn(whole)!), b = finalTensors(dir);
+    for (const name of a.tensors.keys()) assert.ok(Buffer.from(a.read(name).buffer).equals(Buffer.from(b.read(name).buffer)), `${name} differs`);
+  });
+
   it('refuses --resume with other options, or without a sound checkpoint', () => {
     const r = spawnSync(process.execPath, [bin, 'train', '--resume', 'x', '--seed', '3'], { encoding: 'utf8' });
     assert.equal(r.status, 2);

@@ -39,6 +39,15 @@ function createPolicy(config: TrainConfig, model: Dlrm, optimizer: Optimizer, ke
   return new BaselinePolicy(model, optimizer);
 }
 
+/** With checkpoints on, the first SIGINT or SIGTERM stops the run at the end of the step, after a checkpoint. */
+function stopSignals(): { requested: () => boolean; release: () => void } {
+  let requested = false;
+  const onSignal = () => (requested = true);
+  const signals = ['SIGINT', 'SIGTERM'] as const;
+  for (const s of signals) process.once(s, onSignal);
+  return { requested: () => requested, release: () => signals.forEach((s) => process.off(s, onSignal)) };
+}
+
 /** Continues the run in `dir` with the configuration it was started with. */
 export interface TrainingRun {
   result: TrainResult;
@@ -90,9 +99,20 @@ export async function runTraining(config: TrainConfig, out: NodeJS.WriteStream =
   }
   const save = store && runDir ? (state: TrainerState) => void saveRunCheckpoint(store, { model, optimizer, policy, runDir }, state) : null;
   const trainer = new Trainer(model, policy, new Progress(out, config.printFreq), runDir, save);
-  const result = trainer.run(prepared.source, prepared.test, {
-    epochs: config.epochs, testFreq: config.testFreq, evalBatchSize: config.testBatchSize, checkpointEvery: config.checkpointEvery,
-  }, from);
+  const stop = store ? stopSignals() : null;
+  let result: TrainResult;
+  try {
+    result = await trainer.run(prepared.source, prepared.test, {
+      epochs: config.epochs, testFreq: config.testFreq, evalBatchSize: config.testBatchSize, checkpointEvery: config.checkpointEvery,
+      stopRequested: stop?.requested,
+    }, from);
+  } finally {
+    stop?.release();
+  }
+  if (result.stopped) {
+    out.write(`\nstopped at step ${result.steps} and checkpointed; continue with: hotline train --resume ${runDir!.path}\n`);
+    return { result, runDir: runDir!.path };
+  }
   runDir?.writeJson('summary.json', { ...result, runDir: runDir.path });
   if (runDir && policy instanceof HotlinePolicy && policy.timeline.length > 0) runDir.writeJson('timeline.json', policy.timeline);
   printSummary(config, result, out);

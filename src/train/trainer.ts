@@ -19,6 +19,9 @@ export interface LoopOptions {
   evalBatchSize: number;
   /** Checkpoint every this many steps (0: none) and at the end. */
   checkpointEvery: number;
+  /** Polled after each step: when true, the run checkpoints and stops (SIGINT, SIGTERM). The loop yields to the
+   *  event loop every 200 ms so that signal handlers get to run. */
+  stopRequested?: () => boolean;
 }
 
 /** Where training stands between two steps: what a checkpoint keeps of the loop. */
@@ -53,6 +56,8 @@ export interface TrainResult {
   /** Seconds of embedding work, tier syncs and the rest (dense work) within trainSeconds. */
   phases: Record<string, number>;
   policy: Record<string, unknown>;
+  /** Stopped on request before the end (checkpointed: resume continues it). */
+  stopped: boolean;
 }
 
 /** Saves a checkpoint of the run at the given state. */
@@ -72,7 +77,7 @@ export class Trainer {
     policy.events = (event, fields) => runDir?.appendEvent({ step: this.state.steps + 1, event, ...fields });
   }
 
-  run(source: BatchSource, test: Dataset | null, options: LoopOptions, from: TrainerState = initialTrainerState()): TrainResult {
+  async run(source: BatchSource, test: Dataset | null, options: LoopOptions, from: TrainerState = initialTrainerState()): Promise<TrainResult> {
     const s = (this.state = structuredClone(from));
     const totalSteps = this.policy.batchesPerEpoch(source) * options.epochs;
     const times = new PhaseTimes(s.phasesNs);
@@ -90,7 +95,8 @@ export class Trainer {
       s.phasesNs = times.nanoseconds();
       this.checkpoint?.(structuredClone(s));
     };
-    for (; s.epoch < options.epochs && !s.finished; s.epoch++, s.stepInEpoch = 0) {
+    let stopped = false, lastYield = process.hrtime.bigint();
+    epochs: for (; s.epoch < options.epochs && !s.finished; s.epoch++, s.stepInEpoch = 0) {
       for (const batch of this.policy.schedule(source, s.epoch, s.stepInEpoch)) {
         const t0 = process.hrtime.bigint();
         const loss = this.policy.step(batch);
@@ -115,10 +121,19 @@ export class Trainer {
         }
         if (options.testFreq > 0 && s.steps % options.testFreq === 0 && s.steps < totalSteps) runTest();
         if (options.checkpointEvery > 0 && s.steps % options.checkpointEvery === 0) save();
+        if (options.stopRequested && process.hrtime.bigint() - lastYield > 200_000_000n) {
+          await new Promise(setImmediate);
+          lastYield = process.hrtime.bigint();
+        }
+        if (options.stopRequested?.()) {
+          if (options.checkpointEvery > 0 && s.steps % options.checkpointEvery !== 0) save();
+          stopped = true;
+          break epochs;
+        }
       }
     }
     this.progress.finish();
-    if (!s.finished) {
+    if (!s.finished && !stopped) {
       s.epoch = options.epochs - 1;
       runTest();
       s.finished = true;
@@ -130,7 +145,7 @@ export class Trainer {
     phases.dense = trainSeconds - (phases.embedding ?? 0) - (phases.sync ?? 0);
     return {
       steps: s.steps, samples: s.samples, trainSeconds, samplesPerSecond: s.samples / trainSeconds, finalLoss: s.lastLoss, test: s.lastTest,
-      phases, policy: this.policy.report(),
+      phases, policy: this.policy.report(), stopped,
     };
   }
 }

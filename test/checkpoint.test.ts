@@ -13,13 +13,13 @@ const bin = new URL('../bin/hotline.mjs', import.meta.url).pathname;
 const temp = (label: string) => mkdtempSync(join(tmpdir(), `hotline-${label}-`));
 
 describe('safetensors', () => {
-  it('round-trips every dtype and checks the header against the file size', () => {
+  it('round-trips every dtype and checks the header against the file size', async () => {
     const path = join(temp('st'), 'a.safetensors');
     const tensors = new Map<string, Float32Array | Float64Array | Int32Array | Uint32Array | Uint8Array>([
       ['f32', Float32Array.from([1.5, -2, Math.PI])], ['f64', Float64Array.from([1e-300, -0])], ['i32', Int32Array.from([-7, 2 ** 31 - 1])],
       ['u32', Uint32Array.from([2 ** 32 - 1])], ['u8', Uint8Array.from([1, 2, 3, 4, 5])], ['empty', new Float32Array(0)],
     ]);
-    const { bytes } = writeSafetensors(path, tensors, { note: 'test' });
+    const { bytes } = await writeSafetensors(path, tensors, { note: 'test' });
     assert.equal(statSync(path).size, bytes);
     const file = new SafetensorsFile(path);
     assert.equal(file.metadata.note, 'test');
@@ -36,20 +36,20 @@ describe('safetensors', () => {
 describe('checkpoint store', () => {
   const state = (v: number) => new Map([['w', Float32Array.from([v, v + 1])]]);
 
-  it('keeps the newest checkpoints, ignores partial ones and refuses damaged ones with the reason', () => {
+  it('keeps the newest checkpoints, ignores partial ones and refuses damaged ones with the reason', async () => {
     const dir = temp('store'), store = new CheckpointStore(dir, 2);
-    for (const step of [10, 20, 30]) store.save(step, { step }, state(step));
+    for (const step of [10, 20, 30]) await store.save(step, { step }, state(step));
     assert.deepEqual(store.list(), ['step-0000000020', 'step-0000000030']);
     writeFileSync(join(dir, 'step-0000000040.partial'), 'a crash while writing'); // never taken for a checkpoint
     const warnings: string[] = [];
-    assert.equal(store.latest((m) => warnings.push(m))?.manifest.step, 30);
+    assert.equal((await store.latest((m) => warnings.push(m)))?.manifest.step, 30);
     assert.equal(warnings.length, 0);
 
     // A flipped byte: the checksum catches it, and the one before is used.
     const newest = join(dir, 'step-0000000030', 'state.safetensors'), bytes = readFileSync(newest);
     bytes[bytes.length - 1] ^= 1;
     writeFileSync(newest, bytes);
-    const used = store.latest((m) => warnings.push(m))!;
+    const used = (await store.latest((m) => warnings.push(m)))!;
     assert.equal(used.manifest.step, 20);
     assert.deepEqual(used.tensors.read('w'), Float32Array.from([20, 21]));
     assert.match(warnings[0], /checkpoint step-0000000030 refused: .*state\.safetensors: SHA-256 does not match the manifest \(corrupted\); set aside/);
@@ -57,10 +57,10 @@ describe('checkpoint store', () => {
 
     // A truncated file and a broken manifest are refused too; with nothing sound left, there is no checkpoint.
     truncateSync(join(dir, 'step-0000000020', 'state.safetensors'), 10);
-    store.save(25, { step: 25 }, state(25));
+    await store.save(25, { step: 25 }, state(25));
     writeFileSync(join(dir, 'step-0000000025', 'checkpoint.json'), '{"format": "hotline-checkpoint", ');
     warnings.length = 0;
-    assert.equal(store.latest((m) => warnings.push(m)), null);
+    assert.equal(await store.latest((m) => warnings.push(m)), null);
     assert.match(warnings[0], /step-0000000025 refused: .*checkpoint\.json: unreadable/);
     assert.match(warnings[1], /step-0000000020 refused: .*10 bytes, the manifest says \d+ \(truncated or overwritten\)/);
   });
@@ -94,9 +94,9 @@ async function runAndKill(args: string[], root: string, killAfter: number): Prom
   return runDirIn(root)!;
 }
 
-function finalTensors(dir: string): SafetensorsFile {
+async function finalTensors(dir: string): Promise<SafetensorsFile> {
   const store = new CheckpointStore(join(dir, 'checkpoints'), 1);
-  return store.open(store.list().at(-1)!).tensors;
+  return (await store.open(store.list().at(-1)!)).tensors;
 }
 
 /** The train lines of metrics.jsonl without their timings (losses and the policy's counters). */
@@ -138,7 +138,7 @@ describe('resume after SIGKILL', () => {
       assert.match(resumed.stdout, new RegExp(`resumed from .*step-${String(from).padStart(10, '0')} at step ${from}`));
       if (c.damage) assert.match(resumed.stdout, c.damage === 'flip' ? /refused: .*SHA-256 does not match/ : /refused: .*bytes, the manifest says/);
 
-      const a = finalTensors(runDirIn(whole)!), b = finalTensors(dir);
+      const a = await finalTensors(runDirIn(whole)!), b = await finalTensors(dir);
       const names = [...a.tensors.keys()].filter((n) => !n.startsWith('policy.'));
       assert.ok(names.some((n) => n.startsWith('embedding.')) && names.some((n) => n.startsWith('dense.')));
       assert.deepEqual([...b.tensors.keys()].filter((n) => !n.startsWith('policy.')), names);
@@ -177,7 +177,7 @@ describe('resume after SIGKILL', () => {
     const resumed = spawnSync(process.execPath, [bin, 'train', '--resume', dir], { encoding: 'utf8' });
     assert.equal(resumed.status, 0, resumed.stderr);
     assert.match(resumed.stdout, new RegExp(`at step ${at}\\n`));
-    const a = finalTensors(runDirIn(whole)!), b = finalTensors(dir);
+    const a = await finalTensors(runDirIn(whole)!), b = await finalTensors(dir);
     for (const name of a.tensors.keys()) assert.ok(Buffer.from(a.read(name).buffer).equals(Buffer.from(b.read(name).buffer)), `${name} differs`);
   });
 

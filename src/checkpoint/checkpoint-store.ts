@@ -45,12 +45,12 @@ export class CheckpointStore {
     return readdirSync(this.dir).filter((n) => /^step-\d+$/.test(n)).sort();
   }
 
-  save(step: number, state: Record<string, unknown>, tensors: Map<string, TensorArray>): string {
+  async save(step: number, state: Record<string, unknown>, tensors: Map<string, TensorArray>): Promise<string> {
     mkdirSync(this.dir, { recursive: true });
     const name = `step-${String(step).padStart(10, '0')}`, final = join(this.dir, name), partial = `${final}.partial`;
     rmSync(partial, { recursive: true, force: true });
     mkdirSync(partial);
-    const digest = writeSafetensors(join(partial, tensorFile), tensors, { format: checkpointFormat, step: String(step) });
+    const digest = await writeSafetensors(join(partial, tensorFile), tensors, { format: checkpointFormat, step: String(step) });
     const manifest: CheckpointManifest = {
       format: checkpointFormat, version: checkpointVersion, step, createdAt: new Date().toISOString(), state,
       tensors: { file: tensorFile, ...digest },
@@ -64,7 +64,7 @@ export class CheckpointStore {
   }
 
   /** Opens and checks one checkpoint; throws CheckpointError saying what is wrong. */
-  open(name: string): Checkpoint {
+  async open(name: string): Promise<Checkpoint> {
     const path = join(this.dir, name);
     let manifest: CheckpointManifest;
     try {
@@ -77,7 +77,7 @@ export class CheckpointStore {
     }
     const file = join(path, manifest.tensors.file);
     if (!existsSync(file)) throw new CheckpointError(`${file}: missing`);
-    const digest = fileDigest(file);
+    const digest = await fileDigest(file);
     if (digest.bytes !== manifest.tensors.bytes) {
       throw new CheckpointError(`${file}: ${digest.bytes} bytes, the manifest says ${manifest.tensors.bytes} (truncated or overwritten)`);
     }
@@ -91,10 +91,10 @@ export class CheckpointStore {
   }
 
   /** The newest checkpoint that passes its checks; each refused one is reported through `warn`. */
-  latest(warn: (message: string) => void): Checkpoint | null {
+  async latest(warn: (message: string) => void): Promise<Checkpoint | null> {
     for (const name of this.list().reverse()) {
       try {
-        return this.open(name);
+        return await this.open(name);
       } catch (error) {
         if (!(error instanceof CheckpointError)) throw error;
         // Set aside (not deleted: it may be worth a look), so rotation never keeps it over a good one.

@@ -20,7 +20,7 @@ export interface RunParts {
   runDir: RunDir;
 }
 
-export function saveRunCheckpoint(store: CheckpointStore, parts: RunParts, trainer: TrainerState): string {
+export function saveRunCheckpoint(store: CheckpointStore, parts: RunParts, trainer: TrainerState): Promise<string> {
   parts.policy.settle();
   const policy = parts.policy.saveState(), tensors = modelTensors(parts.model, parts.optimizer);
   for (const [name, t] of policy.tensors) tensors.set(`${policyPrefix}${name}`, t);

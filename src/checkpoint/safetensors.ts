@@ -6,7 +6,8 @@
  * the whole file is computed while writing.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, fstatSync, fsyncSync, openSync, readSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 
 export type TensorArray = Float32Array | Float64Array | Int32Array | Uint32Array | Uint8Array;
 
@@ -31,8 +32,10 @@ function bytesOf(a: TensorArray, from: number, to: number): Uint8Array {
   return new Uint8Array(a.buffer, a.byteOffset + from, to - from);
 }
 
-/** Writes the tensors (in the map's order) and fsyncs; returns the file's size and SHA-256. */
-export function writeSafetensors(path: string, tensors: Map<string, TensorArray>, metadata: Record<string, string> = {}): { bytes: number; sha256: string } {
+/** Writes the tensors (in the map's order) and fsyncs; returns the file's size and SHA-256. The hash of each
+ *  slice is computed while the previous one is written (the write runs on libuv's thread pool), so hashing
+ *  costs no time beside the disk's. The arrays must not change until the promise settles. */
+export async function writeSafetensors(path: string, tensors: Map<string, TensorArray>, metadata: Record<string, string> = {}): Promise<{ bytes: number; sha256: string }> {
   const header: Record<string, unknown> = { __metadata__: metadata };
   let offset = 0;
   for (const [name, a] of tensors) {
@@ -44,30 +47,45 @@ export function writeSafetensors(path: string, tensors: Map<string, TensorArray>
   const head = Buffer.alloc(8 + Buffer.byteLength(json));
   head.writeBigUInt64LE(BigInt(head.length - 8));
   head.write(json, 8);
-  const hash = createHash('sha256'), fd = openSync(path, 'w');
+  const hash = createHash('sha256'), file = await open(path, 'w');
   try {
-    const write = (bytes: Uint8Array) => {
-      hash.update(bytes);
-      for (let done = 0; done < bytes.length;) done += writeSync(fd, bytes, done);
+    let position = 0, writing: Promise<void> = Promise.resolve();
+    const writeAll = async (bytes: Uint8Array, at: number) => {
+      for (let done = 0; done < bytes.length;) done += (await file.write(bytes, done, bytes.length - done, at + done)).bytesWritten;
     };
-    write(head);
-    for (const a of tensors.values()) for (let at = 0; at < a.byteLength; at += slice) write(bytesOf(a, at, Math.min(a.byteLength, at + slice)));
-    fsyncSync(fd);
+    const write = async (bytes: Uint8Array) => {
+      await writing;
+      writing = writeAll(bytes, position);
+      position += bytes.length;
+      hash.update(bytes);
+    };
+    await write(head);
+    for (const a of tensors.values()) for (let at = 0; at < a.byteLength; at += slice) await write(bytesOf(a, at, Math.min(a.byteLength, at + slice)));
+    await writing;
+    await file.sync();
   } finally {
-    closeSync(fd);
+    await file.close();
   }
   return { bytes: head.length + offset, sha256: hash.digest('hex') };
 }
 
-/** SHA-256 and size of a file, read in slices. */
-export function fileDigest(path: string): { bytes: number; sha256: string } {
-  const fd = openSync(path, 'r'), hash = createHash('sha256'), chunk = Buffer.allocUnsafe(slice);
+/** SHA-256 and size of a file; the next slice is read while the current one is hashed. */
+export async function fileDigest(path: string): Promise<{ bytes: number; sha256: string }> {
+  const file = await open(path, 'r'), hash = createHash('sha256'), buffers = [Buffer.allocUnsafe(slice), Buffer.allocUnsafe(slice)];
   try {
-    let bytes = 0;
-    for (let n; (n = readSync(fd, chunk, 0, chunk.length, bytes)) > 0; bytes += n) hash.update(chunk.subarray(0, n));
+    let bytes = 0, k = 0, reading = file.read(buffers[0], 0, slice, 0);
+    for (;;) {
+      const n = (await reading).bytesRead;
+      if (n === 0) break;
+      const current = buffers[k];
+      bytes += n;
+      k ^= 1;
+      reading = file.read(buffers[k], 0, slice, bytes);
+      hash.update(current.subarray(0, n));
+    }
     return { bytes, sha256: hash.digest('hex') };
   } finally {
-    closeSync(fd);
+    await file.close();
   }
 }
 

@@ -66,7 +66,7 @@ export async function runTraining(config: TrainConfig, out: NodeJS.WriteStream =
   const arch: DlrmArch = validateArch({ ...config.arch, tableRows: prepared.tableRows, bottomMlp: [prepared.denseFeatures, ...config.arch.bottomMlp.slice(1)] });
   const runDir = resumeDir ? new RunDir(resumeDir) : config.runDir ? RunDir.create(config.runDir, config.policy.replace('+', '-')) : null;
   const store = runDir && config.checkpointEvery > 0 ? new CheckpointStore(join(runDir.path, 'checkpoints'), config.keepCheckpoints) : null;
-  const checkpoint = resumeDir ? store?.latest((message) => out.write(`hotline: ${message}\n`)) ?? null : null;
+  const checkpoint = resumeDir ? (await store?.latest((message) => out.write(`hotline: ${message}\n`))) ?? null : null;
   if (resumeDir && !checkpoint) throw new CheckpointError(`${resumeDir}: no sound checkpoint to resume from`);
   out.write(`hotline: ${describeArch(arch)}\nkernels: ${kernels.describe()}\n`);
   const model = new Dlrm(kernels, arch, config.seed);
@@ -97,7 +97,7 @@ export async function runTraining(config: TrainConfig, out: NodeJS.WriteStream =
     );
     if (!checkpoint) runDir?.appendEvent({ step: 0, event: 'hot-set', ...r });
   }
-  const save = store && runDir ? (state: TrainerState) => void saveRunCheckpoint(store, { model, optimizer, policy, runDir }, state) : null;
+  const save = store && runDir ? (state: TrainerState) => saveRunCheckpoint(store, { model, optimizer, policy, runDir }, state) : null;
   const trainer = new Trainer(model, policy, new Progress(out, config.printFreq), runDir, save);
   const stop = store ? stopSignals() : null;
   let result: TrainResult;

@@ -61,7 +61,7 @@ export interface TrainResult {
 }
 
 /** Saves a checkpoint of the run at the given state. */
-export type Checkpointer = (state: TrainerState) => void;
+export type Checkpointer = (state: TrainerState) => Promise<unknown>;
 
 export class Trainer {
   private state = initialTrainerState();
@@ -91,9 +91,9 @@ export class Trainer {
       );
       this.runDir?.appendMetrics({ kind: 'test', epoch: s.epoch, step: s.steps, samples: s.samples, auc: m.auc, logloss: m.logloss, accuracy: m.accuracy, testRows: m.samples });
     };
-    const save = () => {
+    const save = async () => {
       s.phasesNs = times.nanoseconds();
-      this.checkpoint?.(structuredClone(s));
+      await this.checkpoint?.(structuredClone(s));
     };
     let stopped = false, lastYield = process.hrtime.bigint();
     epochs: for (; s.epoch < options.epochs && !s.finished; s.epoch++, s.stepInEpoch = 0) {
@@ -120,13 +120,13 @@ export class Trainer {
           s.windowLoss = s.windowSamples = 0;
         }
         if (options.testFreq > 0 && s.steps % options.testFreq === 0 && s.steps < totalSteps) runTest();
-        if (options.checkpointEvery > 0 && s.steps % options.checkpointEvery === 0) save();
+        if (options.checkpointEvery > 0 && s.steps % options.checkpointEvery === 0) await save();
         if (options.stopRequested && process.hrtime.bigint() - lastYield > 200_000_000n) {
           await new Promise(setImmediate);
           lastYield = process.hrtime.bigint();
         }
         if (options.stopRequested?.()) {
-          if (options.checkpointEvery > 0 && s.steps % options.checkpointEvery !== 0) save();
+          if (options.checkpointEvery > 0 && s.steps % options.checkpointEvery !== 0) await save();
           stopped = true;
           break epochs;
         }
@@ -137,7 +137,7 @@ export class Trainer {
       s.epoch = options.epochs - 1;
       runTest();
       s.finished = true;
-      if (options.checkpointEvery > 0) save();
+      if (options.checkpointEvery > 0) await save();
     }
     this.model.times = null;
     const trainSeconds = s.trainNs / 1e9;

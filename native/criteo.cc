@@ -118,31 +118,30 @@ int64_t parseCriteo(const uint8_t* b, int64_t length, bool labelled, float* labe
 }
 
 int64_t countKeys(const double* keys, int64_t n, double* values, double* counts) {
-  // Keys are -1 or 32-bit values: stored + 2 so 0 marks an empty slot of the open-addressing table.
-  size_t capacity = 16;
+  // Keys are -1 or 32-bit values: stored + 2 so 0 marks an empty slot of the open-addressing table. Distinct
+  // keys come out in first-seen order (the running totals they are added to do not depend on the order).
+  size_t capacity = 1024;
   while (capacity < static_cast<size_t>(n) * 2) capacity <<= 1;
-  std::vector<uint64_t> slotKey(capacity, 0);
-  std::vector<int64_t> slotCount(capacity, 0);
+  thread_local std::vector<uint64_t> slotKey;
+  thread_local std::vector<int64_t> slotIndex;
+  slotKey.assign(capacity, 0);
+  slotIndex.resize(capacity);
   const size_t mask = capacity - 1;
+  int64_t distinct = 0;
   for (int64_t i = 0; i < n; ++i) {
     const uint64_t k = static_cast<uint64_t>(static_cast<int64_t>(keys[i]) + 2);
     size_t h = static_cast<size_t>((k * 0x9e3779b97f4a7c15ull) >> 20) & mask;
     while (slotKey[h] != 0 && slotKey[h] != k) h = (h + 1) & mask;
-    slotKey[h] = k;
-    ++slotCount[h];
+    if (slotKey[h] == 0) {
+      slotKey[h] = k;
+      slotIndex[h] = distinct;
+      values[distinct] = keys[i];
+      counts[distinct++] = 0;
+    }
+    counts[slotIndex[h]] += 1;
   }
-  std::vector<std::pair<uint64_t, int64_t>> found;
-  for (size_t h = 0; h < capacity; ++h)
-    if (slotKey[h] != 0) found.emplace_back(slotKey[h], slotCount[h]);
-  std::sort(found.begin(), found.end());
-  for (size_t i = 0; i < found.size(); ++i) {
-    values[i] = static_cast<double>(static_cast<int64_t>(found[i].first) - 2);
-    counts[i] = static_cast<double>(found[i].second);
-  }
-  return static_cast<int64_t>(found.size());
+  return distinct;
 }
-
-
 
 int64_t countLineEnds(const uint8_t* b, int64_t length) {
   int64_t lines = 0;

@@ -206,7 +206,7 @@ describe('streaming loader', () => {
     const data = generateSynthetic({ rows: 1000, tableRows: rows, denseFeatures: 13, zipf: 1.2, seed: 2 });
     for (let r = 0; r < 1000; r++) data.dense[r * 13] = r; // each row's identity
     const out = join(dir(), 'stream');
-    const m = writeBinaryDataset(data, out, { kind: 'synthetic', zipf: 1.2, seed: 2 }, { inputs: [], lines: 1000, skipped: {} });
+    const m = await writeBinaryDataset(data, out, { kind: 'synthetic', zipf: 1.2, seed: 2 }, { inputs: [], lines: 1000, skipped: {} });
     const slice = readRowRange(out, m, 100, 140);
     assert.deepEqual(slice.labels, data.labels.subarray(100, 140));
     assert.deepEqual(slice.categorical[2], data.categorical[2].subarray(100, 140));

@@ -17,10 +17,10 @@ const real = (path: string) => (existsSync(join(shared, path)) ? false : `needs 
 const dir = () => mkdtempSync(join(tmpdir(), 'hotline-formats-'));
 
 /** Encodes, writes and reads back a source; checks labels and that each column's ids stand for one raw value each. */
-function roundTrip(format: string, path: string, rawColumns: (fields: string[]) => string[], label: (fields: string[]) => number, lines: string[][]) {
+async function roundTrip(format: string, path: string, rawColumns: (fields: string[]) => string[], label: (fields: string[]) => number, lines: string[][]) {
   const table = readSource(format, path);
   const out = join(dir(), 'ds');
-  writeBinaryDataset(encodeTable(table), out, { kind: 'vocabulary', minCount: 1 }, { inputs: [path], lines: lines.length, skipped: {} });
+  await writeBinaryDataset(encodeTable(table), out, { kind: 'vocabulary', minCount: 1 }, { inputs: [path], lines: lines.length, skipped: {} });
   const { data } = readBinaryDataset(out, true);
   assert.equal(data.rows, lines.length);
   assert.deepEqual(Array.from(data.labels), lines.map(label));
@@ -39,48 +39,48 @@ function roundTrip(format: string, path: string, rawColumns: (fields: string[]) 
 const textLines = (text: string, skipHeader: boolean) => text.split('\n').filter((l) => l.length > 0).slice(skipHeader ? 1 : 0);
 
 describe('sources', () => {
-  it('Taobao UserBehavior (real)', { skip: real('taobao_userbehavior_head96k') }, () => {
+  it('Taobao UserBehavior (real)', { skip: real('taobao_userbehavior_head96k') }, async () => {
     const path = join(shared, 'taobao_userbehavior_head96k/UserBehavior_head.csv');
     const lines = textLines(readFileSync(path, 'utf8'), false).map((l) => l.split(','));
     const hour = (f: string[]) => String(new Date(Number(f[4]) * 1000).getUTCHours());
-    roundTrip('taobao', path, (f) => [f[0], f[1], f[2], hour(f)], (f) => (['cart', 'fav', 'buy'].includes(f[3]) ? 1 : 0), lines);
+    await roundTrip('taobao', path, (f) => [f[0], f[1], f[2], hour(f)], (f) => (['cart', 'fav', 'buy'].includes(f[3]) ? 1 : 0), lines);
   });
 
-  it('MovieLens 100k atomic files and the latest-small zip (real)', { skip: real('movielens_100k') || real('movielens_latest_small') }, () => {
+  it('MovieLens 100k atomic files and the latest-small zip (real)', { skip: real('movielens_100k') || real('movielens_latest_small') }, async () => {
     const inter = join(shared, 'movielens_100k/ml-100k.inter');
     const a = textLines(readFileSync(inter, 'utf8'), true).map((l) => l.split('\t'));
-    roundTrip('movielens', inter, (f) => [f[0], f[1]], (f) => (Number(f[2]) >= 4 ? 1 : 0), a);
+    await roundTrip('movielens', inter, (f) => [f[0], f[1]], (f) => (Number(f[2]) >= 4 ? 1 : 0), a);
     const zip = join(shared, 'movielens_latest_small/ml-latest-small.zip');
     const csv = readZipEntry(zip, 'ratings.csv');
     assert.equal(csv.length, 2483723);
     const b = textLines(csv.toString('utf8'), true).map((l) => l.split(','));
-    roundTrip('movielens', zip, (f) => [f[0], f[1]], (f) => (Number(f[2]) >= 4 ? 1 : 0), b);
+    await roundTrip('movielens', zip, (f) => [f[0], f[1]], (f) => (Number(f[2]) >= 4 ? 1 : 0), b);
   });
 
-  it('libFM: Frappe and iPinYou (real)', { skip: real('frappe_nfm') || real('ipinyou_2997_deepctr') }, () => {
+  it('libFM: Frappe and iPinYou (real)', { skip: real('frappe_nfm') || real('ipinyou_2997_deepctr') }, async () => {
     for (const file of ['frappe_nfm/frappe.test.libfm', 'ipinyou_2997_deepctr/train.fm.txt']) {
       const path = join(shared, file);
       const lines = textLines(readFileSync(path, 'utf8'), false).map((l) => l.trim().split(/\s+/));
-      roundTrip('libfm', path, (f) => f.slice(1).map((x) => x.split(':')[0]), (f) => (Number(f[0]) > 0 ? 1 : 0), lines);
+      await roundTrip('libfm', path, (f) => f.slice(1).map((x) => x.split(':')[0]), (f) => (Number(f[0]) > 0 ? 1 : 0), lines);
     }
   });
 
-  it('Taobao, MovieLens and libFM on generated rows', () => {
+  it('Taobao, MovieLens and libFM on generated rows', async () => {
     const d = dir(), n = 300, pick = (i: number, k: number) => (i * 7919 + k * 104729) % 23;
     const behaviors = ['pv', 'pv', 'pv', 'cart', 'fav', 'buy'];
     const taobao = Array.from({ length: n }, (_, i) => [`${pick(i, 1)}`, `${pick(i, 2)}`, `${pick(i, 3) % 5}`, behaviors[i % 6], `${1511658000 + i * 3600}`]);
     writeFileSync(join(d, 'ub.csv'), taobao.map((f) => `${f.join(',')}\n`).join(''));
     const hour = (f: string[]) => String(new Date(Number(f[4]) * 1000).getUTCHours());
-    roundTrip('taobao', join(d, 'ub.csv'), (f) => [f[0], f[1], f[2], hour(f)], (f) => (['cart', 'fav', 'buy'].includes(f[3]) ? 1 : 0), taobao);
+    await roundTrip('taobao', join(d, 'ub.csv'), (f) => [f[0], f[1], f[2], hour(f)], (f) => (['cart', 'fav', 'buy'].includes(f[3]) ? 1 : 0), taobao);
     const ratings = Array.from({ length: n }, (_, i) => [`${pick(i, 4)}`, `${pick(i, 5)}`, `${1 + (i % 5)}.0`, `${964982703 + i}`]);
     writeFileSync(join(d, 'ratings.csv'), `userId,movieId,rating,timestamp\n${ratings.map((f) => `${f.join(',')}\n`).join('')}`);
-    roundTrip('movielens', join(d, 'ratings.csv'), (f) => [f[0], f[1]], (f) => (Number(f[2]) >= 4 ? 1 : 0), ratings);
+    await roundTrip('movielens', join(d, 'ratings.csv'), (f) => [f[0], f[1]], (f) => (Number(f[2]) >= 4 ? 1 : 0), ratings);
     const fm = Array.from({ length: n }, (_, i) => [i % 3 === 0 ? '1' : '-1', ...[0, 1, 2].map((k) => `${100 * k + pick(i, k)}:1`)]);
     writeFileSync(join(d, 'data.libfm'), fm.map((f) => `${f.join(' ')}\n`).join(''));
-    roundTrip('libfm', join(d, 'data.libfm'), (f) => f.slice(1).map((x) => x.split(':')[0]), (f) => (Number(f[0]) > 0 ? 1 : 0), fm);
+    await roundTrip('libfm', join(d, 'data.libfm'), (f) => f.slice(1).map((x) => x.split(':')[0]), (f) => (Number(f[0]) > 0 ? 1 : 0), fm);
   });
 
-  it('Avazu (generated rows): hour-of-day and weekday from YYMMDDHH', () => {
+  it('Avazu (generated rows): hour-of-day and weekday from YYMMDDHH', async () => {
     const header = 'id,click,hour,C1,banner_pos,site_id,site_domain,site_category,app_id,app_domain,app_category,device_id,device_ip,device_model,device_type,device_conn_type,C14,C15,C16,C17,C18,C19,C20,C21';
     const row = (i: number, click: number, hour: string) => [String(i), String(click), hour, ...Array.from({ length: 21 }, (_, k) => `v${(i * (k + 1)) % 5}`)].join(',');
     const rows = [row(1, 1, '14102100'), row(2, 0, '14102123'), row(3, 1, '14102201'), row(4, 0, '14102100')];
@@ -89,17 +89,17 @@ describe('sources', () => {
     const lines = rows.map((r) => r.split(','));
     // 2014-10-21 was a Tuesday (weekday 2), 2014-10-22 a Wednesday (3).
     const derived = (f: string[]) => [...f.slice(3), f[2].slice(6), f[2].slice(0, 6) === '141021' ? '2' : '3'];
-    roundTrip('avazu', path, derived, (f) => Number(f[1]), lines);
+    await roundTrip('avazu', path, derived, (f) => Number(f[1]), lines);
     writeFileSync(path, `${header}\n${row(5, 0, '14133100')}\n`);
     assert.throws(() => readSource('avazu', path), (e: Error) => e instanceof DataError && e.message === `${path}:2: field hour: expected YYMMDDHH, got '14133100'`);
   });
 
-  it('any CSV through a JSON schema, with errors naming file, line and field', () => {
+  it('any CSV through a JSON schema, with errors naming file, line and field', async () => {
     const d = dir();
     const schema = join(d, 'schema.json'), path = join(d, 'data.tsv');
     writeFileSync(schema, JSON.stringify({ delimiter: '\t', header: true, label: { column: 'clicked', positive: ['yes'] }, dense: ['price'], categorical: ['shop', 'item'] }));
     writeFileSync(path, 'shop\titem\tprice\tclicked\ns1\ti1\t3.5\tyes\ns2\ti1\t\tno\ns1\ti2\t7\tno\n');
-    const data = roundTrip(`schema:${schema}`, path, (f) => [f[0], f[1]], (f) => (f[3] === 'yes' ? 1 : 0), textLines(readFileSync(path, 'utf8'), true).map((l) => l.split('\t')));
+    const data = await roundTrip(`schema:${schema}`, path, (f) => [f[0], f[1]], (f) => (f[3] === 'yes' ? 1 : 0), textLines(readFileSync(path, 'utf8'), true).map((l) => l.split('\t')));
     assert.deepEqual(Array.from(data.dense, (v) => Number(v.toFixed(5))), [Math.log1p(3.5), 0, Math.log1p(7)].map((v) => Number(v.toFixed(5))));
     writeFileSync(path, 'shop\titem\tprice\tclicked\ns1\ti1\tcheap\tyes\n');
     assert.throws(() => readSource(`schema:${schema}`, path), (e: Error) => e.message === `${path}:2: field price: expected a number, got 'cheap'`);

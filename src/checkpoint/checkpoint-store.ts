@@ -10,7 +10,8 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } 
 import { join } from 'node:path';
 import { fsyncDirectory, writeFileAtomic } from '../util/atomic-file.ts';
 import { parseExact, stringifyExact } from '../util/json.ts';
-import { fileDigest, SafetensorsError, SafetensorsFile, type TensorArray, writeSafetensors } from './safetensors.ts';
+import { sha256OfFileInWorker } from '../util/file-hash.ts';
+import { SafetensorsError, SafetensorsFile, type TensorArray, writeSafetensors } from './safetensors.ts';
 
 export const checkpointFormat = 'hotline-checkpoint';
 export const checkpointVersion = 1;
@@ -77,7 +78,7 @@ export class CheckpointStore {
     }
     const file = join(path, manifest.tensors.file);
     if (!existsSync(file)) throw new CheckpointError(`${file}: missing`);
-    const digest = await fileDigest(file);
+    const digest = await sha256OfFileInWorker(file);
     if (digest.bytes !== manifest.tensors.bytes) {
       throw new CheckpointError(`${file}: ${digest.bytes} bytes, the manifest says ${manifest.tensors.bytes} (truncated or overwritten)`);
     }

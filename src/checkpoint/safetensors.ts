@@ -69,26 +69,6 @@ export async function writeSafetensors(path: string, tensors: Map<string, Tensor
   return { bytes: head.length + offset, sha256: hash.digest('hex') };
 }
 
-/** SHA-256 and size of a file; the next slice is read while the current one is hashed. */
-export async function fileDigest(path: string): Promise<{ bytes: number; sha256: string }> {
-  const file = await open(path, 'r'), hash = createHash('sha256'), buffers = [Buffer.allocUnsafe(slice), Buffer.allocUnsafe(slice)];
-  try {
-    let bytes = 0, k = 0, reading = file.read(buffers[0], 0, slice, 0);
-    for (;;) {
-      const n = (await reading).bytesRead;
-      if (n === 0) break;
-      const current = buffers[k];
-      bytes += n;
-      k ^= 1;
-      reading = file.read(buffers[k], 0, slice, bytes);
-      hash.update(current.subarray(0, n));
-    }
-    return { bytes, sha256: hash.digest('hex') };
-  } finally {
-    await file.close();
-  }
-}
-
 /** An open safetensors file: its header, and tensors read on demand. */
 export class SafetensorsFile {
   readonly tensors: Map<string, TensorInfo>;

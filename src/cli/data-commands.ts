@@ -1,14 +1,13 @@
 /** `hotline preprocess`, `hotline gen` and `hotline inspect`: raw data to datasets, and a look at one. */
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, openSync, writeSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { readBinaryDataset } from '../data/binary-dataset.ts';
-import { appendCriteoTsv } from '../data/formats/criteo-writer.ts';
 import { concatTables, readSource } from '../data/formats/sources.ts';
 import { encodeTable } from '../data/formats/table.ts';
 import { preprocess } from '../data/preprocess.ts';
-import { generateSynthetic } from '../data/synthetic.ts';
-import { writeBinaryDataset } from '../data/write-binary.ts';
+import { generateInParts, generateTsvInParts } from '../data/synthetic-parts.ts';
+import { BinaryDatasetWriter, writeBinaryDataset } from '../data/write-binary.ts';
 import { presets } from '../model/arch.ts';
 import { profileAccesses, rankRows } from '../popularity/profiler.ts';
 import { skewStats } from '../popularity/skew.ts';
@@ -46,7 +45,7 @@ export async function runPreprocess(argv: string[], out: NodeJS.WriteStream = pr
   if (values.format !== 'criteo') {
     if (encoding.kind !== 'vocabulary') throw new UsageError('--max-ind-range applies to --format criteo');
     const data = encodeTable(concatTables(positionals.map((p) => readSource(values.format!, p))), encoding.minCount);
-    const m = writeBinaryDataset(data, values.out, encoding, { inputs: positionals, lines: data.rows, skipped: {} });
+    const m = await writeBinaryDataset(data, values.out, encoding, { inputs: positionals, lines: data.rows, skipped: {} });
     out.write(`wrote ${values.out}: ${m.rows.toLocaleString('en-US')} rows (${values.format}) in ${((Date.now() - started) / 1000).toFixed(1)} s; cardinalities ${m.cardinalities.join('-')}\n`);
     return;
   }
@@ -67,15 +66,16 @@ export async function runPreprocess(argv: string[], out: NodeJS.WriteStream = pr
   );
 }
 
-const partRows = 1_000_000;
+/** Rows per generated part: one stream of the seed each, so any thread count gives the same rows. */
+const partRows = 250_000;
 
 export async function runGen(argv: string[], out: NodeJS.WriteStream = process.stdout): Promise<void> {
   const { values } = parse(argv, {
     out: { type: 'string' }, rows: { type: 'string', default: '1000000' }, format: { type: 'string', default: 'binary' },
     preset: { type: 'string', default: 'kaggle' }, zipf: { type: 'string', default: '1.1' }, seed: { type: 'string', default: '1' },
-    'max-table-rows': { type: 'string' },
+    'max-table-rows': { type: 'string' }, threads: { type: 'string', default: String(availableParallelism()) },
   });
-  if (!values.out) throw new UsageError('usage: hotline gen --out PATH [--rows N] [--format binary|tsv] [--preset kaggle|terabyte] [--zipf S]');
+  if (!values.out) throw new UsageError('usage: hotline gen --out PATH [--rows N] [--format binary|tsv] [--preset kaggle|terabyte] [--zipf S] [--threads N]');
   const preset = presets[values.preset!];
   if (!preset) throw new UsageError(`--preset: expected kaggle or terabyte, got "${values.preset}"`);
   if (values.format !== 'binary' && values.format !== 'tsv') throw new UsageError(`--format: expected binary or tsv, got "${values.format}"`);
@@ -85,22 +85,25 @@ export async function runGen(argv: string[], out: NodeJS.WriteStream = process.s
     throw new UsageError(`--zipf: expected one exponent or one per table (${preset.tableRows.length}), got "${values.zipf}"`);
   }
   const zipf = zipfs.length === 1 ? zipfs[0] : zipfs;
-  const started = Date.now(), rows = positiveInteger(values.rows!, '--rows');
+  const started = Date.now(), rows = positiveInteger(values.rows!, '--rows'), threads = positiveInteger(values.threads!, '--threads');
   const spec = { tableRows: preset.tableRows.map((n) => Math.min(n, cap)), denseFeatures: 13, zipf, seed };
+  // Parts are generated on worker threads; this thread only writes, so memory holds a few parts at any size.
   if (values.format === 'tsv') {
-    // In parts of 1M rows (one stream each, the same hot ids and effects), so memory stays flat at any size.
     const fd = openSync(values.out, 'w');
     try {
-      for (let part = 0; part * partRows < rows; part++) {
-        appendCriteoTsv(generateSynthetic({ ...spec, rows: Math.min(partRows, rows - part * partRows), stream: part }), fd);
+      for await (const bytes of generateTsvInParts(spec, rows, partRows, threads)) {
+        for (let done = 0; done < bytes.length;) done += writeSync(fd, bytes, done);
       }
     } finally {
       closeSync(fd);
     }
   } else {
-    writeBinaryDataset(generateSynthetic({ ...spec, rows }), values.out, { kind: 'synthetic', zipf, seed }, { inputs: [], lines: rows, skipped: {} });
+    const writer = new BinaryDatasetWriter(values.out, rows, spec.denseFeatures, spec.tableRows.length);
+    for await (const part of generateInParts(spec, rows, partRows, threads)) writer.append(part);
+    await writer.finish({ cardinalities: spec.tableRows, encoding: { kind: 'synthetic', zipf, seed }, source: { inputs: [], lines: rows, skipped: {} } });
   }
-  out.write(`wrote ${values.out}: ${rows.toLocaleString('en-US')} rows (${values.format}) in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+  const seconds = (Date.now() - started) / 1000;
+  out.write(`wrote ${values.out}: ${rows.toLocaleString('en-US')} rows (${values.format}) in ${seconds.toFixed(1)} s (${(rows / seconds * 60 / 1e6).toFixed(1)}M rows/min, ${threads} threads)\n`);
 }
 
 export function runInspect(argv: string[], out: NodeJS.WriteStream = process.stdout): void {

@@ -4,7 +4,7 @@
  * one [rows] block per feature, so a feature's ids are one contiguous slice), plus vocab.f64 when ids come
  * from a vocabulary. The manifest carries the schema, counts, cardinalities, encoding and SHA-256 of every file.
  */
-import { createHash } from 'node:crypto';
+import { sha256OfFile } from '../util/file-hash.ts';
 import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Dataset } from './dataset.ts';
@@ -35,16 +35,6 @@ export interface Manifest {
   source: { inputs: string[]; lines: number; skipped: Record<string, number>; rowsPerInput?: number[] };
 }
 
-export function sha256OfFile(path: string): string {
-  const hash = createHash('sha256'), fd = openSync(path, 'r'), buffer = Buffer.alloc(1 << 22);
-  try {
-    for (let n; (n = readSync(fd, buffer, 0, buffer.length, null)) > 0; ) hash.update(buffer.subarray(0, n));
-  } finally {
-    closeSync(fd);
-  }
-  return hash.digest('hex');
-}
-
 export function readManifest(dir: string): Manifest {
   const path = join(dir, 'manifest.json');
   if (!existsSync(path)) throw new DataError(`${dir}: not a hotline dataset (no manifest.json)`);
@@ -68,7 +58,7 @@ export function readBinaryDataset(dir: string, verify = false): { manifest: Mani
     const path = join(dir, f.path);
     const size = existsSync(path) ? statSync(path).size : -1;
     if (size !== f.bytes) throw new DataError(`${path}: ${size < 0 ? 'missing' : `${size} bytes`}, the manifest says ${f.bytes} (${name})`);
-    if (verify && sha256OfFile(path) !== f.sha256) throw new DataError(`${path}: checksum differs from the manifest`);
+    if (verify && sha256OfFile(path).sha256 !== f.sha256) throw new DataError(`${path}: checksum differs from the manifest`);
   }
   return { manifest: m, data: readRowRange(dir, m, 0, m.rows) };
 }

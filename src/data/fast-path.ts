@@ -39,7 +39,7 @@ export function parseChunk(bytes: Uint8Array, lines: number, ctx: ParseContext, 
   return parseCriteoLines(bytes, ctx, atFileStart, atFileEnd);
 }
 
-/** Per column, the distinct keys ascending and their counts. */
+/** Per column, the distinct keys in first-seen order and their counts. */
 export function countColumns(columns: Float64Array[]): { values: Float64Array; counts: Float64Array }[] {
   if (addon) {
     const values = columns.map((c) => new Float64Array(c.length)), counts = columns.map((c) => new Float64Array(c.length));
@@ -49,7 +49,7 @@ export function countColumns(columns: Float64Array[]): { values: Float64Array; c
   return columns.map((keys) => {
     const map = new Map<number, number>();
     for (let i = 0; i < keys.length; i++) map.set(keys[i], (map.get(keys[i]) ?? 0) + 1);
-    const values = Float64Array.from(map.keys()).sort();
+    const values = Float64Array.from(map.keys());
     return { values, counts: Float64Array.from(values, (v) => map.get(v)!) };
   });
 }

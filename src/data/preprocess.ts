@@ -10,7 +10,8 @@
  */
 import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Encoding, type Manifest, datasetFormat, datasetVersion, sha256OfFile } from './binary-dataset.ts';
+import { type Encoding, type Manifest, datasetFormat, datasetVersion } from './binary-dataset.ts';
+import { type FileDigest, sha256OfFileInWorker } from '../util/file-hash.ts';
 import { readChunks } from './chunks.ts';
 import { countColumns, lookupColumns, parseChunk, releaseVocabularies, setDataThreads, type Vocabulary, vocabularyOf, VocabularyBuilder } from './fast-path.ts';
 import { type BadLinePolicy, criteoCategorical, criteoDense, missingKey } from './formats/criteo-tsv.ts';
@@ -140,6 +141,8 @@ export async function preprocess(o: PreprocessOptions): Promise<Manifest> {
   }
   const rows = summaries.flat().reduce((n, s) => n + s.rows, 0);
   if (rows === 0) throw new DataError(`${o.inputs.join(', ')}: no valid rows`);
+  // Labels and dense features are complete: their checksums are computed on worker threads meanwhile.
+  const digests: Record<string, Promise<FileDigest>> = { labels: sha256OfFileInWorker(join(work, files.labels)), dense: sha256OfFileInWorker(join(work, files.dense)) };
 
   // The code of every column: a vocabulary from the merged counts, or hashing.
   let codes: ColumnCodes, cardinalities: number[];
@@ -191,6 +194,8 @@ export async function preprocess(o: PreprocessOptions): Promise<Manifest> {
     releaseVocabularies();
   }
 
+  digests.categorical = sha256OfFileInWorker(join(work, files.categorical));
+  const sha256 = Object.fromEntries(await Promise.all(Object.entries(digests).map(async ([k, d]) => [k, (await d).sha256])));
   const skipped: Record<string, number> = {};
   for (const s of summaries.flat()) for (const [reason, n] of Object.entries(s.skipped)) skipped[reason] = (skipped[reason] ?? 0) + n;
   const encoding: Encoding = o.encoding;
@@ -199,7 +204,7 @@ export async function preprocess(o: PreprocessOptions): Promise<Manifest> {
     denseNames: Array.from({ length: criteoDense }, (_, j) => `I${j + 1}`),
     categoricalNames: Array.from({ length: criteoCategorical }, (_, t) => `C${t + 1}`),
     cardinalities, encoding, denseTransform: 'log1p',
-    files: Object.fromEntries(Object.entries(files).map(([k, name]) => [k, { path: name, bytes: sizes[k as keyof typeof sizes], sha256: sha256OfFile(join(work, name)) }])) as Manifest['files'],
+    files: Object.fromEntries(Object.entries(files).map(([k, name]) => [k, { path: name, bytes: sizes[k as keyof typeof sizes], sha256: sha256[k] }])) as Manifest['files'],
     source: {
       inputs: o.inputs, lines: summaries.flat().reduce((n, s) => n + s.lines, 0), skipped,
       rowsPerInput: summaries.map((chunks) => chunks.reduce((n, s) => n + s.rows, 0)),

@@ -20,20 +20,50 @@ export interface SyntheticSpec {
   stream?: number;
 }
 
-/** Inverse CDF of a continuous Zipf(s) on [1, n+1) (rank 0 is the hottest), with its constants precomputed. */
-function zipfSampler(n: number, s: number): (u: number) => number {
-  if (s === 1) return (u) => Math.min(n - 1, Math.floor(Math.pow(n + 1, u)) - 1);
-  const span = Math.pow(n + 1, 1 - s) - 1, power = 1 / (1 - s);
-  return (u) => Math.min(n - 1, Math.floor(Math.pow(1 + u * span, power)) - 1);
+/**
+ * Per table, the constants of the inverse CDF of a continuous Zipf(s) on [1, n+1) (rank 0 is the hottest) and of
+ * the bijection that scatters ranks over the id space (multiplier coprime with n); kept in typed arrays so the
+ * row loop computes every table's id inline (no per-table closures: one call site per table would not inline).
+ */
+interface IdMaps {
+  rows: Float64Array;
+  /** s = 1: log-uniform; otherwise span = (n+1)^(1-s) - 1 and power = 1 / (1 - s). */
+  logUniform: Uint8Array;
+  span: Float64Array;
+  power: Float64Array;
+  multiplier: Float64Array;
+  shift: Float64Array;
 }
 
-/** A bijection of [0, n) that scatters ranks over the id space (multiplier coprime with n). */
-function scatter(n: number, seed: number): (rank: number) => number {
-  let a = 1_000_003 + (seed % 1000) * 2;
+function idMaps(tableRows: number[], exponents: number[], seed: number, scattered: boolean): IdMaps {
+  const k = tableRows.length;
+  const m: IdMaps = {
+    rows: Float64Array.from(tableRows), logUniform: new Uint8Array(k), span: new Float64Array(k), power: new Float64Array(k),
+    multiplier: new Float64Array(k).fill(1), shift: new Float64Array(k),
+  };
   const gcd = (x: number, y: number): number => (y === 0 ? x : gcd(y, x % y));
-  while (gcd(a, n) !== 1) a += 2;
-  const shift = seed % n;
-  return (rank) => (rank * a + shift) % n;
+  tableRows.forEach((n, t) => {
+    const s = exponents[t];
+    m.logUniform[t] = s === 1 ? 1 : 0;
+    m.span[t] = Math.pow(n + 1, 1 - s) - 1;
+    m.power[t] = 1 / (1 - s);
+    if (!scattered) return;
+    let a = 1_000_003 + ((seed + t) % 1000) * 2;
+    while (gcd(a, n) !== 1) a += 2;
+    m.multiplier[t] = a;
+    m.shift[t] = (seed + t) % n;
+  });
+  return m;
+}
+
+/** The id of table t at uniform u: the Zipf rank, scattered. */
+function idAt(m: IdMaps, t: number, u: number): number {
+  const n = m.rows[t];
+  const rank = m.logUniform[t] === 1 ? Math.min(n - 1, Math.floor(Math.pow(n + 1, u)) - 1) : Math.min(n - 1, Math.floor(Math.pow(1 + u * m.span[t], m.power[t])) - 1);
+  // (rank * a + shift) mod n without %, which on doubles is a call to fmod: the product is below 2^53, so the
+  // quotient's floor is exact up to one step, which the two corrections take back.
+  const x = rank * m.multiplier[t] + m.shift[t], r = x - Math.floor(x / n) * n;
+  return r < 0 ? r + n : r >= n ? r - n : r;
 }
 
 /** The planted effect of an id: a standard normal from a counter-based hash (no state per id). */
@@ -47,11 +77,9 @@ export function generateSynthetic(spec: SyntheticSpec): Dataset {
   const rng = new Rng(seed, 77 + (spec.stream ?? 0) * 7919);
   const tables = tableRows.length;
   const exponents = tableRows.map((_, t) => (Array.isArray(spec.zipf) ? spec.zipf[t] : spec.zipf));
-  const samplers = tableRows.map((n, t) => zipfSampler(n, exponents[t]));
+  const maps = idMaps(tableRows, exponents, seed, spec.scatter !== false);
   // The signal: a per-id effect on every third table, a linear effect of the first three dense features.
-  const signalTables = tableRows.map((_, t) => t % 3 === 0);
-  const effectKeys = tableRows.map((_, t) => streamKey(seed, 7919 + t));
-  const maps = tableRows.map((n, t) => (spec.scatter === false ? (rank: number) => rank : scatter(n, seed + t)));
+  const effectKeys = Float64Array.from(tableRows, (_, t) => streamKey(seed, 7919 + t));
   const dense = new Float32Array(rows * denseFeatures);
   const categorical = tableRows.map(() => new Int32Array(rows));
   const labels = new Float32Array(rows);
@@ -64,9 +92,9 @@ export function generateSynthetic(spec: SyntheticSpec): Dataset {
       if (j < 3) logit += (j === 1 ? -0.4 : 0.3) * (v - 1.3);
     }
     for (let t = 0; t < tables; t++) {
-      const id = maps[t](samplers[t](rng.next()));
+      const id = idAt(maps, t, rng.next());
       categorical[t][r] = id;
-      if (signalTables[t]) logit += 0.6 * idEffect(effectKeys[t], id);
+      if (t % 3 === 0) logit += 0.6 * idEffect(effectKeys[t], id);
     }
     labels[r] = rng.next() < 1 / (1 + Math.exp(-logit)) ? 1 : 0;
   }
@@ -82,6 +110,6 @@ export function trueTopRows(spec: SyntheticSpec, n: number): [number, number][] 
     for (let rank = 0; rank < Math.min(rows, n); rank++) candidates.push({ t, rank, p: cdf(rank + 2) - cdf(rank + 1) });
   });
   candidates.sort((a, b) => b.p - a.p);
-  const maps = spec.tableRows.map((rows, t) => (spec.scatter === false ? (rank: number) => rank : scatter(rows, spec.seed + t)));
-  return candidates.slice(0, n).map(({ t, rank }) => [t, maps[t](rank)]);
+  const maps = idMaps(spec.tableRows, spec.tableRows.map(() => 1), spec.seed, spec.scatter !== false);
+  return candidates.slice(0, n).map(({ t, rank }) => [t, (rank * maps.multiplier[t] + maps.shift[t]) % maps.rows[t]]);
 }

@@ -1,27 +1,69 @@
-/** Writes an in-memory dataset (the synthetic generator's) as a hotline dataset folder, atomically. */
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+/**
+ * Writes a hotline dataset folder part by part (the generator's parts, or one in-memory dataset): labels and
+ * dense features appended, each part's ids at their rows of the column-major ids file, so memory holds one
+ * part whatever the size. Work happens in OUT.partial; OUT appears, renamed whole, with its manifest.
+ */
+import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Encoding, type Manifest, datasetFormat, datasetVersion, sha256OfFile } from './binary-dataset.ts';
+import { sha256OfFileInWorker } from '../util/file-hash.ts';
+import { writeFileAtomic } from '../util/atomic-file.ts';
+import { type Encoding, type Manifest, datasetFormat, datasetVersion } from './binary-dataset.ts';
 import type { Dataset } from './dataset.ts';
+import { DataError } from './formats/data-error.ts';
 
-export function writeBinaryDataset(data: Dataset, out: string, encoding: Encoding, source: Manifest['source']): Manifest {
-  const work = `${out}.partial`;
-  mkdirSync(work, { recursive: true });
-  const ids = new Int32Array(data.rows * data.categorical.length);
-  data.categorical.forEach((c, t) => ids.set(c, t * data.rows));
-  const parts = { labels: ['labels.f32', data.labels], dense: ['dense.f32', data.dense], categorical: ['categorical.i32', ids] } as const;
-  const files = {} as Manifest['files'];
-  for (const [key, [name, array]] of Object.entries(parts)) {
-    writeFileSync(join(work, name), new Uint8Array(array.buffer, array.byteOffset, array.byteLength));
-    files[key as keyof Manifest['files']] = { path: name, bytes: array.byteLength, sha256: sha256OfFile(join(work, name)) };
+const files = { labels: 'labels.f32', dense: 'dense.f32', categorical: 'categorical.i32' } as const;
+
+function writeAt(fd: number, array: ArrayBufferView, position: number): void {
+  const bytes = new Uint8Array(array.buffer, array.byteOffset, array.byteLength);
+  for (let done = 0; done < bytes.length;) done += writeSync(fd, bytes, done, bytes.length - done, position + done);
+}
+
+export class BinaryDatasetWriter {
+  private readonly work: string;
+  private readonly fds: Record<keyof typeof files, number>;
+  private written = 0;
+
+  constructor(readonly out: string, readonly rows: number, readonly denseFeatures: number, readonly tables: number) {
+    if (existsSync(out)) throw new DataError(`${out}: already exists; remove it or choose another --out`);
+    this.work = `${out}.partial`;
+    rmSync(this.work, { recursive: true, force: true });
+    mkdirSync(this.work, { recursive: true });
+    this.fds = { labels: openSync(join(this.work, files.labels), 'w'), dense: openSync(join(this.work, files.dense), 'w'), categorical: openSync(join(this.work, files.categorical), 'w') };
+    ftruncateSync(this.fds.categorical, rows * tables * 4);
   }
-  const manifest: Manifest = {
-    format: datasetFormat, version: datasetVersion, rows: data.rows, labelName: 'label',
-    denseNames: Array.from({ length: data.denseFeatures }, (_, j) => `I${j + 1}`),
-    categoricalNames: data.categorical.map((_, t) => `C${t + 1}`), cardinalities: data.tableRows, encoding, denseTransform: 'log1p',
-    files, source,
-  };
-  writeFileSync(join(work, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
-  renameSync(work, out);
-  return manifest;
+
+  append(part: Dataset): void {
+    if (this.written + part.rows > this.rows) throw new Error(`more than the ${this.rows} rows announced`);
+    writeAt(this.fds.labels, part.labels, this.written * 4);
+    writeAt(this.fds.dense, part.dense, this.written * this.denseFeatures * 4);
+    part.categorical.forEach((column, t) => writeAt(this.fds.categorical, column, (t * this.rows + this.written) * 4));
+    this.written += part.rows;
+  }
+
+  /** Closes the files, checksums them (in parallel) and renames the folder into place. */
+  async finish(meta: { cardinalities: number[]; encoding: Encoding; source: Manifest['source'] }): Promise<Manifest> {
+    for (const fd of Object.values(this.fds)) closeSync(fd);
+    if (this.written !== this.rows) throw new Error(`${this.written} rows written of the ${this.rows} announced`);
+    const sizes = { labels: this.rows * 4, dense: this.rows * this.denseFeatures * 4, categorical: this.rows * this.tables * 4 };
+    const entries = await Promise.all((Object.keys(files) as (keyof typeof files)[]).map(async (key) => {
+      const { sha256 } = await sha256OfFileInWorker(join(this.work, files[key]));
+      return [key, { path: files[key], bytes: sizes[key], sha256 }] as const;
+    }));
+    const manifest: Manifest = {
+      format: datasetFormat, version: datasetVersion, rows: this.rows, labelName: 'label',
+      denseNames: Array.from({ length: this.denseFeatures }, (_, j) => `I${j + 1}`),
+      categoricalNames: Array.from({ length: this.tables }, (_, t) => `C${t + 1}`), cardinalities: meta.cardinalities,
+      encoding: meta.encoding, denseTransform: 'log1p', files: Object.fromEntries(entries) as Manifest['files'], source: meta.source,
+    };
+    writeFileAtomic(join(this.work, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+    renameSync(this.work, this.out);
+    return manifest;
+  }
+}
+
+/** An in-memory dataset as a dataset folder. */
+export function writeBinaryDataset(data: Dataset, out: string, encoding: Encoding, source: Manifest['source']): Promise<Manifest> {
+  const writer = new BinaryDatasetWriter(out, data.rows, data.denseFeatures, data.categorical.length);
+  writer.append(data);
+  return writer.finish({ cardinalities: data.tableRows, encoding, source });
 }

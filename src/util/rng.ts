@@ -1,37 +1,37 @@
 /** A small seeded generator (sfc32): deterministic streams for initialisation, shuffling and synthetic data. */
 export class Rng {
-  private a: number;
-  private b: number;
-  private c: number;
-  private d: number;
-  private spareNormal: number | null = null;
+  /** The four 32-bit words as int32 (the same bits as sfc32's uint32s): as object fields, values above 2^31 would
+   *  be boxed on every step, and int32 arithmetic stays in machine integers. */
+  private readonly s = new Int32Array(4);
+  /** The second Box-Muller value, NaN when there is none (a number field: no boxing). */
+  private spareNormal = NaN;
 
   constructor(seed: number, stream = 0) {
-    this.a = 0x9e3779b9;
-    this.b = seed >>> 0;
-    this.c = (stream * 0x85ebca6b) >>> 0;
-    this.d = 1;
+    this.s[0] = 0x9e3779b9;
+    this.s[1] = seed >>> 0;
+    this.s[2] = (stream * 0x85ebca6b) >>> 0;
+    this.s[3] = 1;
     for (let i = 0; i < 15; i++) this.nextUint32();
   }
 
   /** The generator's position, to continue it elsewhere (checkpoints). */
   state(): number[] {
-    return [this.a, this.b, this.c, this.d, this.spareNormal ?? NaN];
+    return [...Uint32Array.from(this.s), this.spareNormal];
   }
 
   restore(state: number[]): void {
-    [this.a, this.b, this.c, this.d] = state;
-    this.spareNormal = Number.isNaN(state[4]) ? null : state[4];
+    this.s.set(state.slice(0, 4));
+    this.spareNormal = state[4];
   }
 
   nextUint32(): number {
-    const t = (((this.a + this.b) >>> 0) + this.d) >>> 0;
-    this.d = (this.d + 1) >>> 0;
-    this.a = this.b ^ (this.b >>> 9);
-    this.b = (this.c + (this.c << 3)) >>> 0;
-    this.c = (this.c << 21) | (this.c >>> 11);
-    this.c = (this.c + t) >>> 0;
-    return t;
+    const s = this.s, a = s[0], b = s[1], c = s[2], d = s[3];
+    const t = (a + b + d) | 0;
+    s[3] = (d + 1) | 0;
+    s[0] = b ^ (b >>> 9);
+    s[1] = (c + (c << 3)) | 0;
+    s[2] = (((c << 21) | (c >>> 11)) + t) | 0;
+    return t >>> 0;
   }
 
   /** Uniform in [0, 1) with 53 random bits. */
@@ -46,9 +46,9 @@ export class Rng {
 
   /** Standard normal (Box-Muller, both values used). */
   normal(): number {
-    if (this.spareNormal !== null) {
+    if (!Number.isNaN(this.spareNormal)) {
       const v = this.spareNormal;
-      this.spareNormal = null;
+      this.spareNormal = NaN;
       return v;
     }
     let u = 0;

@@ -9,10 +9,10 @@ export function hexKey(table: number, id: number): string {
 
 const hexDigits = Buffer.from('0123456789abcdef');
 
-/** Appends the rows of data as Criteo TSV lines to an open file, formatting bytes directly (no strings). */
-export function appendCriteoTsv(data: Dataset, fd: number): void {
+/** The rows of data as Criteo TSV lines, formatted as bytes directly (no strings). */
+export function criteoTsvBytes(data: Dataset): Uint8Array {
   const nd = data.denseFeatures, tables = data.categorical.length;
-  const rowsPerWrite = 8192, buffer = Buffer.allocUnsafe(rowsPerWrite * (2 + nd * 21 + tables * 9));
+  const buffer = Buffer.allocUnsafe(data.rows * (2 + nd * 21 + tables * 9)); // the longest line each
   let at = 0;
   const digits = new Uint8Array(20);
   const writeInt = (value: number) => {
@@ -36,18 +36,15 @@ export function appendCriteoTsv(data: Dataset, fd: number): void {
       for (let shift = 28; shift >= 0; shift -= 4) buffer[at++] = hexDigits[(key >>> shift) & 15];
     }
     buffer[at++] = 10;
-    if ((r + 1) % rowsPerWrite === 0) {
-      writeSync(fd, buffer, 0, at);
-      at = 0;
-    }
   }
-  writeSync(fd, buffer, 0, at);
+  return buffer.subarray(0, at);
 }
 
 export function writeCriteoTsv(data: Dataset, path: string): void {
   const fd = openSync(path, 'w');
   try {
-    appendCriteoTsv(data, fd);
+    const bytes = criteoTsvBytes(data);
+    for (let done = 0; done < bytes.length;) done += writeSync(fd, bytes, done);
   } finally {
     closeSync(fd);
   }

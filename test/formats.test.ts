@@ -7,20 +7,24 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { readBinaryDataset } from '../src/data/binary-dataset.ts';
 import { DataError } from '../src/data/formats/data-error.ts';
-import { readSource } from '../src/data/formats/sources.ts';
-import { encodeTable } from '../src/data/formats/table.ts';
 import { readZipEntry } from '../src/data/formats/zip.ts';
-import { writeBinaryDataset } from '../src/data/write-binary.ts';
+import { preprocess, type PreprocessOptions } from '../src/data/preprocess.ts';
 
 const shared = new URL('../../shared/data/', import.meta.url).pathname;
 const real = (path: string) => (existsSync(join(shared, path)) ? false : `needs ../shared/data/${path}`);
 const dir = () => mkdtempSync(join(tmpdir(), 'hotline-formats-'));
 
-/** Encodes, writes and reads back a source; checks labels and that each column's ids stand for one raw value each. */
+/** Preprocesses one file of a format (small chunks, so every file spans several). */
+function preprocessed(format: string, path: string, options: Partial<PreprocessOptions> = {}) {
+  return preprocess({
+    inputs: [path], format, out: join(dir(), 'ds'), encoding: { kind: 'vocabulary', minCount: 1 }, chunkBytes: 1 << 16, onBadLine: 'error', threads: 2, ...options,
+  });
+}
+
+/** Preprocesses a source and reads it back; checks labels and that each column's ids stand for one raw value each. */
 async function roundTrip(format: string, path: string, rawColumns: (fields: string[]) => string[], label: (fields: string[]) => number, lines: string[][]) {
-  const table = readSource(format, path);
   const out = join(dir(), 'ds');
-  await writeBinaryDataset(encodeTable(table), out, { kind: 'vocabulary', minCount: 1 }, { inputs: [path], lines: lines.length, skipped: {} });
+  await preprocessed(format, path, { out });
   const { data } = readBinaryDataset(out, true);
   assert.equal(data.rows, lines.length);
   assert.deepEqual(Array.from(data.labels), lines.map(label));
@@ -91,7 +95,7 @@ describe('sources', () => {
     const derived = (f: string[]) => [...f.slice(3), f[2].slice(6), f[2].slice(0, 6) === '141021' ? '2' : '3'];
     await roundTrip('avazu', path, derived, (f) => Number(f[1]), lines);
     writeFileSync(path, `${header}\n${row(5, 0, '14133100')}\n`);
-    assert.throws(() => readSource('avazu', path), (e: Error) => e instanceof DataError && e.message === `${path}:2: field hour: expected YYMMDDHH, got '14133100'`);
+    await assert.rejects(preprocessed('avazu', path), (e: Error) => e instanceof DataError && e.message === `${path}:2: field hour: expected YYMMDDHH, got '14133100'`);
   });
 
   it('any CSV through a JSON schema, with errors naming file, line and field', async () => {
@@ -102,10 +106,15 @@ describe('sources', () => {
     const data = await roundTrip(`schema:${schema}`, path, (f) => [f[0], f[1]], (f) => (f[3] === 'yes' ? 1 : 0), textLines(readFileSync(path, 'utf8'), true).map((l) => l.split('\t')));
     assert.deepEqual(Array.from(data.dense, (v) => Number(v.toFixed(5))), [Math.log1p(3.5), 0, Math.log1p(7)].map((v) => Number(v.toFixed(5))));
     writeFileSync(path, 'shop\titem\tprice\tclicked\ns1\ti1\tcheap\tyes\n');
-    assert.throws(() => readSource(`schema:${schema}`, path), (e: Error) => e.message === `${path}:2: field price: expected a number, got 'cheap'`);
+    await assert.rejects(preprocessed(`schema:${schema}`, path), (e: Error) => e.message === `${path}:2: field price: expected a number, got 'cheap'`);
     writeFileSync(path, 'shop\titem\tprice\tclicked\ns1\ti1\t3\n');
-    assert.throws(() => readSource(`schema:${schema}`, path), (e: Error) => e.message === `${path}:2: expected 4 fields, found 3`);
+    await assert.rejects(preprocessed(`schema:${schema}`, path), (e: Error) => e.message === `${path}:2: expected 4 fields, found 3`);
+    // --on-bad-line skip counts the line by reason instead.
+    writeFileSync(path, 'shop\titem\tprice\tclicked\ns1\ti1\t3\ns2\ti2\t1\tyes\n');
+    const skipping = await preprocessed(`schema:${schema}`, path, { onBadLine: 'skip' });
+    assert.equal(skipping.rows, 1);
+    assert.deepEqual(skipping.source.skipped, { 'field count': 1 });
     writeFileSync(schema, JSON.stringify({ delimiter: ',,', header: true }));
-    assert.throws(() => readSource(`schema:${schema}`, path), (e: Error) => e.message === `${schema}: "delimiter" must be one character`);
+    await assert.rejects(preprocessed(`schema:${schema}`, path), (e: Error) => e.message === `${schema}: "delimiter" must be one character`);
   });
 });

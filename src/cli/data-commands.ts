@@ -3,11 +3,9 @@ import { closeSync, openSync, writeSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { readBinaryDataset } from '../data/binary-dataset.ts';
-import { concatTables, readSource } from '../data/formats/sources.ts';
-import { encodeTable } from '../data/formats/table.ts';
 import { preprocess } from '../data/preprocess.ts';
 import { generateInParts, generateTsvInParts } from '../data/synthetic-parts.ts';
-import { BinaryDatasetWriter, writeBinaryDataset } from '../data/write-binary.ts';
+import { BinaryDatasetWriter } from '../data/write-binary.ts';
 import { presets } from '../model/arch.ts';
 import { profileAccesses, rankRows } from '../popularity/profiler.ts';
 import { skewStats } from '../popularity/skew.ts';
@@ -42,16 +40,9 @@ export async function runPreprocess(argv: string[], out: NodeJS.WriteStream = pr
     ? { kind: 'hash' as const, maxIndRange: positiveInteger(values['max-ind-range'], '--max-ind-range') }
     : { kind: 'vocabulary' as const, minCount: positiveInteger(values['min-count']!, '--min-count') };
   const started = Date.now();
-  if (values.format !== 'criteo') {
-    if (encoding.kind !== 'vocabulary') throw new UsageError('--max-ind-range applies to --format criteo');
-    const data = encodeTable(concatTables(positionals.map((p) => readSource(values.format!, p))), encoding.minCount);
-    const m = await writeBinaryDataset(data, values.out, encoding, { inputs: positionals, lines: data.rows, skipped: {} });
-    out.write(`wrote ${values.out}: ${m.rows.toLocaleString('en-US')} rows (${values.format}) in ${((Date.now() - started) / 1000).toFixed(1)} s; cardinalities ${m.cardinalities.join('-')}\n`);
-    return;
-  }
   let last = 0;
   const manifest = await preprocess({
-    inputs: positionals, out: values.out, encoding, chunkBytes, onBadLine: values['on-bad-line'], threads: positiveInteger(values.threads!, '--threads'),
+    inputs: positionals, format: values.format, out: values.out, encoding, chunkBytes, onBadLine: values['on-bad-line'], threads: positiveInteger(values.threads!, '--threads'),
     progress: (message) => {
       if (Date.now() - last > 1000) {
         last = Date.now();

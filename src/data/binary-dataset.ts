@@ -32,7 +32,7 @@ export interface Manifest {
   denseTransform: 'log1p';
   files: Record<'labels' | 'dense' | 'categorical', { path: string; bytes: number; sha256: string }>;
   /** rowsPerInput: the rows each input file gave, in order (Terabyte: one file per day). */
-  source: { inputs: string[]; lines: number; skipped: Record<string, number>; rowsPerInput?: number[] };
+  source: { format?: string; inputs: string[]; lines: number; skipped: Record<string, number>; rowsPerInput?: number[] };
 }
 
 export function readManifest(dir: string): Manifest {

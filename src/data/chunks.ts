@@ -8,6 +8,7 @@ import { closeSync, openSync, readSync, statSync, createReadStream } from 'node:
 import { createGunzip } from 'node:zlib';
 import { DataError } from './formats/data-error.ts';
 import { loadAddon } from '../kernels/native.ts';
+import { readZipEntry } from './formats/zip.ts';
 
 const loaded = loadAddon();
 const addon = loaded instanceof Error ? null : (loaded as unknown as { countLineEnds(bytes: Uint8Array): number });
@@ -20,6 +21,15 @@ export interface Chunk {
   lines: number;
   atFileStart: boolean;
   atFileEnd: boolean;
+}
+
+/** The first line of a file (a header, or the first record), for formats that bind to it. */
+export async function firstLineOf(file: string, zipEntry?: string): Promise<string> {
+  for await (const chunk of readChunks(file, 1 << 16, zipEntry)) {
+    const end = chunk.bytes.indexOf(10);
+    return Buffer.from(chunk.bytes.buffer, chunk.bytes.byteOffset, end < 0 ? chunk.bytes.length : end).toString('utf8');
+  }
+  return '';
 }
 
 /** Line ends in bytes (native memchr when the addon is built). */
@@ -39,7 +49,8 @@ function cut(pending: Uint8Array, final: boolean): [Uint8Array, Uint8Array] {
   return last < 0 ? [new Uint8Array(0), pending] : [pending.subarray(0, last + 1), pending.subarray(last + 1)];
 }
 
-export async function* readChunks(file: string, chunkBytes: number): AsyncGenerator<Chunk> {
+/** The chunks of a file (plain, .gz, or the entry of a .zip whose name ends in zipEntry). */
+export async function* readChunks(file: string, chunkBytes: number, zipEntry?: string): AsyncGenerator<Chunk> {
   let size: number;
   try {
     size = statSync(file).size;
@@ -47,7 +58,10 @@ export async function* readChunks(file: string, chunkBytes: number): AsyncGenera
     throw new DataError(`${file}: cannot read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
   }
   if (size === 0) throw new DataError(`${file}: the file is empty`);
-  const gzip = file.endsWith('.gz');
+  // A zip entry is inflated whole (MovieLens's archives), then cut like a plain file.
+  const inMemory = zipEntry && file.endsWith('.zip') ? readZipEntry(file, zipEntry) : null;
+  if (inMemory) size = inMemory.length;
+  const gzip = !inMemory && file.endsWith('.gz');
   let index = 0, line = 1, pending: Uint8Array = new Uint8Array(0), start = true;
   const emit = (bytes: Uint8Array, atFileEnd: boolean): Chunk => {
     const ends = countLineEnds(bytes);
@@ -58,12 +72,14 @@ export async function* readChunks(file: string, chunkBytes: number): AsyncGenera
     return chunk;
   };
   if (!gzip) {
-    const fd = openSync(file, 'r');
+    const fd = inMemory ? -1 : openSync(file, 'r');
+    const readAt = (target: Uint8Array, at: number, length: number, position: number) =>
+      inMemory ? inMemory.copy(target, at, position, position + length) : readSync(fd, target, at, length, position);
     try {
       for (let offset = 0; offset < size || pending.length > 0; ) {
-        const buffer = new Uint8Array(pending.length + Math.min(chunkBytes, size - offset));
+        const buffer = Buffer.allocUnsafe(pending.length + Math.min(chunkBytes, size - offset));
         buffer.set(pending);
-        const read = readSync(fd, buffer, pending.length, buffer.length - pending.length, offset);
+        const read = readAt(buffer, pending.length, buffer.length - pending.length, offset);
         offset += read;
         const [whole, rest] = cut(buffer.subarray(0, pending.length + read), offset >= size);
         pending = rest.slice();
@@ -71,7 +87,7 @@ export async function* readChunks(file: string, chunkBytes: number): AsyncGenera
         if (whole.length > 0) yield emit(whole, offset >= size && pending.length === 0);
       }
     } finally {
-      closeSync(fd);
+      if (fd >= 0) closeSync(fd);
     }
     return;
   }

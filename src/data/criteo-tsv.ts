@@ -5,7 +5,8 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Dataset } from './dataset.ts';
-import { criteoDense, missingKey, parseCriteoLines } from './formats/criteo-tsv.ts';
+import { criteoDense, parseCriteoLines } from './formats/criteo-tsv.ts';
+import { missingKey } from './formats/lines.ts';
 import { DataError } from './formats/data-error.ts';
 
 export function readCriteoTsv(path: string, options: { labelled?: boolean } = {}): Dataset {

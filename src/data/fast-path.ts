@@ -4,7 +4,8 @@
  * line, a BOM) goes to the TypeScript parser, which words the errors and applies --on-bad-line.
  */
 import { loadAddon } from '../kernels/native.ts';
-import { criteoCategorical, criteoDense, type ParseContext, type ParsedRows, parseCriteoLines } from './formats/criteo-tsv.ts';
+import { criteoCategorical, criteoDense, parseCriteoLines } from './formats/criteo-tsv.ts';
+import type { ParseContext, ParsedRows } from './formats/lines.ts';
 
 interface DataAddon {
   parseCriteo(bytes: Uint8Array, labelled: boolean, labels: Float32Array, dense: Float32Array, keys: Float64Array[]): number;

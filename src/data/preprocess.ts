@@ -1,5 +1,6 @@
 /**
- * Raw Criteo TSV (plain or gzip) to a hotline dataset in two passes over line-aligned chunks:
+ * A raw input (Criteo TSV, or any format of formats/row-formats.ts; plain, gzip, or a zip entry) to a hotline
+ * dataset in two passes over line-aligned chunks:
  *  1. parse each chunk once: its labels and dense features go to their rows of the output, its raw keys to a
  *     temporary file, its value counts (for a vocabulary) to another;
  *  2. number the values (descending frequency, so id 0 is the hottest; values seen fewer than min-count
@@ -12,13 +13,16 @@ import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readFileSync
 import { join } from 'node:path';
 import { type Encoding, type Manifest, datasetFormat, datasetVersion } from './binary-dataset.ts';
 import { type FileDigest, sha256OfFileInWorker } from '../util/file-hash.ts';
-import { readChunks } from './chunks.ts';
-import { countColumns, lookupColumns, parseChunk, releaseVocabularies, setDataThreads, type Vocabulary, vocabularyOf, VocabularyBuilder } from './fast-path.ts';
-import { type BadLinePolicy, criteoCategorical, criteoDense, missingKey } from './formats/criteo-tsv.ts';
+import { firstLineOf, readChunks } from './chunks.ts';
+import { rowFormat } from './formats/row-formats.ts';
+import { countColumns, lookupColumns, releaseVocabularies, setDataThreads, type Vocabulary, vocabularyOf, VocabularyBuilder } from './fast-path.ts';
+import { type BadLinePolicy, missingKey } from './formats/lines.ts';
 import { DataError } from './formats/data-error.ts';
 
 export interface PreprocessOptions {
   inputs: string[];
+  /** A name of rowFormatNames (default criteo). */
+  format?: string;
   out: string;
   encoding: { kind: 'vocabulary'; minCount: number } | { kind: 'hash'; maxIndRange: number };
   chunkBytes: number;
@@ -105,6 +109,8 @@ export async function preprocess(o: PreprocessOptions): Promise<Manifest> {
   const chunkFile = (f: number, c: number, kind: string) => join(work, 'chunks', `${f}-${c}.${kind}`);
   const vocabulary = o.encoding.kind === 'vocabulary';
   setDataThreads(o.threads);
+  const format = await rowFormat(o.format ?? 'criteo', o.inputs[0]);
+  const nd = format.denseNames.length, nc = format.categoricalNames.length;
 
   // Pass 1: parse each chunk once; labels and dense features land in their rows, keys and counts in chunk files.
   const files = { labels: 'labels.f32', dense: 'dense.f32', categorical: 'categorical.i32' };
@@ -115,13 +121,14 @@ export async function preprocess(o: PreprocessOptions): Promise<Manifest> {
     let rowStart = 0;
     for (const [f, input] of o.inputs.entries()) {
       summaries.push([]);
-      for await (const chunk of readChunks(input, o.chunkBytes)) {
+      const parse = format.forFile(input, await firstLineOf(input, format.zipEntry));
+      for await (const chunk of readChunks(input, o.chunkBytes, format.zipEntry)) {
         const summaryPath = chunkFile(f, chunk.index, 'rows.json');
         if (!existsSync(summaryPath)) {
           const skipped: Record<string, number> = {};
-          const parsed = parseChunk(chunk.bytes, chunk.lines, { file: input, firstLine: chunk.firstLine, labelled: true, onBadLine: o.onBadLine, skipped }, chunk.atFileStart, chunk.atFileEnd);
+          const parsed = parse(chunk, { file: input, firstLine: chunk.firstLine, labelled: true, onBadLine: o.onBadLine, skipped });
           writeSync(labelsFd, parsed.labels, 0, parsed.labels.byteLength, rowStart * 4);
-          writeSync(denseFd, parsed.dense, 0, parsed.dense.byteLength, rowStart * criteoDense * 4);
+          writeSync(denseFd, parsed.dense, 0, parsed.dense.byteLength, rowStart * nd * 4);
           writeAtomically(chunkFile(f, chunk.index, 'keys.f64'), parsed.keys);
           if (vocabulary) {
             const counted = countColumns(parsed.keys);
@@ -151,7 +158,7 @@ export async function preprocess(o: PreprocessOptions): Promise<Manifest> {
     if (!existsSync(vocabPath)) {
       // Column by column, chunk by chunk: memory holds one column's distinct values, whatever the input size.
       const minCount = (o.encoding as { minCount: number }).minCount;
-      const byId = Array.from({ length: criteoCategorical }, (_, t) => {
+      const byId = Array.from({ length: nc }, (_, t) => {
         const builder = new VocabularyBuilder();
         summaries.forEach((chunks, f) => chunks.forEach((_, c) => {
           const [values, counts] = readColumns(chunkFile(f, c, 'counts.f64'), 2 * t, 2);
@@ -162,17 +169,17 @@ export async function preprocess(o: PreprocessOptions): Promise<Manifest> {
       writeAtomically(vocabPath, byId);
       say('vocabulary written');
     }
-    const vocabularies = unpackColumns(vocabPath, criteoCategorical).map(vocabularyOf);
+    const vocabularies = unpackColumns(vocabPath, nc).map(vocabularyOf);
     codes = { kind: 'vocabulary', vocabularies };
     cardinalities = vocabularies.map((v) => v.rareId + 1);
   } else {
     const range = (o.encoding as { maxIndRange: number }).maxIndRange;
     codes = { kind: 'hash', range };
-    cardinalities = Array(criteoCategorical).fill(range);
+    cardinalities = Array(nc).fill(range);
   }
 
   // Pass 2: encode each chunk's keys into its rows of the column-major ids file.
-  const sizes = { labels: rows * 4, dense: rows * criteoDense * 4, categorical: rows * criteoCategorical * 4 };
+  const sizes = { labels: rows * 4, dense: rows * nd * 4, categorical: rows * nc * 4 };
   const categoricalFd = openOutput(files.categorical);
   try {
     ftruncateSync(categoricalFd, sizes.categorical);
@@ -180,7 +187,7 @@ export async function preprocess(o: PreprocessOptions): Promise<Manifest> {
     summaries.forEach((chunks, f) => chunks.forEach((summary, c) => {
       const done = chunkFile(f, c, 'done');
       if (!existsSync(done)) {
-        const keys = unpackColumns(chunkFile(f, c, 'keys.f64'), criteoCategorical);
+        const keys = unpackColumns(chunkFile(f, c, 'keys.f64'), nc);
         const ids = keys.map(() => new Int32Array(summary.rows));
         encodeColumns(codes, keys, ids);
         ids.forEach((column, t) => writeSync(categoricalFd, column, 0, column.byteLength, (t * rows + rowStart) * 4));
@@ -201,12 +208,11 @@ export async function preprocess(o: PreprocessOptions): Promise<Manifest> {
   const encoding: Encoding = o.encoding;
   const manifest: Manifest = {
     format: datasetFormat, version: datasetVersion, rows, labelName: 'label',
-    denseNames: Array.from({ length: criteoDense }, (_, j) => `I${j + 1}`),
-    categoricalNames: Array.from({ length: criteoCategorical }, (_, t) => `C${t + 1}`),
+    denseNames: format.denseNames, categoricalNames: format.categoricalNames,
     cardinalities, encoding, denseTransform: 'log1p',
     files: Object.fromEntries(Object.entries(files).map(([k, name]) => [k, { path: name, bytes: sizes[k as keyof typeof sizes], sha256: sha256[k] }])) as Manifest['files'],
     source: {
-      inputs: o.inputs, lines: summaries.flat().reduce((n, s) => n + s.lines, 0), skipped,
+      format: format.name, inputs: o.inputs, lines: summaries.flat().reduce((n, s) => n + s.lines, 0), skipped,
       rowsPerInput: summaries.map((chunks) => chunks.reduce((n, s) => n + s.rows, 0)),
     },
   };

@@ -1,0 +1,121 @@
+/**
+ * What every byte-level format parser shares: rows parsed into typed arrays (labels, dense features, one column
+ * of 53-bit keys per categorical feature), the loop over a chunk's lines (CRLF, a BOM, overlong and truncated
+ * lines), and bad lines stopped with file, line, field and text, or counted by reason with --on-bad-line skip.
+ */
+import { DataError } from './data-error.ts';
+
+export const maxLineBytes = 1 << 16;
+/** The key of a missing categorical value (real keys are >= 0). */
+export const missingKey = -1;
+
+export type BadLinePolicy = 'error' | 'skip';
+
+export interface ParseContext {
+  file: string;
+  /** Line number of the chunk's first line (1-based). */
+  firstLine: number;
+  labelled: boolean;
+  onBadLine: BadLinePolicy;
+  /** Skipped lines by reason, updated in place. */
+  skipped: Record<string, number>;
+}
+
+export interface ParsedRows {
+  rows: number;
+  labels: Float32Array;
+  /** [rows x dense], log(1 + max(x, 0)); missing = 0. */
+  dense: Float32Array;
+  /** One column of keys per categorical feature: the value's key, or missingKey. */
+  keys: Float64Array[];
+}
+
+export class BadLine extends Error {
+  constructor(readonly reason: string, message: string) {
+    super(message);
+  }
+}
+
+/** Parses the line bytes[start, stop) (without its line end) into row `row` of out, or throws BadLine. */
+export type LineParser = (bytes: Uint8Array, start: number, stop: number, row: number, out: ParsedRows, unterminatedLast: boolean) => void;
+
+export const LF = 10, CR = 13;
+
+/** Up to 40 characters of a field, for messages. */
+export function show(bytes: Uint8Array, start: number, end: number): string {
+  const text = Buffer.from(bytes.buffer, bytes.byteOffset + start, Math.min(end - start, 40)).toString('utf8');
+  return end - start > 40 ? `${text}...` : text;
+}
+
+/** Parses whole lines of `bytes` (the chunk ends at a line end, or at the end of the file); with skipHeader, the
+ *  file's first line (when the chunk starts the file) is not data. */
+export function parseLines(
+  bytes: Uint8Array, ctx: ParseContext, atFileStart: boolean, atFileEnd: boolean, shape: { dense: number; categorical: number },
+  parseLine: LineParser, skipHeader = false,
+): ParsedRows {
+  let lines = 0;
+  for (let i = bytes.indexOf(LF); i >= 0; i = bytes.indexOf(LF, i + 1)) lines++;
+  if (bytes.length > 0 && bytes[bytes.length - 1] !== LF) lines++;
+  const out: ParsedRows = {
+    rows: 0, labels: new Float32Array(lines), dense: new Float32Array(lines * shape.dense),
+    keys: Array.from({ length: shape.categorical }, () => new Float64Array(lines)),
+  };
+  let row = 0, pos = 0, lineNo = ctx.firstLine;
+  if (atFileStart && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) pos = 3;
+  while (pos < bytes.length) {
+    let end = bytes.indexOf(LF, pos);
+    const terminated = end >= 0;
+    if (!terminated) end = bytes.length;
+    const stop = end > pos && bytes[end - 1] === CR ? end - 1 : end;
+    const header = skipHeader && atFileStart && lineNo === ctx.firstLine;
+    try {
+      if (stop - pos > maxLineBytes) throw new BadLine('overlong', `line is longer than ${maxLineBytes} bytes`);
+      if (!header) {
+        parseLine(bytes, pos, stop, row, out, !terminated && atFileEnd);
+        row++;
+      }
+    } catch (error) {
+      if (!(error instanceof BadLine)) throw error;
+      if (ctx.onBadLine === 'error') throw new DataError(`${ctx.file}:${lineNo}: ${error.message}`);
+      ctx.skipped[error.reason] = (ctx.skipped[error.reason] ?? 0) + 1;
+    }
+    pos = end + 1;
+    lineNo++;
+  }
+  return { rows: row, labels: out.labels.subarray(0, row), dense: out.dense.subarray(0, row * shape.dense), keys: out.keys.map((k) => k.subarray(0, row)) };
+}
+
+const ZERO = 48, NINE = 57;
+
+/** A decimal number in bytes [start, end): [-+]digits[.digits][e[-+]digits]; NaN when it is not one. */
+export function decimalAt(b: Uint8Array, start: number, end: number): number {
+  let i = start, sign = 1, value = 0, digits = 0;
+  if (b[i] === 45 || b[i] === 43) sign = b[i++] === 45 ? -1 : 1;
+  for (; i < end && b[i] >= ZERO && b[i] <= NINE; i++, digits++) value = value * 10 + (b[i] - ZERO);
+  if (i < end && b[i] === 46) {
+    let scale = 0.1;
+    for (i++; i < end && b[i] >= ZERO && b[i] <= NINE; i++, digits++, scale /= 10) value += (b[i] - ZERO) * scale;
+  }
+  if (digits === 0) return NaN;
+  if (i < end && (b[i] | 0x20) === 101) {
+    let exponentSign = 1, exponent = 0, exponentDigits = 0;
+    i++;
+    if (b[i] === 45 || b[i] === 43) exponentSign = b[i++] === 45 ? -1 : 1;
+    for (; i < end && b[i] >= ZERO && b[i] <= NINE; i++, exponentDigits++) exponent = exponent * 10 + (b[i] - ZERO);
+    if (exponentDigits === 0) return NaN;
+    value *= 10 ** (exponentSign * exponent);
+  }
+  return i === end ? sign * value : NaN;
+}
+
+/** A 53-bit key of the bytes [start, end) (two 32-bit FNV-1a variants): exact as a float64, so it travels the
+ *  same count-and-vocabulary path as Criteo's hex keys; a collision needs about 2^26 distinct values to be likely. */
+export function bytesKey(b: Uint8Array, start: number, end: number): number {
+  let h1 = 0x811c9dc5 | 0, h2 = 0x01000193 ^ 0x5bd1e995;
+  for (let i = start; i < end; i++) {
+    h1 = Math.imul(h1 ^ b[i], 0x01000193);
+    h2 = Math.imul(h2 ^ b[i], 0x5bd1e995);
+    h2 ^= h2 >>> 15;
+  }
+  return (h1 >>> 0) * 2097152 + (h2 >>> 11);
+}

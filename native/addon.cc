@@ -65,9 +65,10 @@ class Args {
     size_t length;
     void* data;
     check(napi_get_typedarray_info(env_, value, &type, &length, &data, nullptr, nullptr), "typed array argument");
-    const napi_typedarray_type want = std::is_same_v<T, float>    ? napi_float32_array
-                                      : std::is_same_v<T, double> ? napi_float64_array
-                                                                  : napi_int32_array;
+    const napi_typedarray_type want = std::is_same_v<T, float>      ? napi_float32_array
+                                      : std::is_same_v<T, double>   ? napi_float64_array
+                                      : std::is_same_v<T, uint32_t> ? napi_uint32_array
+                                                                    : napi_int32_array;
     if (type != want) throw JsError{"hotline native: typed array of the wrong element type"};
     if (lengthOut) *lengthOut = length;
     return static_cast<T*>(data);
@@ -232,15 +233,16 @@ napi_value ParseCriteo(napi_env env, napi_callback_info info) {
   });
 }
 
-// (keys[], values[], counts[]) -> distinct count per column, the columns counted in parallel.
+// (keys[], values[], counts[], local[]) -> distinct count per column, the columns counted in parallel.
 napi_value CountKeys(napi_env env, napi_callback_info info) {
-  return guarded<3>(env, info, [&](const Args& a) {
+  return guarded<4>(env, info, [&](const Args& a) {
     std::vector<size_t> lengths;
     const auto keys = a.arrays<double>(0, &lengths);
     const auto values = a.arrays<double>(1), counts = a.arrays<double>(2);
+    const auto local = a.arrays<uint32_t>(3);
     std::vector<int64_t> distinct(keys.size());
     pool().parallelFor(static_cast<int64_t>(keys.size()), 1, [&](int64_t lo, int64_t hi) {
-      for (int64_t t = lo; t < hi; ++t) distinct[t] = countKeys(keys[t], static_cast<int64_t>(lengths[t]), values[t], counts[t]);
+      for (int64_t t = lo; t < hi; ++t) distinct[t] = countKeys(keys[t], static_cast<int64_t>(lengths[t]), values[t], counts[t], local[t]);
     });
     napi_value out;
     check(napi_create_array_with_length(env, distinct.size(), &out), "array");

@@ -117,7 +117,7 @@ int64_t parseCriteo(const uint8_t* b, int64_t length, bool labelled, float* labe
   return total;
 }
 
-int64_t countKeys(const double* keys, int64_t n, double* values, double* counts) {
+int64_t countKeys(const double* keys, int64_t n, double* values, double* counts, uint32_t* local) {
   // Keys are -1 or 32-bit values: stored + 2 so 0 marks an empty slot of the open-addressing table. Distinct
   // keys come out in first-seen order (the running totals they are added to do not depend on the order).
   size_t capacity = 1024;
@@ -139,6 +139,7 @@ int64_t countKeys(const double* keys, int64_t n, double* values, double* counts)
       counts[distinct++] = 0;
     }
     counts[slotIndex[h]] += 1;
+    local[i] = static_cast<uint32_t>(slotIndex[h]);
   }
   return distinct;
 }

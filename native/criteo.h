@@ -8,8 +8,9 @@
 // or -1 when missing). Returns the rows, or -1 when a line is malformed.
 int64_t parseCriteo(const uint8_t* bytes, int64_t length, bool labelled, float* labels, float* dense, double* const* keys,
                     int64_t capacity);
-// Distinct keys of a column in first-seen order with their counts; returns how many.
-int64_t countKeys(const double* keys, int64_t n, double* values, double* counts);
+// Distinct keys of a column in first-seen order with their counts, and each key's index among them (local);
+// returns how many.
+int64_t countKeys(const double* keys, int64_t n, double* values, double* counts, uint32_t* local);
 // A column's vocabulary from per-chunk (value, count) pairs, added chunk by chunk to running totals that grow
 // with the distinct keys: finishCounts writes the keys with at least minCount lookups by count descending, then
 // key ascending (id order), frees the totals and returns how many; distinctCounts sizes its output.

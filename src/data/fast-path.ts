@@ -9,7 +9,7 @@ import type { ParseContext, ParsedRows } from './formats/lines.ts';
 
 interface DataAddon {
   parseCriteo(bytes: Uint8Array, labelled: boolean, labels: Float32Array, dense: Float32Array, keys: Float64Array[]): number;
-  countKeys(keys: Float64Array[], values: Float64Array[], counts: Float64Array[]): number[];
+  countKeys(keys: Float64Array[], values: Float64Array[], counts: Float64Array[], local: Uint32Array[]): number[];
   createCounts(): number;
   addCounts(handle: number, values: Float64Array, counts: Float64Array): void;
   distinctCounts(handle: number): number;
@@ -40,19 +40,29 @@ export function parseChunk(bytes: Uint8Array, lines: number, ctx: ParseContext, 
   return parseCriteoLines(bytes, ctx, atFileStart, atFileEnd);
 }
 
-/** Per column, the distinct keys in first-seen order and their counts. */
-export function countColumns(columns: Float64Array[]): { values: Float64Array; counts: Float64Array }[] {
+/** Per column, the distinct keys in first-seen order with their counts, and each row's index among them (the
+ *  `local` columns are views of one array, [columns x rows], to be written as one file). */
+export function countColumns(columns: Float64Array[]): { columns: { values: Float64Array; counts: Float64Array; local: Uint32Array }[]; local: Uint32Array } {
+  const rows = columns[0]?.length ?? 0, local = new Uint32Array(columns.length * rows);
+  const locals = columns.map((_, t) => local.subarray(t * rows, (t + 1) * rows));
   if (addon) {
     const values = columns.map((c) => new Float64Array(c.length)), counts = columns.map((c) => new Float64Array(c.length));
-    const distinct = addon.countKeys(columns, values, counts);
-    return columns.map((_, t) => ({ values: values[t].slice(0, distinct[t]), counts: counts[t].slice(0, distinct[t]) }));
+    const distinct = addon.countKeys(columns, values, counts, locals);
+    return { columns: columns.map((_, t) => ({ values: values[t].slice(0, distinct[t]), counts: counts[t].slice(0, distinct[t]), local: locals[t] })), local };
   }
-  return columns.map((keys) => {
-    const map = new Map<number, number>();
-    for (let i = 0; i < keys.length; i++) map.set(keys[i], (map.get(keys[i]) ?? 0) + 1);
-    const values = Float64Array.from(map.keys());
-    return { values, counts: Float64Array.from(values, (v) => map.get(v)!) };
-  });
+  return {
+    columns: columns.map((keys, t) => {
+      const index = new Map<number, number>(), counts: number[] = [];
+      for (let i = 0; i < keys.length; i++) {
+        let k = index.get(keys[i]);
+        if (k === undefined) index.set(keys[i], (k = counts.push(0) - 1));
+        counts[k]++;
+        locals[t][i] = k;
+      }
+      return { values: Float64Array.from(index.keys()), counts: Float64Array.from(counts), local: locals[t] };
+    }),
+    local,
+  };
 }
 
 /** Running totals of a column's (value, count) pairs, chunk by chunk; memory grows with the distinct values. */

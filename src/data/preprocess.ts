@@ -1,21 +1,22 @@
 /**
  * A raw input (Criteo TSV, or any format of formats/row-formats.ts; plain, gzip, or a zip entry) to a hotline
  * dataset in two passes over line-aligned chunks:
- *  1. parse each chunk once: its labels and dense features go to their rows of the output, its raw keys to a
- *     temporary file, its value counts (for a vocabulary) to another;
- *  2. number the values (descending frequency, so id 0 is the hottest; values seen fewer than min-count
- *     times share the last id) or hash them modulo max-ind-range, then encode each chunk's keys into its rows.
- * Work happens in OUT.partial: every finished chunk leaves a file written atomically (temporary + rename),
- * so a killed run resumes where it stopped and produces the same bytes; OUT appears, renamed whole, only
+ *  1. parse each chunk once: its labels and dense features go to their rows of the output; per column, its
+ *     distinct keys with their counts go to one file, and each row's index among them to another;
+ *  2. number the keys (descending frequency, so id 0 is the hottest; keys seen fewer than min-count times share
+ *     the last id) or hash them modulo max-ind-range, then, column by column, code each chunk's distinct keys and
+ *     map its rows' indexes to ids.
+ * Work happens in OUT.partial: every finished chunk and column leaves a file written atomically (temporary +
+ * rename), so a killed run resumes where it stopped and produces the same bytes; OUT appears, renamed whole, only
  * when every file and the manifest are complete.
  */
 import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Encoding, type Manifest, datasetFormat, datasetVersion } from './binary-dataset.ts';
-import { type FileDigest, sha256OfFileInWorker } from '../util/file-hash.ts';
+import { type FileDigest, IncrementalFileHash, sha256OfFileInWorker } from '../util/file-hash.ts';
 import { firstLineOf, readChunks } from './chunks.ts';
 import { rowFormat } from './formats/row-formats.ts';
-import { countColumns, lookupColumns, releaseVocabularies, setDataThreads, type Vocabulary, vocabularyOf, VocabularyBuilder } from './fast-path.ts';
+import { countColumns, lookupColumns, releaseVocabularies, setDataThreads, vocabularyOf, VocabularyBuilder } from './fast-path.ts';
 import { type BadLinePolicy, missingKey } from './formats/lines.ts';
 import { DataError } from './formats/data-error.ts';
 
@@ -77,6 +78,17 @@ function readColumns(path: string, first: number, count: number): Float64Array[]
   return columns;
 }
 
+/** `count` uint32 values of a file from value `first` on. */
+function readU32(path: string, first: number, count: number): Uint32Array {
+  const fd = openSync(path, 'r'), out = new Uint32Array(count);
+  try {
+    readSync(fd, out, 0, count * 4, first * 4);
+  } finally {
+    closeSync(fd);
+  }
+  return out;
+}
+
 function unpackColumns(path: string, count: number): Float64Array[] {
   const b = readFileSync(path), all = new Float64Array(b.buffer, b.byteOffset, b.byteLength / 8), columns: Float64Array[] = [];
   let at = 0;
@@ -88,18 +100,8 @@ function unpackColumns(path: string, count: number): Float64Array[] {
   return columns;
 }
 
-/** How a column's keys become ids: a vocabulary, or hashing modulo a range. */
-type ColumnCodes = { kind: 'vocabulary'; vocabularies: Vocabulary[] } | { kind: 'hash'; range: number };
-
-function encodeColumns(codes: ColumnCodes, keys: Float64Array[], ids: Int32Array[]): void {
-  if (codes.kind === 'vocabulary') {
-    lookupColumns(keys, codes.vocabularies, ids);
-    return;
-  }
-  keys.forEach((column, t) => {
-    for (let i = 0; i < column.length; i++) ids[t][i] = column[i] === missingKey ? 0 : column[i] % codes.range;
-  });
-}
+/** Chunks whose keys are looked up in one call (spread over the threads). */
+const chunksPerLookup = 8;
 
 export async function preprocess(o: PreprocessOptions): Promise<Manifest> {
   if (existsSync(o.out)) throw new DataError(`${o.out}: already exists; remove it or choose another --out`);
@@ -129,11 +131,11 @@ export async function preprocess(o: PreprocessOptions): Promise<Manifest> {
           const parsed = parse(chunk, { file: input, firstLine: chunk.firstLine, labelled: true, onBadLine: o.onBadLine, skipped });
           writeSync(labelsFd, parsed.labels, 0, parsed.labels.byteLength, rowStart * 4);
           writeSync(denseFd, parsed.dense, 0, parsed.dense.byteLength, rowStart * nd * 4);
-          writeAtomically(chunkFile(f, chunk.index, 'keys.f64'), parsed.keys);
-          if (vocabulary) {
-            const counted = countColumns(parsed.keys);
-            writeAtomically(chunkFile(f, chunk.index, 'counts.f64'), counted.flatMap((c) => [c.values, c.counts]));
-          }
+          // Keys leave as each row's index into the chunk's distinct keys (4 bytes, not 8): pass 2 looks up
+          // only the distinct keys and maps the indexes.
+          const counted = countColumns(parsed.keys);
+          writeAtomically(chunkFile(f, chunk.index, 'local.u32'), new Uint8Array(counted.local.buffer));
+          writeAtomically(chunkFile(f, chunk.index, 'counts.f64'), counted.columns.flatMap((c) => [c.values, c.counts]));
           writeAtomically(summaryPath, JSON.stringify({ rows: parsed.rows, lines: chunk.lines, skipped }));
         }
         const summary = JSON.parse(readFileSync(summaryPath, 'utf8')) as ChunkSummary;
@@ -151,8 +153,8 @@ export async function preprocess(o: PreprocessOptions): Promise<Manifest> {
   // Labels and dense features are complete: their checksums are computed on worker threads meanwhile.
   const digests: Record<string, Promise<FileDigest>> = { labels: sha256OfFileInWorker(join(work, files.labels)), dense: sha256OfFileInWorker(join(work, files.dense)) };
 
-  // The code of every column: a vocabulary from the merged counts, or hashing.
-  let codes: ColumnCodes, cardinalities: number[];
+  // The code of every column: a vocabulary from the merged counts (keys in id order), or hashing.
+  let keysById: Float64Array[] | null = null;
   if (vocabulary) {
     const vocabPath = join(work, 'vocab.f64');
     if (!existsSync(vocabPath)) {
@@ -169,39 +171,49 @@ export async function preprocess(o: PreprocessOptions): Promise<Manifest> {
       writeAtomically(vocabPath, byId);
       say('vocabulary written');
     }
-    const vocabularies = unpackColumns(vocabPath, nc).map(vocabularyOf);
-    codes = { kind: 'vocabulary', vocabularies };
-    cardinalities = vocabularies.map((v) => v.rareId + 1);
-  } else {
-    const range = (o.encoding as { maxIndRange: number }).maxIndRange;
-    codes = { kind: 'hash', range };
-    cardinalities = Array(nc).fill(range);
+    keysById = unpackColumns(vocabPath, nc);
   }
+  const range = o.encoding.kind === 'hash' ? o.encoding.maxIndRange : 0;
+  const cardinalities = keysById ? keysById.map((k) => k.length + 1) : Array<number>(nc).fill(range);
 
-  // Pass 2: encode each chunk's keys into its rows of the column-major ids file.
+  // Pass 2, column by column: one vocabulary in memory at a time, and the column-major ids file written front to
+  // back while a worker hashes what is final. Several chunks' keys are looked up at once, one chunk per thread.
   const sizes = { labels: rows * 4, dense: rows * nd * 4, categorical: rows * nc * 4 };
+  const chunkList = summaries.flatMap((chunks, f) => chunks.map((summary, c) => ({ f, c, rows: summary.rows })));
   const categoricalFd = openOutput(files.categorical);
+  const categoricalHash = new IncrementalFileHash(join(work, files.categorical));
   try {
     ftruncateSync(categoricalFd, sizes.categorical);
-    let rowStart = 0;
-    summaries.forEach((chunks, f) => chunks.forEach((summary, c) => {
-      const done = chunkFile(f, c, 'done');
+    for (let t = 0; t < nc; t++) {
+      const done = join(work, `column-${t}.done`);
       if (!existsSync(done)) {
-        const keys = unpackColumns(chunkFile(f, c, 'keys.f64'), nc);
-        const ids = keys.map(() => new Int32Array(summary.rows));
-        encodeColumns(codes, keys, ids);
-        ids.forEach((column, t) => writeSync(categoricalFd, column, 0, column.byteLength, (t * rows + rowStart) * 4));
+        const vocabularyT = keysById && vocabularyOf(keysById[t]);
+        let rowStart = 0;
+        for (let k = 0; k < chunkList.length; k += chunksPerLookup) {
+          const group = chunkList.slice(k, k + chunksPerLookup);
+          const distinct = group.map((g) => readColumns(chunkFile(g.f, g.c, 'counts.f64'), 2 * t, 1)[0]);
+          const codes = distinct.map((d) => new Int32Array(d.length));
+          if (vocabularyT) lookupColumns(distinct, group.map(() => vocabularyT), codes);
+          else distinct.forEach((column, j) => column.forEach((key, i) => (codes[j][i] = key === missingKey ? 0 : key % range)));
+          group.forEach((g, j) => {
+            const local = readU32(chunkFile(g.f, g.c, 'local.u32'), t * g.rows, g.rows), ids = new Int32Array(g.rows), code = codes[j];
+            for (let i = 0; i < g.rows; i++) ids[i] = code[local[i]];
+            writeSync(categoricalFd, ids, 0, ids.byteLength, (t * rows + rowStart) * 4);
+            rowStart += g.rows;
+          });
+        }
+        releaseVocabularies();
         writeAtomically(done, '');
       }
-      rowStart += summary.rows;
-      say(`pass 2: ${o.inputs[f]} chunk ${c + 1}`);
-    }));
+      categoricalHash.upTo((t + 1) * rows * 4);
+      say(`pass 2: column ${t + 1} of ${nc}`);
+    }
   } finally {
     closeSync(categoricalFd);
     releaseVocabularies();
   }
 
-  digests.categorical = sha256OfFileInWorker(join(work, files.categorical));
+  digests.categorical = categoricalHash.finish();
   const sha256 = Object.fromEntries(await Promise.all(Object.entries(digests).map(async ([k, d]) => [k, (await d).sha256])));
   const skipped: Record<string, number> = {};
   for (const s of summaries.flat()) for (const [reason, n] of Object.entries(s.skipped)) skipped[reason] = (skipped[reason] ?? 0) + n;

@@ -66,11 +66,11 @@ describe('profiler and hot set', () => {
       assert.deepEqual(Array.from(split.hot), want);
       assert.equal(split.hot.length + split.cold.length, data.rows);
     }
-    const [point] = hotInputCurve(profile, ranking, data.categorical, data.rows, 32, [32 * 400]);
+    const [point] = hotInputCurve(profile, ranking, data, 32, [32 * 400]);
     assert.equal(point.hotShare, classifyInputs(data.categorical, data.rows, hot).hot.length / data.rows);
     const sampled = profileAccesses(data, 0.05, 7), sampledRanking = rankRows(sampled); // unseen rows are never hot
     const sampledHot = selectHotSet(sampled, sampledRanking, 32, 10 ** 9);
-    const [all] = hotInputCurve(sampled, sampledRanking, data.categorical, data.rows, 32, [10 ** 9]);
+    const [all] = hotInputCurve(sampled, sampledRanking, data, 32, [10 ** 9]);
     assert.equal(all.hotShare, classifyInputs(data.categorical, data.rows, sampledHot).hot.length / data.rows);
     assert.ok(all.hotShare < 1);
   });

@@ -1,6 +1,7 @@
 // Non-Criteo sources: presets on the real samples in ../shared/data (skipped when absent) and on generated
 // rows, a declarative schema, and their bad-input messages.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -116,5 +117,61 @@ describe('sources', () => {
     assert.deepEqual(skipping.source.skipped, { 'field count': 1 });
     writeFileSync(schema, JSON.stringify({ delimiter: ',,', header: true }));
     await assert.rejects(preprocessed(`schema:${schema}`, path), (e: Error) => e.message === `${schema}: "delimiter" must be one character`);
+  });
+});
+
+describe('multi-hot features', () => {
+  it('a schema list column is preprocessed into bags with offsets, read back, batched and trained on', async () => {
+    const d = dir();
+    const schema = join(d, 'schema.json'), path = join(d, 'movies.csv');
+    writeFileSync(schema, JSON.stringify({ delimiter: ',', header: true, label: { column: 'liked', positive: ['1'] }, dense: [], categorical: ['user', 'genres'], multiHot: { genres: '|' } }));
+    const genres = ['drama', 'comedy', 'noir', 'sci-fi', 'horror'];
+    const lines = Array.from({ length: 3000 }, (_, i) => {
+      const bag = genres.filter((_, g) => (i * 7 + g * 3) % (g + 2) === 0); // 0 to 5 genres, some rows none
+      return [`u${i % 37}`, bag.join('|'), String((i * 13) % 3 === 0 ? 1 : 0)];
+    });
+    writeFileSync(path, `user,genres,liked\n${lines.map((l) => l.join(',')).join('\n')}\n`);
+    const out = join(d, 'ds');
+    const m = await preprocessed(`schema:${schema}`, path, { out, chunkBytes: 4096 }); // many chunks
+    assert.deepEqual(Object.keys(m.bags ?? {}), ['genres']);
+    const { data } = readBinaryDataset(out, true);
+    const offsets = data.offsets![1]!;
+    assert.equal(data.offsets![0], null);
+    assert.deepEqual(Array.from(data.labels), lines.map((l) => Number(l[2])));
+    const meaning = new Map<number, string>();
+    lines.forEach((l, r) => {
+      const bag = l[1] === '' ? [] : l[1].split('|');
+      assert.equal(offsets[r + 1] - offsets[r], bag.length, `row ${r} bag size`);
+      bag.forEach((g, k) => {
+        const id = data.categorical[1][offsets[r] + k];
+        assert.equal(meaning.get(id) ?? g, g, `id ${id} stands for one genre`);
+        meaning.set(id, g);
+      });
+    });
+    assert.equal(meaning.size, genres.filter((g) => lines.some((l) => l[1].split('|').includes(g))).length);
+
+    // Batches carry the bags (shuffled and in order), and the rows' split keeps them.
+    const { batchesOf, sliceRows } = await import('../src/data/dataset.ts');
+    const order = Int32Array.from({ length: 100 }, (_, i) => (i * 53) % 3000);
+    const [batch] = batchesOf(data, 100, order);
+    order.forEach((r, i) => {
+      const off = batch.sparse.offsets[1];
+      assert.deepEqual(Array.from(batch.sparse.indices[1].subarray(off[i], off[i + 1])), Array.from(data.categorical[1].subarray(offsets[r], offsets[r + 1])));
+    });
+    const tail = sliceRows(data, 2000, 3000);
+    assert.deepEqual(Array.from(tail.categorical[1].subarray(tail.offsets![1]![10], tail.offsets![1]![11])), Array.from(data.categorical[1].subarray(offsets[2010], offsets[2011])));
+
+    // Training takes it whole (baseline and Hotline); FAE says it needs one-hot features.
+    const bin = new URL('../bin/hotline.mjs', import.meta.url).pathname;
+    const train = (policy: string) => spawnSync(process.execPath, [bin, 'train', '--dataset', out, '--split', 'random', '--policy', policy, '--arch-mlp-bot', '1-8',
+      '--arch-mlp-top', '8-1', '--arch-sparse-feature-size', '8', '--mini-batch-size', '64', '--learn-batches', '5', '--run-dir', ''], { encoding: 'utf8' });
+    for (const policy of ['baseline', 'hotline']) {
+      const r = train(policy);
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(r.stdout, /test AUC 0\.\d+/);
+    }
+    const fae = train('fae');
+    assert.equal(fae.status, 2);
+    assert.match(fae.stderr, /FAE works on one-hot features; this dataset has multi-hot ones/);
   });
 });

@@ -20,6 +20,12 @@ export type Encoding =
   | { kind: 'hash'; maxIndRange: number }
   | { kind: 'synthetic'; zipf: number | number[]; seed: number };
 
+export interface FileEntry {
+  path: string;
+  bytes: number;
+  sha256: string;
+}
+
 export interface Manifest {
   format: typeof datasetFormat;
   version: number;
@@ -30,7 +36,10 @@ export interface Manifest {
   cardinalities: number[];
   encoding: Encoding;
   denseTransform: 'log1p';
-  files: Record<'labels' | 'dense' | 'categorical', { path: string; bytes: number; sha256: string }>;
+  files: Record<'labels' | 'dense' | 'categorical', FileEntry>;
+  /** Multi-hot features by name: their ids (every bag in row order) and offsets [rows + 1] (float64); their
+   *  block of categorical.i32 holds each row's bag size. */
+  bags?: Record<string, { ids: FileEntry; offsets: FileEntry }>;
   /** rowsPerInput: the rows each input file gave, in order (Terabyte: one file per day). */
   source: { format?: string; inputs: string[]; lines: number; skipped: Record<string, number>; rowsPerInput?: number[] };
 }
@@ -54,7 +63,8 @@ export function readManifest(dir: string): Manifest {
 /** Loads a preprocessed dataset, checking every file's size (and, with verify, its SHA-256). */
 export function readBinaryDataset(dir: string, verify = false): { manifest: Manifest; data: Dataset } {
   const m = readManifest(dir);
-  for (const [name, f] of Object.entries(m.files)) {
+  const bagEntries = Object.entries(m.bags ?? {}).flatMap(([column, b]) => [[`${column} ids`, b.ids], [`${column} offsets`, b.offsets]] as const);
+  for (const [name, f] of [...Object.entries(m.files), ...bagEntries]) {
     const path = join(dir, f.path);
     const size = existsSync(path) ? statSync(path).size : -1;
     if (size !== f.bytes) throw new DataError(`${path}: ${size < 0 ? 'missing' : `${size} bytes`}, the manifest says ${f.bytes} (${name})`);
@@ -86,7 +96,25 @@ export function readRowRange(dir: string, m: Manifest, start: number, end: numbe
   } finally {
     for (const [fd] of files) closeSync(fd);
   }
-  return { rows: n, denseFeatures: nd, tableRows: m.cardinalities, dense, categorical, labels };
+  if (!m.bags) return { rows: n, denseFeatures: nd, tableRows: m.cardinalities, dense, categorical, labels };
+  // Multi-hot features: the rows' offsets, then the ids between the first and the last.
+  const offsets = m.categoricalNames.map((name, t) => {
+    const bag = m.bags![name];
+    if (!bag) return null;
+    const at = new Float64Array(n + 1), read = (f: FileEntry, target: ArrayBufferView, position: number) => {
+      const fd = openSync(join(dir, f.path), 'r');
+      try {
+        readAt(fd, join(dir, f.path), target, position);
+      } finally {
+        closeSync(fd);
+      }
+    };
+    read(bag.offsets, at, start * 8);
+    categorical[t] = new Int32Array(at[n] - at[0]);
+    read(bag.ids, categorical[t], at[0] * 4);
+    return Int32Array.from(at, (v) => v - at[0]);
+  });
+  return { rows: n, denseFeatures: nd, tableRows: m.cardinalities, dense, categorical, offsets, labels };
 }
 
 export interface Splits {

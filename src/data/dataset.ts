@@ -1,5 +1,6 @@
 /** A labelled click dataset held in memory, column-wise, so a contiguous range of rows is a set of views. */
 import type { Batch } from './batch.ts';
+import { DataError } from './formats/data-error.ts';
 
 export interface Dataset {
   readonly rows: number;
@@ -8,20 +9,43 @@ export interface Dataset {
   readonly tableRows: number[];
   /** [rows x denseFeatures], log-transformed. */
   readonly dense: Float32Array;
-  /** One column of row ids per categorical feature (one-hot). */
+  /** One column of row ids per categorical feature: one id per row, or, for a multi-hot feature, every id of
+   *  every row's bag in row order, delimited by its offsets. */
   readonly categorical: Int32Array[];
+  /** Per feature, null when it is one-hot, or the CSR offsets [rows + 1] of its bags. Absent: all one-hot. */
+  readonly offsets?: (Int32Array | null)[];
   readonly labels: Float32Array;
 }
 
-/** Rows [start, end) as a dataset sharing the same memory. */
+/** Whether a dataset has a multi-hot feature. */
+export function isMultiHot(data: Dataset): boolean {
+  return data.offsets?.some((o) => o !== null) ?? false;
+}
+
+/** Stops what counts one lookup per feature and row (profiling, FAE's hot inputs, streaming) on multi-hot data. */
+export function requireOneHot(data: Dataset, what: string): void {
+  if (isMultiHot(data)) throw new DataError(`${what} works on one-hot features; this dataset has multi-hot ones (use --policy baseline or hotline)`);
+}
+
+/** The bags of the listed rows of a multi-hot column: their ids in order, and offsets from 0. */
+function gatherBags(ids: Int32Array, offsets: Int32Array, rows: ArrayLike<number>): { ids: Int32Array; offsets: Int32Array } {
+  const out = new Int32Array(rows.length + 1);
+  for (let i = 0; i < rows.length; i++) out[i + 1] = out[i] + offsets[rows[i] + 1] - offsets[rows[i]];
+  const gathered = new Int32Array(out[rows.length]);
+  for (let i = 0; i < rows.length; i++) gathered.set(ids.subarray(offsets[rows[i]], offsets[rows[i] + 1]), out[i]);
+  return { ids: gathered, offsets: out };
+}
+
+/** Rows [start, end) as a dataset sharing the same memory (a multi-hot feature's offsets are rebased: a copy). */
 export function sliceRows(data: Dataset, start: number, end: number): Dataset {
-  const nd = data.denseFeatures;
+  const nd = data.denseFeatures, offsets = data.offsets;
   return {
     rows: end - start,
     denseFeatures: nd,
     tableRows: data.tableRows,
     dense: data.dense.subarray(start * nd, end * nd),
-    categorical: data.categorical.map((c) => c.subarray(start, end)),
+    categorical: data.categorical.map((c, t) => (offsets?.[t] ? c.subarray(offsets[t]![start], offsets[t]![end]) : c.subarray(start, end))),
+    ...(offsets && { offsets: offsets.map((o) => o && Int32Array.from(o.subarray(start, end + 1), (v) => v - o[start])) }),
     labels: data.labels.subarray(start, end),
   };
 }
@@ -30,9 +54,11 @@ export function sliceRows(data: Dataset, start: number, end: number): Dataset {
 export function selectRows(data: Dataset, rows: Int32Array): Dataset {
   const nd = data.denseFeatures, dense = new Float32Array(rows.length * nd);
   rows.forEach((r, i) => dense.set(data.dense.subarray(r * nd, (r + 1) * nd), i * nd));
+  const bags = data.offsets?.map((o, t) => o && gatherBags(data.categorical[t], o, rows));
   return {
     ...data, rows: rows.length, dense, labels: Float32Array.from(rows, (r) => data.labels[r]),
-    categorical: data.categorical.map((c) => Int32Array.from(rows, (r) => c[r])),
+    categorical: data.categorical.map((c, t) => bags?.[t]?.ids ?? Int32Array.from(rows, (r) => c[r])),
+    ...(bags && { offsets: bags.map((b) => b?.offsets ?? null) }),
   };
 }
 
@@ -50,27 +76,15 @@ export function oneHotOffsets(size: number): Int32Array {
 }
 
 /** Mini-batches over the rows listed in `order` (a permutation or a subset), or over every row in storage
- *  order, as zero-copy views, when order is null; the first `from` batches are left out. */
+ *  order, as views, when order is null; the first `from` batches are left out. */
 export function* batchesOf(data: Dataset, batchSize: number, order: Int32Array | null, limit = Infinity, from = 0): Generator<Batch> {
-  const nd = data.denseFeatures;
   const rows = order ? order.length : data.rows;
   const count = Math.min(Math.ceil(rows / batchSize), limit);
   for (let i = from; i < count; i++) {
     const start = i * batchSize, size = Math.min(batchSize, rows - start);
-    const offsets = oneHotOffsets(size);
-    if (!order) {
-      const view = sliceRows(data, start, start + size);
-      yield { size, dense: view.dense, sparse: { indices: view.categorical, offsets: view.categorical.map(() => offsets) }, labels: view.labels };
-      continue;
-    }
-    const dense = new Float32Array(size * nd), labels = new Float32Array(size);
-    const indices = data.categorical.map(() => new Int32Array(size));
-    for (let j = 0; j < size; j++) {
-      const r = order[start + j];
-      dense.set(data.dense.subarray(r * nd, (r + 1) * nd), j * nd);
-      labels[j] = data.labels[r];
-      for (let t = 0; t < indices.length; t++) indices[t][j] = data.categorical[t][r];
-    }
-    yield { size, dense, sparse: { indices, offsets: indices.map(() => offsets) }, labels };
+    const part = order ? selectRows(data, order.subarray(start, start + size)) : sliceRows(data, start, start + size);
+    const oneHot = oneHotOffsets(size);
+    const offsets = part.categorical.map((_, t) => part.offsets?.[t] ?? oneHot);
+    yield { size, dense: part.dense, sparse: { indices: part.categorical, offsets }, labels: part.labels };
   }
 }

@@ -35,16 +35,17 @@ export function parseChunk(bytes: Uint8Array, lines: number, ctx: ParseContext, 
     const labels = new Float32Array(lines), dense = new Float32Array(lines * criteoDense);
     const keys = Array.from({ length: criteoCategorical }, () => new Float64Array(lines));
     const rows = addon.parseCriteo(bytes, ctx.labelled, labels, dense, keys);
-    if (rows === lines) return { rows, labels, dense, keys };
+    if (rows === lines) return { rows, labels, dense, keys, bagSizes: keys.map(() => null) };
   }
   return parseCriteoLines(bytes, ctx, atFileStart, atFileEnd);
 }
 
-/** Per column, the distinct keys in first-seen order with their counts, and each row's index among them (the
- *  `local` columns are views of one array, [columns x rows], to be written as one file). */
+/** Per column, the distinct keys in first-seen order with their counts, and each key's index among them (the
+ *  `local` columns are views of one array, the columns one after another, to be written as one file). */
 export function countColumns(columns: Float64Array[]): { columns: { values: Float64Array; counts: Float64Array; local: Uint32Array }[]; local: Uint32Array } {
-  const rows = columns[0]?.length ?? 0, local = new Uint32Array(columns.length * rows);
-  const locals = columns.map((_, t) => local.subarray(t * rows, (t + 1) * rows));
+  const starts = [0];
+  for (const c of columns) starts.push(starts.at(-1)! + c.length);
+  const local = new Uint32Array(starts.at(-1)!), locals = columns.map((_, t) => local.subarray(starts[t], starts[t + 1]));
   if (addon) {
     const values = columns.map((c) => new Float64Array(c.length)), counts = columns.map((c) => new Float64Array(c.length));
     const distinct = addon.countKeys(columns, values, counts, locals);

@@ -34,6 +34,8 @@ export interface PreprocessOptions {
 
 interface ChunkSummary {
   rows: number;
+  /** Keys per column: rows for a one-hot feature, the bags' total for a multi-hot one. */
+  keys: number[];
   lines: number;
   skipped: Record<string, number>;
 }
@@ -78,16 +80,18 @@ function readColumns(path: string, first: number, count: number): Float64Array[]
   return columns;
 }
 
-/** `count` uint32 values of a file from value `first` on. */
-function readU32(path: string, first: number, count: number): Uint32Array {
-  const fd = openSync(path, 'r'), out = new Uint32Array(count);
+/** `count` 4-byte values of a file from value `first` on. */
+function readWords<T extends Uint32Array | Int32Array>(out: T, path: string, first: number): T {
+  const fd = openSync(path, 'r');
   try {
-    readSync(fd, out, 0, count * 4, first * 4);
+    readSync(fd, out, 0, out.byteLength, first * 4);
   } finally {
     closeSync(fd);
   }
   return out;
 }
+const readU32 = (path: string, first: number, count: number) => readWords(new Uint32Array(count), path, first);
+const readI32 = (path: string, first: number, count: number) => readWords(new Int32Array(count), path, first);
 
 function unpackColumns(path: string, count: number): Float64Array[] {
   const b = readFileSync(path), all = new Float64Array(b.buffer, b.byteOffset, b.byteLength / 8), columns: Float64Array[] = [];
@@ -136,7 +140,9 @@ export async function preprocess(o: PreprocessOptions): Promise<Manifest> {
           const counted = countColumns(parsed.keys);
           writeAtomically(chunkFile(f, chunk.index, 'local.u32'), new Uint8Array(counted.local.buffer));
           writeAtomically(chunkFile(f, chunk.index, 'counts.f64'), counted.columns.flatMap((c) => [c.values, c.counts]));
-          writeAtomically(summaryPath, JSON.stringify({ rows: parsed.rows, lines: chunk.lines, skipped }));
+          const bagSizes = parsed.bagSizes.filter((b) => b !== null);
+          if (bagSizes.length > 0) writeAtomically(chunkFile(f, chunk.index, 'bags.i32'), new Uint8Array(Int32Array.from(bagSizes.flatMap((b) => [...b])).buffer));
+          writeAtomically(summaryPath, JSON.stringify({ rows: parsed.rows, keys: parsed.keys.map((k) => k.length), lines: chunk.lines, skipped }));
         }
         const summary = JSON.parse(readFileSync(summaryPath, 'utf8')) as ChunkSummary;
         summaries[f].push(summary);
@@ -179,7 +185,11 @@ export async function preprocess(o: PreprocessOptions): Promise<Manifest> {
   // Pass 2, column by column: one vocabulary in memory at a time, and the column-major ids file written front to
   // back while a worker hashes what is final. Several chunks' keys are looked up at once, one chunk per thread.
   const sizes = { labels: rows * 4, dense: rows * nd * 4, categorical: rows * nc * 4 };
-  const chunkList = summaries.flatMap((chunks, f) => chunks.map((summary, c) => ({ f, c, rows: summary.rows })));
+  const chunkList = summaries.flatMap((chunks, f) => chunks.map((summary, c) => ({ f, c, rows: summary.rows, keys: summary.keys })));
+  // A multi-hot feature's block of the ids file holds each row's bag size; its ids and offsets have files of their own.
+  const multiHot = format.multiHot ?? format.categoricalNames.map(() => false);
+  const bagColumns = multiHot.flatMap((m, t) => (m ? [t] : []));
+  const bagFiles = (t: number) => ({ ids: `bags-${t}.ids.i32`, offsets: `bags-${t}.offsets.f64` });
   const categoricalFd = openOutput(files.categorical);
   const categoricalHash = new IncrementalFileHash(join(work, files.categorical));
   try {
@@ -188,7 +198,9 @@ export async function preprocess(o: PreprocessOptions): Promise<Manifest> {
       const done = join(work, `column-${t}.done`);
       if (!existsSync(done)) {
         const vocabularyT = keysById && vocabularyOf(keysById[t]);
-        let rowStart = 0;
+        let rowStart = 0, keyStart = 0;
+        const bag = multiHot[t] ? { ids: openOutput(bagFiles(t).ids), offsets: openOutput(bagFiles(t).offsets) } : null;
+        if (bag) writeSync(bag.offsets, new Float64Array(1), 0, 8, 0);
         for (let k = 0; k < chunkList.length; k += chunksPerLookup) {
           const group = chunkList.slice(k, k + chunksPerLookup);
           const distinct = group.map((g) => readColumns(chunkFile(g.f, g.c, 'counts.f64'), 2 * t, 1)[0]);
@@ -196,11 +208,26 @@ export async function preprocess(o: PreprocessOptions): Promise<Manifest> {
           if (vocabularyT) lookupColumns(distinct, group.map(() => vocabularyT), codes);
           else distinct.forEach((column, j) => column.forEach((key, i) => (codes[j][i] = key === missingKey ? 0 : key % range)));
           group.forEach((g, j) => {
-            const local = readU32(chunkFile(g.f, g.c, 'local.u32'), t * g.rows, g.rows), ids = new Int32Array(g.rows), code = codes[j];
-            for (let i = 0; i < g.rows; i++) ids[i] = code[local[i]];
-            writeSync(categoricalFd, ids, 0, ids.byteLength, (t * rows + rowStart) * 4);
+            const first = g.keys.slice(0, t).reduce((a, b) => a + b, 0), n = g.keys[t];
+            const local = readU32(chunkFile(g.f, g.c, 'local.u32'), first, n), ids = new Int32Array(n), code = codes[j];
+            for (let i = 0; i < n; i++) ids[i] = code[local[i]];
+            if (!bag) {
+              writeSync(categoricalFd, ids, 0, ids.byteLength, (t * rows + rowStart) * 4);
+              rowStart += g.rows;
+              return;
+            }
+            const bagSizes = readI32(chunkFile(g.f, g.c, 'bags.i32'), bagColumns.indexOf(t) * g.rows, g.rows), offsets = new Float64Array(g.rows);
+            for (let i = 0, at = keyStart; i < g.rows; i++) offsets[i] = at += bagSizes[i];
+            writeSync(bag.ids, ids, 0, ids.byteLength, keyStart * 4);
+            writeSync(bag.offsets, offsets, 0, offsets.byteLength, (rowStart + 1) * 8);
+            writeSync(categoricalFd, bagSizes, 0, bagSizes.byteLength, (t * rows + rowStart) * 4);
             rowStart += g.rows;
+            keyStart += n;
           });
+        }
+        if (bag) {
+          closeSync(bag.ids);
+          closeSync(bag.offsets);
         }
         releaseVocabularies();
         writeAtomically(done, '');
@@ -215,6 +242,10 @@ export async function preprocess(o: PreprocessOptions): Promise<Manifest> {
 
   digests.categorical = categoricalHash.finish();
   const sha256 = Object.fromEntries(await Promise.all(Object.entries(digests).map(async ([k, d]) => [k, (await d).sha256])));
+  const fileEntry = async (name: string) => ({ path: name, ...(await sha256OfFileInWorker(join(work, name))) });
+  const bags = Object.fromEntries(await Promise.all(bagColumns.map(async (t) => [format.categoricalNames[t], {
+    ids: await fileEntry(bagFiles(t).ids), offsets: await fileEntry(bagFiles(t).offsets),
+  }])));
   const skipped: Record<string, number> = {};
   for (const s of summaries.flat()) for (const [reason, n] of Object.entries(s.skipped)) skipped[reason] = (skipped[reason] ?? 0) + n;
   const encoding: Encoding = o.encoding;
@@ -223,6 +254,7 @@ export async function preprocess(o: PreprocessOptions): Promise<Manifest> {
     denseNames: format.denseNames, categoricalNames: format.categoricalNames,
     cardinalities, encoding, denseTransform: 'log1p',
     files: Object.fromEntries(Object.entries(files).map(([k, name]) => [k, { path: name, bytes: sizes[k as keyof typeof sizes], sha256: sha256[k] }])) as Manifest['files'],
+    ...(bagColumns.length > 0 && { bags }),
     source: {
       format: format.name, inputs: o.inputs, lines: summaries.flat().reduce((n, s) => n + s.lines, 0), skipped,
       rowsPerInput: summaries.map((chunks) => chunks.reduce((n, s) => n + s.rows, 0)),

@@ -59,6 +59,7 @@ export class StreamingSource implements BatchSource {
     readonly engine: GatherEngine | null = null, readonly blockRows = 1 << 16,
   ) {
     this.batchesPerEpoch = Math.ceil((end - start) / batchSize);
+    if (manifest.bags) throw new DataError(`${dir}: --shuffle-buffer streams one-hot datasets; this one has multi-hot features (train without --shuffle-buffer)`);
   }
 
   private startBlock(at: number): PendingBlock {

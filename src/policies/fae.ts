@@ -13,7 +13,7 @@
  *    otherwise they double, up to `maxBlock`, since every switch costs a sync of the changed hot rows.
  */
 import type { Batch } from '../data/batch.ts';
-import { batchesOf, type Dataset, selectRows } from '../data/dataset.ts';
+import { batchesOf, type Dataset, requireOneHot, selectRows } from '../data/dataset.ts';
 import type { Kernels } from '../kernels/kernels.ts';
 import type { Dlrm } from '../model/dlrm.ts';
 import { bceWithLogits } from '../model/loss.ts';
@@ -90,6 +90,7 @@ export class FaePolicy implements Policy {
   ) {
     const started = process.hrtime.bigint();
     const data = source.data;
+    requireOneHot(data, 'FAE');
     const rowWise = optimizer.config.name === 'adagrad';
     if (hotSet) {
       this.hotSet = hotSet;

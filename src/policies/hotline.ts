@@ -16,7 +16,6 @@
  * update(i) -> refetch(i+1), and step i+1 waits for the refetch.
  */
 import type { Batch } from '../data/batch.ts';
-import { oneHotOffsets } from '../data/dataset.ts';
 import type { Bags, GatherEngine, Kernels } from '../kernels/kernels.ts';
 import type { Dlrm } from '../model/dlrm.ts';
 import { bceWithLogits } from '../model/loss.ts';
@@ -75,7 +74,7 @@ interface Split {
   jobs: { job: number; kind: 'gather' | 'refetch' }[];
 }
 
-/** The given inputs of a one-hot batch, in order. */
+/** The given inputs of a batch, in order (bags of any size). */
 function selectInputs(batch: Batch, inputs: number[]): Batch {
   const nd = batch.dense.length / batch.size, n = inputs.length;
   const dense = new Float32Array(n * nd), labels = new Float32Array(n);
@@ -83,9 +82,17 @@ function selectInputs(batch: Batch, inputs: number[]): Batch {
     dense.set(batch.dense.subarray(i * nd, (i + 1) * nd), k * nd);
     labels[k] = batch.labels[i];
   });
-  const offsets = oneHotOffsets(n);
-  const indices = batch.sparse.indices.map((idx, t) => Int32Array.from(inputs, (i) => idx[batch.sparse.offsets[t][i]]));
-  return { size: n, dense, labels, sparse: { indices, offsets: indices.map(() => offsets) } };
+  const offsets = batch.sparse.offsets.map((off) => {
+    const out = new Int32Array(n + 1);
+    inputs.forEach((i, k) => (out[k + 1] = out[k] + off[i + 1] - off[i]));
+    return out;
+  });
+  const indices = batch.sparse.indices.map((idx, t) => {
+    const off = batch.sparse.offsets[t], out = new Int32Array(offsets[t][n]);
+    inputs.forEach((i, k) => out.set(idx.subarray(off[i], off[i + 1]), offsets[t][k]));
+    return out;
+  });
+  return { size: n, dense, labels, sparse: { indices, offsets } };
 }
 
 export class HotlinePolicy implements Policy {

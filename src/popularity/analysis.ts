@@ -23,7 +23,7 @@ export function analyzeAccesses(data: Dataset, bytesPerRow: number, samplingRate
   const profile = profileAccesses(data, samplingRate, seed);
   const ranking = rankRows(profile);
   const { tables, pooled } = skewStats(profile, ranking);
-  const hotShare = hotInputCurve(profile, ranking, data.categorical, data.rows, bytesPerRow, [...new Set(budgets)].sort((a, b) => a - b));
+  const hotShare = hotInputCurve(profile, ranking, data, bytesPerRow, [...new Set(budgets)].sort((a, b) => a - b));
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   return { samplingRate, sampledInputs: profile.sampledInputs.length, seconds, bytesPerRow, tables, pooled, hotShare };
 }

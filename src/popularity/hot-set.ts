@@ -4,6 +4,7 @@
  * count (FAE's rule), or per table in proportion to each table's share of the lookups; rows never seen
  * in the sample are never hot, so a budget larger than the sampled rows is left partly unused.
  */
+import type { Dataset } from '../data/dataset.ts';
 import type { AccessProfile, RowRanking } from './profiler.ts';
 
 export type HotQuota = 'global' | 'per-table';
@@ -71,16 +72,20 @@ export function hotSetFromSlots(tableRows: number[], tableOfSlot: Int32Array, ro
  * Rows the sample never saw have no rank, so an input touching one is cold at any budget, as under FAE.
  */
 export function hotInputCurve(
-  profile: AccessProfile, ranking: RowRanking, columns: Int32Array[], rows: number, bytesPerRow: number, budgetsBytes: number[],
+  profile: AccessProfile, ranking: RowRanking, data: Dataset, bytesPerRow: number, budgetsBytes: number[],
 ): { budgetBytes: number; hotShare: number }[] {
+  const { categorical: columns, rows, offsets } = data;
   const rankOf = profile.tableRows.map((n) => new Int32Array(n).fill(-1));
   for (let i = 0; i < ranking.rows.length; i++) rankOf[ranking.tables[i]][ranking.rows[i]] = i;
   const coldest = new Float64Array(rows);
   for (let input = 0; input < rows; input++) {
     let worst = 0;
     for (let t = 0; t < columns.length; t++) {
-      const r = rankOf[t][columns[t][input]];
-      worst = r < 0 ? Infinity : Math.max(worst, r);
+      const bag = offsets?.[t], from = bag ? bag[input] : input, to = bag ? bag[input + 1] : input + 1;
+      for (let p = from; p < to; p++) {
+        const r = rankOf[t][columns[t][p]];
+        worst = r < 0 ? Infinity : Math.max(worst, r);
+      }
     }
     coldest[input] = worst;
   }

@@ -25,11 +25,21 @@ export function profileAccesses(data: Dataset, samplingRate: number, seed: numbe
     sampledInputs = Int32Array.from({ length: Math.max(1, Math.floor(samplingRate * data.rows)) }, () => rng.int(data.rows));
   }
   const counts = data.tableRows.map((n) => new Uint32Array(n));
+  let lookups = 0;
   data.categorical.forEach((column, t) => {
-    const c = counts[t];
-    for (let i = 0; i < sampledInputs.length; i++) c[column[sampledInputs[i]]]++;
+    const c = counts[t], offsets = data.offsets?.[t];
+    if (!offsets) {
+      for (let i = 0; i < sampledInputs.length; i++) c[column[sampledInputs[i]]]++;
+      lookups += sampledInputs.length;
+      return;
+    }
+    for (let i = 0; i < sampledInputs.length; i++) {
+      const r = sampledInputs[i];
+      for (let p = offsets[r]; p < offsets[r + 1]; p++) c[column[p]]++;
+      lookups += offsets[r + 1] - offsets[r];
+    }
   });
-  return { tableRows: data.tableRows, counts, sampledInputs, lookups: sampledInputs.length * data.categorical.length };
+  return { tableRows: data.tableRows, counts, sampledInputs, lookups };
 }
 
 /** Rows with at least one access, hottest first; ties broken by table, then row (deterministic). */

@@ -62,6 +62,7 @@ export function delimitedLineParser(bound: BoundSchema): LineParser {
   const positives = 'positive' in schema.label ? schema.label.positive.map((v) => Buffer.from(v)) : null;
   const atLeast = 'atLeast' in schema.label ? schema.label.atLeast : 0;
   const nd = bound.dense.length, nc = bound.categorical.length;
+  const separators = schema.categorical.map((name) => (schema.multiHot?.[name] ?? '').charCodeAt(0)); // NaN: one-hot
   return (b, start, stop, row, out, unterminatedLast) => {
     let fields = 0;
     starts[0] = start;
@@ -87,7 +88,22 @@ export function delimitedLineParser(bound: BoundSchema): LineParser {
       if (Number.isNaN(v)) throw new BadLine('number', `field ${schema.dense[j]}: expected a number, got '${show(b, from(c), to(c))}'`);
       out.dense[row * nd + j] = Math.log1p(Math.max(v, 0));
     }
-    for (let t = 0; t < nc; t++) out.keys[t][row] = bytesKey(b, from(bound.categorical[t]), to(bound.categorical[t]));
+    for (let t = 0; t < nc; t++) {
+      const c = bound.categorical[t], bag = out.bags[t];
+      if (!bag) {
+        out.keys[t][row] = bytesKey(b, from(c), to(c));
+        continue;
+      }
+      let size = 0; // the values between separators; an empty field is an empty bag
+      for (let p = from(c), e = p; p < to(c); p = e + 1) {
+        for (e = p; e < to(c) && b[e] !== separators[t]; e++);
+        if (e > p) {
+          bag.push(bytesKey(b, p, e));
+          size++;
+        }
+      }
+      bag.sizes[row] = size;
+    }
     if (schema.time) {
       const c = bound.time, keys = timeKeys(b, from(c), to(c), schema.time.kind);
       if (!keys) throw new BadLine('time', `field ${schema.time.column}: expected ${schema.time.kind === 'unix' ? 'a Unix timestamp' : 'YYMMDDHH'}, got '${show(b, from(c), to(c))}'`);

@@ -17,6 +17,8 @@ export interface DelimitedSchema {
   categorical: string[];
   /** Categoricals derived from a time column: Avazu's YYMMDDHH or a Unix timestamp, as hour-of-day and weekday. */
   time?: { column: string; kind: 'yymmddhh' | 'unix' };
+  /** Multi-hot categorical columns: each holds a list of values split at the given character (e.g. "|"). */
+  multiHot?: Record<string, string>;
 }
 
 export const presetSchemas: Record<string, DelimitedSchema> = {
@@ -58,5 +60,9 @@ export function readSchemaFile(path: string): DelimitedSchema {
     throw fail('"label" must be {"column": NAME, "positive": [VALUES]} or {"column": NAME, "atLeast": NUMBER}');
   }
   if (!Array.isArray(s.dense) || !Array.isArray(s.categorical)) throw fail('"dense" and "categorical" must be lists of column names');
+  for (const [column, separator] of Object.entries(s.multiHot ?? {})) {
+    if (!s.categorical.includes(column)) throw fail(`"multiHot": "${column}" is not one of the categorical columns`);
+    if (typeof separator !== 'string' || separator.length !== 1 || separator === s.delimiter) throw fail(`"multiHot": the separator of "${column}" must be one character other than the delimiter`);
+  }
   return s as DelimitedSchema;
 }

@@ -26,8 +26,35 @@ export interface ParsedRows {
   labels: Float32Array;
   /** [rows x dense], log(1 + max(x, 0)); missing = 0. */
   dense: Float32Array;
-  /** One column of keys per categorical feature: the value's key, or missingKey. */
+  /** One column of keys per categorical feature: the value's key, or missingKey; a multi-hot feature's column
+   *  holds every row's bag in row order. */
   keys: Float64Array[];
+  /** Per feature, null when it is one-hot, or each row's bag size. */
+  bagSizes: (Int32Array | null)[];
+}
+
+/** A multi-hot feature's keys as lines add bags to it (the keys grow as needed). */
+export class BagColumn {
+  keys = new Float64Array(1024);
+  count = 0;
+  constructor(readonly sizes: Int32Array) {}
+
+  push(key: number): void {
+    if (this.count === this.keys.length) {
+      const bigger = new Float64Array(2 * this.keys.length);
+      bigger.set(this.keys);
+      this.keys = bigger;
+    }
+    this.keys[this.count++] = key;
+  }
+}
+
+/** What a line parser fills: one-hot keys by row, multi-hot bags through their BagColumn. */
+export interface RowSink {
+  labels: Float32Array;
+  dense: Float32Array;
+  keys: Float64Array[];
+  bags: (BagColumn | null)[];
 }
 
 export class BadLine extends Error {
@@ -37,7 +64,7 @@ export class BadLine extends Error {
 }
 
 /** Parses the line bytes[start, stop) (without its line end) into row `row` of out, or throws BadLine. */
-export type LineParser = (bytes: Uint8Array, start: number, stop: number, row: number, out: ParsedRows, unterminatedLast: boolean) => void;
+export type LineParser = (bytes: Uint8Array, start: number, stop: number, row: number, out: RowSink, unterminatedLast: boolean) => void;
 
 export const LF = 10, CR = 13;
 
@@ -50,16 +77,18 @@ export function show(bytes: Uint8Array, start: number, end: number): string {
 /** Parses whole lines of `bytes` (the chunk ends at a line end, or at the end of the file); with skipHeader, the
  *  file's first line (when the chunk starts the file) is not data. */
 export function parseLines(
-  bytes: Uint8Array, ctx: ParseContext, atFileStart: boolean, atFileEnd: boolean, shape: { dense: number; categorical: number },
-  parseLine: LineParser, skipHeader = false,
+  bytes: Uint8Array, ctx: ParseContext, atFileStart: boolean, atFileEnd: boolean,
+  shape: { dense: number; categorical: number; multiHot?: boolean[] }, parseLine: LineParser, skipHeader = false,
 ): ParsedRows {
   let lines = 0;
   for (let i = bytes.indexOf(LF); i >= 0; i = bytes.indexOf(LF, i + 1)) lines++;
   if (bytes.length > 0 && bytes[bytes.length - 1] !== LF) lines++;
-  const out: ParsedRows = {
-    rows: 0, labels: new Float32Array(lines), dense: new Float32Array(lines * shape.dense),
-    keys: Array.from({ length: shape.categorical }, () => new Float64Array(lines)),
+  const out: RowSink = {
+    labels: new Float32Array(lines), dense: new Float32Array(lines * shape.dense),
+    keys: Array.from({ length: shape.categorical }, (_, t) => new Float64Array(shape.multiHot?.[t] ? 0 : lines)),
+    bags: Array.from({ length: shape.categorical }, (_, t) => (shape.multiHot?.[t] ? new BagColumn(new Int32Array(lines)) : null)),
   };
+  const bagCounts = out.bags.map(() => 0);
   let row = 0, pos = 0, lineNo = ctx.firstLine;
   if (atFileStart && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) pos = 3;
   while (pos < bytes.length) {
@@ -71,18 +100,24 @@ export function parseLines(
     try {
       if (stop - pos > maxLineBytes) throw new BadLine('overlong', `line is longer than ${maxLineBytes} bytes`);
       if (!header) {
+        out.bags.forEach((bag, t) => bag && (bagCounts[t] = bag.count));
         parseLine(bytes, pos, stop, row, out, !terminated && atFileEnd);
         row++;
       }
     } catch (error) {
       if (!(error instanceof BadLine)) throw error;
+      out.bags.forEach((bag, t) => bag && (bag.count = bagCounts[t])); // a bad line leaves none of its keys
       if (ctx.onBadLine === 'error') throw new DataError(`${ctx.file}:${lineNo}: ${error.message}`);
       ctx.skipped[error.reason] = (ctx.skipped[error.reason] ?? 0) + 1;
     }
     pos = end + 1;
     lineNo++;
   }
-  return { rows: row, labels: out.labels.subarray(0, row), dense: out.dense.subarray(0, row * shape.dense), keys: out.keys.map((k) => k.subarray(0, row)) };
+  return {
+    rows: row, labels: out.labels.subarray(0, row), dense: out.dense.subarray(0, row * shape.dense),
+    keys: out.keys.map((k, t) => out.bags[t]?.keys.subarray(0, out.bags[t]!.count) ?? k.subarray(0, row)),
+    bagSizes: out.bags.map((bag) => bag && bag.sizes.subarray(0, row)),
+  };
 }
 
 const ZERO = 48, NINE = 57;

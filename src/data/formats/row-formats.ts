@@ -20,6 +20,8 @@ export interface RowFormat {
   name: string;
   denseNames: string[];
   categoricalNames: string[];
+  /** Which categorical features hold lists of values (absent: none). */
+  multiHot?: boolean[];
   /** For archives: the entry holding the rows. */
   zipEntry?: string;
   forFile(file: string, firstLine: string): ChunkParser;
@@ -28,9 +30,10 @@ export interface RowFormat {
 const numbered = (prefix: string, n: number) => Array.from({ length: n }, (_, k) => `${prefix}${k + 1}`);
 
 function delimitedFormat(name: string, schema: DelimitedSchema, zipEntry?: string): RowFormat {
-  const shape = { dense: schema.dense.length, categorical: categoricalNames(schema).length };
+  const names = categoricalNames(schema);
+  const shape = { dense: schema.dense.length, categorical: names.length, multiHot: names.map((n) => n in (schema.multiHot ?? {})) };
   return {
-    name, denseNames: schema.dense, categoricalNames: categoricalNames(schema), zipEntry,
+    name, denseNames: schema.dense, categoricalNames: names, multiHot: shape.multiHot, zipEntry,
     forFile: (file, firstLine) => {
       const line = delimitedLineParser(bindSchema(schema, file, firstLine));
       return (c, ctx) => parseLines(c.bytes, ctx, c.atFileStart, c.atFileEnd, shape, line, schema.header);

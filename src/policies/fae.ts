@@ -18,7 +18,8 @@ import type { Kernels } from '../kernels/kernels.ts';
 import type { Dlrm } from '../model/dlrm.ts';
 import { bceWithLogits } from '../model/loss.ts';
 import type { Optimizer } from '../optim/optimizer.ts';
-import { bytesPerHotRow, classifyInputs, type HotQuota, type HotSet, hotSetFromSlots, selectHotSet } from '../popularity/hot-set.ts';
+import { bytesPerHotRow, classifyInputs, type HotQuota, type HotSet, selectHotSet } from '../popularity/hot-set.ts';
+import { restoreHotSet, type SavedHotSet, saveHotSet } from './hot-set-state.ts';
 import { profileAccesses, rankRows } from '../popularity/profiler.ts';
 import { FastTier } from '../tiers/fast-tier.ts';
 import type { DatasetSource } from '../train/sources.ts';
@@ -240,13 +241,11 @@ export class FaePolicy implements Policy {
 
   /** After settle the host tables hold every hot row, so the fast tier is rebuilt from them on restore. */
   saveState(): PolicyState {
-    const tensors = new Map<string, TensorArray>([
-      ['hot.tableOfSlot', this.hotSet.tableOfSlot], ['hot.rowOfSlot', this.hotSet.rowOfSlot], ['skipped', Int32Array.from(this.skipped)],
-    ]);
-    const staleness = this.staleness?.saveState(tensors, 'staleness.');
+    const tensors = new Map<string, TensorArray>([['skipped', Int32Array.from(this.skipped)]]);
+    const hotSet = saveHotSet(this.hotSet, tensors), staleness = this.staleness?.saveState(tensors, 'staleness.');
     return {
       json: {
-        hotSet: { budgetBytes: this.hotSet.budgetBytes, bytesPerRow: this.hotSet.bytesPerRow }, cursor: this.cursor, block: this.block,
+        hotSet, cursor: this.cursor, block: this.block,
         coldLossMean: this.coldLossMean, afterHotBlock: this.afterHotBlock, stats: this.stats, staleness,
       },
       tensors,
@@ -255,8 +254,7 @@ export class FaePolicy implements Policy {
 
   /** The hot set a checkpoint saved, to construct the policy without profiling again. */
   static savedHotSet(json: Record<string, unknown>, tensors: TensorReader, tableRows: number[]): HotSet {
-    const { budgetBytes, bytesPerRow } = json.hotSet as { budgetBytes: number; bytesPerRow: number };
-    return hotSetFromSlots(tableRows, tensors.read('hot.tableOfSlot') as Int32Array, tensors.read('hot.rowOfSlot') as Int32Array, budgetBytes, bytesPerRow);
+    return restoreHotSet(json.hotSet as SavedHotSet, tensors, tableRows);
   }
 
   restoreState(json: Record<string, unknown>, tensors: TensorReader): void {

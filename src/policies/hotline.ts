@@ -20,7 +20,8 @@ import type { Bags, GatherEngine, Kernels } from '../kernels/kernels.ts';
 import type { Dlrm } from '../model/dlrm.ts';
 import { bceWithLogits } from '../model/loss.ts';
 import type { Optimizer } from '../optim/optimizer.ts';
-import { bytesPerHotRow, type HotSet, hotSetFromSlots, selectHotSet } from '../popularity/hot-set.ts';
+import { bytesPerHotRow, type HotSet, selectHotSet } from '../popularity/hot-set.ts';
+import { restoreHotSet, type SavedHotSet, saveHotSet } from './hot-set-state.ts';
 import { AccessLearner } from '../popularity/learner.ts';
 import { rankRows } from '../popularity/profiler.ts';
 import { FastTier } from '../tiers/fast-tier.ts';
@@ -347,10 +348,7 @@ export class HotlinePolicy implements Policy {
   /** After settle the host tables hold every row, so the fast tier is rebuilt from them and the hot set. */
   saveState(): PolicyState {
     const tensors = new Map<string, TensorArray>();
-    if (this.tier) {
-      tensors.set('hot.tableOfSlot', this.tier.hot.tableOfSlot);
-      tensors.set('hot.rowOfSlot', this.tier.hot.rowOfSlot);
-    }
+    const hotSet = this.tier ? saveHotSet(this.tier.hot, tensors) : null;
     const learning = !this.tier || this.options.relearnEvery > 0;
     const learner = learning ? this.learner.saveState(tensors, 'learner.') : null;
     const recent = this.recentPopular.length;
@@ -364,7 +362,7 @@ export class HotlinePolicy implements Policy {
     return {
       json: {
         steps, fragmentedSteps, skipped, popularSeen, recentPopular: recent, stats, timeline, learner, staleness,
-        hotSet: this.tier && { budgetBytes: this.tier.hot.budgetBytes, bytesPerRow: this.tier.hot.bytesPerRow },
+        hotSet,
       },
       tensors,
     };
@@ -378,11 +376,7 @@ export class HotlinePolicy implements Policy {
     this.stats = json.stats as HotlinePolicy['stats'];
     this.timeline.splice(0, this.timeline.length, ...(json.timeline as TimelineEvent[]));
     if (json.learner) this.learner.restoreState(json.learner as Record<string, unknown>, tensors, 'learner.');
-    const hot = json.hotSet as { budgetBytes: number; bytesPerRow: number } | null;
-    if (hot) {
-      const tableOfSlot = tensors.read('hot.tableOfSlot') as Int32Array, rowOfSlot = tensors.read('hot.rowOfSlot') as Int32Array;
-      this.useHotSet(hotSetFromSlots(this.model.arch.tableRows, tableOfSlot, rowOfSlot, hot.budgetBytes, hot.bytesPerRow));
-    }
+    if (json.hotSet) this.useHotSet(restoreHotSet(json.hotSet as SavedHotSet, tensors, this.model.arch.tableRows));
     const recent = json.recentPopular as number;
     if (recent > 0) {
       const flat = tensors.read('recentPopular') as Int32Array, width = flat.length / recent;

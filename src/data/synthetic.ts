@@ -27,8 +27,9 @@ export interface SyntheticSpec {
  */
 interface IdMaps {
   rows: Float64Array;
-  /** s = 1: log-uniform; otherwise span = (n+1)^(1-s) - 1 and power = 1 / (1 - s). */
+  /** s = 1: log-uniform over log(n+1); otherwise span = (n+1)^(1-s) - 1 and power = 1 / (1 - s). */
   logUniform: Uint8Array;
+  logRows: Float64Array;
   span: Float64Array;
   power: Float64Array;
   multiplier: Float64Array;
@@ -38,7 +39,8 @@ interface IdMaps {
 function idMaps(tableRows: number[], exponents: number[], seed: number, scattered: boolean): IdMaps {
   const k = tableRows.length;
   const m: IdMaps = {
-    rows: Float64Array.from(tableRows), logUniform: new Uint8Array(k), span: new Float64Array(k), power: new Float64Array(k),
+    rows: Float64Array.from(tableRows), logUniform: new Uint8Array(k), logRows: Float64Array.from(tableRows, (n) => Math.log(n + 1)),
+    span: new Float64Array(k), power: new Float64Array(k),
     multiplier: new Float64Array(k).fill(1), shift: new Float64Array(k),
   };
   const gcd = (x: number, y: number): number => (y === 0 ? x : gcd(y, x % y));
@@ -59,10 +61,12 @@ function idMaps(tableRows: number[], exponents: number[], seed: number, scattere
 /** The id of table t at uniform u: the Zipf rank, scattered. */
 function idAt(m: IdMaps, t: number, u: number): number {
   const n = m.rows[t];
-  const rank = m.logUniform[t] === 1 ? Math.min(n - 1, Math.floor(Math.pow(n + 1, u)) - 1) : Math.min(n - 1, Math.floor(Math.pow(1 + u * m.span[t], m.power[t])) - 1);
+  // x^p as exp(p log x): a third of Math.pow's time in V8, the same value to the last bit or two.
+  const inverse = m.logUniform[t] === 1 ? Math.exp(u * m.logRows[t]) : Math.exp(m.power[t] * Math.log(1 + u * m.span[t]));
+  const rank = Math.min(n - 1, Math.floor(inverse) - 1);
   // (rank * a + shift) mod n without %, which on doubles is a call to fmod: the product is below 2^53, so the
   // quotient's floor is exact up to one step, which the two corrections take back.
-  const x = rank * m.multiplier[t] + m.shift[t], r = x - Math.floor(x / n) * n;
+  const scattered = rank * m.multiplier[t] + m.shift[t], r = scattered - Math.floor(scattered / n) * n;
   return r < 0 ? r + n : r >= n ? r - n : r;
 }
 

@@ -14,7 +14,8 @@ import { runGen, runInspect, runPreprocess } from './data-commands.ts';
 const usage = `usage: hotline <command> [options]
 
 commands:
-  demo     train a DLRM on a built-in skewed Criteo-like set (no data needed) and print the test AUC
+  demo     train a DLRM with Hotline on a built-in skewed Criteo-like set (no data needed), print the test AUC
+           and write the run's report
   train    train a DLRM (dlrm-compatible flags, or --config FILE.json); --checkpoint-every N saves checkpoints
   train --resume RUN_DIR
            continue a killed or stopped run from its newest sound checkpoint, exactly
@@ -22,9 +23,10 @@ commands:
            skipped inputs) of a run, or of several side by side with speedups and AUC deltas
   profile  DATASET --budget 256MiB [--out DIR]: access skew per table, hot-input share by budget, plots
            (DATASET: a dataset folder, a Criteo TSV, or --data-generation synthetic)
-  preprocess INPUT.tsv[.gz]... --out DIR [--max-ind-range N | --min-count N] [--on-bad-line error|skip]
-           raw Criteo TSV to a hotline dataset (resumable; train on it with --dataset DIR)
-  gen      --out PATH [--rows N] [--format binary|tsv] [--zipf S]: a skewed synthetic Criteo-like set
+  preprocess INPUT... --out DIR [--format criteo|avazu|taobao|movielens|libfm|schema:FILE.json]
+           [--max-ind-range N | --min-count N] [--on-bad-line error|skip]
+           raw files (plain, .gz, MovieLens .zip) to a hotline dataset (resumable; train on it with --dataset DIR)
+  gen      --out PATH [--rows N] [--format binary|tsv] [--zipf S] [--threads N]: a skewed synthetic Criteo-like set
   inspect  DIR [--verify]: rows, cardinalities, label rate and skew per column of a dataset
 
 options of train (demo takes the same, with its own defaults):

@@ -161,12 +161,23 @@ describe('multi-hot features', () => {
     const tail = sliceRows(data, 2000, 3000);
     assert.deepEqual(Array.from(tail.categorical[1].subarray(tail.offsets![1]![10], tail.offsets![1]![11])), Array.from(data.categorical[1].subarray(offsets[2010], offsets[2011])));
 
+    // The streaming loader (a shuffle buffer over blocks) gives every row once per epoch, with its bag.
+    const { StreamingSource } = await import('../src/data/streaming.ts');
+    const { createKernels } = await import('../src/kernels/index.ts');
+    const rowText = (label: number, user: number, bag: ArrayLike<number>) => `${label}:${user}:${Array.from(bag).join('|')}`;
+    const expected = lines.map((_, r) => rowText(data.labels[r], data.categorical[0][r], data.categorical[1].subarray(offsets[r], offsets[r + 1]))).sort();
+    const streamed: string[] = [];
+    for (const b of new StreamingSource(out, m, 0, 3000, 64, 500, 3, createKernels('auto').gatherEngine(), 256).batches(0)) {
+      const off = b.sparse.offsets[1];
+      for (let i = 0; i < b.size; i++) streamed.push(rowText(b.labels[i], b.sparse.indices[0][i], b.sparse.indices[1].subarray(off[i], off[i + 1])));
+    }
+    assert.deepEqual(streamed.sort(), expected);
+
     // Training takes it whole (baseline and Hotline); FAE says it needs one-hot features.
     const bin = new URL('../bin/hotline.mjs', import.meta.url).pathname;
-    const train = (policy: string) => spawnSync(process.execPath, [bin, 'train', '--dataset', out, '--split', 'random', '--policy', policy, '--arch-mlp-bot', '1-8',
-      '--arch-mlp-top', '8-1', '--arch-sparse-feature-size', '8', '--mini-batch-size', '64', '--learn-batches', '5', '--run-dir', ''], { encoding: 'utf8' });
-    for (const policy of ['baseline', 'hotline']) {
-      const r = train(policy);
+    const train = (policy: string, split = ['--split', 'random']) => spawnSync(process.execPath, [bin, 'train', '--dataset', out, ...split, '--policy', policy,
+      '--arch-mlp-bot', '1-8', '--arch-mlp-top', '8-1', '--arch-sparse-feature-size', '8', '--mini-batch-size', '64', '--learn-batches', '5', '--run-dir', ''], { encoding: 'utf8' });
+    for (const r of [train('baseline'), train('hotline'), train('baseline', ['--split', 'kaggle', '--shuffle-buffer', '500'])]) {
       assert.equal(r.status, 0, r.stderr);
       assert.match(r.stdout, /test AUC 0\.\d+/);
     }

@@ -17,14 +17,9 @@ export interface Dataset {
   readonly labels: Float32Array;
 }
 
-/** Whether a dataset has a multi-hot feature. */
-export function isMultiHot(data: Dataset): boolean {
-  return data.offsets?.some((o) => o !== null) ?? false;
-}
-
-/** Stops what counts one lookup per feature and row (profiling, FAE's hot inputs, streaming) on multi-hot data. */
+/** Stops what assumes one lookup per feature and row (FAE's hot inputs and slot remapping) on multi-hot data. */
 export function requireOneHot(data: Dataset, what: string): void {
-  if (isMultiHot(data)) throw new DataError(`${what} works on one-hot features; this dataset has multi-hot ones (use --policy baseline or hotline)`);
+  if (data.offsets?.some((o) => o !== null)) throw new DataError(`${what} works on one-hot features; this dataset has multi-hot ones (use --policy baseline or hotline)`);
 }
 
 /** The bags of the listed rows of a multi-hot column: their ids in order, and offsets from 0. */

@@ -12,34 +12,56 @@ import { type Manifest, readRowRange } from './binary-dataset.ts';
 import { type Dataset, oneHotOffsets } from './dataset.ts';
 import { DataError } from './formats/data-error.ts';
 
-/** Rows held in fixed arrays, with a row copied between positions or out to a batch. */
+/** Rows held in fixed arrays, with a row copied between positions or out to a batch; a multi-hot feature keeps each
+ *  row's bag as a view of the block it came from. */
 class RowStore {
   readonly labels: Float32Array;
   readonly dense: Float32Array;
   readonly categorical: Int32Array[];
+  readonly bags: (Int32Array[] | null)[];
 
-  constructor(readonly capacity: number, readonly nd: number, tables: number) {
+  constructor(readonly capacity: number, readonly nd: number, multiHot: boolean[]) {
     this.labels = new Float32Array(capacity);
     this.dense = new Float32Array(capacity * nd);
-    this.categorical = Array.from({ length: tables }, () => new Int32Array(capacity));
+    this.categorical = multiHot.map(() => new Int32Array(capacity));
+    this.bags = multiHot.map((m) => (m ? new Array<Int32Array>(capacity) : null));
   }
 
   copyRow(from: number, to: RowStore, at: number): void {
     to.labels[at] = this.labels[from];
     to.dense.set(this.dense.subarray(from * this.nd, (from + 1) * this.nd), at * this.nd);
-    for (let t = 0; t < this.categorical.length; t++) to.categorical[t][at] = this.categorical[t][from];
+    for (let t = 0; t < this.categorical.length; t++) {
+      if (this.bags[t]) to.bags[t]![at] = this.bags[t]![from];
+      else to.categorical[t][at] = this.categorical[t][from];
+    }
   }
 
   append(block: Dataset, at: number): void {
     this.labels.set(block.labels, at);
     this.dense.set(block.dense, at * this.nd);
-    block.categorical.forEach((c, t) => this.categorical[t].set(c, at));
+    block.categorical.forEach((c, t) => {
+      const offsets = block.offsets?.[t], bags = this.bags[t];
+      if (!offsets || !bags) this.categorical[t].set(c, at);
+      else for (let r = 0; r < block.rows; r++) bags[at + r] = c.subarray(offsets[r], offsets[r + 1]);
+    });
   }
 
   batch(size: number): Batch {
-    const offsets = oneHotOffsets(size);
-    const indices = this.categorical.map((c) => c.slice(0, size));
-    return { size, labels: this.labels.slice(0, size), dense: this.dense.slice(0, size * this.nd), sparse: { indices, offsets: indices.map(() => offsets) } };
+    const oneHot = oneHotOffsets(size), offsets: Int32Array[] = [];
+    const indices = this.categorical.map((c, t) => {
+      const bags = this.bags[t];
+      if (!bags) {
+        offsets.push(oneHot);
+        return c.slice(0, size);
+      }
+      const off = new Int32Array(size + 1);
+      for (let i = 0; i < size; i++) off[i + 1] = off[i] + bags[i].length;
+      const ids = new Int32Array(off[size]);
+      for (let i = 0; i < size; i++) ids.set(bags[i], off[i]);
+      offsets.push(off);
+      return ids;
+    });
+    return { size, labels: this.labels.slice(0, size), dense: this.dense.slice(0, size * this.nd), sparse: { indices, offsets } };
   }
 }
 
@@ -59,7 +81,6 @@ export class StreamingSource implements BatchSource {
     readonly engine: GatherEngine | null = null, readonly blockRows = 1 << 16,
   ) {
     this.batchesPerEpoch = Math.ceil((end - start) / batchSize);
-    if (manifest.bags) throw new DataError(`${dir}: --shuffle-buffer streams one-hot datasets; this one has multi-hot features (train without --shuffle-buffer)`);
   }
 
   private startBlock(at: number): PendingBlock {
@@ -68,7 +89,8 @@ export class StreamingSource implements BatchSource {
       rows: n, denseFeatures: nd, tableRows: m.cardinalities, labels: new Float32Array(n), dense: new Float32Array(n * nd),
       categorical: m.categoricalNames.map(() => new Int32Array(n)),
     };
-    if (!this.engine) return { block: readRowRange(this.dir, m, at, end), reads: [] };
+    // Multi-hot bags need their offsets before their ids: such blocks are read in this thread.
+    if (!this.engine || m.bags) return { block: readRowRange(this.dir, m, at, end), reads: [] };
     const file = (name: keyof Manifest['files']) => join(this.dir, m.files[name].path);
     const read = (path: string, position: number, target: ArrayBufferView) => ({ job: this.engine!.read(path, position, target), bytes: target.byteLength, path });
     const reads = [read(file('labels'), at * 4, block.labels), read(file('dense'), at * nd * 4, block.dense)];
@@ -92,9 +114,10 @@ export class StreamingSource implements BatchSource {
   }
 
   private *epochBatches(epoch: number): Iterable<Batch> {
-    const m = this.manifest, nd = m.denseNames.length, tables = m.categoricalNames.length;
+    const m = this.manifest, nd = m.denseNames.length;
     const rng = new Rng(this.seed, 2000 + epoch);
-    const buffer = new RowStore(this.bufferRows + this.blockRows, nd, tables), batch = new RowStore(this.batchSize, nd, tables);
+    const multiHot = m.categoricalNames.map((name) => Boolean(m.bags?.[name]));
+    const buffer = new RowStore(this.bufferRows + this.blockRows, nd, multiHot), batch = new RowStore(this.batchSize, nd, multiHot);
     let held = 0, filled = 0;
     const drawUntil = function* (this: StreamingSource, keep: number): Generator<Batch> {
       while (held > keep) {

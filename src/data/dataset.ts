@@ -45,14 +45,23 @@ export function sliceRows(data: Dataset, start: number, end: number): Dataset {
   };
 }
 
-/** The given rows of data, in that order, as a new dataset. */
+/** The given rows of data, in that order, as a new dataset (plain loops: this assembles every shuffled batch). */
 export function selectRows(data: Dataset, rows: Int32Array): Dataset {
-  const nd = data.denseFeatures, dense = new Float32Array(rows.length * nd);
-  rows.forEach((r, i) => dense.set(data.dense.subarray(r * nd, (r + 1) * nd), i * nd));
+  const nd = data.denseFeatures, n = rows.length, dense = new Float32Array(n * nd), labels = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    const r = rows[i];
+    labels[i] = data.labels[r];
+    for (let j = 0; j < nd; j++) dense[i * nd + j] = data.dense[r * nd + j];
+  }
   const bags = data.offsets?.map((o, t) => o && gatherBags(data.categorical[t], o, rows));
+  const categorical = data.categorical.map((column, t) => {
+    if (bags?.[t]) return bags[t]!.ids;
+    const ids = new Int32Array(n);
+    for (let i = 0; i < n; i++) ids[i] = column[rows[i]];
+    return ids;
+  });
   return {
-    ...data, rows: rows.length, dense, labels: Float32Array.from(rows, (r) => data.labels[r]),
-    categorical: data.categorical.map((c, t) => bags?.[t]?.ids ?? Int32Array.from(rows, (r) => c[r])),
+    rows: n, denseFeatures: nd, tableRows: data.tableRows, dense, categorical, labels,
     ...(bags && { offsets: bags.map((b) => b?.offsets ?? null) }),
   };
 }

@@ -22,7 +22,7 @@ import { DataError } from './formats/data-error.ts';
 
 export interface PreprocessOptions {
   inputs: string[];
-  /** A name of rowFormatNames (default criteo). */
+  /** criteo (default), avazu, taobao, movielens, libfm or schema:FILE.json (formats/row-formats.ts). */
   format?: string;
   out: string;
   encoding: { kind: 'vocabulary'; minCount: number } | { kind: 'hash'; maxIndRange: number };

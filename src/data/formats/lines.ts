@@ -66,7 +66,7 @@ export class BadLine extends Error {
 /** Parses the line bytes[start, stop) (without its line end) into row `row` of out, or throws BadLine. */
 export type LineParser = (bytes: Uint8Array, start: number, stop: number, row: number, out: RowSink, unterminatedLast: boolean) => void;
 
-export const LF = 10, CR = 13;
+const LF = 10, CR = 13;
 
 /** Up to 40 characters of a field, for messages. */
 export function show(bytes: Uint8Array, start: number, end: number): string {

@@ -12,7 +12,7 @@ import { type DelimitedSchema, presetSchemas, readSchemaFile } from './delimited
 import { libfmFields, libfmLineParser } from './libfm-lines.ts';
 import { type ParseContext, parseLines, type ParsedRows } from './lines.ts';
 
-export const rowFormatNames = ['criteo', 'avazu', 'taobao', 'movielens', 'libfm', 'schema:FILE.json'];
+const rowFormatNames = ['criteo', 'avazu', 'taobao', 'movielens', 'libfm', 'schema:FILE.json'];
 
 export type ChunkParser = (chunk: Chunk, ctx: ParseContext) => ParsedRows;
 

@@ -9,7 +9,7 @@ import { gzipSync } from 'node:zlib';
 import { describe, it } from 'node:test';
 import { daySplits, kaggleSplits, randomSplits, readBinaryDataset } from '../src/data/binary-dataset.ts';
 import { readCriteoTsv } from '../src/data/criteo-tsv.ts';
-import { hexKey, writeCriteoTsv } from '../src/data/formats/criteo-writer.ts';
+import { criteoTsvBytes, hexKey } from '../src/data/formats/criteo-writer.ts';
 import { DataError } from '../src/data/formats/data-error.ts';
 import { preprocess } from '../src/data/preprocess.ts';
 import { generateSynthetic } from '../src/data/synthetic.ts';
@@ -22,7 +22,7 @@ const rows = [30, 7, 500, 3, ...Array(22).fill(11)];
 function generatedTsv(n = 3000) {
   const data = generateSynthetic({ rows: n, tableRows: rows, denseFeatures: 13, zipf: 1.2, seed: 2 });
   const path = join(dir(), 'train.txt');
-  writeCriteoTsv(data, path);
+  writeFileSync(path, criteoTsvBytes(data));
   return { data, path };
 }
 
@@ -202,11 +202,13 @@ describe('streaming loader', () => {
   it('streams every row once per epoch through a seeded shuffle buffer, in bounded blocks', async () => {
     const { StreamingSource } = await import('../src/data/streaming.ts');
     const { readRowRange } = await import('../src/data/binary-dataset.ts');
-    const { writeBinaryDataset } = await import('../src/data/write-binary.ts');
+    const { BinaryDatasetWriter } = await import('../src/data/write-binary.ts');
     const data = generateSynthetic({ rows: 1000, tableRows: rows, denseFeatures: 13, zipf: 1.2, seed: 2 });
     for (let r = 0; r < 1000; r++) data.dense[r * 13] = r; // each row's identity
     const out = join(dir(), 'stream');
-    const m = await writeBinaryDataset(data, out, { kind: 'synthetic', zipf: 1.2, seed: 2 }, { inputs: [], lines: 1000, skipped: {} });
+    const writer = new BinaryDatasetWriter(out, data.rows, data.denseFeatures, data.categorical.length);
+    writer.append(data);
+    const m = await writer.finish({ cardinalities: data.tableRows, encoding: { kind: 'synthetic', zipf: 1.2, seed: 2 }, source: { inputs: [], lines: 1000, skipped: {} } });
     const slice = readRowRange(out, m, 100, 140);
     assert.deepEqual(slice.labels, data.labels.subarray(100, 140));
     assert.deepEqual(slice.categorical[2], data.categorical[2].subarray(100, 140));

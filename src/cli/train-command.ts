@@ -21,13 +21,14 @@ import { formatRate, Progress } from '../train/progress.ts';
 import { RunDir } from '../train/run-dir.ts';
 import { DatasetSource } from '../train/sources.ts';
 import { Trainer, type TrainerState, type TrainResult } from '../train/trainer.ts';
+import { UsageError } from './options.ts';
 import { prepareData } from './prepare-data.ts';
 import { readRunConfig, type TrainConfig } from './train-config.ts';
 
 function createPolicy(config: TrainConfig, model: Dlrm, optimizer: Optimizer, kernels: Kernels, source: unknown, checkpoint: Checkpoint | null): Policy {
   const staleness = config.policy.endsWith('slipstream') ? config.staleness : undefined;
   if (config.policy === 'fae' || config.policy === 'slipstream') {
-    if (!(source instanceof DatasetSource)) throw new CheckpointError(`--policy ${config.policy} profiles a dataset held in memory (not --shuffle-buffer)`);
+    if (!(source instanceof DatasetSource)) throw new UsageError(`--policy ${config.policy} profiles a dataset held in memory (not --shuffle-buffer)`);
     const saved = checkpoint && FaePolicy.savedHotSet((checkpoint.manifest.state as { policy: Record<string, unknown> }).policy, policyTensors(checkpoint), model.arch.tableRows);
     return new FaePolicy(model, optimizer, kernels, source, { ...config.fae, seed: config.seed, staleness }, saved ?? undefined);
   }
@@ -77,7 +78,7 @@ export async function runTraining(config: TrainConfig, out: NodeJS.WriteStream =
   let from: TrainerState | undefined;
   if (runDir && checkpoint) {
     from = restoreRunCheckpoint(checkpoint, { model, optimizer, policy, runDir });
-    runDir.appendEvent({ step: from.steps, event: 'resume', checkpoint: checkpoint.name, environment: environment(kernels, config) });
+    runDir.append('events.jsonl', { step: from.steps, event: 'resume', checkpoint: checkpoint.name, environment: environment(kernels, config) });
     out.write(`resumed from ${checkpoint.path} at step ${from.steps}\n`);
   } else if (runDir) {
     runDir.writeJson('config.json', { ...config, arch });
@@ -95,7 +96,7 @@ export async function runTraining(config: TrainConfig, out: NodeJS.WriteStream =
         `${(config.fae.budgetBytes / 2 ** 20).toFixed(1)} MiB), ${(100 * Number(r.hotInputShare)).toFixed(1)}% of the training inputs hot` +
         `${checkpoint ? ' (hot set from the checkpoint)' : `, profiled in ${Number(r.profileSeconds).toFixed(1)} s`}\n`,
     );
-    if (!checkpoint) runDir?.appendEvent({ step: 0, event: 'hot-set', ...r });
+    if (!checkpoint) runDir?.append('events.jsonl', { step: 0, event: 'hot-set', ...r });
   }
   const save = store && runDir ? (state: TrainerState) => saveRunCheckpoint(store, { model, optimizer, policy, runDir }, state) : null;
   const trainer = new Trainer(model, policy, new Progress(out, config.printFreq), runDir, save);

@@ -10,7 +10,8 @@
  * rename), so a killed run resumes where it stopped and produces the same bytes; OUT appears, renamed whole, only
  * when every file and the manifest are complete.
  */
-import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { writeFileAtomic } from '../util/atomic-file.ts';
 import { join } from 'node:path';
 import { type Encoding, type Manifest, datasetFormat, datasetVersion } from './binary-dataset.ts';
 import { type FileDigest, IncrementalFileHash, sha256OfFileInWorker } from '../util/file-hash.ts';
@@ -40,23 +41,10 @@ interface ChunkSummary {
   skipped: Record<string, number>;
 }
 
-/** Writes a file whole, under a temporary name first, so a crash never leaves a partial file under the real
- *  name. Column lists are written as [count, ...values] per column (float64). */
+/** A work file written whole (never half a file under its name; a rerun redoes what a kill interrupted). Column
+ *  lists are written as [count, ...values] per column (float64). */
 function writeAtomically(path: string, data: string | Uint8Array | Float64Array[]): void {
-  if (Array.isArray(data)) {
-    const fd = openSync(`${path}.tmp`, 'w');
-    try {
-      for (const c of data) {
-        writeSync(fd, Float64Array.of(c.length));
-        writeSync(fd, c);
-      }
-    } finally {
-      closeSync(fd);
-    }
-  } else {
-    writeFileSync(`${path}.tmp`, data);
-  }
-  renameSync(`${path}.tmp`, path);
+  writeFileAtomic(path, Array.isArray(data) ? data.flatMap((c) => [Float64Array.of(c.length), c]) : data, false);
 }
 
 /** Columns [first, first + count) of a column file, read by position (the headers are walked, not the data). */
@@ -260,7 +248,7 @@ export async function preprocess(o: PreprocessOptions): Promise<Manifest> {
       rowsPerInput: summaries.map((chunks) => chunks.reduce((n, s) => n + s.rows, 0)),
     },
   };
-  writeAtomically(join(work, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+  writeFileAtomic(join(work, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
   rmSync(join(work, 'chunks'), { recursive: true, force: true });
   renameSync(work, o.out);
   return manifest;

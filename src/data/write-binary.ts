@@ -1,5 +1,5 @@
 /**
- * Writes a hotline dataset folder part by part (the generator's parts, or one in-memory dataset): labels and
+ * Writes a hotline dataset folder part by part (the generator's parts, one-hot features): labels and
  * dense features appended, each part's ids at their rows of the column-major ids file, so memory holds one
  * part whatever the size. Work happens in OUT.partial; OUT appears, renamed whole, with its manifest.
  */
@@ -59,11 +59,4 @@ export class BinaryDatasetWriter {
     renameSync(this.work, this.out);
     return manifest;
   }
-}
-
-/** An in-memory dataset as a dataset folder. */
-export function writeBinaryDataset(data: Dataset, out: string, encoding: Encoding, source: Manifest['source']): Promise<Manifest> {
-  const writer = new BinaryDatasetWriter(out, data.rows, data.denseFeatures, data.categorical.length);
-  writer.append(data);
-  return writer.finish({ cardinalities: data.tableRows, encoding, source });
 }

@@ -26,12 +26,9 @@ export class RunDir {
     writeFileAtomic(join(this.path, name), `${stringifyExact(value, 2)}\n`);
   }
 
-  appendMetrics(record: Record<string, unknown>): void {
-    appendFileSync(join(this.path, 'metrics.jsonl'), `${stringifyExact(record)}\n`);
-  }
-
-  appendEvent(record: Record<string, unknown>): void {
-    appendFileSync(join(this.path, 'events.jsonl'), `${stringifyExact(record)}\n`);
+  /** Appends a record to metrics.jsonl or events.jsonl. */
+  append(log: (typeof logs)[number], record: Record<string, unknown>): void {
+    appendFileSync(join(this.path, log), `${stringifyExact(record)}\n`);
   }
 
   /** Bytes of each log, as a checkpoint records them. */

@@ -74,7 +74,7 @@ export class Trainer {
     private readonly checkpoint: Checkpointer | null = null,
   ) {
     // Policies decide within a step: the event carries that step's number.
-    policy.events = (event, fields) => runDir?.appendEvent({ step: this.state.steps + 1, event, ...fields });
+    policy.events = (event, fields) => runDir?.append('events.jsonl', { step: this.state.steps + 1, event, ...fields });
   }
 
   async run(source: BatchSource, test: Dataset | null, options: LoopOptions, from: TrainerState = initialTrainerState()): Promise<TrainResult> {
@@ -89,7 +89,7 @@ export class Trainer {
       this.progress.line(
         `test at step ${s.steps}: AUC ${m.auc.toFixed(4)} logloss ${m.logloss.toFixed(4)} accuracy ${(100 * m.accuracy).toFixed(2)}%`,
       );
-      this.runDir?.appendMetrics({ kind: 'test', epoch: s.epoch, step: s.steps, samples: s.samples, auc: m.auc, logloss: m.logloss, accuracy: m.accuracy, testRows: m.samples });
+      this.runDir?.append('metrics.jsonl', { kind: 'test', epoch: s.epoch, step: s.steps, samples: s.samples, auc: m.auc, logloss: m.logloss, accuracy: m.accuracy, testRows: m.samples });
     };
     const save = async () => {
       s.phasesNs = times.nanoseconds();
@@ -113,7 +113,7 @@ export class Trainer {
           etaSeconds: (Math.max(0, totalSteps - s.steps) * seconds) / s.steps,
         });
         if (s.steps % 100 === 0 || s.steps === totalSteps) {
-          this.runDir?.appendMetrics({
+          this.runDir?.append('metrics.jsonl', {
             kind: 'train', epoch: s.epoch, step: s.steps, samples: s.samples, loss: s.windowLoss / s.windowSamples, samplesPerSecond: rate,
             trainSeconds: seconds, phases: times.toJSON(), ...this.policy.counters(),
           });

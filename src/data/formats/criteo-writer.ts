@@ -1,5 +1,4 @@
 /** Writes a dataset as Criteo raw TSV (to exercise the readers at scale): the inverse of parse + encode. */
-import { closeSync, openSync, writeSync } from 'node:fs';
 import type { Dataset } from '../dataset.ts';
 
 /** A bijective 32-bit key per id (odd multiplier), different per column: stands in for Criteo's hashes. */
@@ -38,14 +37,4 @@ export function criteoTsvBytes(data: Dataset): Uint8Array {
     buffer[at++] = 10;
   }
   return buffer.subarray(0, at);
-}
-
-export function writeCriteoTsv(data: Dataset, path: string): void {
-  const fd = openSync(path, 'w');
-  try {
-    const bytes = criteoTsvBytes(data);
-    for (let done = 0; done < bytes.length;) done += writeSync(fd, bytes, done);
-  } finally {
-    closeSync(fd);
-  }
 }

@@ -10,7 +10,7 @@ import { presets } from '../model/arch.ts';
 import { profileAccesses, rankRows } from '../popularity/profiler.ts';
 import { skewStats } from '../popularity/skew.ts';
 import { formatBytes } from '../util/bytes.ts';
-import { parseBytes, UsageError } from './options.ts';
+import { checkThreads, parseBytes, UsageError } from './options.ts';
 
 function parse<T extends Record<string, { type: 'string' | 'boolean'; default?: string | boolean }>>(argv: string[], options: T) {
   try {
@@ -19,6 +19,9 @@ function parse<T extends Record<string, { type: 'string' | 'boolean'; default?: 
     throw new UsageError((error as Error).message);
   }
 }
+
+/** The most rows a table may have: ids are int32. */
+const maxIds = 2 ** 31 - 1;
 
 function positiveInteger(text: string, flag: string): number {
   const v = Number(text);
@@ -36,13 +39,18 @@ export async function runPreprocess(argv: string[], out: NodeJS.WriteStream = pr
   const chunkBytes = parseBytes(values['chunk-size']!);
   if (!Number.isInteger(chunkBytes) || chunkBytes < 1) throw new UsageError(`--chunk-size: expected a size such as 64MiB, got "${values['chunk-size']}"`);
   if (values['on-bad-line'] !== 'error' && values['on-bad-line'] !== 'skip') throw new UsageError(`--on-bad-line: expected error or skip, got "${values['on-bad-line']}"`);
-  const encoding = values['max-ind-range']
-    ? { kind: 'hash' as const, maxIndRange: positiveInteger(values['max-ind-range'], '--max-ind-range') }
+  if (values['max-ind-range'] && values['min-count'] !== '1') throw new UsageError('--max-ind-range hashes the values and --min-count counts them: give one of the two');
+  const maxIndRange = values['max-ind-range'] ? positiveInteger(values['max-ind-range'], '--max-ind-range') : 0;
+  if (maxIndRange > maxIds) throw new UsageError(`--max-ind-range: at most ${maxIds} (ids are int32), got ${maxIndRange}`);
+  const threads = positiveInteger(values.threads!, '--threads'), threadsWarning = checkThreads(threads, '--threads');
+  if (threadsWarning) out.write(`hotline: ${threadsWarning}\n`);
+  const encoding = maxIndRange > 0
+    ? { kind: 'hash' as const, maxIndRange }
     : { kind: 'vocabulary' as const, minCount: positiveInteger(values['min-count']!, '--min-count') };
   const started = Date.now();
   let last = 0;
   const manifest = await preprocess({
-    inputs: positionals, format: values.format, out: values.out, encoding, chunkBytes, onBadLine: values['on-bad-line'], threads: positiveInteger(values.threads!, '--threads'),
+    inputs: positionals, format: values.format, out: values.out, encoding, chunkBytes, onBadLine: values['on-bad-line'], threads,
     progress: (message) => {
       if (Date.now() - last > 1000) {
         last = Date.now();
@@ -109,7 +117,7 @@ export function runInspect(argv: string[], out: NodeJS.WriteStream = process.std
       `encoding ${JSON.stringify(manifest.encoding)}${values.verify ? ', checksums verified' : ''}\n`,
   );
   const profile = profileAccesses(data, 1, 1);
-  const { tables, pooled } = skewStats(profile, rankRows(profile));
+  const { tables, pooled } = skewStats(profile, rankRows(profile), manifest.categoricalNames);
   out.write('column | cardinality | distinct ids used | lookups on top 1% of ids | on top 10%\n');
   for (const [t, s] of tables.entries()) {
     let used = 0;

@@ -5,6 +5,8 @@ import { helpText, UsageError } from './options.ts';
 import { trainConfigFrom } from './train-config.ts';
 import { resumeTraining, runTraining } from './train-command.ts';
 import { CheckpointError } from '../checkpoint/checkpoint-store.ts';
+import { DivergenceError } from '../train/trainer.ts';
+import { describeOsError, isOsError } from '../util/os-error.ts';
 import { runProfile } from './profile-command.ts';
 import { runReport } from './report-command.ts';
 import { join } from 'node:path';
@@ -33,6 +35,51 @@ options of train (demo takes the same, with its own defaults):
 ${helpText()}
 `;
 
+/** `hotline COMMAND --help`: the command's own options. */
+const commandHelp: Record<string, string> = {
+  preprocess: `usage: hotline preprocess INPUT... --out DIR [options]
+raw files (plain, .gz, MovieLens .zip) to a hotline dataset; resumable after a kill (OUT.partial), written atomically
+
+  --out DIR                 the dataset folder to write (must not exist)
+  --format NAME             criteo (default), avazu, taobao, movielens, libfm, or schema:FILE.json for any CSV/TSV
+  --min-count N             values seen fewer than N times share one id [1]
+  --max-ind-range N         hash the values into N ids instead of numbering them (at most 2147483647)
+  --chunk-size SIZE         bytes parsed per unit of work, e.g. 64MiB [64MiB]
+  --on-bad-line error|skip  stop at the first bad line (file:line: field), or skip and count bad lines [error]
+  --threads N               threads for parsing and counting [the cores]
+`,
+  gen: `usage: hotline gen --out PATH [options]
+a skewed synthetic Criteo-like set (Zipf ids, labels from a planted model), as a dataset folder or a raw TSV
+
+  --out PATH                the dataset folder or TSV file to write (must not exist)
+  --rows N                  rows [1000000]
+  --format binary|tsv       a dataset folder, or Criteo raw TSV [binary]
+  --preset kaggle|terabyte  table sizes [kaggle]
+  --max-table-rows N        cap every table at N rows
+  --zipf S                  Zipf exponent, one or one per table, comma-separated [1.1]
+  --seed N                  seed [1]
+  --threads N               worker threads generating parts [the cores]
+`,
+  inspect: `usage: hotline inspect DATASET_DIR [--verify]
+rows, size, label rate, encoding and skew per column of a dataset; every row is checked against the manifest
+
+  --verify                  also check every file's SHA-256 against the manifest
+`,
+  report: `usage: hotline report RUN_DIR... [--out DIR]
+an HTML page with plots of one run (into RUN_DIR/report), or of several side by side (speedups, AUC deltas)
+
+  --out DIR                 where to write the report [RUN_DIR/report, or hotline-report for several runs]
+`,
+  profile: `usage: hotline profile DATASET [--budget SIZE] [--sampling-rate R] [--out DIR] [train's data options]
+access skew per table, the hot-input share by budget, and their plots; DATASET: a dataset folder, a Criteo TSV
+(plain or .gz), or --data-generation synthetic
+
+  --budget SIZE             fast-tier budget to evaluate, e.g. 256MiB [256MiB]
+  --sampling-rate R         share of the inputs sampled, in (0, 1] [0.05]
+  --out DIR                 where to write profile.json and the plots [runs/<time>-profile]
+`,
+};
+
 /** The demo: Hotline for 1 epoch on 300k synthetic rows with the Kaggle MLPs and capped Kaggle cardinalities. */
 const demoDefaults = [
   '--data-generation', 'synthetic', '--data-size', '300000', '--max-table-rows', '100000', '--policy', 'hotline',
@@ -58,8 +105,8 @@ function resumeDir(args: string[]): string {
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   try {
-    if (!command || command === '--help' || command === '-h' || rest.includes('--help')) {
-      process.stdout.write(usage);
+    if (!command || command === '--help' || command === '-h' || rest.includes('--help') || rest.includes('-h')) {
+      process.stdout.write(commandHelp[command] ?? usage);
       return command ? 0 : 1;
     }
     if (command === 'train' && rest.includes('--resume')) await resumeTraining(resumeDir(rest));
@@ -76,6 +123,14 @@ export async function main(argv: string[]): Promise<number> {
     if (error instanceof UsageError || error instanceof ArchError || error instanceof DataError || error instanceof CheckpointError) {
       process.stderr.write(`hotline: ${error.message}\n`);
       return 2;
+    }
+    if (isOsError(error)) {
+      process.stderr.write(`hotline: ${describeOsError(error)}\n`);
+      return 2;
+    }
+    if (error instanceof DivergenceError) {
+      process.stderr.write(`hotline: ${error.message}\n`);
+      return 3;
     }
     throw error;
   }

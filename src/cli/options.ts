@@ -2,11 +2,12 @@
  * Command-line flags (dlrm's names where dlrm has one) and the JSON config file alternative: one table of
  * options, validated the same way from either source, with messages that name the flag or key.
  */
-import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { readJsonFile } from '../util/os-error.ts';
 
 type Kind =
   | { type: 'int'; min: number }
-  | { type: 'number'; min: number; exclusiveMin?: boolean }
+  | { type: 'number'; min: number; exclusiveMin?: boolean; max?: number; exclusiveMax?: boolean }
   | { type: 'string' }
   | { type: 'enum'; values: readonly string[] }
   | { type: 'flag' }
@@ -37,7 +38,7 @@ export const trainOptions = {
   'data-size': { kind: { type: 'int', min: 2 }, default: 200000, help: 'rows of the synthetic set' },
   'zipf': { kind: { type: 'number', min: 0 }, default: 1.1, help: 'Zipf exponent of the synthetic ids' },
   'max-table-rows': { kind: { type: 'int', min: 0 }, default: 0, help: 'cap every table of the synthetic set (0: no cap)' },
-  'test-fraction': { kind: { type: 'number', min: 0 }, default: 0.1, help: 'last fraction of the rows held out for testing' },
+  'test-fraction': { kind: { type: 'number', min: 0, max: 1, exclusiveMax: true }, default: 0.1, help: 'last fraction of the rows held out for testing' },
   'mini-batch-size': { kind: { type: 'int', min: 1 }, default: 128, help: 'samples per mini-batch' },
   'test-mini-batch-size': { kind: { type: 'int', min: 1 }, default: 4096, help: 'samples per evaluation batch' },
   'learning-rate': { kind: { type: 'number', min: 0, exclusiveMin: true }, default: 0.01, help: 'learning rate' },
@@ -52,18 +53,18 @@ export const trainOptions = {
   'threads': { kind: { type: 'int', min: 1 }, default: 1, help: 'compute threads' },
   'policy': { kind: { type: 'enum', values: ['baseline', 'fae', 'hotline', 'slipstream', 'hotline+slipstream'] }, default: 'baseline', help: 'baseline (all in host memory); fae, hotline (hot rows in a fast tier); slipstream (fae skipping stale inputs); hotline+slipstream' },
   'hot-budget': { kind: { type: 'bytes' }, default: '256MiB', help: 'fast-tier budget for hot rows and their optimizer state' },
-  'sampling-rate': { kind: { type: 'number', min: 0, exclusiveMin: true }, default: 0.05, help: 'share of the training inputs the profiler samples (1: all)' },
+  'sampling-rate': { kind: { type: 'number', min: 0, exclusiveMin: true, max: 1 }, default: 0.05, help: 'share of the training inputs the profiler samples (1: all)' },
   'hot-quota': { kind: { type: 'enum', values: ['global', 'per-table'] }, default: 'global', help: 'hot rows by global count (FAE) or per-table shares' },
   'learn-batches': { kind: { type: 'int', min: 1 }, default: 100, help: 'hotline: mini-batches observed before choosing the popular rows' },
-  'learn-sampling-rate': { kind: { type: 'number', min: 0, exclusiveMin: true }, default: 1, help: 'hotline: share of inputs the learner counts' },
+  'learn-sampling-rate': { kind: { type: 'number', min: 0, exclusiveMin: true, max: 1 }, default: 1, help: 'hotline: share of inputs the learner counts' },
   'relearn-every': { kind: { type: 'int', min: 0 }, default: 0, help: 'hotline: re-learn the popular rows every N mini-batches (0: never)' },
   'pipeline': { kind: { type: 'flag' }, default: true, help: "hotline: gather the next mini-batch's rows early (--no-pipeline: in step)" },
-  'target-drop': { kind: { type: 'number', min: 0 }, default: 0.3, help: 'slipstream: share of sampled hot inputs to skip (D)' },
-  'drop-band': { kind: { type: 'number', min: 0 }, default: 0.08, help: 'slipstream: accepted band around the target drop' },
+  'target-drop': { kind: { type: 'number', min: 0, exclusiveMin: true, max: 1, exclusiveMax: true }, default: 0.3, help: 'slipstream: share of sampled hot inputs to skip (D)' },
+  'drop-band': { kind: { type: 'number', min: 0, max: 1, exclusiveMax: true }, default: 0.08, help: 'slipstream: accepted band around the target drop' },
   'stale-alpha': { kind: { type: 'int', min: 0 }, default: 0, help: 'slipstream: stale lookups that make an input skippable (0: all)' },
   'stale-start': { kind: { type: 'int', min: 0 }, default: 1000, help: 'slipstream: hot mini-batch of the first snapshot' },
-  'stale-window': { kind: { type: 'number', min: 0, exclusiveMin: true }, default: 0.03, help: "slipstream: snapshot window, share of the epoch's hot mini-batches" },
-  'stale-sample-rate': { kind: { type: 'number', min: 0, exclusiveMin: true }, default: 0.001, help: 'slipstream: share of remaining hot inputs sampled for the search' },
+  'stale-window': { kind: { type: 'number', min: 0, exclusiveMin: true, max: 1 }, default: 0.03, help: "slipstream: snapshot window, share of the epoch's hot mini-batches" },
+  'stale-sample-rate': { kind: { type: 'number', min: 0, exclusiveMin: true, max: 1 }, default: 0.001, help: 'slipstream: share of remaining hot inputs sampled for the search' },
   'stale-relative': { kind: { type: 'flag' }, default: false, help: 'slipstream: threshold on |change| / |value| instead of |change|' },
   'stale-reevaluate': { kind: { type: 'int', min: 0 }, default: 0, help: 'slipstream: renew the decision every N hot mini-batches (0: once per epoch)' },
   'fae-schedule': { kind: { type: 'enum', values: ['adaptive', 'cold-then-hot'] }, default: 'adaptive', help: 'interleaving of hot and cold mini-batches' },
@@ -78,10 +79,24 @@ export type OptionValues = Partial<Record<TrainOptionName, string | number | boo
 
 export class UsageError extends Error {}
 
+/** Threads beyond this many per core only slow a run down (the pool's workers spin while they wait). */
+const threadsPerCore = 4;
+
+/** Refuses a thread count far beyond the cores; returns a warning when it exceeds them, else null. */
+export function checkThreads(threads: number, flag: string): string | null {
+  const cores = availableParallelism();
+  if (threads > threadsPerCore * cores) {
+    throw new UsageError(`${flag} ${threads}: more than ${threadsPerCore} per core of this machine's ${cores} (${threadsPerCore * cores}) would only slow the work down`);
+  }
+  return threads > cores ? `${flag} ${threads} is more than this machine's ${cores} cores: the threads will share them` : null;
+}
+
 function describeKind(kind: Kind): string {
   switch (kind.type) {
     case 'int': return kind.min >= 1 ? 'a positive integer' : `an integer >= ${kind.min}`;
-    case 'number': return kind.exclusiveMin ? `a number > ${kind.min}` : `a number >= ${kind.min}`;
+    case 'number':
+      if (kind.max === undefined) return kind.exclusiveMin ? `a number > ${kind.min}` : `a number >= ${kind.min}`;
+      return `a number in ${kind.exclusiveMin ? '(' : '['}${kind.min}, ${kind.max}${kind.exclusiveMax ? ')' : ']'}`;
     case 'string': return 'a string';
     case 'enum': return `one of ${kind.values.join(', ')}`;
     case 'flag': return 'true or false';
@@ -99,6 +114,7 @@ function convert(spec: OptionSpec, raw: unknown, where: string): string | number
       const v = typeof raw === 'number' ? raw : typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : NaN;
       if (!Number.isFinite(v) || (k.type === 'int' && !Number.isInteger(v))) throw fail();
       if (v < k.min || (k.type === 'number' && k.exclusiveMin && v === k.min)) throw fail();
+      if (k.type === 'number' && k.max !== undefined && (v > k.max || (k.exclusiveMax && v === k.max))) throw fail();
       return v;
     }
     case 'string':
@@ -156,29 +172,28 @@ export function parseFlags(argv: string[]): OptionValues {
 
 /** Reads a JSON config file whose keys are option names without the dashes. */
 export function readConfigFile(path: string): OptionValues {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (error) {
-    throw new UsageError(`${path}: ${(error as Error).message}`);
-  }
+  return optionsFrom(readJsonFile(path, (message) => new UsageError(message)), path);
+}
+
+/** Validated option values from a JSON object keyed by option names (a --config file, a run's saved options). */
+export function optionsFrom(parsed: unknown, where: string): OptionValues {
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    throw new UsageError(`${path}: expected a JSON object of options`);
+    throw new UsageError(`${where}: expected a JSON object of options`);
   }
   const values: OptionValues = {};
   const specs: Record<string, OptionSpec> = trainOptions;
   for (const [key, raw] of Object.entries(parsed)) {
     const spec = specs[key];
-    if (!spec || key === 'config') throw new UsageError(`${path}: unknown option "${key}" (see hotline train --help)`);
-    values[key as TrainOptionName] = convert(spec, raw, `${path}: "${key}"`);
+    if (!spec || key === 'config') throw new UsageError(`${where}: unknown option "${key}" (see hotline train --help)`);
+    values[key as TrainOptionName] = convert(spec, raw, `${where}: "${key}"`);
   }
   return values;
 }
 
-/** Defaults, then the config file, then the flags. */
-export function resolveOptions(argv: string[]): Required<Record<TrainOptionName, string | number | boolean>> {
+/** Defaults, then the config file (or the given base values), then the flags. */
+export function resolveOptions(argv: string[], base: OptionValues = {}): Required<Record<TrainOptionName, string | number | boolean>> {
   const flags = parseFlags(argv);
-  const file = typeof flags.config === 'string' ? readConfigFile(flags.config) : {};
+  const file = typeof flags.config === 'string' ? readConfigFile(flags.config) : base;
   const resolved: Record<string, string | number | boolean> = {};
   for (const [name, spec] of Object.entries(trainOptions) as [TrainOptionName, OptionSpec][]) {
     const v = flags[name] ?? file[name] ?? (spec.default === undefined ? undefined : convert(spec, spec.default, `default of --${name}`));

@@ -1,7 +1,8 @@
 /** The data a run trains on, as the config asks: dlrm's random batches, the synthetic set, or a Criteo TSV. */
-import { daySplits, kaggleSplits, randomSplits, readBinaryDataset, readManifest, readRowRange, splitBoundaries } from '../data/binary-dataset.ts';
+import { daySplits, kaggleSplits, randomSplits, readBinaryDataset, readManifest, readRowRange, splitBoundaries, verifyChecksums } from '../data/binary-dataset.ts';
 import { StreamingSource } from '../data/streaming.ts';
 import { UsageError } from './options.ts';
+import { DataError } from '../data/formats/data-error.ts';
 import { readCriteoTsv } from '../data/criteo-tsv.ts';
 import { type Dataset, sliceRows } from '../data/dataset.ts';
 import { generateSynthetic } from '../data/synthetic.ts';
@@ -18,14 +19,19 @@ export interface PreparedData {
 }
 
 /** The training and test splits of a synthetic set or a Criteo TSV (random data has none). */
-export function loadSplits(config: TrainConfig): { train: Dataset; test: Dataset | null } {
+/** The column names of the configured data's tables (a dataset's own, else Criteo's C1..). */
+export function tableNames(config: TrainConfig): string[] | undefined {
+  return config.data.kind === 'binary' ? readManifest(config.data.path).categoricalNames : undefined;
+}
+
+export function loadSplits(config: TrainConfig, verify = false): { train: Dataset; test: Dataset | null } {
   const { data, arch } = config;
   if (data.kind === 'random') throw new Error('random data is generated per batch and has no dataset');
   if (data.kind === 'binary') {
-    const { manifest, data: all } = readBinaryDataset(data.path);
+    const { manifest, data: all } = readBinaryDataset(data.path, verify);
     const { train, test } = data.split === 'day' ? daySplits(all, manifest)
       : data.split === 'random' ? randomSplits(all, config.testFraction, config.seed) : kaggleSplits(all, manifest);
-    return { train, test };
+    return requireRows(data.path, `--split ${data.split}`, all.rows, train, test);
   }
   const all = data.kind === 'dataset'
     ? readCriteoTsv(data.path)
@@ -37,24 +43,35 @@ export function loadSplits(config: TrainConfig): { train: Dataset; test: Dataset
         seed: config.seed,
       });
   const testRows = Math.floor(all.rows * config.testFraction);
-  return { train: sliceRows(all, 0, all.rows - testRows), test: testRows > 0 ? sliceRows(all, all.rows - testRows, all.rows) : null };
+  const test = config.testFraction > 0 ? sliceRows(all, all.rows - testRows, all.rows) : null;
+  return requireRows(data.kind === 'dataset' ? data.path : 'the synthetic set', `--test-fraction ${config.testFraction}`, all.rows, sliceRows(all, 0, all.rows - testRows), test);
 }
 
-export function prepareData(config: TrainConfig, kernels: Kernels): PreparedData {
+/** Refuses a split that leaves no row to train on, or none to test on when a test part was asked for. */
+function requireRows(source: string, split: string, rows: number, train: Dataset, test: Dataset | null): { train: Dataset; test: Dataset | null } {
+  const empty = train.rows === 0 ? 'training' : test?.rows === 0 ? 'test' : null;
+  if (empty) throw new DataError(`${source}: ${rows.toLocaleString('en-US')} rows are too few for ${split}: its ${empty} part is empty`);
+  return { train, test };
+}
+
+/** The configured data; verify: check a dataset's files against their checksums first. */
+export function prepareData(config: TrainConfig, kernels: Kernels, verify = false): PreparedData {
   const { data, arch } = config;
   if (data.kind === 'binary' && config.shuffleBuffer > 0) {
     if (data.split === 'random') throw new UsageError('--shuffle-buffer streams the dataset: use --split kaggle or day');
     const manifest = readManifest(data.path);
+    if (verify) verifyChecksums(data.path, manifest);
     const { trainEnd, validationEnd } = splitBoundaries(manifest, data.split);
     const source = new StreamingSource(data.path, manifest, 0, trainEnd, config.batchSize, config.shuffleBuffer, config.seed, kernels.gatherEngine());
     const test = readRowRange(data.path, manifest, validationEnd, manifest.rows);
+    requireRows(data.path, `--split ${data.split}`, manifest.rows, { ...test, rows: trainEnd }, test);
     return { source, test, tableRows: manifest.cardinalities, denseFeatures: manifest.denseNames.length };
   }
   if (data.kind === 'random') {
     const source = new RandomSource(arch.tableRows, arch.bottomMlp[0], config.batchSize, config.numBatches, config.seed);
     return { source, test: null, tableRows: arch.tableRows, denseFeatures: arch.bottomMlp[0] };
   }
-  const { train, test } = loadSplits(config);
+  const { train, test } = loadSplits(config, verify);
   const limit = config.numBatches > 0 ? config.numBatches : Infinity;
   return { source: new DatasetSource(train, config.batchSize, config.shuffle, config.seed, limit), test, tableRows: train.tableRows, denseFeatures: train.denseFeatures };
 }

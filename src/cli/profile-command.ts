@@ -7,7 +7,7 @@ import { bytesPerHotRow } from '../popularity/hot-set.ts';
 import { writeChart } from '../report/plot.ts';
 import { RunDir } from '../train/run-dir.ts';
 import { UsageError } from './options.ts';
-import { loadSplits } from './prepare-data.ts';
+import { loadSplits, tableNames } from './prepare-data.ts';
 import { trainConfigFrom } from './train-config.ts';
 
 /** Profile's own arguments: a positional Criteo TSV, --budget (= --hot-budget), --out DIR. */
@@ -33,7 +33,7 @@ export async function runProfile(argv: string[], out: NodeJS.WriteStream = proce
   if (config.data.kind === 'random') throw new UsageError('profile needs data: a Criteo TSV path, or --data-generation synthetic');
   const { train } = loadSplits(config);
   const bytesPerRow = bytesPerHotRow(config.arch.embeddingDim, config.optimizer === 'adagrad' ? 1 : 0);
-  const analysis = analyzeAccesses(train, bytesPerRow, config.fae.samplingRate, config.seed, [...standardBudgets, config.fae.budgetBytes]);
+  const analysis = analyzeAccesses(train, bytesPerRow, config.fae.samplingRate, config.seed, [...standardBudgets, config.fae.budgetBytes], tableNames(config));
   out.write(`${formatAnalysis(analysis)}\n`);
   const dir = outDir ? new RunDir(outDir) : RunDir.create(config.runDir || 'runs', 'profile');
   dir.writeJson('profile.json', analysis);

@@ -2,7 +2,9 @@
  * `hotline train`: builds data, model, optimizer and policy from a TrainConfig and runs the trainer, in a new
  * run directory, or (`--resume RUN_DIR`) in an existing one from its newest sound checkpoint.
  */
+import { totalmem } from 'node:os';
 import { join } from 'node:path';
+import { checkMemoryNeed } from '../model/memory-need.ts';
 import { CheckpointError, CheckpointStore, type Checkpoint } from '../checkpoint/checkpoint-store.ts';
 import { policyTensors, restoreRunCheckpoint, saveRunCheckpoint } from '../checkpoint/run-checkpoint.ts';
 import { createKernels } from '../kernels/index.ts';
@@ -17,13 +19,19 @@ import type { Policy } from '../policies/policy.ts';
 import { analyzeAccesses, standardBudgets } from '../popularity/analysis.ts';
 import { bytesPerHotRow } from '../popularity/hot-set.ts';
 import { environment } from '../train/environment.ts';
+import { formatMetrics } from '../train/metrics.ts';
 import { formatRate, Progress } from '../train/progress.ts';
 import { RunDir } from '../train/run-dir.ts';
 import { DatasetSource } from '../train/sources.ts';
-import { Trainer, type TrainerState, type TrainResult } from '../train/trainer.ts';
-import { UsageError } from './options.ts';
-import { prepareData } from './prepare-data.ts';
-import { readRunConfig, type TrainConfig } from './train-config.ts';
+import { DivergenceError, Trainer, type TrainerState, type TrainResult } from '../train/trainer.ts';
+import { modelTensors } from '../checkpoint/model-state.ts';
+import type { TensorArray } from '../checkpoint/safetensors.ts';
+import { firstNonFinite } from '../data/scan.ts';
+import { checkThreads, UsageError } from './options.ts';
+import { prepareData, tableNames } from './prepare-data.ts';
+import { readRunConfig, type RunConfigFile, type TrainConfig } from './train-config.ts';
+import { type DataFingerprint, datasetFingerprint, fileFingerprint } from '../data/fingerprint.ts';
+import { DataError } from '../data/formats/data-error.ts';
 
 function createPolicy(config: TrainConfig, model: Dlrm, optimizer: Optimizer, kernels: Kernels, source: unknown, checkpoint: Checkpoint | null): Policy {
   const staleness = config.policy.endsWith('slipstream') ? config.staleness : undefined;
@@ -57,18 +65,37 @@ export interface TrainingRun {
 }
 
 export function resumeTraining(dir: string, out: NodeJS.WriteStream = process.stdout): Promise<TrainingRun> {
-  return runTraining(readRunConfig(dir), out, dir);
+  const { config, dataFingerprint } = readRunConfig(dir);
+  const now = fingerprintOf(config);
+  if (now?.sha256 !== dataFingerprint?.sha256) {
+    const show = (f: DataFingerprint | null) => (f ? `${f.path} (${f.summary})` : 'none');
+    throw new DataError(`${dir}: the run trained on ${show(dataFingerprint)}; the data is now ${show(now)}. Resume needs the same data`);
+  }
+  return runTraining(config, out, dir);
+}
+
+/** The fingerprint of the configured data; null for data generated from the configuration itself. */
+function fingerprintOf(config: TrainConfig): DataFingerprint | null {
+  if (config.data.kind === 'binary') return datasetFingerprint(config.data.path);
+  return config.data.kind === 'dataset' ? fileFingerprint(config.data.path) : null;
 }
 
 export async function runTraining(config: TrainConfig, out: NodeJS.WriteStream = process.stdout, resumeDir?: string): Promise<TrainingRun> {
   const kernels = createKernels(config.backend, config.threads);
-  const prepared = prepareData(config, kernels);
+  // A resumed run's dataset files are verified against their checksums: the run must go on with the same bytes.
+  const prepared = prepareData(config, kernels, Boolean(resumeDir));
   // The bottom MLP's input is the data's dense features (13 for Criteo, none for MovieLens or libFM sources).
   const arch: DlrmArch = validateArch({ ...config.arch, tableRows: prepared.tableRows, bottomMlp: [prepared.denseFeatures, ...config.arch.bottomMlp.slice(1)] });
+  checkMemoryNeed(arch, {
+    batchSize: config.batchSize, testBatchSize: config.testBatchSize, adagrad: config.optimizer === 'adagrad', availableBytes: totalmem(),
+    tablesFrom: config.data.kind === 'random' ? '--arch-embedding-size' : `the tables of ${config.data.kind === 'synthetic' ? 'the synthetic set' : config.data.path}`,
+  });
   const runDir = resumeDir ? new RunDir(resumeDir) : config.runDir ? RunDir.create(config.runDir, config.policy.replace('+', '-')) : null;
   const store = runDir && config.checkpointEvery > 0 ? new CheckpointStore(join(runDir.path, 'checkpoints'), config.keepCheckpoints) : null;
   const checkpoint = resumeDir ? (await store?.latest((message) => out.write(`hotline: ${message}\n`))) ?? null : null;
   if (resumeDir && !checkpoint) throw new CheckpointError(`${resumeDir}: no sound checkpoint to resume from`);
+  const threadsWarning = checkThreads(config.threads, '--threads');
+  if (threadsWarning) out.write(`hotline: ${threadsWarning}\n`);
   out.write(`hotline: ${describeArch(arch)}\nkernels: ${kernels.describe()}\n`);
   const model = new Dlrm(kernels, arch, config.seed);
   const optimizer = new Optimizer(kernels, {
@@ -81,12 +108,12 @@ export async function runTraining(config: TrainConfig, out: NodeJS.WriteStream =
     runDir.append('events.jsonl', { step: from.steps, event: 'resume', checkpoint: checkpoint.name, environment: environment(kernels, config) });
     out.write(`resumed from ${checkpoint.path} at step ${from.steps}\n`);
   } else if (runDir) {
-    runDir.writeJson('config.json', { ...config, arch });
+    runDir.writeJson('config.json', { ...config, arch, dataFingerprint: fingerprintOf(config) } satisfies RunConfigFile);
     runDir.writeJson('environment.json', environment(kernels, config));
     if (prepared.source instanceof DatasetSource && config.policy !== 'baseline') {
       const bytesPerRow = bytesPerHotRow(arch.embeddingDim, config.optimizer === 'adagrad' ? 1 : 0);
       const budgets = [...standardBudgets, config.fae.budgetBytes];
-      runDir.writeJson('profile.json', analyzeAccesses(prepared.source.data, bytesPerRow, config.fae.samplingRate, config.seed, budgets));
+      runDir.writeJson('profile.json', analyzeAccesses(prepared.source.data, bytesPerRow, config.fae.samplingRate, config.seed, budgets, tableNames(config)));
     }
   }
   if (policy instanceof FaePolicy) {
@@ -98,7 +125,12 @@ export async function runTraining(config: TrainConfig, out: NodeJS.WriteStream =
     );
     if (!checkpoint) runDir?.append('events.jsonl', { step: 0, event: 'hot-set', ...r });
   }
-  const save = store && runDir ? (state: TrainerState) => saveRunCheckpoint(store, { model, optimizer, policy, runDir }, state) : null;
+  const save = store && runDir ? (state: TrainerState) => {
+    policy.settle();
+    const bad = firstNonFiniteTensor(modelTensors(model, optimizer));
+    if (bad) throw new DivergenceError(state.steps, state.epoch, `${bad} holds a value that is not a finite number`);
+    return saveRunCheckpoint(store, { model, optimizer, policy, runDir }, state);
+  } : null;
   const trainer = new Trainer(model, policy, new Progress(out, config.printFreq), runDir, save);
   const stop = store ? stopSignals() : null;
   let result: TrainResult;
@@ -107,6 +139,10 @@ export async function runTraining(config: TrainConfig, out: NodeJS.WriteStream =
       epochs: config.epochs, testFreq: config.testFreq, evalBatchSize: config.testBatchSize, checkpointEvery: config.checkpointEvery,
       stopRequested: stop?.requested,
     }, from);
+  } catch (error) {
+    if (!(error instanceof DivergenceError)) throw error;
+    runDir?.append('events.jsonl', { step: error.step, event: 'diverged', reason: error.what });
+    throw new DivergenceError(error.step, error.epoch, `${error.what}. ${divergenceAdvice(config, store)}`);
   } finally {
     stop?.release();
   }
@@ -119,6 +155,19 @@ export async function runTraining(config: TrainConfig, out: NodeJS.WriteStream =
   printSummary(config, result, out);
   if (runDir) out.write(`run directory: ${runDir.path}\n`);
   return { result, runDir: runDir?.path ?? null };
+}
+
+/** The first tensor holding NaN or an infinity, by name. */
+function firstNonFiniteTensor(tensors: Map<string, TensorArray>): string | null {
+  for (const [name, t] of tensors) if (t instanceof Float32Array && firstNonFinite(t) >= 0) return name;
+  return null;
+}
+
+/** What most likely made a run diverge, and what is left of it. */
+function divergenceAdvice(config: TrainConfig, store: CheckpointStore | null): string {
+  const last = store?.list().at(-1);
+  return `The likely cause is a learning rate too high for this model and data (--learning-rate ${config.learningRate}): ` +
+    `try a smaller one. ${last ? `The last good checkpoint, ${join(store!.dir, last)}, is kept.` : 'No checkpoint was written.'}`;
 }
 
 function printSummary(config: TrainConfig, result: TrainResult, out: NodeJS.WriteStream): void {
@@ -145,5 +194,5 @@ function printSummary(config: TrainConfig, result: TrainResult, out: NodeJS.Writ
     `trained ${result.samples.toLocaleString('en-US')} samples in ${result.trainSeconds.toFixed(1)} s: ` +
       `${formatRate(result.samplesPerSecond)} samples/s (${phases})\n`,
   );
-  if (result.test) out.write(`test AUC ${result.test.auc.toFixed(4)} (logloss ${result.test.logloss.toFixed(4)}, accuracy ${(100 * result.test.accuracy).toFixed(2)}%)\n`);
+  if (result.test) out.write(`test ${formatMetrics(result.test)}\n`);
 }

@@ -6,10 +6,13 @@ import type { SplitRule } from '../data/binary-dataset.ts';
 import type { HotQuota } from '../popularity/hot-set.ts';
 import type { FaeSchedule } from '../policies/fae.ts';
 import { defaultStaleness, type StalenessOptions } from '../policies/staleness-tracker.ts';
-import { resolveOptions, UsageError } from './options.ts';
-import { existsSync, readFileSync } from 'node:fs';
+import { checkThreads, type OptionValues, optionsFrom, resolveOptions, UsageError } from './options.ts';
+import type { DataFingerprint } from '../data/fingerprint.ts';
+import { bytesPerHotRow } from '../popularity/hot-set.ts';
+import { existsSync } from 'node:fs';
+import { readJsonFile } from '../util/os-error.ts';
 import { join, resolve } from 'node:path';
-import { parseExact } from '../util/json.ts';
+import { parseExact, stringifyExact } from '../util/json.ts';
 
 export type DataConfig =
   | { kind: 'random' }
@@ -18,6 +21,8 @@ export type DataConfig =
   | { kind: 'binary'; path: string; split: SplitRule };
 
 export interface TrainConfig {
+  /** The options this configuration was resolved from (data paths absolute): what a resume resolves again. */
+  options: OptionValues;
   arch: DlrmArch;
   data: DataConfig;
   testFraction: number;
@@ -44,8 +49,10 @@ export interface TrainConfig {
   fae: { budgetBytes: number; samplingRate: number; quota: HotQuota; schedule: FaeSchedule };
 }
 
-export function trainConfigFrom(argv: string[]): TrainConfig {
-  const o = resolveOptions(argv);
+export function trainConfigFrom(argv: string[], base: OptionValues = {}): TrainConfig {
+  const o = resolveOptions(argv, base);
+  for (const path of ['dataset', 'raw-data-file'] as const) if (typeof o[path] === 'string') o[path] = resolve(o[path]);
+  const { config: _file, ...options } = o;
   const preset = presets[String(o.preset)];
   const embeddingDim = Number(o['arch-sparse-feature-size'] ?? preset.embeddingDim);
   const arch: DlrmArch = {
@@ -58,29 +65,40 @@ export function trainConfigFrom(argv: string[]): TrainConfig {
   const kind = String(o['data-generation']);
   let data: DataConfig;
   if (o.dataset) {
-    data = { kind: 'binary', path: resolve(String(o.dataset)), split: String(o.split) as SplitRule };
+    data = { kind: 'binary', path: String(o.dataset), split: String(o.split) as SplitRule };
   } else if (kind === 'dataset') {
     if (!o['raw-data-file']) throw new UsageError('--data-generation dataset needs --raw-data-file PATH');
-    data = { kind, path: resolve(String(o['raw-data-file'])) };
+    data = { kind, path: String(o['raw-data-file']) };
   } else if (kind === 'synthetic') {
     data = { kind, rows: Number(o['data-size']), zipf: Number(o.zipf), maxTableRows: Number(o['max-table-rows']) };
   } else {
     data = { kind: 'random' };
   }
   const testFraction = Number(o['test-fraction']);
-  if (testFraction >= 1) throw new UsageError(`--test-fraction: expected a number below 1, got ${testFraction}`);
   const numBatches = Number(o['num-batches']);
   if (data.kind === 'random' && numBatches === 0) throw new UsageError('--data-generation random needs --num-batches N');
   if ((o.policy === 'fae' || o.policy === 'slipstream') && data.kind === 'random') {
     throw new UsageError(`--policy ${o.policy} profiles a dataset: use --data-generation synthetic or dataset`);
   }
+  const shuffleBuffer = Number(o['shuffle-buffer']);
+  if (shuffleBuffer > 0) {
+    const conflict = data.kind !== 'binary' ? 'streams a dataset folder: it needs --dataset DIR'
+      : numBatches > 0 ? 'streams every row of the training split: it cannot take --num-batches'
+      : !o.shuffle ? 'is a shuffle: it cannot take --no-shuffle (without --shuffle-buffer a dataset trains in file order)' : null;
+    if (conflict) throw new UsageError(`--shuffle-buffer ${conflict}`);
+  }
+  const fastTier = o.policy !== 'baseline', rowBytes = bytesPerHotRow(embeddingDim, o.optimizer === 'adagrad' ? 1 : 0);
+  if (fastTier && Number(o['hot-budget']) < rowBytes) {
+    throw new UsageError(`--hot-budget ${o['hot-budget']} bytes holds no hot row: one row needs ${rowBytes} bytes (${embeddingDim} floats${o.optimizer === 'adagrad' ? ' and its Adagrad state' : ''})`);
+  }
+  checkThreads(Number(o.threads), '--threads');
   if (Number(o['checkpoint-every']) > 0 && o['run-dir'] === '') throw new UsageError("--checkpoint-every needs a run directory (--run-dir is '')");
-  if (Number(o['sampling-rate']) > 1) throw new UsageError(`--sampling-rate: expected a number in (0, 1], got ${o['sampling-rate']}`);
   return {
+    options,
     arch,
     data,
     testFraction,
-    shuffleBuffer: Number(o['shuffle-buffer']),
+    shuffleBuffer,
     batchSize: Number(o['mini-batch-size']),
     testBatchSize: Number(o['test-mini-batch-size']),
     learningRate: Number(o['learning-rate']),
@@ -114,13 +132,21 @@ export function trainConfigFrom(argv: string[]): TrainConfig {
   };
 }
 
-/** The configuration a run directory was started with (its config.json), to resume it. */
-export function readRunConfig(dir: string): TrainConfig {
+/** What a run directory's config.json holds: the resolved configuration and the data's fingerprint. */
+export type RunConfigFile = TrainConfig & { dataFingerprint: DataFingerprint | null };
+
+/** The configuration a run directory was started with, to resume it. Its "options" are validated as a --config
+ *  file is and resolved again; the resolved fields beside them are a copy for people and reports, so an edit there
+ *  (which the resume would not see) is refused. */
+export function readRunConfig(dir: string): { config: TrainConfig; dataFingerprint: DataFingerprint | null } {
   const file = join(dir, 'config.json');
   if (!existsSync(file)) throw new UsageError(`${dir}: no config.json, not a hotline run directory`);
-  try {
-    return parseExact(readFileSync(file, 'utf8')) as TrainConfig;
-  } catch (error) {
-    throw new UsageError(`${file}: ${(error as Error).message}`);
+  const saved = readJsonFile(file, (message) => new UsageError(message), parseExact) as Partial<RunConfigFile> | null;
+  if (typeof saved !== 'object' || saved === null || !('options' in saved)) throw new UsageError(`${file}: no "options": not a hotline run configuration`);
+  const config = trainConfigFrom([], optionsFrom(saved.options, `${file}: "options"`));
+  for (const [key, value] of Object.entries(config)) {
+    if (key === 'arch' || stringifyExact(value) === stringifyExact(saved[key as keyof TrainConfig])) continue;
+    throw new UsageError(`${file}: "${key}" is ${stringifyExact(saved[key as keyof TrainConfig])?.slice(0, 80)}, but the run's "options" give ${stringifyExact(value).slice(0, 80)} (edit "options", not the resolved copy)`);
   }
+  return { config, dataFingerprint: saved.dataFingerprint ?? null };
 }

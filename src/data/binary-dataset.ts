@@ -5,12 +5,14 @@
  * from a vocabulary. The manifest carries the schema, counts, cardinalities, encoding and SHA-256 of every file.
  */
 import { sha256OfFile } from '../util/file-hash.ts';
-import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync } from 'node:fs';
+import { readJsonFile } from '../util/os-error.ts';
 import { join } from 'node:path';
 import type { Dataset } from './dataset.ts';
 import { selectRows, sliceRows } from './dataset.ts';
 import { DataError } from './formats/data-error.ts';
 import { Rng } from '../util/rng.ts';
+import { checkManifest, checkOffsets, checkRows } from './dataset-checks.ts';
 
 export const datasetFormat = 'hotline-dataset';
 export const datasetVersion = 1;
@@ -44,32 +46,35 @@ export interface Manifest {
   source: { format?: string; inputs: string[]; lines: number; skipped: Record<string, number>; rowsPerInput?: number[] };
 }
 
+/** The manifest of a dataset folder, checked against itself and the files' sizes (dataset-checks.ts). */
 export function readManifest(dir: string): Manifest {
   const path = join(dir, 'manifest.json');
   if (!existsSync(path)) throw new DataError(`${dir}: not a hotline dataset (no manifest.json)`);
-  let m: Manifest;
-  try {
-    m = JSON.parse(readFileSync(path, 'utf8')) as Manifest;
-  } catch (error) {
-    throw new DataError(`${path}: ${(error as Error).message}`);
+  const m = readJsonFile(path, (message) => new DataError(message)) as Manifest;
+  if (m?.format !== datasetFormat || m.version !== datasetVersion) {
+    throw new DataError(`${path}: format ${m?.format} version ${m?.version}, expected ${datasetFormat} version ${datasetVersion}`);
   }
-  if (m.format !== datasetFormat || m.version !== datasetVersion) {
-    throw new DataError(`${path}: format ${m.format} version ${m.version}, expected ${datasetFormat} version ${datasetVersion}`);
-  }
+  checkManifest(m, dir);
   return m;
 }
 
+/** The manifest's file entries, the multi-hot columns' included, by what they hold. */
+function fileEntries(m: Manifest): [string, FileEntry][] {
+  const bags = Object.entries(m.bags ?? {}).flatMap(([column, b]) => [[`${column} ids`, b.ids], [`${column} offsets`, b.offsets]] as [string, FileEntry][]);
+  return [...Object.entries(m.files), ...bags];
+}
 
-/** Loads a preprocessed dataset, checking every file's size (and, with verify, its SHA-256). */
+/** Checks every file of the dataset against the SHA-256 its manifest records. */
+export function verifyChecksums(dir: string, m: Manifest): void {
+  for (const [name, f] of fileEntries(m)) {
+    if (sha256OfFile(join(dir, f.path)).sha256 !== f.sha256) throw new DataError(`${join(dir, f.path)}: checksum differs from the manifest (${name})`);
+  }
+}
+
+/** Loads a preprocessed dataset, every row checked (and, with verify, every file's SHA-256). */
 export function readBinaryDataset(dir: string, verify = false): { manifest: Manifest; data: Dataset } {
   const m = readManifest(dir);
-  const bagEntries = Object.entries(m.bags ?? {}).flatMap(([column, b]) => [[`${column} ids`, b.ids], [`${column} offsets`, b.offsets]] as const);
-  for (const [name, f] of [...Object.entries(m.files), ...bagEntries]) {
-    const path = join(dir, f.path);
-    const size = existsSync(path) ? statSync(path).size : -1;
-    if (size !== f.bytes) throw new DataError(`${path}: ${size < 0 ? 'missing' : `${size} bytes`}, the manifest says ${f.bytes} (${name})`);
-    if (verify && sha256OfFile(path).sha256 !== f.sha256) throw new DataError(`${path}: checksum differs from the manifest`);
-  }
+  if (verify) verifyChecksums(dir, m);
   return { manifest: m, data: readRowRange(dir, m, 0, m.rows) };
 }
 
@@ -82,8 +87,14 @@ function readAt(fd: number, path: string, target: ArrayBufferView, position: num
   }
 }
 
-/** Rows [start, end) of a dataset folder, read from its files by position. */
+/** Rows [start, end) of a dataset folder, read from its files by position and checked (dataset-checks.ts). */
 export function readRowRange(dir: string, m: Manifest, start: number, end: number): Dataset {
+  const data = readRows(dir, m, start, end);
+  checkRows(dir, m, data, start);
+  return data;
+}
+
+function readRows(dir: string, m: Manifest, start: number, end: number): Dataset {
   const n = end - start, nd = m.denseNames.length;
   const labels = new Float32Array(n), dense = new Float32Array(n * nd);
   const categorical = m.categoricalNames.map(() => new Int32Array(n));
@@ -110,6 +121,7 @@ export function readRowRange(dir: string, m: Manifest, start: number, end: numbe
       }
     };
     read(bag.offsets, at, start * 8);
+    checkOffsets(join(dir, bag.offsets.path), at, start, bag.ids.bytes / 4);
     categorical[t] = new Int32Array(at[n] - at[0]);
     read(bag.ids, categorical[t], at[0] * 4);
     return Int32Array.from(at, (v) => v - at[0]);

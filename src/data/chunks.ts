@@ -51,12 +51,9 @@ function cut(pending: Uint8Array, final: boolean): [Uint8Array, Uint8Array] {
 
 /** The chunks of a file (plain, .gz, or the entry of a .zip whose name ends in zipEntry). */
 export async function* readChunks(file: string, chunkBytes: number, zipEntry?: string): AsyncGenerator<Chunk> {
-  let size: number;
-  try {
-    size = statSync(file).size;
-  } catch (error) {
-    throw new DataError(`${file}: cannot read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
-  }
+  const stat = statSync(file);
+  if (stat.isDirectory()) throw new DataError(`${file}: a folder, not a file`);
+  let size = stat.size;
   if (size === 0) throw new DataError(`${file}: the file is empty`);
   // A zip entry is inflated whole (MovieLens's archives), then cut like a plain file.
   const inMemory = zipEntry && file.endsWith('.zip') ? readZipEntry(file, zipEntry) : null;

@@ -9,6 +9,7 @@ import type { BatchSource } from '../policies/policy.ts';
 import { Rng } from '../util/rng.ts';
 import type { Batch } from './batch.ts';
 import { type Manifest, readRowRange } from './binary-dataset.ts';
+import { checkRows } from './dataset-checks.ts';
 import { type Dataset, oneHotOffsets } from './dataset.ts';
 import { DataError } from './formats/data-error.ts';
 
@@ -68,6 +69,7 @@ class RowStore {
 /** A block being read by the gather engine (prefetch) into arrays shaped as a dataset. */
 interface PendingBlock {
   block: Dataset;
+  firstRow: number;
   reads: { job: number; bytes: number; path: string }[];
 }
 
@@ -90,12 +92,12 @@ export class StreamingSource implements BatchSource {
       categorical: m.categoricalNames.map(() => new Int32Array(n)),
     };
     // Multi-hot bags need their offsets before their ids: such blocks are read in this thread.
-    if (!this.engine || m.bags) return { block: readRowRange(this.dir, m, at, end), reads: [] };
+    if (!this.engine || m.bags) return { block: readRowRange(this.dir, m, at, end), firstRow: at, reads: [] };
     const file = (name: keyof Manifest['files']) => join(this.dir, m.files[name].path);
     const read = (path: string, position: number, target: ArrayBufferView) => ({ job: this.engine!.read(path, position, target), bytes: target.byteLength, path });
     const reads = [read(file('labels'), at * 4, block.labels), read(file('dense'), at * nd * 4, block.dense)];
     block.categorical.forEach((column, t) => reads.push(read(file('categorical'), (t * m.rows + at) * 4, column)));
-    return { block, reads };
+    return { block, firstRow: at, reads };
   }
 
   private finishBlock(pending: PendingBlock): Dataset {
@@ -103,6 +105,7 @@ export class StreamingSource implements BatchSource {
       const got = this.engine!.wait(r.job).count;
       if (got !== r.bytes) throw new DataError(`${r.path}: read ${got} of ${r.bytes} bytes`);
     }
+    if (pending.reads.length > 0) checkRows(this.dir, this.manifest, pending.block, pending.firstRow);
     return pending.block;
   }
 

@@ -18,11 +18,11 @@ export interface AccessAnalysis {
 
 export const standardBudgets = [1, 4, 16, 64, 256, 1024].map((m) => m * 2 ** 20);
 
-export function analyzeAccesses(data: Dataset, bytesPerRow: number, samplingRate: number, seed: number, budgets: number[]): AccessAnalysis {
+export function analyzeAccesses(data: Dataset, bytesPerRow: number, samplingRate: number, seed: number, budgets: number[], tableNames?: string[]): AccessAnalysis {
   const started = process.hrtime.bigint();
   const profile = profileAccesses(data, samplingRate, seed);
   const ranking = rankRows(profile);
-  const { tables, pooled } = skewStats(profile, ranking);
+  const { tables, pooled } = skewStats(profile, ranking, tableNames);
   const hotShare = hotInputCurve(profile, ranking, data, bytesPerRow, [...new Set(budgets)].sort((a, b) => a - b));
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   return { samplingRate, sampledInputs: profile.sampledInputs.length, seconds, bytesPerRow, tables, pooled, hotShare };

@@ -43,10 +43,11 @@ function statsOf(name: string, rows: number, descending: ArrayLike<number>): Ske
   };
 }
 
-export function skewStats(profile: AccessProfile, ranking: RowRanking): { tables: SkewStats[]; pooled: SkewStats } {
+/** Skew per table (named by its column, C1.. when unnamed) and over all tables pooled. */
+export function skewStats(profile: AccessProfile, ranking: RowRanking, names?: string[]): { tables: SkewStats[]; pooled: SkewStats } {
   const tables = profile.counts.map((c, t) => {
     const nonzero = c.filter((v) => v > 0).sort().reverse();
-    return statsOf(`C${t + 1}`, profile.tableRows[t], nonzero);
+    return statsOf(names?.[t] ?? `C${t + 1}`, profile.tableRows[t], nonzero);
   });
   const pooled = statsOf('all tables', profile.tableRows.reduce((a, b) => a + b, 0), ranking.counts);
   return { tables, pooled };

@@ -7,7 +7,7 @@ import type { Dataset } from '../data/dataset.ts';
 import type { Dlrm } from '../model/dlrm.ts';
 import type { BatchSource, Policy } from '../policies/policy.ts';
 import { evaluate } from './evaluate.ts';
-import type { Metrics } from './metrics.ts';
+import { formatMetrics, type Metrics } from './metrics.ts';
 import { PhaseTimes } from './phase-times.ts';
 import type { Progress } from './progress.ts';
 import type { RunDir } from './run-dir.ts';
@@ -60,6 +60,13 @@ export interface TrainResult {
   stopped: boolean;
 }
 
+/** Training stopped because the loss or the parameters stopped being finite numbers. */
+export class DivergenceError extends Error {
+  constructor(readonly step: number, readonly epoch: number, readonly what: string) {
+    super(`training diverged at step ${step} (epoch ${epoch + 1}): ${what}`);
+  }
+}
+
 /** Saves a checkpoint of the run at the given state. */
 export type Checkpointer = (state: TrainerState) => Promise<unknown>;
 
@@ -86,9 +93,7 @@ export class Trainer {
       if (!test) return;
       this.policy.settle();
       const m = (s.lastTest = evaluate(this.model, test, options.evalBatchSize));
-      this.progress.line(
-        `test at step ${s.steps}: AUC ${m.auc.toFixed(4)} logloss ${m.logloss.toFixed(4)} accuracy ${(100 * m.accuracy).toFixed(2)}%`,
-      );
+      this.progress.line(`test at step ${s.steps}: ${formatMetrics(m)}`);
       this.runDir?.append('metrics.jsonl', { kind: 'test', epoch: s.epoch, step: s.steps, samples: s.samples, auc: m.auc, logloss: m.logloss, accuracy: m.accuracy, testRows: m.samples });
     };
     const save = async () => {
@@ -101,6 +106,7 @@ export class Trainer {
         const t0 = process.hrtime.bigint();
         const loss = this.policy.step(batch);
         s.trainNs += Number(process.hrtime.bigint() - t0);
+        if (!Number.isFinite(loss)) throw new DivergenceError(s.steps + 1, s.epoch, `the loss is ${loss}`);
         s.steps++;
         s.stepInEpoch++;
         s.samples += batch.size;

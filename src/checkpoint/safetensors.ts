@@ -8,6 +8,7 @@
 import { createHash } from 'node:crypto';
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
+import { withPath } from '../util/os-error.ts';
 
 export type TensorArray = Float32Array | Float64Array | Int32Array | Uint32Array | Uint8Array;
 
@@ -35,7 +36,11 @@ function bytesOf(a: TensorArray, from: number, to: number): Uint8Array {
 /** Writes the tensors (in the map's order) and fsyncs; returns the file's size and SHA-256. The hash of each
  *  slice is computed while the previous one is written (the write runs on libuv's thread pool), so hashing
  *  costs no time beside the disk's. The arrays must not change until the promise settles. */
-export async function writeSafetensors(path: string, tensors: Map<string, TensorArray>, metadata: Record<string, string> = {}): Promise<{ bytes: number; sha256: string }> {
+export function writeSafetensors(path: string, tensors: Map<string, TensorArray>, metadata: Record<string, string> = {}): Promise<{ bytes: number; sha256: string }> {
+  return withPath(path, () => writeTensors(path, tensors, metadata));
+}
+
+async function writeTensors(path: string, tensors: Map<string, TensorArray>, metadata: Record<string, string>): Promise<{ bytes: number; sha256: string }> {
   const header: Record<string, unknown> = { __metadata__: metadata };
   let offset = 0;
   for (const [name, a] of tensors) {

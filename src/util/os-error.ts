@@ -32,13 +32,17 @@ export function describeOsError(error: OsError): string {
   return `cannot ${what}${target}: ${words} (${error.code})`;
 }
 
-/** Runs fn, naming `path` in an OS error that lacks one (writes through a file descriptor). */
+/** Runs fn (or awaits what it returns), naming `path` in an OS error that lacks one (writes through a descriptor). */
 export function withPath<T>(path: string, fn: () => T): T {
-  try {
-    return fn();
-  } catch (error) {
+  const named = (error: unknown) => {
     if (isOsError(error) && !error.path) error.path = path;
-    throw error;
+    return error;
+  };
+  try {
+    const result = fn();
+    return (result instanceof Promise ? result.catch((error) => Promise.reject(named(error))) : result) as T;
+  } catch (error) {
+    throw named(error);
   }
 }
 

@@ -50,7 +50,7 @@ const parseCriteo = (text: string, onBadLine: BadLinePolicy = 'error', skipped: 
   parseCriteoLines(Buffer.from(text), { file: 'train.txt', firstLine: 1, labelled: true, onBadLine, skipped }, true, true);
 
 const avazuHeader = 'id,click,hour,C1,banner_pos,site_id,site_domain,site_category,app_id,app_domain,app_category,device_id,device_ip,device_model,device_type,device_conn_type,C14,C15,C16,C17,C18,C19,C20,C21';
-const avazuRow = (click: string) => [ '1', click, '14102100', ...Array.from({ length: 21 }, (_, k) => `v${k}`)].join(',');
+const avazuRow = (click: string) => ['1', click, '14102100', ...Array.from({ length: 21 }, (_, k) => `v${k}`)].join(',');
 const avazuText = (...clicks: string[]) => `${avazuHeader}\n${clicks.map((c) => `${avazuRow(c)}\n`).join('')}`;
 
 function schemaFile(schema: unknown): string {

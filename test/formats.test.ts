@@ -102,7 +102,7 @@ describe('sources', () => {
   it('any CSV through a JSON schema, with errors naming file, line and field', async () => {
     const d = dir();
     const schema = join(d, 'schema.json'), path = join(d, 'data.tsv');
-    writeFileSync(schema, JSON.stringify({ delimiter: '\t', header: true, label: { column: 'clicked', positive: ['yes'] }, dense: ['price'], categorical: ['shop', 'item'] }));
+    writeFileSync(schema, JSON.stringify({ delimiter: '\t', header: true, label: { column: 'clicked', positive: ['yes'], negative: ['no'] }, dense: ['price'], categorical: ['shop', 'item'] }));
     writeFileSync(path, 'shop\titem\tprice\tclicked\ns1\ti1\t3.5\tyes\ns2\ti1\t\tno\ns1\ti2\t7\tno\n');
     const data = await roundTrip(`schema:${schema}`, path, (f) => [f[0], f[1]], (f) => (f[3] === 'yes' ? 1 : 0), textLines(readFileSync(path, 'utf8'), true).map((l) => l.split('\t')));
     assert.deepEqual(Array.from(data.dense, (v) => Number(v.toFixed(5))), [Math.log1p(3.5), 0, Math.log1p(7)].map((v) => Number(v.toFixed(5))));
@@ -116,7 +116,7 @@ describe('sources', () => {
     assert.equal(skipping.rows, 1);
     assert.deepEqual(skipping.source.skipped, { 'field count': 1 });
     writeFileSync(schema, JSON.stringify({ delimiter: ',,', header: true }));
-    await assert.rejects(preprocessed(`schema:${schema}`, path), (e: Error) => e.message === `${schema}: "delimiter" must be one character`);
+    await assert.rejects(preprocessed(`schema:${schema}`, path), (e: Error) => e.message === `${schema}: "delimiter": must be one ASCII character other than a line end, got ",,"`);
   });
 });
 
@@ -124,7 +124,7 @@ describe('multi-hot features', () => {
   it('a schema list column is preprocessed into bags with offsets, read back, batched and trained on', async () => {
     const d = dir();
     const schema = join(d, 'schema.json'), path = join(d, 'movies.csv');
-    writeFileSync(schema, JSON.stringify({ delimiter: ',', header: true, label: { column: 'liked', positive: ['1'] }, dense: [], categorical: ['user', 'genres'], multiHot: { genres: '|' } }));
+    writeFileSync(schema, JSON.stringify({ delimiter: ',', header: true, label: { column: 'liked', positive: ['1'], negative: ['0'] }, dense: [], categorical: ['user', 'genres'], multiHot: { genres: '|' } }));
     const genres = ['drama', 'comedy', 'noir', 'sci-fi', 'horror'];
     const lines = Array.from({ length: 3000 }, (_, i) => {
       const bag = genres.filter((_, g) => (i * 7 + g * 3) % (g + 2) === 0); // 0 to 5 genres, some rows none

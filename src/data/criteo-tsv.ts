@@ -1,9 +1,10 @@
 /**
- * A Criteo raw TSV read whole into memory, categorical values numbered per column in order of first
- * appearance (id 0 is "missing"): for small files such as the shared samples. Large files go through
+ * A Criteo raw TSV (plain or .gz) read whole into memory, categorical values numbered per column in order of
+ * first appearance (id 0 is "missing"): for small files such as the shared samples. Large files go through
  * `hotline preprocess`.
  */
 import { readFileSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
 import type { Dataset } from './dataset.ts';
 import { criteoDense, parseCriteoLines } from './formats/criteo-tsv.ts';
 import { missingKey } from './formats/lines.ts';
@@ -15,6 +16,13 @@ export function readCriteoTsv(path: string, options: { labelled?: boolean } = {}
     bytes = readFileSync(path);
   } catch (error) {
     throw new DataError(`${path}: cannot read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+  }
+  if (path.endsWith('.gz') && bytes.length > 0) {
+    try {
+      bytes = gunzipSync(bytes);
+    } catch (error) {
+      throw new DataError(`${path}: gzip data is corrupt (${(error as Error).message})`);
+    }
   }
   if (bytes.length === 0) throw new DataError(`${path}: the file is empty`);
   const parsed = parseCriteoLines(bytes, { file: path, firstLine: 1, labelled: options.labelled ?? true, onBadLine: 'error', skipped: {} }, true, true);

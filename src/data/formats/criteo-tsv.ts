@@ -62,6 +62,7 @@ function parseLine(
         if (c < ZERO || c > NINE) throw new BadLine('integer', `field I${j + 1}: expected an integer, got '${show(b, p, e)}'`);
         value = value * 10 + (c - ZERO);
       }
+      if (value === Infinity) throw new BadLine('not finite', `field I${j + 1}: the integer '${show(b, p, e)}' is too large (not a finite number)`);
       value = negative ? 0 : Math.log1p(value);
     }
     dense[row * criteoDense + j] = value;

@@ -1,30 +1,37 @@
 /**
- * CSV/TSV sources described by a schema: which column is the label (and how its values map to 0/1), which
- * are dense, which categorical, and derived features. Presets cover Avazu, Taobao UserBehavior and
- * MovieLens; any other file works through a JSON schema (`--format schema:FILE.json`). The byte-level parser
- * is delimited-lines.ts.
+ * CSV/TSV sources described by a schema: which column is the label (and which of its values are positive and
+ * which negative, or the threshold of a numeric one), which are dense, which categorical, and derived features.
+ * Presets cover Avazu, Taobao UserBehavior and MovieLens; any other file works through a JSON schema
+ * (`--format schema:FILE.json`, schema-file.ts). The byte-level parser is delimited-lines.ts.
  */
-import { readFileSync } from 'node:fs';
-import { DataError } from './data-error.ts';
+
+/** How a label column maps to 0/1. A value outside the lists (or the scale) is a bad line, never a guess. */
+export type LabelRule =
+  | { column: string; positive: string[]; negative: string[] }
+  /** A number: positive when >= atLeast; with a scale, values outside [min, max] are refused. */
+  | { column: string; atLeast: number; scale?: [number, number] };
 
 export interface DelimitedSchema {
   delimiter: string;
   /** The file's first line names the columns; otherwise `columns` does. */
   header: boolean;
   columns?: string[];
-  label: { column: string; positive: string[] } | { column: string; atLeast: number };
+  label: LabelRule;
   dense: string[];
   categorical: string[];
   /** Categoricals derived from a time column: Avazu's YYMMDDHH or a Unix timestamp, as hour-of-day and weekday. */
-  time?: { column: string; kind: 'yymmddhh' | 'unix' };
+  time?: { column: string; kind: TimeKind };
   /** Multi-hot categorical columns: each holds a list of values split at the given character (e.g. "|"). */
   multiHot?: Record<string, string>;
 }
 
+export const timeKinds = ['yymmddhh', 'unix'] as const;
+export type TimeKind = (typeof timeKinds)[number];
+
 export const presetSchemas: Record<string, DelimitedSchema> = {
   // Avazu CTR: id,click,hour,C1,banner_pos,site_id,...,C21; hour YYMMDDHH gives hour-of-day and weekday.
   avazu: {
-    delimiter: ',', header: true, label: { column: 'click', positive: ['1'] }, dense: [],
+    delimiter: ',', header: true, label: { column: 'click', positive: ['1'], negative: ['0'] }, dense: [],
     categorical: ['C1', 'banner_pos', 'site_id', 'site_domain', 'site_category', 'app_id', 'app_domain', 'app_category', 'device_id',
       'device_ip', 'device_model', 'device_type', 'device_conn_type', 'C14', 'C15', 'C16', 'C17', 'C18', 'C19', 'C20', 'C21'],
     time: { column: 'hour', kind: 'yymmddhh' },
@@ -33,36 +40,15 @@ export const presetSchemas: Record<string, DelimitedSchema> = {
   // impression of the item to the user; it is positive when the user went past viewing it (cart, fav or buy).
   taobao: {
     delimiter: ',', header: false, columns: ['user', 'item', 'category', 'behavior', 'timestamp'],
-    label: { column: 'behavior', positive: ['cart', 'fav', 'buy'] }, dense: [], categorical: ['user', 'item', 'category'],
+    label: { column: 'behavior', positive: ['cart', 'fav', 'buy'], negative: ['pv'] }, dense: [], categorical: ['user', 'item', 'category'],
     time: { column: 'timestamp', kind: 'unix' },
   },
-  // MovieLens ratings (RecBole atomic .inter, or ratings.csv of the official zips): positive when rating >= 4.
+  // MovieLens ratings (RecBole atomic .inter, or ratings.csv of the official zips): positive when rating >= 4, on
+  // the 0..5 scale (ml-latest rates 0.5..5, ml-100k 1..5).
   'movielens-inter': {
-    delimiter: '\t', header: true, label: { column: 'rating:float', atLeast: 4 }, dense: [], categorical: ['user_id:token', 'item_id:token'],
+    delimiter: '\t', header: true, label: { column: 'rating:float', atLeast: 4, scale: [0, 5] }, dense: [], categorical: ['user_id:token', 'item_id:token'],
   },
   'movielens-csv': {
-    delimiter: ',', header: true, label: { column: 'rating', atLeast: 4 }, dense: [], categorical: ['userId', 'movieId'],
+    delimiter: ',', header: true, label: { column: 'rating', atLeast: 4, scale: [0, 5] }, dense: [], categorical: ['userId', 'movieId'],
   },
 };
-
-/** A schema from a JSON file, checked field by field. */
-export function readSchemaFile(path: string): DelimitedSchema {
-  let s: Partial<DelimitedSchema>;
-  try {
-    s = JSON.parse(readFileSync(path, 'utf8')) as Partial<DelimitedSchema>;
-  } catch (error) {
-    throw new DataError(`${path}: ${(error as Error).message}`);
-  }
-  const fail = (what: string) => new DataError(`${path}: ${what}`);
-  if (typeof s.delimiter !== 'string' || s.delimiter.length !== 1) throw fail('"delimiter" must be one character');
-  if (typeof s.header !== 'boolean') throw fail('"header" must be true or false');
-  if (!s.label || typeof s.label.column !== 'string' || !('positive' in s.label || 'atLeast' in s.label)) {
-    throw fail('"label" must be {"column": NAME, "positive": [VALUES]} or {"column": NAME, "atLeast": NUMBER}');
-  }
-  if (!Array.isArray(s.dense) || !Array.isArray(s.categorical)) throw fail('"dense" and "categorical" must be lists of column names');
-  for (const [column, separator] of Object.entries(s.multiHot ?? {})) {
-    if (!s.categorical.includes(column)) throw fail(`"multiHot": "${column}" is not one of the categorical columns`);
-    if (typeof separator !== 'string' || separator.length !== 1 || separator === s.delimiter) throw fail(`"multiHot": the separator of "${column}" must be one character other than the delimiter`);
-  }
-  return s as DelimitedSchema;
-}

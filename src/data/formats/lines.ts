@@ -122,7 +122,8 @@ export function parseLines(
 
 const ZERO = 48, NINE = 57;
 
-/** A decimal number in bytes [start, end): [-+]digits[.digits][e[-+]digits]; NaN when it is not one. */
+/** A decimal number in bytes [start, end): [-+]digits[.digits][e[-+]digits]; NaN when it is not one, +-Infinity
+ *  when it is beyond a double's range. */
 export function decimalAt(b: Uint8Array, start: number, end: number): number {
   let i = start, sign = 1, value = 0, digits = 0;
   if (b[i] === 45 || b[i] === 43) sign = b[i++] === 45 ? -1 : 1;
@@ -140,7 +141,23 @@ export function decimalAt(b: Uint8Array, start: number, end: number): number {
     if (exponentDigits === 0) return NaN;
     value *= 10 ** (exponentSign * exponent);
   }
-  return i === end ? sign * value : NaN;
+  if (i !== end) return NaN;
+  // The fast sum overflows on long mantissas or large exponents (1e400, 0e400, 400 digits then e-400): the
+  // text's own value decides, Infinity only when it is out of range.
+  return Number.isFinite(value) ? sign * value : Number(Buffer.from(b.buffer, b.byteOffset + start, end - start).toString('latin1'));
+}
+
+/** A line whose field holds a number beyond a double's range (it would enter the dataset as Inf or NaN). */
+export function notFinite(field: string, text: string): BadLine {
+  return new BadLine('not finite', `field ${field}: '${text}' is not a finite number`);
+}
+
+/** The finite number of field `field` in bytes [start, end), or a BadLine (`reason` when it is not a number). */
+export function finiteAt(b: Uint8Array, start: number, end: number, field: string, reason = 'number'): number {
+  const v = decimalAt(b, start, end);
+  if (Number.isFinite(v)) return v;
+  if (Number.isNaN(v)) throw new BadLine(reason, `field ${field}: expected a number, got '${show(b, start, end)}'`);
+  throw notFinite(field, show(b, start, end));
 }
 
 /** A 53-bit key of the bytes [start, end) (two 32-bit FNV-1a variants): exact as a float64, so it travels the

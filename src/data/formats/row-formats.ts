@@ -8,9 +8,10 @@ import { parseChunk } from '../fast-path.ts';
 import { criteoCategorical, criteoDense } from './criteo-tsv.ts';
 import { DataError } from './data-error.ts';
 import { bindSchema, categoricalNames, delimitedLineParser } from './delimited-lines.ts';
-import { type DelimitedSchema, presetSchemas, readSchemaFile } from './delimited.ts';
+import { type DelimitedSchema, presetSchemas } from './delimited.ts';
 import { libfmFields, libfmLineParser } from './libfm-lines.ts';
 import { type ParseContext, parseLines, type ParsedRows } from './lines.ts';
+import { readSchemaFile } from './schema-file.ts';
 
 const rowFormatNames = ['criteo', 'avazu', 'taobao', 'movielens', 'libfm', 'schema:FILE.json'];
 

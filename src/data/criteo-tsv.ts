@@ -9,14 +9,10 @@ import type { Dataset } from './dataset.ts';
 import { criteoDense, parseCriteoLines } from './formats/criteo-tsv.ts';
 import { missingKey } from './formats/lines.ts';
 import { DataError } from './formats/data-error.ts';
+import { withPath } from '../util/os-error.ts';
 
 export function readCriteoTsv(path: string, options: { labelled?: boolean } = {}): Dataset {
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(path);
-  } catch (error) {
-    throw new DataError(`${path}: cannot read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
-  }
+  let bytes = withPath(path, () => readFileSync(path));
   if (path.endsWith('.gz') && bytes.length > 0) {
     try {
       bytes = gunzipSync(bytes);

@@ -15,6 +15,7 @@ import { DataError } from '../../src/data/formats/data-error.ts';
 import { type BadLinePolicy, decimalAt } from '../../src/data/formats/lines.ts';
 import { rowFormat } from '../../src/data/formats/row-formats.ts';
 import { readSchemaFile } from '../../src/data/formats/schema-file.ts';
+import { describeOsError, isOsError } from '../../src/util/os-error.ts';
 
 const bin = new URL('../../bin/hotline.mjs', import.meta.url).pathname;
 const dir = () => mkdtempSync(join(tmpdir(), 'hotline-rel-formats-'));
@@ -226,13 +227,13 @@ describe('schema files are checked key by key', () => {
     const d = dir(), missing = join(d, 'missing.json'), folder = join(d, 'folder.json'), broken = join(d, 'broken.json');
     mkdirSync(folder);
     writeFileSync(broken, '{"delimiter": ",",');
-    const fails = (path: string, message: string) => assert.throws(() => readSchemaFile(path), (e: Error) => e instanceof DataError && e.message === `${path}: ${message}`);
-    fails(missing, 'cannot read the schema file (ENOENT: no such file or directory)');
-    fails(folder, 'cannot read the schema file (EISDIR: illegal operation on a directory)');
-    assert.throws(() => readSchemaFile(broken), (e: Error) => e instanceof DataError && e.message.startsWith(`${broken}: the schema file is not valid JSON (`) && !e.message.includes('\n'));
+    const fails = (path: string, message: string) => assert.throws(() => readSchemaFile(path), (e: Error) => isOsError(e) && describeOsError(e) === message);
+    fails(missing, `cannot open ${missing}: no such file or directory (ENOENT)`);
+    fails(folder, `cannot read ${folder}: illegal operation on a directory (EISDIR)`);
+    assert.throws(() => readSchemaFile(broken), (e: Error) => e instanceof DataError && e.message.startsWith(`${broken}: not valid JSON (`) && !e.message.includes('\n'));
     const data = join(d, 'p.csv');
     writeFileSync(data, 'shop,price,clicked\ns1,1,yes\n');
-    refused(['preprocess', data, '--out', join(d, 'ds'), '--format', `schema:${missing}`], `${missing}: cannot read the schema file (ENOENT: no such file or directory)`);
+    refused(['preprocess', data, '--out', join(d, 'ds'), '--format', `schema:${missing}`], `cannot open ${missing}: no such file or directory (ENOENT)`);
     const bad = schemaFile({ ...prices, label: { ...label, positive: 'yes' } });
     refused(['preprocess', data, '--out', join(d, 'ds'), '--format', `schema:${bad}`], `${bad}: "label.positive": must be a non-empty list of strings (the label values that are positive), got "yes"`);
   });

@@ -10,7 +10,7 @@
  * finite number is a label, positive from atLeast up). A label column is no feature; a column is dense or
  * categorical, not both. Each error names the key, what is wrong and the value found.
  */
-import { readFileSync } from 'node:fs';
+import { readJsonFile } from '../../util/os-error.ts';
 import { DataError } from './data-error.ts';
 import { type DelimitedSchema, type LabelRule, timeKinds } from './delimited.ts';
 
@@ -23,20 +23,6 @@ function shown(value: unknown): string {
   if (value === undefined) return 'nothing';
   const text = typeof value === 'number' ? String(value) : JSON.stringify(value); // 1e400 parses as Infinity
   return text.length > 60 ? `${text.slice(0, 60)}...` : text;
-}
-
-function parsedJson(path: string): unknown {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    throw new DataError(`${path}: cannot read the schema file (${(error as Error).message.replace(/, \w+( '.*')?$/, '')})`);
-  }
-  try {
-    return JSON.parse(text);
-  } catch (error) {
-    throw new DataError(`${path}: the schema file is not valid JSON (${(error as Error).message})`);
-  }
 }
 
 export function readSchemaFile(path: string): DelimitedSchema {
@@ -66,7 +52,7 @@ export function readSchemaFile(path: string): DelimitedSchema {
     return value;
   };
 
-  const s = parsedJson(path);
+  const s = readJsonFile(path, (message) => new DataError(message));
   if (typeof s !== 'object' || s === null || Array.isArray(s)) throw new DataError(`${path}: a schema is a JSON object, got ${shown(s)}`);
   const top = object('', s, schemaKeys);
   const delimiter = character('delimiter', top.delimiter);

@@ -7,10 +7,7 @@ import { resumeTraining, runTraining } from './train-command.ts';
 import { CheckpointError } from '../checkpoint/checkpoint-store.ts';
 import { DivergenceError } from '../train/trainer.ts';
 import { describeOsError, isOsError } from '../util/os-error.ts';
-import { runProfile } from './profile-command.ts';
-import { runReport } from './report-command.ts';
 import { join } from 'node:path';
-import { writeReport } from '../report/report.ts';
 import { runGen, runInspect, runPreprocess } from './data-commands.ts';
 
 const usage = `usage: hotline <command> [options]
@@ -90,6 +87,7 @@ const demoDefaults = [
 async function runDemo(args: string[]): Promise<void> {
   const { runDir } = await runTraining(trainConfigFrom([...demoDefaults, ...args]));
   if (!runDir) return;
+  const { writeReport } = await import('../report/report.ts');
   const report = await writeReport([runDir], join(runDir, 'report'));
   process.stdout.write(`report: ${report.html}\n`);
 }
@@ -102,6 +100,7 @@ function resumeDir(args: string[]): string {
   return args[1];
 }
 
+/** Plotting (vega, resvg) loads in about a second: only the commands that draw import it. */
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   try {
@@ -112,8 +111,8 @@ export async function main(argv: string[]): Promise<number> {
     if (command === 'train' && rest.includes('--resume')) await resumeTraining(resumeDir(rest));
     else if (command === 'train') await runTraining(trainConfigFrom(rest));
     else if (command === 'demo') await runDemo(rest);
-    else if (command === 'profile') await runProfile(rest);
-    else if (command === 'report') await runReport(rest);
+    else if (command === 'profile') await (await import('./profile-command.ts')).runProfile(rest);
+    else if (command === 'report') await (await import('./report-command.ts')).runReport(rest);
     else if (command === 'preprocess') await runPreprocess(rest);
     else if (command === 'gen') await runGen(rest);
     else if (command === 'inspect') runInspect(rest);

@@ -102,10 +102,9 @@ const chunksPerLookup = 8;
 /** Keeps `work` when it was started by the same job; otherwise says why not and starts it afresh. */
 function startWork(work: string, job: JobRecord, warn: (message: string) => void): void {
   if (existsSync(work)) {
-    const recorded = readJobRecord(join(work, jobFile));
-    const difference = recorded ? jobDifference(recorded, job) : 'no record of its job';
-    if (difference === null) return;
-    warn(`${work} was started with ${difference}: starting over`);
+    const recorded = readJobRecord(join(work, jobFile)), difference = recorded && jobDifference(recorded, job);
+    if (recorded && difference === null) return;
+    warn(`${work} ${difference ? `was started with ${difference}` : 'has no record of the job that started it'}: starting over`);
     rmSync(work, { recursive: true, force: true });
   }
   mkdirSync(join(work, 'chunks'), { recursive: true });

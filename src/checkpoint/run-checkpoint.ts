@@ -24,7 +24,7 @@ export function saveRunCheckpoint(store: CheckpointStore, parts: RunParts, train
   parts.policy.settle();
   const policy = parts.policy.saveState(), tensors = modelTensors(parts.model, parts.optimizer);
   for (const [name, t] of policy.tensors) tensors.set(`${policyPrefix}${name}`, t);
-  return store.save(trainer.steps, { trainer, policyName: parts.policy.name, policy: policy.json, logs: parts.runDir.logSizes() }, tensors);
+  return store.save(trainer.steps, { trainer, policyName: parts.policy.name, policy: policy.json, logs: parts.runDir.syncedLogSizes() }, tensors);
 }
 
 /** The policy's tensors of a checkpoint. */
@@ -33,14 +33,15 @@ export function policyTensors(checkpoint: Checkpoint): TensorReader {
   return { has: (name) => file.has(`${policyPrefix}${name}`), read: (name) => file.read(`${policyPrefix}${name}`) };
 }
 
-/** Puts the model, optimizer, policy and logs back as the checkpoint holds them; returns where training stands. */
-export function restoreRunCheckpoint(checkpoint: Checkpoint, parts: RunParts): TrainerState {
+/** Puts the model, optimizer, policy and logs back as the checkpoint holds them (a log that is not as the checkpoint
+ *  left it is reported through `warn`); returns where training stands. */
+export function restoreRunCheckpoint(checkpoint: Checkpoint, parts: RunParts, warn: (message: string) => void): TrainerState {
   const state = checkpoint.manifest.state as { trainer: TrainerState; policyName: string; policy: Record<string, unknown>; logs: Record<string, number> };
   if (state.policyName !== parts.policy.name) {
     throw new CheckpointError(`${checkpoint.path}: saved by policy ${state.policyName}, the run's config says ${parts.policy.name}`);
   }
   restoreModel(parts.model, parts.optimizer, checkpoint.tensors);
   parts.policy.restoreState(state.policy, policyTensors(checkpoint));
-  parts.runDir.truncateLogs(state.logs);
+  parts.runDir.truncateLogs(state.logs, warn);
   return state.trainer;
 }

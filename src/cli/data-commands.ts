@@ -9,6 +9,7 @@ import { BinaryDatasetWriter } from '../data/write-binary.ts';
 import { presets } from '../model/arch.ts';
 import { profileAccesses, rankRows } from '../popularity/profiler.ts';
 import { skewStats } from '../popularity/skew.ts';
+import { PendingOutput } from '../util/atomic-file.ts';
 import { formatBytes } from '../util/bytes.ts';
 import { checkThreads, parseBytes, UsageError } from './options.ts';
 
@@ -88,13 +89,19 @@ export async function runGen(argv: string[], out: NodeJS.WriteStream = process.s
   const spec = { tableRows: preset.tableRows.map((n) => Math.min(n, cap)), denseFeatures: 13, zipf, seed };
   // Parts are generated on worker threads; this thread only writes, so memory holds a few parts at any size.
   if (values.format === 'tsv') {
-    const fd = openSync(values.out, 'w');
+    const output = new PendingOutput(values.out);
     try {
-      for await (const bytes of generateTsvInParts(spec, rows, partRows, threads)) {
-        for (let done = 0; done < bytes.length;) done += writeSync(fd, bytes, done);
+      const fd = openSync(output.partial, 'w');
+      try {
+        for await (const bytes of generateTsvInParts(spec, rows, partRows, threads)) {
+          for (let done = 0; done < bytes.length;) done += writeSync(fd, bytes, done);
+        }
+      } finally {
+        closeSync(fd);
       }
+      output.commit();
     } finally {
-      closeSync(fd);
+      output.release();
     }
   } else {
     const writer = new BinaryDatasetWriter(values.out, rows, spec.denseFeatures, spec.tableRows.length);

@@ -104,7 +104,7 @@ export async function runTraining(config: TrainConfig, out: NodeJS.WriteStream =
   const policy = createPolicy(config, model, optimizer, kernels, prepared.source, checkpoint);
   let from: TrainerState | undefined;
   if (runDir && checkpoint) {
-    from = restoreRunCheckpoint(checkpoint, { model, optimizer, policy, runDir });
+    from = restoreRunCheckpoint(checkpoint, { model, optimizer, policy, runDir }, (message) => out.write(`hotline: ${message}\n`));
     runDir.append('events.jsonl', { step: from.steps, event: 'resume', checkpoint: checkpoint.name, environment: environment(kernels, config) });
     out.write(`resumed from ${checkpoint.path} at step ${from.steps}\n`);
   } else if (runDir) {

@@ -6,12 +6,13 @@
  *  2. number the keys (descending frequency, so id 0 is the hottest; keys seen fewer than min-count times share
  *     the last id) or hash them modulo max-ind-range, then, column by column, code each chunk's distinct keys and
  *     map its rows' indexes to ids.
- * Work happens in OUT.partial: every finished chunk and column leaves a file written atomically (temporary +
- * rename), so a killed run resumes where it stopped and produces the same bytes; OUT appears, renamed whole, only
- * when every file and the manifest are complete.
+ * Work happens in OUT.partial (locked while a process writes it): every finished chunk and column leaves a file
+ * written atomically (temporary + rename), so a killed run rerun with the same inputs and options resumes where it
+ * stopped and produces the same bytes (a different job starts over); OUT appears, renamed whole, only when every
+ * file and the manifest are complete, holding the dataset's files and nothing else.
  */
-import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { writeFileAtomic } from '../util/atomic-file.ts';
+import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readFileSync, readSync, rmSync, writeSync } from 'node:fs';
+import { PendingOutput, writeFileAtomic } from '../util/atomic-file.ts';
 import { join } from 'node:path';
 import { type Encoding, type Manifest, datasetFormat, datasetVersion } from './binary-dataset.ts';
 import { type FileDigest, IncrementalFileHash, sha256OfFileInWorker } from '../util/file-hash.ts';
@@ -20,6 +21,7 @@ import { rowFormat } from './formats/row-formats.ts';
 import { countColumns, lookupColumns, releaseVocabularies, setDataThreads, vocabularyOf, VocabularyBuilder } from './fast-path.ts';
 import { type BadLinePolicy, missingKey } from './formats/lines.ts';
 import { DataError } from './formats/data-error.ts';
+import { type JobRecord, jobDifference, jobFile, jobRecord, readJobRecord } from './preprocess-job.ts';
 
 export interface PreprocessOptions {
   inputs: string[];
@@ -31,6 +33,8 @@ export interface PreprocessOptions {
   onBadLine: BadLinePolicy;
   threads: number;
   progress?: (message: string) => void;
+  /** Told why a partial output is not reused (default: progress). */
+  warn?: (message: string) => void;
 }
 
 interface ChunkSummary {
@@ -95,15 +99,35 @@ function unpackColumns(path: string, count: number): Float64Array[] {
 /** Chunks whose keys are looked up in one call (spread over the threads). */
 const chunksPerLookup = 8;
 
-export async function preprocess(o: PreprocessOptions): Promise<Manifest> {
-  if (existsSync(o.out)) throw new DataError(`${o.out}: already exists; remove it or choose another --out`);
-  const work = `${o.out}.partial`;
+/** Keeps `work` when it was started by the same job; otherwise says why not and starts it afresh. */
+function startWork(work: string, job: JobRecord, warn: (message: string) => void): void {
+  if (existsSync(work)) {
+    const recorded = readJobRecord(join(work, jobFile)), difference = recorded && jobDifference(recorded, job);
+    if (recorded && difference === null) return;
+    warn(`${work} ${difference ? `was started with ${difference}` : 'has no record of the job that started it'}: starting over`);
+    rmSync(work, { recursive: true, force: true });
+  }
   mkdirSync(join(work, 'chunks'), { recursive: true });
-  const say = o.progress ?? (() => {});
+  writeFileAtomic(join(work, jobFile), `${JSON.stringify(job, null, 2)}\n`);
+}
+
+export async function preprocess(o: PreprocessOptions): Promise<Manifest> {
+  const output = new PendingOutput(o.out);
+  try {
+    return await build(o, output);
+  } finally {
+    output.release();
+  }
+}
+
+async function build(o: PreprocessOptions, output: PendingOutput): Promise<Manifest> {
+  const work = output.partial, say = o.progress ?? (() => {});
+  const formatName = o.format ?? 'criteo';
+  const format = await rowFormat(formatName, o.inputs[0]);
+  startWork(work, jobRecord({ ...o, format: formatName }), o.warn ?? say);
   const chunkFile = (f: number, c: number, kind: string) => join(work, 'chunks', `${f}-${c}.${kind}`);
   const vocabulary = o.encoding.kind === 'vocabulary';
   setDataThreads(o.threads);
-  const format = await rowFormat(o.format ?? 'criteo', o.inputs[0]);
   const nd = format.denseNames.length, nc = format.categoricalNames.length;
 
   // Pass 1: parse each chunk once; labels and dense features land in their rows, keys and counts in chunk files.
@@ -249,7 +273,7 @@ export async function preprocess(o: PreprocessOptions): Promise<Manifest> {
     },
   };
   writeFileAtomic(join(work, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
-  rmSync(join(work, 'chunks'), { recursive: true, force: true });
-  renameSync(work, o.out);
+  const bagNames = bagColumns.flatMap((t) => Object.values(bagFiles(t)));
+  output.commit([...Object.values(files), ...bagNames, ...(vocabulary ? ['vocab.f64'] : []), 'manifest.json']);
   return manifest;
 }

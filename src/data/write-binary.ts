@@ -1,15 +1,15 @@
 /**
  * Writes a hotline dataset folder part by part (the generator's parts, one-hot features): labels and
  * dense features appended, each part's ids at their rows of the column-major ids file, so memory holds one
- * part whatever the size. Work happens in OUT.partial; OUT appears, renamed whole, with its manifest.
+ * part whatever the size. Work happens in OUT.partial (locked while a process writes it); OUT appears, renamed
+ * whole, with its manifest.
  */
-import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, ftruncateSync, mkdirSync, openSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { sha256OfFileInWorker } from '../util/file-hash.ts';
-import { writeFileAtomic } from '../util/atomic-file.ts';
+import { PendingOutput, writeFileAtomic } from '../util/atomic-file.ts';
 import { type Encoding, type Manifest, datasetFormat, datasetVersion } from './binary-dataset.ts';
 import type { Dataset } from './dataset.ts';
-import { DataError } from './formats/data-error.ts';
 
 const files = { labels: 'labels.f32', dense: 'dense.f32', categorical: 'categorical.i32' } as const;
 
@@ -19,13 +19,14 @@ function writeAt(fd: number, array: ArrayBufferView, position: number): void {
 }
 
 export class BinaryDatasetWriter {
+  private readonly output: PendingOutput;
   private readonly work: string;
   private readonly fds: Record<keyof typeof files, number>;
   private written = 0;
 
   constructor(readonly out: string, readonly rows: number, readonly denseFeatures: number, readonly tables: number) {
-    if (existsSync(out)) throw new DataError(`${out}: already exists; remove it or choose another --out`);
-    this.work = `${out}.partial`;
+    this.output = new PendingOutput(out);
+    this.work = this.output.partial;
     rmSync(this.work, { recursive: true, force: true });
     mkdirSync(this.work, { recursive: true });
     this.fds = { labels: openSync(join(this.work, files.labels), 'w'), dense: openSync(join(this.work, files.dense), 'w'), categorical: openSync(join(this.work, files.categorical), 'w') };
@@ -56,7 +57,7 @@ export class BinaryDatasetWriter {
       encoding: meta.encoding, denseTransform: 'log1p', files: Object.fromEntries(entries) as Manifest['files'], source: meta.source,
     };
     writeFileAtomic(join(this.work, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
-    renameSync(this.work, this.out);
+    this.output.commit([...Object.values(files), 'manifest.json']);
     return manifest;
   }
 }

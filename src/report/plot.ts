@@ -1,8 +1,8 @@
 /** Charts without a browser: a vega-lite spec compiled to SVG by vega, rasterised to PNG by resvg. */
-import { writeFileSync } from 'node:fs';
 import { Resvg } from '@resvg/resvg-js';
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
+import { writeFileAtomic } from '../util/atomic-file.ts';
 
 export type ChartSpec = TopLevelSpec;
 
@@ -16,14 +16,14 @@ export async function renderSvg(spec: ChartSpec): Promise<string> {
   return svg;
 }
 
-/** Writes `${basePath}.svg` and `${basePath}.png`; returns both paths. */
+/** Writes `${basePath}.svg` and `${basePath}.png` (each whole or not at all); returns both paths. */
 export async function writeChart(spec: ChartSpec, basePath: string): Promise<string[]> {
   return writeSvgAndPng(await renderSvg(spec), basePath);
 }
 
 export function writeSvgAndPng(svg: string, basePath: string): string[] {
   const png = new Resvg(svg, { fitTo: { mode: 'zoom', value: 2 }, background: 'white', font: { defaultFontFamily: 'DejaVu Sans' } }).render().asPng();
-  writeFileSync(`${basePath}.svg`, svg);
-  writeFileSync(`${basePath}.png`, png);
+  writeFileAtomic(`${basePath}.svg`, svg);
+  writeFileAtomic(`${basePath}.png`, png);
   return [`${basePath}.svg`, `${basePath}.png`];
 }

@@ -1,16 +1,21 @@
 /** Files that appear whole or not at all: written to a temporary name, renamed, and (durable) fsynced around the rename. */
-import { closeSync, fsyncSync, openSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { DataError } from '../data/formats/data-error.ts';
+import { Lock } from './lock.ts';
 
-/** Makes a rename or a new entry in `dir` durable. */
-export function fsyncDirectory(dir: string): void {
-  const fd = openSync(dir, 'r');
+/** Makes a file's bytes, or a rename or a new entry in a directory, durable. */
+export function fsyncPath(path: string): void {
+  const fd = openSync(path, 'r');
   try {
     fsyncSync(fd);
   } finally {
     closeSync(fd);
   }
 }
+
+/** Makes a rename or a new entry in `dir` durable. */
+export const fsyncDirectory = fsyncPath;
 
 /** Writes `data` (or its pieces, one after another) to `path`. Not durable: a killed process never leaves half a
  *  file, but a power loss may lose it (enough for work files that a rerun redoes). */
@@ -24,4 +29,43 @@ export function writeFileAtomic(path: string, data: string | NodeJS.ArrayBufferV
   }
   renameSync(temp, path);
   if (durable) fsyncDirectory(dirname(path));
+}
+
+/**
+ * An output (a file or a folder) that appears whole under its name: refused when it exists, locked (OUT.lock,
+ * beside it) while it is built under OUT.partial, then made durable and renamed into place by commit.
+ */
+export class PendingOutput {
+  readonly out: string;
+  readonly partial: string;
+  private readonly lock: Lock;
+
+  constructor(out: string) {
+    this.out = out.replace(/(.)\/+$/, '$1'); // 'ds/': the lock and the partial go beside ds, not inside
+    this.partial = `${this.out}.partial`;
+    mkdirSync(dirname(this.out), { recursive: true });
+    this.lock = Lock.acquire(`${this.out}.lock`, this.out);
+    if (existsSync(this.out)) {
+      this.lock.release();
+      throw new DataError(`${this.out}: already exists; remove it or choose another --out`);
+    }
+  }
+
+  /** Renames the partial into place. A folder keeps only `keep` (its work files, and any temporary file a killed
+   *  writer left, are removed); what stays is fsynced first. */
+  commit(keep?: readonly string[]): void {
+    if (statSync(this.partial).isDirectory()) {
+      for (const name of readdirSync(this.partial)) if (!keep?.includes(name)) rmSync(join(this.partial, name), { recursive: true, force: true });
+      for (const name of keep ?? []) fsyncPath(join(this.partial, name));
+    }
+    fsyncPath(this.partial);
+    renameSync(this.partial, this.out);
+    fsyncDirectory(dirname(this.out));
+    this.release();
+  }
+
+  /** Lets another process build it (after commit, or when giving up). */
+  release(): void {
+    this.lock.release();
+  }
 }

@@ -8,7 +8,7 @@
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { fsyncDirectory, writeFileAtomic } from '../util/atomic-file.ts';
+import { fsyncPath, writeFileAtomic } from '../util/atomic-file.ts';
 import { parseExact, stringifyExact } from '../util/json.ts';
 import { sha256OfFileInWorker } from '../util/file-hash.ts';
 import { SafetensorsError, SafetensorsFile, type TensorArray, writeSafetensors } from './safetensors.ts';
@@ -59,7 +59,7 @@ export class CheckpointStore {
     writeFileAtomic(join(partial, manifestFile), `${stringifyExact(manifest, 1)}\n`);
     rmSync(final, { recursive: true, force: true }); // a refused checkpoint of the same step, when resuming
     renameSync(partial, final);
-    fsyncDirectory(this.dir);
+    fsyncPath(this.dir);
     for (const old of this.list().slice(0, -this.keep)) rmSync(join(this.dir, old), { recursive: true, force: true });
     return final;
   }

@@ -12,6 +12,7 @@ import { skewStats } from '../popularity/skew.ts';
 import { PendingOutput } from '../util/atomic-file.ts';
 import { formatBytes } from '../util/bytes.ts';
 import { checkThreads, parseBytes, UsageError } from './options.ts';
+import { withPath } from '../util/os-error.ts';
 
 function parse<T extends Record<string, { type: 'string' | 'boolean'; default?: string | boolean }>>(argv: string[], options: T) {
   try {
@@ -86,6 +87,8 @@ export async function runGen(argv: string[], out: NodeJS.WriteStream = process.s
   }
   const zipf = zipfs.length === 1 ? zipfs[0] : zipfs;
   const started = Date.now(), rows = positiveInteger(values.rows!, '--rows'), threads = positiveInteger(values.threads!, '--threads');
+  const threadsWarning = checkThreads(threads, '--threads');
+  if (threadsWarning) out.write(`hotline: ${threadsWarning}\n`);
   const spec = { tableRows: preset.tableRows.map((n) => Math.min(n, cap)), denseFeatures: 13, zipf, seed };
   // Parts are generated on worker threads; this thread only writes, so memory holds a few parts at any size.
   if (values.format === 'tsv') {
@@ -94,7 +97,9 @@ export async function runGen(argv: string[], out: NodeJS.WriteStream = process.s
       const fd = openSync(output.partial, 'w');
       try {
         for await (const bytes of generateTsvInParts(spec, rows, partRows, threads)) {
-          for (let done = 0; done < bytes.length;) done += writeSync(fd, bytes, done);
+          withPath(output.partial, () => {
+            for (let done = 0; done < bytes.length;) done += writeSync(fd, bytes, done);
+          });
         }
       } finally {
         closeSync(fd);

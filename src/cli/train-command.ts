@@ -66,12 +66,13 @@ export interface TrainingRun {
 
 export function resumeTraining(dir: string, out: NodeJS.WriteStream = process.stdout): Promise<TrainingRun> {
   const { config, dataFingerprint } = readRunConfig(dir);
+  const runDir = new RunDir(dir); // locked before the data is looked at: a second resume is refused at once
   const now = fingerprintOf(config);
   if (now?.sha256 !== dataFingerprint?.sha256) {
     const show = (f: DataFingerprint | null) => (f ? `${f.path} (${f.summary})` : 'none');
     throw new DataError(`${dir}: the run trained on ${show(dataFingerprint)}; the data is now ${show(now)}. Resume needs the same data`);
   }
-  return runTraining(config, out, dir);
+  return runTraining(config, out, runDir);
 }
 
 /** The fingerprint of the configured data; null for data generated from the configuration itself. */
@@ -80,20 +81,21 @@ function fingerprintOf(config: TrainConfig): DataFingerprint | null {
   return config.data.kind === 'dataset' ? fileFingerprint(config.data.path) : null;
 }
 
-export async function runTraining(config: TrainConfig, out: NodeJS.WriteStream = process.stdout, resumeDir?: string): Promise<TrainingRun> {
+/** Trains as configured: a new run, or the resumed run in `resumed`. */
+export async function runTraining(config: TrainConfig, out: NodeJS.WriteStream = process.stdout, resumed?: RunDir): Promise<TrainingRun> {
   const kernels = createKernels(config.backend, config.threads);
   // A resumed run's dataset files are verified against their checksums: the run must go on with the same bytes.
-  const prepared = prepareData(config, kernels, Boolean(resumeDir));
+  const prepared = prepareData(config, kernels, Boolean(resumed));
   // The bottom MLP's input is the data's dense features (13 for Criteo, none for MovieLens or libFM sources).
   const arch: DlrmArch = validateArch({ ...config.arch, tableRows: prepared.tableRows, bottomMlp: [prepared.denseFeatures, ...config.arch.bottomMlp.slice(1)] });
   checkMemoryNeed(arch, {
     batchSize: config.batchSize, testBatchSize: config.testBatchSize, adagrad: config.optimizer === 'adagrad', availableBytes: totalmem(),
     tablesFrom: config.data.kind === 'random' ? '--arch-embedding-size' : `the tables of ${config.data.kind === 'synthetic' ? 'the synthetic set' : config.data.path}`,
   });
-  const runDir = resumeDir ? new RunDir(resumeDir) : config.runDir ? RunDir.create(config.runDir, config.policy.replace('+', '-')) : null;
+  const runDir = resumed ?? (config.runDir ? RunDir.create(config.runDir, config.policy.replace('+', '-')) : null);
   const store = runDir && config.checkpointEvery > 0 ? new CheckpointStore(join(runDir.path, 'checkpoints'), config.keepCheckpoints) : null;
-  const checkpoint = resumeDir ? (await store?.latest((message) => out.write(`hotline: ${message}\n`))) ?? null : null;
-  if (resumeDir && !checkpoint) throw new CheckpointError(`${resumeDir}: no sound checkpoint to resume from`);
+  const checkpoint = resumed ? (await store?.latest((message) => out.write(`hotline: ${message}\n`))) ?? null : null;
+  if (resumed && !checkpoint) throw new CheckpointError(`${resumed.path}: no sound checkpoint to resume from`);
   const threadsWarning = checkThreads(config.threads, '--threads');
   if (threadsWarning) out.write(`hotline: ${threadsWarning}\n`);
   out.write(`hotline: ${describeArch(arch)}\nkernels: ${kernels.describe()}\n`);

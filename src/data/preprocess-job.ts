@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { withPath } from '../util/os-error.ts';
 import { DataError } from './formats/data-error.ts';
 
 export interface InputRecord {
@@ -32,17 +33,13 @@ function sha256At(fd: number, position: number, length: number): string {
 }
 
 function inputRecord(file: string): InputRecord {
-  const path = resolve(file);
+  const path = resolve(file), stat = statSync(path);
+  if (stat.isDirectory()) throw new DataError(`${file}: a folder, not a file`);
+  const fd = openSync(path, 'r'), n = Math.min(stat.size, sampleBytes);
   try {
-    const { size, mtime } = statSync(path), fd = openSync(path, 'r');
-    try {
-      const n = Math.min(size, sampleBytes);
-      return { path, bytes: size, modified: mtime.toISOString(), head: sha256At(fd, 0, n), tail: sha256At(fd, size - n, n) };
-    } finally {
-      closeSync(fd);
-    }
-  } catch (error) {
-    throw new DataError(`${file}: cannot read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+    return withPath(path, () => ({ path, bytes: stat.size, modified: stat.mtime.toISOString(), head: sha256At(fd, 0, n), tail: sha256At(fd, stat.size - n, n) }));
+  } finally {
+    closeSync(fd);
   }
 }
 

@@ -13,6 +13,7 @@
  */
 import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readFileSync, readSync, rmSync, writeSync } from 'node:fs';
 import { PendingOutput, writeFileAtomic } from '../util/atomic-file.ts';
+import { withPath } from '../util/os-error.ts';
 import { join } from 'node:path';
 import { type Encoding, type Manifest, datasetFormat, datasetVersion } from './binary-dataset.ts';
 import { type FileDigest, IncrementalFileHash, sha256OfFileInWorker } from '../util/file-hash.ts';
@@ -114,7 +115,8 @@ function startWork(work: string, job: JobRecord, warn: (message: string) => void
 export async function preprocess(o: PreprocessOptions): Promise<Manifest> {
   const output = new PendingOutput(o.out);
   try {
-    return await build(o, output);
+    // Writes through descriptors carry no path in their OS errors: they name the folder being built.
+    return await withPath(output.partial, () => build(o, output));
   } finally {
     output.release();
   }

@@ -8,6 +8,7 @@ import { closeSync, ftruncateSync, mkdirSync, openSync, rmSync, writeSync } from
 import { join } from 'node:path';
 import { sha256OfFileInWorker } from '../util/file-hash.ts';
 import { PendingOutput, writeFileAtomic } from '../util/atomic-file.ts';
+import { withPath } from '../util/os-error.ts';
 import { type Encoding, type Manifest, datasetFormat, datasetVersion } from './binary-dataset.ts';
 import type { Dataset } from './dataset.ts';
 
@@ -30,14 +31,16 @@ export class BinaryDatasetWriter {
     rmSync(this.work, { recursive: true, force: true });
     mkdirSync(this.work, { recursive: true });
     this.fds = { labels: openSync(join(this.work, files.labels), 'w'), dense: openSync(join(this.work, files.dense), 'w'), categorical: openSync(join(this.work, files.categorical), 'w') };
-    ftruncateSync(this.fds.categorical, rows * tables * 4);
+    withPath(join(this.work, files.categorical), () => ftruncateSync(this.fds.categorical, rows * tables * 4));
   }
 
   append(part: Dataset): void {
     if (this.written + part.rows > this.rows) throw new Error(`more than the ${this.rows} rows announced`);
-    writeAt(this.fds.labels, part.labels, this.written * 4);
-    writeAt(this.fds.dense, part.dense, this.written * this.denseFeatures * 4);
-    part.categorical.forEach((column, t) => writeAt(this.fds.categorical, column, (t * this.rows + this.written) * 4));
+    withPath(this.work, () => {
+      writeAt(this.fds.labels, part.labels, this.written * 4);
+      writeAt(this.fds.dense, part.dense, this.written * this.denseFeatures * 4);
+      part.categorical.forEach((column, t) => writeAt(this.fds.categorical, column, (t * this.rows + this.written) * 4));
+    });
     this.written += part.rows;
   }
 

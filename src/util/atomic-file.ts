@@ -3,6 +3,7 @@ import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, ren
 import { dirname, join } from 'node:path';
 import { DataError } from '../data/formats/data-error.ts';
 import { Lock } from './lock.ts';
+import { withPath } from './os-error.ts';
 
 /** Makes a file's bytes, or a rename or a new entry in a directory, durable. */
 export function fsyncPath(path: string): void {
@@ -14,21 +15,20 @@ export function fsyncPath(path: string): void {
   }
 }
 
-/** Makes a rename or a new entry in `dir` durable. */
-export const fsyncDirectory = fsyncPath;
-
 /** Writes `data` (or its pieces, one after another) to `path`. Not durable: a killed process never leaves half a
  *  file, but a power loss may lose it (enough for work files that a rerun redoes). */
 export function writeFileAtomic(path: string, data: string | NodeJS.ArrayBufferView | NodeJS.ArrayBufferView[], durable = true): void {
   const temp = `${path}.tmp-${process.pid}`, fd = openSync(temp, 'w');
   try {
-    for (const piece of Array.isArray(data) ? data : [data]) writeFileSync(fd, piece);
-    if (durable) fsyncSync(fd);
+    withPath(path, () => {
+      for (const piece of Array.isArray(data) ? data : [data]) writeFileSync(fd, piece);
+      if (durable) fsyncSync(fd);
+    });
   } finally {
     closeSync(fd);
   }
   renameSync(temp, path);
-  if (durable) fsyncDirectory(dirname(path));
+  if (durable) fsyncPath(dirname(path));
 }
 
 /**
@@ -60,7 +60,7 @@ export class PendingOutput {
     }
     fsyncPath(this.partial);
     renameSync(this.partial, this.out);
-    fsyncDirectory(dirname(this.out));
+    fsyncPath(dirname(this.out));
     this.release();
   }
 

@@ -73,9 +73,9 @@ function checkFile(entry: unknown, key: string, needed: number | null, dir: stri
     throw fail(`${key}.bytes`, `${entry.bytes} bytes, but the rows and columns the manifest gives need ${needed} (the manifest was edited or belongs to other files)`);
   }
   if (needed === null && entry.bytes % 4 !== 0) throw fail(`${key}.bytes`, `expected a multiple of 4 bytes (int32 ids), got ${entry.bytes}`);
-  const file = join(dir, entry.path);
-  const size = existsSync(file) ? statSync(file).size : -1;
-  if (size !== entry.bytes) throw new DataError(`${file}: ${size < 0 ? 'missing' : `${size} bytes`}, the manifest says ${entry.bytes}`);
+  const file = join(dir, entry.path), stat = existsSync(file) ? statSync(file) : null;
+  if (stat && !stat.isFile()) throw new DataError(`${file}: not a file (the manifest says ${entry.bytes} bytes)`);
+  if ((stat?.size ?? -1) !== entry.bytes) throw new DataError(`${file}: ${stat ? `${stat.size} bytes` : 'missing'}, the manifest says ${entry.bytes}`);
 }
 
 /** Checks rows [firstRow, firstRow + data.rows) read from the folder: ids, bag offsets, labels and dense values. */

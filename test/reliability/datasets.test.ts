@@ -1,7 +1,7 @@
 // Issue 11, part 1: a damaged or inconsistent dataset never reaches the kernels. Each case damages a copy of a
 // valid dataset folder one way and asserts the message that names the file, the column or field and the row.
 import assert from 'node:assert/strict';
-import { cpSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { readBinaryDataset, readManifest } from '../../src/data/binary-dataset.ts';
@@ -84,6 +84,13 @@ describe('a damaged dataset is refused on load, naming file, column and row', ()
     refuses(cut, literal(`${join(cut, 'dense.f32')}: 1000 bytes, the manifest says 104000`));
     const gone = damaged('gone', (d) => writeFileSync(join(d, 'labels.f32'), ''));
     refuses(gone, literal(`${join(gone, 'labels.f32')}: 0 bytes, the manifest says 8000`));
+    const folder = damaged('folder', (d) => {
+      rmSync(join(d, 'dense.f32'));
+      mkdirSync(join(d, 'dense.f32'));
+    });
+    refuses(folder, literal(`${join(folder, 'dense.f32')}: not a file (the manifest says 104000 bytes)`));
+    const missing = damaged('missing', (d) => rmSync(join(d, 'categorical.i32')));
+    refuses(missing, literal(`${join(missing, 'categorical.i32')}: missing, the manifest says 24000`));
   });
 
   it('the checksums are verified on request (inspect --verify, resume), not by every load', () => {

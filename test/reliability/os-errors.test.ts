@@ -2,7 +2,7 @@
 // every command; sizes that cannot fit are refused, naming the flag, before anything is allocated.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { assertRefused, hotline, literal, scratch, tiny } from './cli.ts';
@@ -33,6 +33,10 @@ describe('OS errors in one line', () => {
     assertRefused(hotline(['gen', '--rows', '100', '--out', join(file, 'ds')]), literal(`cannot create the folder ${file}: file already exists (EEXIST)`));
     assertRefused(hotline(['preprocess', file, '--out', join(file, 'ds')]), literal(`cannot create the folder ${file}: file already exists (EEXIST)`));
     assertRefused(hotline(['profile', '--data-generation', 'synthetic', '--data-size', '2000', '--out', join(file, 'p')]), literal(`cannot create the folder ${join(file, 'p')}: not a directory (ENOTDIR)`));
+    const runs = join(d, 'runs');
+    assert.equal(hotline(['train', ...tiny, ...tableArgs, '--run-dir', runs]).status, 0);
+    const run = join(runs, readdirSync(runs)[0]);
+    assertRefused(hotline(['report', run, '--out', join(file, 'report')]), literal(`cannot create the folder ${join(file, 'report')}: not a directory (ENOTDIR)`));
   });
 
   it('EACCES: a folder the user may not write, a file it may not read', (t) => {

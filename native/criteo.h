@@ -5,7 +5,7 @@
 #include <cstdint>
 
 // Parses whole lines into labels [rows], dense [rows x 13] (log1p, missing 0) and 26 key columns (hash value
-// or -1 when missing). Returns the rows, or -1 when a line is malformed.
+// or -1 when missing). Returns the rows, or -1 when a line is malformed or holds a number too large to be finite.
 int64_t parseCriteo(const uint8_t* bytes, int64_t length, bool labelled, float* labels, float* dense, double* const* keys,
                     int64_t capacity);
 // Distinct keys of a column in first-seen order with their counts, and each key's index among them (local);

@@ -4,9 +4,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <exception>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -106,6 +108,9 @@ napi_value guarded(napi_env env, napi_callback_info info, Fn fn) {
   } catch (const JsError& e) {
     napi_throw_error(env, nullptr, e.message.c_str());
     return nullptr;
+  } catch (const std::exception& e) {  // e.g. bad_alloc, or a handle out of range: an Error, not an abort
+    napi_throw_error(env, nullptr, (std::string("hotline native: ") + e.what()).c_str());
+    return nullptr;
   }
 }
 
@@ -165,7 +170,11 @@ napi_value InteractionDotBackward(napi_env env, napi_callback_info info) {
 // The bounds check: off by default (then it costs a branch per call); on when HOTLINE_BOUNDS_CHECK=1 as the
 // addon loads, or after setBoundsCheck(true). When on, every binding that reads rows by id checks its ids,
 // offsets and array lengths before the kernel runs, and throws instead of touching memory outside them.
-bool boundsCheck = false;
+// Process-wide (worker threads share it), read when the library loads.
+std::atomic<bool> boundsCheck{[] {
+  const char* asked = std::getenv("HOTLINE_BOUNDS_CHECK");
+  return asked != nullptr && std::strcmp(asked, "1") == 0;
+}()};
 
 [[noreturn]] void failTable(size_t t, const std::string& what) {
   throw JsError{"hotline native: table " + std::to_string(t) + ": " + what};
@@ -231,10 +240,6 @@ SlotLayout readLayout(const Args& a, size_t at) {
   return SlotLayout{a.integer(at), a.integer(at + 1), a.integer(at + 2), a.integer(at + 3)};
 }
 
-SparseOptimizer readOptimizer(const Args& a, size_t at) {
-  return a.integer(at) == 1 ? SparseOptimizer::RowWiseAdagrad : SparseOptimizer::Sgd;
-}
-
 // Arguments 0..11 of embeddingUpdate and engineUpdate: (weights[], states[] | null, indices[], offsets[],
 // bags, dim, stride, slot0, grad, optimizer, lr, eps).
 struct UpdateArgs {
@@ -252,7 +257,7 @@ UpdateArgs readUpdateArgs(const Args& a) {
   Lookups lookups = readLookups(a, 2, tables.views.size());
   size_t gradFloats = 0;
   const float* grad = a.array<float>(8, &gradFloats);
-  const SparseOptimizer optimizer = readOptimizer(a, 9);
+  const SparseOptimizer optimizer = a.integer(9) == 1 ? SparseOptimizer::RowWiseAdagrad : SparseOptimizer::Sgd;
   if (optimizer == SparseOptimizer::RowWiseAdagrad)
     for (const auto& t : tables.views)
       if (!t.state) throw JsError{"hotline native: row-wise Adagrad needs a state array for every table"};
@@ -319,9 +324,16 @@ napi_value ParseCriteo(napi_env env, napi_callback_info info) {
     check(napi_get_typedarray_info(env, a[0], &type, &length, &data, nullptr, nullptr), "bytes");
     if (type != napi_uint8_array) throw JsError{"hotline native: parseCriteo needs a Uint8Array"};
     float* labels = a.arrayOf<float>(a[2], &capacity);
-    const auto keys = a.arrays<double>(4);
+    size_t denseFloats = 0;
+    float* dense = a.array<float>(3, &denseFloats);
+    std::vector<size_t> keyLengths;
+    const auto keys = a.arrays<double>(4, &keyLengths);
+    // The rows it may write: as many as labels holds, so dense and every key column must hold them too.
+    if (denseFloats < capacity * kCriteoDense || keys.size() != kCriteoCategorical ||
+        std::any_of(keyLengths.begin(), keyLengths.end(), [&](size_t n) { return n < capacity; }))
+      throw JsError{"hotline native: parseCriteo needs dense [rows x 13] and 26 key columns of rows, as labels"};
     return numberValue(env, parseCriteo(static_cast<const uint8_t*>(data), static_cast<int64_t>(length), a.flag(1), labels,
-                                        a.array<float>(3), keys.data(), static_cast<int64_t>(capacity)));
+                                        dense, keys.data(), static_cast<int64_t>(capacity)));
   });
 }
 
@@ -574,7 +586,7 @@ napi_value SetBoundsCheck(napi_env env, napi_callback_info info) {
   return guarded<1>(env, info, [&](const Args& a) {
     napi_value was;
     check(napi_get_boolean(env, boundsCheck, &was), "boolean");
-    boundsCheck = a.flag(0);
+    boundsCheck.store(a.flag(0));
     return was;
   });
 }
@@ -618,8 +630,6 @@ napi_value Info(napi_env env, napi_callback_info info) {
 }
 
 napi_value Init(napi_env env, napi_value exports) {
-  const char* asked = std::getenv("HOTLINE_BOUNDS_CHECK");
-  boundsCheck = asked && std::strcmp(asked, "1") == 0;
   const napi_property_descriptor methods[] = {
       {"gemm", nullptr, Gemm<false>, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"gemmOwn", nullptr, Gemm<true>, nullptr, nullptr, nullptr, napi_default, nullptr},

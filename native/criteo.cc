@@ -10,8 +10,8 @@
 #include "pool.h"
 
 namespace {
-constexpr int kDense = 13;
-constexpr int kCategorical = 26;
+constexpr int kDense = kCriteoDense;
+constexpr int kCategorical = kCriteoCategorical;
 
 // Lookup tables: hex digit values (-1 for other bytes), and log1p of the small counts that make up most of
 // Criteo's integer features.

@@ -15,7 +15,7 @@
 #include "pool.h"
 
 namespace {
-constexpr int kDense = 13, kCategorical = 26;
+constexpr int kDense = kCriteoDense, kCategorical = kCriteoCategorical;
 constexpr int64_t kMaxLine = 1 << 16;
 
 struct Rows {

@@ -218,6 +218,16 @@ describe('native Criteo parser', { skip }, () => {
     });
   }
 
+  it('refuses output arrays shorter than the rows it may write', () => {
+    const keys = (n: number, rows: number) => Array.from({ length: n }, () => new Float64Array(rows));
+    const bytes = Buffer.from(line(Array(13).fill('1')));
+    const message = 'hotline native: parseCriteo needs dense [rows x 13] and 26 key columns of rows, as labels';
+    assert.throws(() => data.parseCriteo(bytes, true, new Float32Array(4), new Float32Array(13), keys(26, 4)), { message });
+    assert.throws(() => data.parseCriteo(bytes, true, new Float32Array(4), new Float32Array(52), keys(25, 4)), { message });
+    assert.throws(() => data.parseCriteo(bytes, true, new Float32Array(4), new Float32Array(52), [...keys(25, 4), new Float64Array(3)]), { message });
+    assert.equal(data.parseCriteo(bytes, true, new Float32Array(4), new Float32Array(52), keys(26, 4)), 1);
+  });
+
   it('counts no line ends in no bytes', () => {
     assert.equal(data.countLineEnds(new Uint8Array(0)), 0);
     assert.equal(data.countLineEnds(Buffer.from('a\nb\n\nc')), 3);

@@ -94,10 +94,16 @@ int64_t parseLines(const uint8_t* b, int64_t length, bool labelled, float* label
 }
 }  // namespace
 
+// Bytes per thread below which a parse is not split. The fuzz build (bench/fuzz) makes it small, so that its
+// short inputs are split too.
+#ifndef HOTLINE_PARSE_PART_BYTES
+#define HOTLINE_PARSE_PART_BYTES (1 << 20)
+#endif
+
 int64_t parseCriteo(const uint8_t* b, int64_t length, bool labelled, float* labels, float* dense, double* const* keys,
                     int64_t capacity) {
   // Parts that end at line ends, one per thread; each part's first row follows from the line ends before it.
-  const int parts = static_cast<int>(std::min<int64_t>(pool().size(), 1 + length / (1 << 20)));
+  const int parts = static_cast<int>(std::min<int64_t>(pool().size(), 1 + length / HOTLINE_PARSE_PART_BYTES));
   std::vector<int64_t> start(parts + 1, length), firstRow(parts + 1, 0);
   start[0] = 0;
   for (int k = 1; k < parts; ++k) {

@@ -34,7 +34,6 @@ for (const size of [1, 2, 5]) {
     }
   }
 }
-add('criteo', [0x39], Buffer.from(lines.slice(0, 3).join('\n') + '\n', 'latin1')); // repeated past 1 MiB, over two threads
 
 // keys: one table's ids as 4-byte keys (width code 2), in chunks of 16 or 64, min count 1 or 2.
 for (const t of [0, 2, 9, 20]) {

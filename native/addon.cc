@@ -4,7 +4,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -15,6 +19,7 @@
 #include "gather-engine.h"
 #include "gemm.h"
 #include "pool.h"
+#include "scan.h"
 
 namespace {
 
@@ -53,7 +58,7 @@ class Args {
     return v;
   }
   template <typename T>
-  T* array(size_t i) const { return arrayOf<T>(values_[i]); }
+  T* array(size_t i, size_t* lengthOut = nullptr) const { return arrayOf<T>(values_[i], lengthOut); }
   bool isNull(size_t i) const {
     napi_valuetype type;
     check(napi_typeof(env_, values_[i], &type), "typeof");
@@ -102,6 +107,9 @@ napi_value guarded(napi_env env, napi_callback_info info, Fn fn) {
     return fn(args);
   } catch (const JsError& e) {
     napi_throw_error(env, nullptr, e.message.c_str());
+    return nullptr;
+  } catch (const std::exception& e) {  // e.g. bad_alloc, or a handle out of range: an Error, not an abort
+    napi_throw_error(env, nullptr, (std::string("hotline native: ") + e.what()).c_str());
     return nullptr;
   }
 }
@@ -159,17 +167,72 @@ napi_value InteractionDotBackward(napi_env env, napi_callback_info info) {
   });
 }
 
-// Reads (tables, states, indices, offsets) at argument positions 0..3 into views.
-void readTables(const Args& a, std::vector<TableView>& tables, std::vector<BagsView>& bags) {
-  const auto weights = a.arrays<float>(0);
-  const auto states = a.isNull(1) ? std::vector<float*>(weights.size(), nullptr) : a.arrays<float>(1);
-  const auto indices = a.arrays<int32_t>(2);
-  const auto offsets = a.arrays<int32_t>(3);
-  if (states.size() != weights.size() || indices.size() != weights.size() || offsets.size() != weights.size())
-    throw JsError{"hotline native: tables, states, indices and offsets differ in count"};
-  for (size_t t = 0; t < weights.size(); ++t) {
-    tables.push_back({weights[t], states[t], 0});
-    bags.push_back({indices[t], offsets[t]});
+// The bounds check: off by default (then it costs a branch per call); on when HOTLINE_BOUNDS_CHECK=1 as the
+// addon loads, or after setBoundsCheck(true). When on, every binding that reads rows by id checks its ids,
+// offsets and array lengths before the kernel runs, and throws instead of touching memory outside them.
+// Process-wide (worker threads share it), read when the library loads.
+std::atomic<bool> boundsCheck{[] {
+  const char* asked = std::getenv("HOTLINE_BOUNDS_CHECK");
+  return asked != nullptr && std::strcmp(asked, "1") == 0;
+}()};
+
+[[noreturn]] void failTable(size_t t, const std::string& what) {
+  throw JsError{"hotline native: table " + std::to_string(t) + ": " + what};
+}
+
+// Tables of dim floats per row (rows = floats / dim), with each one's Adagrad state length (0 without one).
+struct Tables {
+  std::vector<TableView> views;
+  std::vector<size_t> stateFloats;
+};
+
+// Reads weights[] at argument `at`, and their states[] (or null) at at + 1 when withStates.
+Tables readTables(const Args& a, size_t at, bool withStates, int64_t dim) {
+  std::vector<size_t> floats;
+  const auto weights = a.arrays<float>(at, &floats);
+  Tables tables;
+  tables.stateFloats.assign(weights.size(), 0);
+  const auto states = !withStates || a.isNull(at + 1) ? std::vector<float*>(weights.size(), nullptr)
+                                                      : a.arrays<float>(at + 1, &tables.stateFloats);
+  if (states.size() != weights.size()) throw JsError{"hotline native: tables and states differ in count"};
+  for (size_t t = 0; t < weights.size(); ++t)
+    tables.views.push_back({weights[t], states[t], dim > 0 ? static_cast<int64_t>(floats[t]) / dim : 0});
+  return tables;
+}
+
+// Every table's lookups (indices[] at argument `at`, offsets[] at at + 1), with the lengths of their arrays.
+struct Lookups {
+  std::vector<BagsView> bags;
+  std::vector<size_t> indexCounts, offsetCounts;
+};
+
+Lookups readLookups(const Args& a, size_t at, size_t tables) {
+  Lookups l;
+  const auto indices = a.arrays<int32_t>(at, &l.indexCounts);
+  const auto offsets = a.arrays<int32_t>(at + 1, &l.offsetCounts);
+  if (indices.size() != tables || offsets.size() != tables)
+    throw JsError{"hotline native: tables, indices and offsets differ in count"};
+  for (size_t t = 0; t < tables; ++t) l.bags.push_back({indices[t], offsets[t]});
+  return l;
+}
+
+void checkLookups(const Lookups& l, size_t t, int64_t bagCount, int64_t rows) {
+  const std::string error = lookupError(l.bags[t], bagCount, static_cast<int64_t>(l.indexCounts[t]),
+                                        static_cast<int64_t>(l.offsetCounts[t]), rows);
+  if (!error.empty()) failTable(t, error);
+}
+
+// The bounds check of a binding that pools rows into, or reads gradients from, an activation of
+// `activationFloats` floats; with Adagrad, each table's state must hold a float per row.
+void checkTables(const Tables& tables, const Lookups& lookups, const SlotLayout& layout, size_t activationFloats, bool adagrad) {
+  const std::string error = layoutError(layout, static_cast<int64_t>(tables.views.size()), static_cast<int64_t>(activationFloats));
+  if (!error.empty()) throw JsError{"hotline native: " + error};
+  for (size_t t = 0; t < tables.views.size(); ++t) {
+    const int64_t rows = tables.views[t].rows;
+    checkLookups(lookups, t, layout.bags, rows);
+    if (adagrad && static_cast<int64_t>(tables.stateFloats[t]) < rows)
+      failTable(t, "its row-wise Adagrad state holds " + std::to_string(tables.stateFloats[t]) + " floats for its " +
+                       std::to_string(rows) + " rows");
   }
 }
 
@@ -177,28 +240,51 @@ SlotLayout readLayout(const Args& a, size_t at) {
   return SlotLayout{a.integer(at), a.integer(at + 1), a.integer(at + 2), a.integer(at + 3)};
 }
 
+// Arguments 0..11 of embeddingUpdate and engineUpdate: (weights[], states[] | null, indices[], offsets[],
+// bags, dim, stride, slot0, grad, optimizer, lr, eps).
+struct UpdateArgs {
+  Tables tables;
+  Lookups lookups;
+  SlotLayout layout;
+  const float* grad;
+  SparseOptimizer optimizer;
+  float lr, eps;
+};
+
+UpdateArgs readUpdateArgs(const Args& a) {
+  const SlotLayout layout = readLayout(a, 4);
+  Tables tables = readTables(a, 0, true, layout.dim);
+  Lookups lookups = readLookups(a, 2, tables.views.size());
+  size_t gradFloats = 0;
+  const float* grad = a.array<float>(8, &gradFloats);
+  const SparseOptimizer optimizer = a.integer(9) == 1 ? SparseOptimizer::RowWiseAdagrad : SparseOptimizer::Sgd;
+  if (optimizer == SparseOptimizer::RowWiseAdagrad)
+    for (const auto& t : tables.views)
+      if (!t.state) throw JsError{"hotline native: row-wise Adagrad needs a state array for every table"};
+  if (boundsCheck) checkTables(tables, lookups, layout, gradFloats, optimizer == SparseOptimizer::RowWiseAdagrad);
+  return UpdateArgs{std::move(tables), std::move(lookups), layout, grad, optimizer, static_cast<float>(a.number(10)),
+                    static_cast<float>(a.number(11))};
+}
+
 napi_value EmbeddingForward(napi_env env, napi_callback_info info) {
   return guarded<10>(env, info, [&](const Args& a) {
-    std::vector<TableView> tables;
-    std::vector<BagsView> bags;
-    readTables(a, tables, bags);
-    embeddingForward(tables.data(), bags.data(), static_cast<int64_t>(tables.size()), readLayout(a, 4),
-                     a.array<float>(8), a.flag(9));
+    const SlotLayout layout = readLayout(a, 4);
+    const Tables tables = readTables(a, 0, false, layout.dim);
+    const Lookups lookups = readLookups(a, 2, tables.views.size());
+    size_t outFloats = 0;
+    float* out = a.array<float>(8, &outFloats);
+    if (boundsCheck) checkTables(tables, lookups, layout, outFloats, false);
+    embeddingForward(tables.views.data(), lookups.bags.data(), static_cast<int64_t>(tables.views.size()), layout, out,
+                     a.flag(9));
     return undefinedValue(env);
   });
 }
 
 napi_value EmbeddingUpdate(napi_env env, napi_callback_info info) {
   return guarded<12>(env, info, [&](const Args& a) {
-    std::vector<TableView> tables;
-    std::vector<BagsView> bags;
-    readTables(a, tables, bags);
-    const auto optimizer = a.integer(9) == 1 ? SparseOptimizer::RowWiseAdagrad : SparseOptimizer::Sgd;
-    if (optimizer == SparseOptimizer::RowWiseAdagrad)
-      for (const auto& t : tables)
-        if (!t.state) throw JsError{"hotline native: row-wise Adagrad needs a state array for every table"};
-    embeddingUpdate(tables.data(), bags.data(), static_cast<int64_t>(tables.size()), readLayout(a, 4),
-                    a.array<float>(8), optimizer, static_cast<float>(a.number(10)), static_cast<float>(a.number(11)));
+    const UpdateArgs u = readUpdateArgs(a);
+    embeddingUpdate(u.tables.views.data(), u.lookups.bags.data(), static_cast<int64_t>(u.tables.views.size()), u.layout,
+                    u.grad, u.optimizer, u.lr, u.eps);
     return undefinedValue(env);
   });
 }
@@ -206,14 +292,25 @@ napi_value EmbeddingUpdate(napi_env env, napi_callback_info info) {
 // (slotOf[], indices[], offsets[], bags, fastIndices[], fastOffsets[], hostIndices[], hostOffsets[])
 napi_value PartitionLookups(napi_env env, napi_callback_info info) {
   return guarded<8>(env, info, [&](const Args& a) {
-    const auto slotOf = a.arrays<int32_t>(0);
-    const auto indices = a.arrays<int32_t>(1);
-    const auto offsets = a.arrays<int32_t>(2);
-    std::vector<BagsView> bags;
-    for (size_t t = 0; t < indices.size(); ++t) bags.push_back({indices[t], offsets[t]});
-    const auto fastIndices = a.arrays<int32_t>(4), fastOffsets = a.arrays<int32_t>(5);
-    const auto hostIndices = a.arrays<int32_t>(6), hostOffsets = a.arrays<int32_t>(7);
-    partitionLookups(slotOf.data(), bags.data(), static_cast<int64_t>(bags.size()), a.integer(3), fastIndices.data(),
+    std::vector<size_t> slots, fastIds, fastOffs, hostIds, hostOffs;
+    const auto slotOf = a.arrays<int32_t>(0, &slots);
+    const Lookups l = readLookups(a, 1, slotOf.size());
+    const int64_t bagCount = a.integer(3);
+    const auto fastIndices = a.arrays<int32_t>(4, &fastIds), fastOffsets = a.arrays<int32_t>(5, &fastOffs);
+    const auto hostIndices = a.arrays<int32_t>(6, &hostIds), hostOffsets = a.arrays<int32_t>(7, &hostOffs);
+    for (const auto* outputs : {&fastIndices, &fastOffsets, &hostIndices, &hostOffsets})
+      if (outputs->size() != slotOf.size()) throw JsError{"hotline native: tables and partition outputs differ in count"};
+    if (boundsCheck) {
+      for (size_t t = 0; t < slotOf.size(); ++t) {
+        checkLookups(l, t, bagCount, static_cast<int64_t>(slots[t]));
+        const size_t ids = static_cast<size_t>(l.bags[t].offsets[bagCount]), offsets = static_cast<size_t>(bagCount + 1);
+        if (std::min(fastIds[t], hostIds[t]) < ids || std::min(fastOffs[t], hostOffs[t]) < offsets)
+          failTable(t, "its partition outputs hold " + std::to_string(std::min(fastIds[t], hostIds[t])) + " ids and " +
+                           std::to_string(std::min(fastOffs[t], hostOffs[t])) + " offsets, its bags need " +
+                           std::to_string(ids) + " and " + std::to_string(offsets));
+      }
+    }
+    partitionLookups(slotOf.data(), l.bags.data(), static_cast<int64_t>(l.bags.size()), bagCount, fastIndices.data(),
                      fastOffsets.data(), hostIndices.data(), hostOffsets.data());
     return undefinedValue(env);
   });
@@ -227,9 +324,16 @@ napi_value ParseCriteo(napi_env env, napi_callback_info info) {
     check(napi_get_typedarray_info(env, a[0], &type, &length, &data, nullptr, nullptr), "bytes");
     if (type != napi_uint8_array) throw JsError{"hotline native: parseCriteo needs a Uint8Array"};
     float* labels = a.arrayOf<float>(a[2], &capacity);
-    const auto keys = a.arrays<double>(4);
+    size_t denseFloats = 0;
+    float* dense = a.array<float>(3, &denseFloats);
+    std::vector<size_t> keyLengths;
+    const auto keys = a.arrays<double>(4, &keyLengths);
+    // The rows it may write: as many as labels holds, so dense and every key column must hold them too.
+    if (denseFloats < capacity * kCriteoDense || keys.size() != kCriteoCategorical ||
+        std::any_of(keyLengths.begin(), keyLengths.end(), [&](size_t n) { return n < capacity; }))
+      throw JsError{"hotline native: parseCriteo needs dense [rows x 13] and 26 key columns of rows, as labels"};
     return numberValue(env, parseCriteo(static_cast<const uint8_t*>(data), static_cast<int64_t>(length), a.flag(1), labels,
-                                        a.array<float>(3), keys.data(), static_cast<int64_t>(capacity)));
+                                        dense, keys.data(), static_cast<int64_t>(capacity)));
   });
 }
 
@@ -359,29 +463,28 @@ napi_value AllocateTable(napi_env env, napi_callback_info info) {
 // The gather engine's jobs. Arguments 0..7: host weights[], indices[], offsets[], bags, dim, stride, slot0,
 // out -- the host rows of a micro-batch's bags, pooled into out at the layout's slots.
 struct GatherArgs {
-  std::vector<float*> host;
+  Tables host;
   std::vector<BagsView> bags;
   SlotLayout layout;
   float* out;
 };
 
 GatherArgs readGatherArgs(const Args& a) {
-  GatherArgs g;
-  g.host = a.arrays<float>(0);
-  const auto indices = a.arrays<int32_t>(1);
-  const auto offsets = a.arrays<int32_t>(2);
-  for (size_t t = 0; t < indices.size(); ++t) g.bags.push_back({indices[t], offsets[t]});
-  g.layout = SlotLayout{a.integer(3), a.integer(4), a.integer(5), a.integer(6)};
-  g.out = a.array<float>(7);
-  return g;
+  const SlotLayout layout = readLayout(a, 3);
+  Tables host = readTables(a, 0, false, layout.dim);
+  const Lookups lookups = readLookups(a, 1, host.views.size());
+  size_t outFloats = 0;
+  float* out = a.array<float>(7, &outFloats);
+  if (boundsCheck) checkTables(host, lookups, layout, outFloats, false);
+  return GatherArgs{std::move(host), lookups.bags, layout, out};
 }
-
 
 napi_value EngineGather(napi_env env, napi_callback_info info) {
   return guarded<8>(env, info, [&](const Args& a) {
     const GatherArgs g = readGatherArgs(a);
     return numberValue(env, gatherEngine().submit([g]() -> int64_t {
-      for (size_t t = 0; t < g.bags.size(); ++t) poolBags(g.host[t], g.bags[t], static_cast<int64_t>(t), g.layout, g.out, false);
+      for (size_t t = 0; t < g.bags.size(); ++t)
+        poolBags(g.host.views[t].weights, g.bags[t], static_cast<int64_t>(t), g.layout, g.out, false);
       return 0;
     }));
   });
@@ -409,7 +512,7 @@ napi_value EngineRefetch(napi_env env, napi_callback_info info) {
           ++refetched;
           const int32_t one[2] = {0, bags.offsets[b + 1] - bags.offsets[b]};
           const SlotLayout single{1, g.layout.dim, g.layout.stride, g.layout.slot0};
-          poolBags(g.host[t], BagsView{bags.indices + bags.offsets[b], one}, static_cast<int64_t>(t), single,
+          poolBags(g.host.views[t].weights, BagsView{bags.indices + bags.offsets[b], one}, static_cast<int64_t>(t), single,
                    g.out + b * g.layout.stride, false);
         }
       }
@@ -421,16 +524,11 @@ napi_value EngineRefetch(napi_env env, napi_callback_info info) {
 // Arguments as embeddingUpdate: the host rows' updates of a micro-batch, written back by the engine.
 napi_value EngineUpdate(napi_env env, napi_callback_info info) {
   return guarded<12>(env, info, [&](const Args& a) {
-    std::vector<TableView> tables;
-    std::vector<BagsView> bags;
-    readTables(a, tables, bags);
-    const SlotLayout layout = readLayout(a, 4);
-    const float* grad = a.array<float>(8);
-    const auto optimizer = a.integer(9) == 1 ? SparseOptimizer::RowWiseAdagrad : SparseOptimizer::Sgd;
-    const float lr = static_cast<float>(a.number(10)), eps = static_cast<float>(a.number(11));
-    return numberValue(env, gatherEngine().submit([=]() -> int64_t {
-      for (size_t t = 0; t < tables.size(); ++t)
-        embeddingUpdateTable(tables[t], bags[t], static_cast<int64_t>(t), layout, grad, optimizer, lr, eps);
+    const UpdateArgs u = readUpdateArgs(a);
+    return numberValue(env, gatherEngine().submit([u]() -> int64_t {
+      for (size_t t = 0; t < u.tables.views.size(); ++t)
+        embeddingUpdateTable(u.tables.views[t], u.lookups.bags[t], static_cast<int64_t>(t), u.layout, u.grad, u.optimizer,
+                             u.lr, u.eps);
       return 0;
     }));
   });
@@ -480,6 +578,34 @@ napi_value EngineWait(napi_env env, napi_callback_info info) {
 napi_value MonotonicNs(napi_env env, napi_callback_info info) {
   return guarded<0>(env, info, [&](const Args&) {
     return numberValue(env, monotonicNs());
+  });
+}
+
+// (on) -> whether the check was on before.
+napi_value SetBoundsCheck(napi_env env, napi_callback_info info) {
+  return guarded<1>(env, info, [&](const Args& a) {
+    napi_value was;
+    check(napi_get_boolean(env, boundsCheck, &was), "boolean");
+    boundsCheck.store(a.flag(0));
+    return was;
+  });
+}
+
+// (values as Int32Array, rows) -> the index of the first id outside [0, rows), or -1.
+napi_value FirstIdOutOfRange(napi_env env, napi_callback_info info) {
+  return guarded<2>(env, info, [&](const Args& a) {
+    size_t n = 0;
+    const int32_t* ids = a.array<int32_t>(0, &n);
+    return numberValue(env, firstIdOutOfRange(ids, static_cast<int64_t>(n), a.integer(1)));
+  });
+}
+
+template <int64_t (*Scan)(const float*, int64_t)>
+napi_value FloatScan(napi_env env, napi_callback_info info) {
+  return guarded<1>(env, info, [&](const Args& a) {
+    size_t n = 0;
+    const float* values = a.array<float>(0, &n);
+    return numberValue(env, Scan(values, static_cast<int64_t>(n)));
   });
 }
 
@@ -534,6 +660,10 @@ napi_value Init(napi_env env, napi_value exports) {
       {"engineRead", nullptr, EngineRead, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"engineWait", nullptr, EngineWait, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"monotonicNs", nullptr, MonotonicNs, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"setBoundsCheck", nullptr, SetBoundsCheck, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"firstIdOutOfRange", nullptr, FirstIdOutOfRange, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"firstNonFinite", nullptr, FloatScan<firstNonFinite>, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"firstNotBinary", nullptr, FloatScan<firstNotBinary>, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},
   };

@@ -10,8 +10,8 @@
 #include "pool.h"
 
 namespace {
-constexpr int kDense = 13;
-constexpr int kCategorical = 26;
+constexpr int kDense = kCriteoDense;
+constexpr int kCategorical = kCriteoCategorical;
 
 // Lookup tables: hex digit values (-1 for other bytes), and log1p of the small counts that make up most of
 // Criteo's integer features.
@@ -28,6 +28,13 @@ struct Tables {
 const Tables tables;
 
 inline int hexDigit(uint8_t c) { return tables.hex[c]; }
+
+// Line ends in [from, to). An empty typed array may have no data pointer, and memchr must not see a null one.
+int64_t lineEnds(const uint8_t* from, const uint8_t* to) {
+  int64_t lines = 0;
+  for (const uint8_t* q = from; q < to && (q = static_cast<const uint8_t*>(std::memchr(q, '\n', static_cast<size_t>(to - q)))); ++q) ++lines;
+  return lines;
+}
 }  // namespace
 
 namespace {
@@ -54,7 +61,8 @@ int64_t parseLines(const uint8_t* b, int64_t length, bool labelled, float* label
       }
       const int64_t digits = p;
       while (p < length && b[p] >= '0' && b[p] <= '9') value = value * 10 + (b[p++] - '0');
-      if (p >= length || b[p] != '\t' || (negative && p == digits)) return -1;
+      // A number past double's range (over 308 digits) is infinite: the TypeScript parser refuses it.
+      if (p >= length || b[p] != '\t' || (negative && p == digits) || std::isinf(value)) return -1;
       dense[r * kDense + j] = (p == start || negative) ? 0.0f
                               : value < (1 << 16) ? tables.log1pSmall[static_cast<int>(value)] : static_cast<float>(std::log1p(value));
       ++p;
@@ -86,10 +94,16 @@ int64_t parseLines(const uint8_t* b, int64_t length, bool labelled, float* label
 }
 }  // namespace
 
+// Bytes per thread below which a parse is not split. The fuzz build (bench/fuzz) makes it small, so that its
+// short inputs are split too.
+#ifndef HOTLINE_PARSE_PART_BYTES
+#define HOTLINE_PARSE_PART_BYTES (1 << 20)
+#endif
+
 int64_t parseCriteo(const uint8_t* b, int64_t length, bool labelled, float* labels, float* dense, double* const* keys,
                     int64_t capacity) {
   // Parts that end at line ends, one per thread; each part's first row follows from the line ends before it.
-  const int parts = static_cast<int>(std::min<int64_t>(pool().size(), 1 + length / (1 << 20)));
+  const int parts = static_cast<int>(std::min<int64_t>(pool().size(), 1 + length / HOTLINE_PARSE_PART_BYTES));
   std::vector<int64_t> start(parts + 1, length), firstRow(parts + 1, 0);
   start[0] = 0;
   for (int k = 1; k < parts; ++k) {
@@ -98,8 +112,7 @@ int64_t parseCriteo(const uint8_t* b, int64_t length, bool labelled, float* labe
   }
   for (int k = 1; k < parts; ++k) start[k] = std::max(start[k], start[k - 1]);
   for (int k = 0; k < parts; ++k) {
-    int64_t lines = 0;
-    for (const uint8_t* q = b + start[k]; (q = static_cast<const uint8_t*>(std::memchr(q, '\n', static_cast<size_t>(b + start[k + 1] - q)))); ++q) ++lines;
+    int64_t lines = lineEnds(b + start[k], b + start[k + 1]);
     if (k == parts - 1 && start[k + 1] > start[k] && b[start[k + 1] - 1] != '\n') ++lines;
     firstRow[k + 1] = firstRow[k] + lines;
   }
@@ -144,11 +157,7 @@ int64_t countKeys(const double* keys, int64_t n, double* values, double* counts,
   return distinct;
 }
 
-int64_t countLineEnds(const uint8_t* b, int64_t length) {
-  int64_t lines = 0;
-  for (const uint8_t* q = b; (q = static_cast<const uint8_t*>(std::memchr(q, '\n', static_cast<size_t>(b + length - q)))); ++q) ++lines;
-  return lines;
-}
+int64_t countLineEnds(const uint8_t* b, int64_t length) { return lineEnds(b, b + length); }
 
 namespace {
 // Open addressing over keys stored + 2 (so 0 marks an empty slot): keys are -1 or 32-bit values.
@@ -173,10 +182,16 @@ struct KeyTable {
 std::vector<std::unique_ptr<KeyTable>> vocabularies;
 }  // namespace
 
+// Distinct keys the running totals have room for at first. The fuzz build (bench/fuzz) starts them small, so
+// that its short inputs make them grow.
+#ifndef HOTLINE_COUNTS_INITIAL
+#define HOTLINE_COUNTS_INITIAL (1 << 16)
+#endif
+
 namespace {
 // Running totals of one column's counts, growing with the distinct keys seen (not with the input).
 struct CountTable {
-  KeyTable table{1 << 16};
+  KeyTable table{HOTLINE_COUNTS_INITIAL};
   size_t used = 0;
   void add(uint64_t k, int64_t count) {
     if ((used + 1) * 2 > table.keys.size()) grow();

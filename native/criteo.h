@@ -4,8 +4,11 @@
 #pragma once
 #include <cstdint>
 
+// A Criteo line: a label, 13 integer features, 26 categorical hashes.
+constexpr int kCriteoDense = 13, kCriteoCategorical = 26;
+
 // Parses whole lines into labels [rows], dense [rows x 13] (log1p, missing 0) and 26 key columns (hash value
-// or -1 when missing). Returns the rows, or -1 when a line is malformed.
+// or -1 when missing). Returns the rows, or -1 when a line is malformed or holds a number too large to be finite.
 int64_t parseCriteo(const uint8_t* bytes, int64_t length, bool labelled, float* labels, float* dense, double* const* keys,
                     int64_t capacity);
 // Distinct keys of a column in first-seen order with their counts, and each key's index among them (local);

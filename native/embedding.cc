@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "pool.h"
+#include "scan.h"
 
 namespace {
 
@@ -69,6 +70,34 @@ inline uint32_t hash32(uint32_t x) {
 }
 
 }  // namespace
+
+std::string lookupError(const BagsView& bags, int64_t bagCount, int64_t indexCount, int64_t offsetCount, int64_t rows) {
+  using std::to_string;
+  const int32_t* off = bags.offsets;
+  if (bagCount < 0 || offsetCount != bagCount + 1)
+    return to_string(offsetCount) + " offsets for " + to_string(bagCount) + " bags (needs " + to_string(bagCount + 1) + ")";
+  if (off[0] != 0) return "offsets start at " + to_string(off[0]) + ", not 0";
+  int32_t decreases = 0;  // a reduction, not an early exit, so the loop vectorises
+  for (int64_t b = 0; b < bagCount; ++b) decreases |= off[b + 1] < off[b];
+  for (int64_t b = 0; decreases && b < bagCount; ++b)
+    if (off[b + 1] < off[b])
+      return "offset " + to_string(b + 1) + " (" + to_string(off[b + 1]) + ") is below offset " + to_string(b) + " (" + to_string(off[b]) + ")";
+  if (off[bagCount] > indexCount) return "offsets end at " + to_string(off[bagCount]) + ", past its " + to_string(indexCount) + " ids";
+  const int64_t p = firstIdOutOfRange(bags.indices, off[bagCount], rows);
+  if (p >= 0) return "id " + to_string(bags.indices[p]) + " at lookup " + to_string(p) + " is outside its " + to_string(rows) + " rows";
+  return "";
+}
+
+std::string layoutError(const SlotLayout& L, int64_t tables, int64_t floats) {
+  using std::to_string;
+  if (L.dim < 1 || L.bags < 0 || L.slot0 < 0 || L.stride < 0)
+    return "layout of " + to_string(L.bags) + " bags, dim " + to_string(L.dim) + ", stride " + to_string(L.stride) + ", slot " + to_string(L.slot0) + " has a negative or zero size";
+  if (L.slot0 + tables * L.dim > L.stride)
+    return to_string(tables) + " tables of dim " + to_string(L.dim) + " from column " + to_string(L.slot0) + " overrun the stride of " + to_string(L.stride);
+  if (L.bags * L.stride > floats)
+    return to_string(L.bags) + " bags of stride " + to_string(L.stride) + " need " + to_string(L.bags * L.stride) + " floats, the activation holds " + to_string(floats);
+  return "";
+}
 
 void embeddingForward(const TableView* tables, const BagsView* bags, int64_t count, const SlotLayout& L, float* out,
                       bool accumulate) {

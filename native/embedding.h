@@ -1,5 +1,6 @@
 #pragma once
 #include <cstdint>
+#include <string>
 
 // One embedding table: rows x dim floats, and its row-wise Adagrad state (one float per row) when used.
 struct TableView {
@@ -21,6 +22,13 @@ struct SlotLayout {
   int64_t stride;
   int64_t slot0;
 };
+
+// The bounds check's tests, each "" when the arrays are consistent, else what is wrong. lookupError: the
+// offsets (offsetCount of them) are bagCount + 1 non-decreasing entries from 0 to at most indexCount, and every
+// id they cover is in [0, rows). layoutError: `tables` tables of the layout fit its stride and its
+// bags x stride activation fits the `floats` floats of the array.
+std::string lookupError(const BagsView& bags, int64_t bagCount, int64_t indexCount, int64_t offsetCount, int64_t rows);
+std::string layoutError(const SlotLayout& layout, int64_t tables, int64_t floats);
 
 // Sum-pools every table's bags into out (added to what is there when accumulate).
 void embeddingForward(const TableView* tables, const BagsView* bags, int64_t count, const SlotLayout& layout,

@@ -31,6 +31,11 @@ interface Addon {
   engineRead(path: string, position: number, target: ArrayBufferView): number;
   engineWait(job: number): EngineJob;
   monotonicNs(): number;
+  /** Turns the embedding kernels' bounds check on or off (see setBoundsCheck below); returns the old state. */
+  setBoundsCheck(on: boolean): boolean;
+  firstIdOutOfRange(ids: Int32Array, rows: number): number;
+  firstNonFinite(values: Float32Array): number;
+  firstNotBinary(labels: Float32Array): number;
 }
 
 const addonPath = fileURLToPath(new URL('../../build/Release/hotline.node', import.meta.url));
@@ -42,6 +47,17 @@ export function loadAddon(): Addon | Error {
   } catch (error) {
     return new Error(`native kernels not available (${(error as Error).message.split('\n')[0]}); run \`npm run build:native\``);
   }
+}
+
+/**
+ * The native embedding kernels' bounds check (ids, offsets and array lengths checked before every kernel
+ * that reads rows by id, a clear Error instead of a read or write out of bounds). Off by default; on when
+ * HOTLINE_BOUNDS_CHECK=1 as the addon loads (`npm test` sets it). Returns whether it was on, or null when the
+ * addon is not built.
+ */
+export function setBoundsCheck(on: boolean): boolean | null {
+  const addon = loadAddon();
+  return addon instanceof Error ? null : addon.setBoundsCheck(on);
 }
 
 export class NativeKernels implements Kernels {

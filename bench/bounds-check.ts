@@ -1,0 +1,79 @@
+/**
+ * What the native embedding kernels' bounds check costs: embedding-bag forward and SGD update, ns per lookup,
+ * with the check off (the default: one branch per call) and on (every id, offset and length checked before
+ * the kernel), on the Kaggle tables (33.8M rows x 16), batch 2048 x 26 one-hot Zipf(1.05) lookups, 1 thread.
+ * With --addon PATH, also another build of the addon (one from before the check, to show "off" costs
+ * nothing). Configurations alternate within each round; medians and spreads (fastest-slowest) over the rounds.
+ * Writes bench/out/bounds-check.json.
+ *
+ *   node --import tsx bench/bounds-check.ts [--batches 20] [--rounds 7] [--addon PATH]
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { oneHotOffsets } from '../src/data/dataset.ts';
+import { generateSynthetic } from '../src/data/synthetic.ts';
+import type { Bags, Kernels } from '../src/kernels/kernels.ts';
+import { loadAddon, NativeKernels, setBoundsCheck } from '../src/kernels/native.ts';
+import { presets } from '../src/model/arch.ts';
+import { EmbeddingTables } from '../src/model/embeddings.ts';
+
+const { values } = parseArgs({ options: { batches: { type: 'string', default: '20' }, rounds: { type: 'string', default: '7' }, addon: { type: 'string' } } });
+const count = Number(values.batches), rounds = Number(values.rounds), batch = 2048, dim = 16;
+const rows = presets.kaggle.tableRows, lookups = batch * rows.length;
+const addon = loadAddon();
+if (addon instanceof Error) throw addon;
+const native = new NativeKernels(addon);
+native.setThreads(1);
+const tables = new EmbeddingTables(native, rows, dim, 1);
+const categorical = generateSynthetic({ rows: batch * count, tableRows: rows, denseFeatures: 1, zipf: 1.05, seed: 5 }).categorical;
+const offsets = oneHotOffsets(batch);
+const batches: Bags[] = Array.from({ length: count }, (_, b) => ({
+  indices: categorical.map((c) => c.subarray(b * batch, (b + 1) * batch)), offsets: categorical.map(() => offsets),
+}));
+const layout = { bags: batch, dim, stride: rows.length * dim, slot0: 0 };
+const out = new Float32Array(batch * layout.stride), grad = new Float32Array(batch * layout.stride).fill(1e-3);
+
+function measure(kernels: Kernels): { gather: number; update: number } {
+  let gather = 0, update = 0;
+  for (const bags of batches) {
+    let t = process.hrtime.bigint();
+    kernels.embeddingForward(tables.weights, bags, layout, out);
+    gather += Number(process.hrtime.bigint() - t);
+    t = process.hrtime.bigint();
+    kernels.embeddingUpdate(tables.weights, bags, layout, grad, { optimizer: 'sgd', lr: 0.01, eps: 0, states: null });
+    update += Number(process.hrtime.bigint() - t);
+  }
+  return { gather: gather / (count * lookups), update: update / (count * lookups) };
+}
+
+const other = values.addon ? new NativeKernels(createRequire(import.meta.url)(values.addon)) : null;
+const configs: [string, () => { gather: number; update: number }][] = [
+  ['check off', () => (setBoundsCheck(false), measure(native))],
+  ['check on', () => (setBoundsCheck(true), measure(native))],
+  ...(other ? [[`other build (${values.addon})`, () => measure(other)] as [string, () => { gather: number; update: number }]] : []),
+];
+const samples = new Map<string, { gather: number; update: number }[]>();
+for (let round = -1; round < rounds; round++) { // round -1 touches the rows and warms up, unrecorded
+  for (const [name, run] of configs) {
+    const r = run();
+    if (round >= 0) samples.set(name, [...(samples.get(name) ?? []), r]);
+  }
+}
+setBoundsCheck(false);
+
+const median = (a: number[]) => [...a].sort((x, y) => x - y)[a.length >> 1];
+const stats = (a: number[]) => ({ median: median(a), min: Math.min(...a), max: Math.max(...a) });
+console.log(`bounds check, Kaggle tables (${(tables.bytes / 2 ** 30).toFixed(2)} GiB, dim ${dim}), batch ${batch} x 26 Zipf lookups, 1 thread, ${rounds} rounds`);
+console.log('configuration | gather ns/lookup | update ns/lookup');
+const results = configs.map(([name]) => {
+  const s = samples.get(name)!;
+  const gather = stats(s.map((x) => x.gather)), update = stats(s.map((x) => x.update));
+  const cell = (x: typeof gather) => `${x.median.toFixed(2)} (${x.min.toFixed(2)}-${x.max.toFixed(2)})`;
+  console.log(`${name} | ${cell(gather)} | ${cell(update)}`);
+  return { configuration: name, gather, update };
+});
+const here = new URL('.', import.meta.url).pathname;
+mkdirSync(join(here, 'out'), { recursive: true });
+writeFileSync(join(here, 'out', 'bounds-check.json'), JSON.stringify({ date: new Date().toISOString(), batch, dim, rounds, results }, null, 2));

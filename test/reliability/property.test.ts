@@ -337,7 +337,7 @@ async function preprocessOutcome(source: Source, input: string, format: string, 
   if (m) assertVerified(out, m, source.header);
 }
 
-const check = <T>(property: fc.IAsyncProperty<[T]> | fc.IAsyncPropertyWithHooks<[T]>, numRuns: number, seed: number) =>
+const check = <T>(property: fc.IAsyncPropertyWithHooks<[T]>, numRuns: number, seed: number) =>
   fc.assert(property, { numRuns: runs(numRuns), seed });
 
 /** The valid datasets the loader's cases damage: one-hot (BinaryDatasetWriter) and multi-hot (a schema CSV). */
@@ -533,7 +533,7 @@ describe('through the real CLI: exit 2 and one line naming the file, or exit 0 a
         const { dir, input } = writeMutated(source, list), out = join(fresh(), 'ds');
         const r = await hotline(['preprocess', input, '--out', out, '--format', source.format(dir), '--on-bad-line', o.onBadLine, '--chunk-size', o.chunk, '--threads', '1']);
         if (assertExit(r, [input])) assertVerified(out, readManifest(out), source.header);
-      }), 5, 1500 + k);
+      }), 12, 1500 + k);
     });
   }
 
@@ -544,7 +544,7 @@ describe('through the real CLI: exit 2 and one line naming the file, or exit 0 a
       writeFileSync(schema, editJson(readFileSync(schema, 'utf8'), edit));
       const r = await hotline(['preprocess', input, '--out', out, '--format', `schema:${schema}`, '--threads', '1']);
       if (assertExit(r, [input, schema])) assertVerified(out, readManifest(out), source.header);
-    }), 4, 1600);
+    }), 8, 1600);
   });
 
   it('train --data-generation dataset --raw-data-file', async () => {
@@ -552,7 +552,7 @@ describe('through the real CLI: exit 2 and one line naming the file, or exit 0 a
       const { input } = writeMutated(source, list);
       const r = await hotline(['train', '--data-generation', 'dataset', '--raw-data-file', input, ...tiny, '--num-batches', '3', '--mini-batch-size', '8', '--run-dir', '']);
       assertExit(r, [input]);
-    }), 4, 1700);
+    }), 8, 1700);
   });
 
   it('inspect and train --dataset (loaded, and streamed with --shuffle-buffer) on a damaged folder', async () => {
@@ -562,7 +562,7 @@ describe('through the real CLI: exit 2 and one line naming the file, or exit 0 a
       assertExit(await hotline(['inspect', dir]), [dir]);
       const train = ['train', '--dataset', dir, ...tiny, '--mini-batch-size', '16', '--run-dir', '', ...(streamed ? ['--shuffle-buffer', '64'] : ['--num-batches', '3'])];
       assertExit(await hotline(train), [dir]);
-    }), 6, 1800);
+    }), 10, 1800);
   });
 });
 

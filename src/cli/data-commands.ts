@@ -7,8 +7,7 @@ import { preprocess } from '../data/preprocess.ts';
 import { generateInParts, generateTsvInParts } from '../data/synthetic-parts.ts';
 import { BinaryDatasetWriter } from '../data/write-binary.ts';
 import { presets } from '../model/arch.ts';
-import { profileAccesses, rankRows } from '../popularity/profiler.ts';
-import { skewStats } from '../popularity/skew.ts';
+import { skewOfIds } from '../popularity/skew.ts';
 import { PendingOutput } from '../util/atomic-file.ts';
 import { formatBytes } from '../util/bytes.ts';
 import { checkThreads, parseBytes, UsageError } from './options.ts';
@@ -128,13 +127,10 @@ export function runInspect(argv: string[], out: NodeJS.WriteStream = process.std
     `${positionals[0]}: ${data.rows.toLocaleString('en-US')} rows, ${formatBytes(bytes)}, label rate ${(100 * clicks / data.rows).toFixed(2)}%, ` +
       `encoding ${JSON.stringify(manifest.encoding)}${values.verify ? ', checksums verified' : ''}\n`,
   );
-  const profile = profileAccesses(data, 1, 1);
-  const { tables, pooled } = skewStats(profile, rankRows(profile), manifest.categoricalNames);
+  const { tables, pooled } = skewOfIds(data.categorical, manifest.cardinalities, manifest.categoricalNames);
   out.write('column | cardinality | distinct ids used | lookups on top 1% of ids | on top 10%\n');
-  for (const [t, s] of tables.entries()) {
-    let used = 0;
-    for (const c of profile.counts[t]) if (c > 0) used++;
-    out.write(`${manifest.categoricalNames[t]} | ${s.rows.toLocaleString('en-US')} | ${used.toLocaleString('en-US')} | ${(100 * s.top1).toFixed(1)}% | ${(100 * s.top10).toFixed(1)}%\n`);
+  for (const s of tables) {
+    out.write(`${s.name} | ${s.rows.toLocaleString('en-US')} | ${s.used.toLocaleString('en-US')} | ${(100 * s.top1).toFixed(1)}% | ${(100 * s.top10).toFixed(1)}%\n`);
   }
   out.write(`all | ${pooled.rows.toLocaleString('en-US')} | | ${(100 * pooled.top1).toFixed(1)}% | ${(100 * pooled.top10).toFixed(1)}%\n`);
 }

@@ -7,6 +7,7 @@ import { resumeTraining, runTraining } from './train-command.ts';
 import { CheckpointError } from '../checkpoint/checkpoint-store.ts';
 import { DivergenceError } from '../train/trainer.ts';
 import { describeOsError, isOsError } from '../util/os-error.ts';
+import { printable } from '../util/printable.ts';
 import { join } from 'node:path';
 import { runGen, runInspect, runPreprocess } from './data-commands.ts';
 
@@ -119,16 +120,17 @@ export async function main(argv: string[]): Promise<number> {
     else throw new UsageError(`unknown command '${command}'`);
     return 0;
   } catch (error) {
+    const say = (message: string) => process.stderr.write(`hotline: ${printable(message)}\n`);
     if (error instanceof UsageError || error instanceof ArchError || error instanceof DataError || error instanceof CheckpointError) {
-      process.stderr.write(`hotline: ${error.message}\n`);
+      say(error.message);
       return 2;
     }
     if (isOsError(error)) {
-      process.stderr.write(`hotline: ${describeOsError(error)}\n`);
+      say(describeOsError(error));
       return 2;
     }
     if (error instanceof DivergenceError) {
-      process.stderr.write(`hotline: ${error.message}\n`);
+      say(error.message);
       return 3;
     }
     throw error;

@@ -43,6 +43,9 @@ export function checkManifest(m: unknown, dir: string): asserts m is Manifest {
   if (!isObject(m.files)) throw fail('files', `expected the labels, dense and categorical files, got ${show(m.files)}`);
   const expected = { labels: rows * 4, dense: rows * dense.length * 4, categorical: rows * categorical.length * 4 };
   for (const [name, bytes] of Object.entries(expected)) checkFile(m.files[name], `files.${name}`, bytes, dir, fail);
+  // Every entry is a file the loaders read and verify: one they do not know is an edit, not a file to skip.
+  const stray = Object.keys(m.files).find((name) => !(name in expected));
+  if (stray !== undefined) throw fail(`files.${stray}`, 'unknown file (a dataset has labels, dense and categorical)');
   if (m.bags !== undefined) {
     if (!isObject(m.bags)) throw fail('bags', `expected the multi-hot columns' files, got ${show(m.bags)}`);
     for (const [column, bag] of Object.entries(m.bags)) {

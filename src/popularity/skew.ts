@@ -52,3 +52,31 @@ export function skewStats(profile: AccessProfile, ranking: RowRanking, names?: s
   const pooled = statsOf('all tables', profile.tableRows.reduce((a, b) => a + b, 0), ranking.counts);
   return { tables, pooled };
 }
+
+/** The lookups of each distinct id of a column, most first: one counter per table row when the table is not much
+ *  larger than the lookups, else from the ids sorted, so that memory and time follow the lookups (a hashed table may
+ *  have 2^31 rows for a few thousand ids). */
+function countsOfIds(ids: Int32Array, tableRows: number): Uint32Array {
+  if (tableRows <= 4 * ids.length) {
+    const counts = new Uint32Array(tableRows);
+    for (let i = 0; i < ids.length; i++) counts[ids[i]]++;
+    return counts.filter((c) => c > 0).sort().reverse();
+  }
+  const sorted = ids.slice().sort(), counts: number[] = [];
+  for (let i = 0; i < sorted.length;) {
+    let j = i + 1;
+    while (j < sorted.length && sorted[j] === sorted[i]) j++;
+    counts.push(j - i);
+    i = j;
+  }
+  return Uint32Array.from(counts).sort().reverse();
+}
+
+/** Skew per column of every lookup in `columns` (tables of tableRows rows), with the distinct ids each uses, and pooled. */
+export function skewOfIds(columns: Int32Array[], tableRows: number[], names: string[]): { tables: (SkewStats & { used: number })[]; pooled: SkewStats } {
+  const counts = columns.map((ids, t) => countsOfIds(ids, tableRows[t]));
+  const tables = counts.map((c, t) => ({ ...statsOf(names[t], tableRows[t], c), used: c.length }));
+  const all = new Uint32Array(counts.reduce((n, c) => n + c.length, 0));
+  counts.reduce((at, c) => (all.set(c, at), at + c.length), 0);
+  return { tables, pooled: statsOf('all tables', tableRows.reduce((a, b) => a + b, 0), all.sort().reverse()) };
+}

@@ -2,11 +2,13 @@
  * What the native embedding kernels' bounds check costs: embedding-bag forward and SGD update, ns per lookup,
  * with the check off (the default: one branch per call) and on (every id, offset and length checked before
  * the kernel), on the Kaggle tables (33.8M rows x 16), batch 2048 x 26 one-hot Zipf(1.05) lookups, 1 thread.
- * With --addon PATH, also another build of the addon (one from before the check, to show "off" costs
+ * "check alone" times the check by itself: each batch's last id is out of range, so the check reads every
+ * lookup and throws before the kernel runs. With --rows N every table has N rows instead: from cache the kernel is fastest, and the check's share the
+ * largest. With --addon PATH, also another build of the addon (one from before the check, to show "off" costs
  * nothing). Configurations alternate within each round; medians and spreads (fastest-slowest) over the rounds.
  * Writes bench/out/bounds-check.json.
  *
- *   node --import tsx bench/bounds-check.ts [--batches 20] [--rounds 7] [--addon PATH]
+ *   node --import tsx bench/bounds-check.ts [--batches 20] [--rounds 7] [--rows N] [--addon PATH]
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -19,9 +21,9 @@ import { loadAddon, NativeKernels, setBoundsCheck } from '../src/kernels/native.
 import { presets } from '../src/model/arch.ts';
 import { EmbeddingTables } from '../src/model/embeddings.ts';
 
-const { values } = parseArgs({ options: { batches: { type: 'string', default: '20' }, rounds: { type: 'string', default: '7' }, addon: { type: 'string' } } });
+const { values } = parseArgs({ options: { batches: { type: 'string', default: '20' }, rounds: { type: 'string', default: '7' }, rows: { type: 'string' }, addon: { type: 'string' } } });
 const count = Number(values.batches), rounds = Number(values.rounds), batch = 2048, dim = 16;
-const rows = presets.kaggle.tableRows, lookups = batch * rows.length;
+const rows = presets.kaggle.tableRows.map((n) => (values.rows ? Number(values.rows) : n)), lookups = batch * rows.length;
 const addon = loadAddon();
 if (addon instanceof Error) throw addon;
 const native = new NativeKernels(addon);
@@ -48,10 +50,33 @@ function measure(kernels: Kernels): { gather: number; update: number } {
   return { gather: gather / (count * lookups), update: update / (count * lookups) };
 }
 
+// The check by itself, per lookup: a bad last id makes it read every lookup and throw before the kernel.
+function checkAlone(): { gather: number; update: number } {
+  const bad = batches.map((b) => ({ indices: b.indices.map((ids, t) => (t === rows.length - 1 ? Int32Array.of(...ids.subarray(0, -1), rows[t]) : ids)), offsets: b.offsets }));
+  const time = (kernel: (bags: Bags) => void) => {
+    const t = process.hrtime.bigint();
+    for (const bags of bad) {
+      try {
+        kernel(bags);
+      } catch {
+        continue;
+      }
+      throw new Error('the bounds check let a bad id through');
+    }
+    return Number(process.hrtime.bigint() - t) / (count * lookups);
+  };
+  setBoundsCheck(true);
+  return {
+    gather: time((bags) => native.embeddingForward(tables.weights, bags, layout, out)),
+    update: time((bags) => native.embeddingUpdate(tables.weights, bags, layout, grad, { optimizer: 'sgd', lr: 0.01, eps: 0, states: null })),
+  };
+}
+
 const other = values.addon ? new NativeKernels(createRequire(import.meta.url)(values.addon)) : null;
 const configs: [string, () => { gather: number; update: number }][] = [
   ['check off', () => (setBoundsCheck(false), measure(native))],
   ['check on', () => (setBoundsCheck(true), measure(native))],
+  ['check alone', checkAlone],
   ...(other ? [[`other build (${values.addon})`, () => measure(other)] as [string, () => { gather: number; update: number }]] : []),
 ];
 const samples = new Map<string, { gather: number; update: number }[]>();
@@ -65,7 +90,7 @@ setBoundsCheck(false);
 
 const median = (a: number[]) => [...a].sort((x, y) => x - y)[a.length >> 1];
 const stats = (a: number[]) => ({ median: median(a), min: Math.min(...a), max: Math.max(...a) });
-console.log(`bounds check, Kaggle tables (${(tables.bytes / 2 ** 30).toFixed(2)} GiB, dim ${dim}), batch ${batch} x 26 Zipf lookups, 1 thread, ${rounds} rounds`);
+console.log(`bounds check, ${values.rows ? `tables of ${values.rows} rows` : 'Kaggle tables'} (${(tables.bytes / 2 ** 30).toFixed(2)} GiB, dim ${dim}), batch ${batch} x 26 Zipf lookups, 1 thread, ${rounds} rounds`);
 console.log('configuration | gather ns/lookup | update ns/lookup');
 const results = configs.map(([name]) => {
   const s = samples.get(name)!;
@@ -76,4 +101,4 @@ const results = configs.map(([name]) => {
 });
 const here = new URL('.', import.meta.url).pathname;
 mkdirSync(join(here, 'out'), { recursive: true });
-writeFileSync(join(here, 'out', 'bounds-check.json'), JSON.stringify({ date: new Date().toISOString(), batch, dim, rounds, results }, null, 2));
+writeFileSync(join(here, 'out', 'bounds-check.json'), JSON.stringify({ date: new Date().toISOString(), batch, dim, rounds, tableRows: rows, results }, null, 2));

@@ -113,7 +113,9 @@ int64_t parseCriteo(const uint8_t* b, int64_t length, bool labelled, float* labe
   for (int k = 1; k < parts; ++k) start[k] = std::max(start[k], start[k - 1]);
   for (int k = 0; k < parts; ++k) {
     int64_t lines = lineEnds(b + start[k], b + start[k + 1]);
-    if (k == parts - 1 && start[k + 1] > start[k] && b[start[k + 1] - 1] != '\n') ++lines;
+    // An unterminated last line belongs to the part that ends the bytes, which need not be the last part: a
+    // last line longer than a part leaves the parts after it empty.
+    if (start[k + 1] == length && start[k + 1] > start[k] && b[length - 1] != '\n') ++lines;
     firstRow[k + 1] = firstRow[k] + lines;
   }
   std::vector<int64_t> rows(parts, 0);

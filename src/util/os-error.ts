@@ -50,7 +50,7 @@ export function withPath<T>(path: string, fn: () => T): T {
 export function readJsonFile(path: string, invalid: (message: string) => Error, parse: (text: string) => unknown = JSON.parse): unknown {
   const text = withPath(path, () => readFileSync(path, 'utf8'));
   try {
-    return parse(text);
+    return parse(text.replace(/^\uFEFF/, '')); // a BOM, as editors on Windows write it, is no error
   } catch (error) {
     throw invalid(`${path}: not valid JSON (${(error as Error).message})`);
   }

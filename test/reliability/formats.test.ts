@@ -221,6 +221,9 @@ describe('schema files are checked key by key', () => {
   it('a valid schema reads back as written', () => {
     const schema = { delimiter: '\t', header: false, columns: ['g', 'shop', 'ts', 'price', 'clicked'], label, dense: ['price'], categorical: ['shop', 'g'], time: { column: 'ts', kind: 'yymmddhh' }, multiHot: { g: '|' } };
     assert.deepEqual(JSON.parse(JSON.stringify(readSchemaFile(schemaFile(schema)))), schema);
+    const withBom = schemaFile(schema);
+    writeFileSync(withBom, `\uFEFF${readFileSync(withBom, 'utf8')}`);
+    assert.deepEqual(JSON.parse(JSON.stringify(readSchemaFile(withBom))), schema);
   });
 
   it('a schema file that is missing, a directory or not JSON: one line naming it (also through the CLI)', () => {

@@ -1,6 +1,8 @@
 /** `hotline profile DATASET --budget 256MiB` (a dataset folder or a Criteo TSV): skew tables, the hot-input share by
  *  budget, and their plots. */
 import { existsSync } from 'node:fs';
+import { totalmem } from 'node:os';
+import { formatBytes } from '../util/bytes.ts';
 import { join } from 'node:path';
 import { accessCdfChart, analyzeAccesses, formatAnalysis, hotShareChart, standardBudgets } from '../popularity/analysis.ts';
 import { bytesPerHotRow } from '../popularity/hot-set.ts';
@@ -32,6 +34,12 @@ export async function runProfile(argv: string[], out: NodeJS.WriteStream = proce
   const config = trainConfigFrom(['--test-fraction', '0', ...trainArgs]);
   if (config.data.kind === 'random') throw new UsageError('profile needs data: a Criteo TSV path, or --data-generation synthetic');
   const { train } = loadSplits(config);
+  // The profiler counts every row of every table, as FAE's hot set needs: refused before allocating when it cannot fit.
+  const rows = train.tableRows.reduce((a, b) => a + b, 0);
+  if (4 * rows > totalmem()) {
+    throw new UsageError(`${config.data.kind === 'synthetic' ? 'the synthetic set' : config.data.path}: its tables have ${rows.toLocaleString('en-US')} rows; ` +
+      `profiling keeps a count per row (${formatBytes(4 * rows)}), more than this machine's ${formatBytes(totalmem())} (a hashed dataset needs a smaller --max-ind-range)`);
+  }
   const bytesPerRow = bytesPerHotRow(config.arch.embeddingDim, config.optimizer === 'adagrad' ? 1 : 0);
   const analysis = analyzeAccesses(train, bytesPerRow, config.fae.samplingRate, config.seed, [...standardBudgets, config.fae.budgetBytes], tableNames(config));
   out.write(`${formatAnalysis(analysis)}\n`);

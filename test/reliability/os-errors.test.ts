@@ -91,6 +91,10 @@ describe('sizes that cannot fit are refused before allocating', () => {
       /--arch-embedding-size: the embedding tables need 44\.7 GiB; this machine has [\d.]+ GiB of memory/);
     assertRefused(hotline(['train', '--num-batches', '1', '--arch-mlp-bot', '13-100000000-16', '--run-dir', '']),
       /--test-mini-batch-size: the activations of a batch of 4,096 \([\d.]+ MiB a sample, mostly the 100,000,000-wide layer of --arch-mlp-bot\) need [\d.]+ TiB; this machine has/);
+    const d = scratch('hashed'), tsv = join(d, 'rows.tsv'), ds = join(d, 'ds');
+    assert.equal(hotline(['gen', '--rows', '500', '--format', 'tsv', '--out', tsv]).status, 0);
+    assert.equal(hotline(['preprocess', tsv, '--out', ds, '--max-ind-range', '2147483647']).status, 0);
+    assertRefused(hotline(['profile', ds, '--out', join(d, 'p')]), literal(`${ds}: its tables have 55,834,574,822 rows; profiling keeps a count per row (208.0 GiB), more than this machine's`));
     assertRefused(hotline(['train', '--num-batches', '1', '--mini-batch-size', '100000000', '--run-dir', '']),
       /--mini-batch-size: the activations of a batch of 100,000,000 \([\d.]+ KiB a sample\) need [\d.]+ TiB; this machine has/);
   });

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, it } from 'node:test';
-import { daySplits, kaggleSplits, randomSplits, readBinaryDataset } from '../src/data/binary-dataset.ts';
+import { daySplits, kaggleSplits, randomSplits, readBinaryDataset, splitBoundaries } from '../src/data/binary-dataset.ts';
 import { readCriteoTsv } from '../src/data/criteo-tsv.ts';
 import { criteoTsvBytes, hexKey } from '../src/data/formats/criteo-writer.ts';
 import { DataError } from '../src/data/formats/data-error.ts';
@@ -59,7 +59,16 @@ describe('preprocess', () => {
     }
     const splits = kaggleSplits(read, readBinaryDataset(out).manifest);
     assert.equal(splits.train.rows + splits.validation.rows + splits.test.rows, read.rows);
-    assert.equal(splits.train.rows, 6 * Math.floor(read.rows / 7));
+    // dlrm: np.array_split(rows, 7), the first 6 parts train; np.array_split(last, 2) gives test, then validation.
+    const arraySplit = (n: number, k: number) => Array.from({ length: k }, (_, i) => Math.floor(n / k) + (i < n % k ? 1 : 0));
+    const parts = arraySplit(read.rows, 7), [testRows, validationRows] = arraySplit(parts[6], 2);
+    assert.deepEqual([splits.train.rows, splits.test.rows, splits.validation.rows], [read.rows - parts[6], testRows, validationRows]);
+    assert.deepEqual(splits.test.labels, read.labels.subarray(read.rows - parts[6], read.rows - parts[6] + testRows), 'the test set is the first half');
+    for (const rows of [7, 13, 20, 3001]) {
+      const m = { ...readBinaryDataset(out).manifest, rows };
+      const p = arraySplit(rows, 7), [t] = arraySplit(p[6], 2);
+      assert.deepEqual(splitBoundaries(m, 'kaggle'), { trainEnd: rows - p[6], testEnd: rows - p[6] + t }, `${rows} rows`);
+    }
     const random = randomSplits(read, 0.2, 4);
     assert.equal(random.train.rows + random.validation.rows + random.test.rows, read.rows);
     assert.ok(Math.abs(random.validation.rows + random.test.rows - 600) < 90, `held out ${random.validation.rows + random.test.rows}`);

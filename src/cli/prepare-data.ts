@@ -61,9 +61,9 @@ export function prepareData(config: TrainConfig, kernels: Kernels, verify = fals
     if (data.split === 'random') throw new UsageError('--shuffle-buffer streams the dataset: use --split kaggle or day');
     const manifest = readManifest(data.path);
     if (verify) verifyChecksums(data.path, manifest);
-    const { trainEnd, validationEnd } = splitBoundaries(manifest, data.split);
+    const { trainEnd, testEnd } = splitBoundaries(manifest, data.split);
     const source = new StreamingSource(data.path, manifest, 0, trainEnd, config.batchSize, config.shuffleBuffer, config.seed, kernels.gatherEngine());
-    const test = readRowRange(data.path, manifest, validationEnd, manifest.rows);
+    const test = readRowRange(data.path, manifest, trainEnd, testEnd);
     requireRows(data.path, `--split ${data.split}`, manifest.rows, { ...test, rows: trainEnd }, test);
     return { source, test, tableRows: manifest.cardinalities, denseFeatures: manifest.denseNames.length };
   }

@@ -137,22 +137,23 @@ export interface Splits {
 
 export type SplitRule = 'kaggle' | 'day' | 'random';
 
-/** Where the positional splits cut: train [0, trainEnd), validation [trainEnd, validationEnd), test after.
- *  kaggle: 7 equal parts by position, the first 6 train; day: every input file (day) but the last trains (as
- *  Terabyte's day_0..day_23); the held-out part is halved into validation and test, as dlrm does. */
-export function splitBoundaries(m: Manifest, rule: 'kaggle' | 'day'): { trainEnd: number; validationEnd: number } {
-  let trainEnd = 6 * Math.floor(m.rows / 7);
+/** Where the positional splits cut: train [0, trainEnd), test [trainEnd, testEnd), validation after, as dlrm cuts:
+ *  kaggle: the rows in 7 parts as np.array_split makes them (the first rows % 7 parts one row longer), the first 6
+ *  train; day: every input file (day) but the last trains (as Terabyte's day_0..day_23); the held-out part is split
+ *  in two as np.array_split does, its first half the test set (dlrm: `test_indices, val_indices = np.array_split(...)`). */
+export function splitBoundaries(m: Manifest, rule: 'kaggle' | 'day'): { trainEnd: number; testEnd: number } {
+  let trainEnd = m.rows - Math.floor(m.rows / 7);
   if (rule === 'day') {
     const days = m.source.rowsPerInput;
     if (!days || days.length < 2) throw new DataError('--split day needs a dataset preprocessed from one file per day (two at least)');
     trainEnd = m.rows - days[days.length - 1];
   }
-  return { trainEnd, validationEnd: trainEnd + Math.floor((m.rows - trainEnd) / 2) };
+  return { trainEnd, testEnd: trainEnd + Math.ceil((m.rows - trainEnd) / 2) };
 }
 
 function splitAt(data: Dataset, m: Manifest, rule: 'kaggle' | 'day'): Splits {
-  const { trainEnd, validationEnd } = splitBoundaries(m, rule);
-  return { train: sliceRows(data, 0, trainEnd), validation: sliceRows(data, trainEnd, validationEnd), test: sliceRows(data, validationEnd, data.rows) };
+  const { trainEnd, testEnd } = splitBoundaries(m, rule);
+  return { train: sliceRows(data, 0, trainEnd), test: sliceRows(data, trainEnd, testEnd), validation: sliceRows(data, testEnd, data.rows) };
 }
 
 export function kaggleSplits(data: Dataset, manifest: Manifest): Splits {

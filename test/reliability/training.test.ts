@@ -58,8 +58,8 @@ describe('evaluation and splits', () => {
   it('a dataset too small for its split is refused', async () => {
     const dir = join(scratch('tiny-ds'), 'ds');
     await writeDataset(dir, 5, (r) => r % 2);
-    assertRefused(hotline(['train', '--dataset', dir, ...tiny, '--run-dir', '']), literal(`${dir}: 5 rows are too few for --split kaggle: its training part is empty`));
-    assertRefused(hotline(['train', '--dataset', dir, ...tiny, '--run-dir', '', '--shuffle-buffer', '10']), literal(`${dir}: 5 rows are too few for --split kaggle: its training part is empty`));
+    assertRefused(hotline(['train', '--dataset', dir, ...tiny, '--run-dir', '']), literal(`${dir}: 5 rows are too few for --split kaggle: its test part is empty`));
+    assertRefused(hotline(['train', '--dataset', dir, ...tiny, '--run-dir', '', '--shuffle-buffer', '10']), literal(`${dir}: 5 rows are too few for --split kaggle: its test part is empty`));
     const r = hotline(['train', '--data-generation', 'synthetic', '--data-size', '5', ...tiny, '--run-dir', '']);
     assertRefused(r, /the synthetic set: 5 rows are too few for --test-fraction 0\.1: its test part is empty/);
   });

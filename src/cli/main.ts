@@ -31,6 +31,9 @@ commands:
 
 options of train (demo takes the same, with its own defaults):
 ${helpText()}
+
+exit codes: 0 done; 2 refused, with one line saying why (bad data names file:line: field, a bad option its flag,
+an OS error the path); 3 training diverged (the loss stopped being finite; the last good checkpoint is kept)
 `;
 
 /** `hotline COMMAND --help`: the command's own options. */

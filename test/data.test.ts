@@ -10,7 +10,7 @@ import { describe, it } from 'node:test';
 import { daySplits, kaggleSplits, randomSplits, readBinaryDataset, splitBoundaries } from '../src/data/binary-dataset.ts';
 import { readCriteoTsv } from '../src/data/criteo-tsv.ts';
 import { criteoTsvBytes, hexKey } from '../src/data/formats/criteo-writer.ts';
-import { DataError } from '../src/data/formats/data-error.ts';
+import { DataError } from '../src/util/errors.ts';
 import { preprocess } from '../src/data/preprocess.ts';
 import { generateSynthetic } from '../src/data/synthetic.ts';
 import { criteoSampleAvailable, criteoSamplePath } from '../src/train/criteo-sample.ts';

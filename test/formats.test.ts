@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { readBinaryDataset } from '../src/data/binary-dataset.ts';
-import { DataError } from '../src/data/formats/data-error.ts';
+import { DataError } from '../src/util/errors.ts';
 import { readZipEntry } from '../src/data/formats/zip.ts';
 import { preprocess, type PreprocessOptions } from '../src/data/preprocess.ts';
 

@@ -1,5 +1,5 @@
 /** The `hotline` command. */
-import { DataError } from '../data/formats/data-error.ts';
+import { DataError } from '../util/errors.ts';
 import { ArchError } from '../model/arch.ts';
 import { helpText, UsageError } from './options.ts';
 import { trainConfigFrom } from './train-config.ts';

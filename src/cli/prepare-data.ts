@@ -2,7 +2,7 @@
 import { daySplits, kaggleSplits, randomSplits, readBinaryDataset, readManifest, readRowRange, splitBoundaries, verifyChecksums } from '../data/binary-dataset.ts';
 import { StreamingSource } from '../data/streaming.ts';
 import { UsageError } from './options.ts';
-import { DataError } from '../data/formats/data-error.ts';
+import { DataError } from '../util/errors.ts';
 import { readCriteoTsv } from '../data/criteo-tsv.ts';
 import { type Dataset, sliceRows } from '../data/dataset.ts';
 import { generateSynthetic } from '../data/synthetic.ts';

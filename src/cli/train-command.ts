@@ -31,7 +31,7 @@ import { checkThreads, UsageError } from './options.ts';
 import { prepareData, tableNames } from './prepare-data.ts';
 import { readRunConfig, type RunConfigFile, type TrainConfig } from './train-config.ts';
 import { type DataFingerprint, datasetFingerprint, fileFingerprint } from '../data/fingerprint.ts';
-import { DataError } from '../data/formats/data-error.ts';
+import { DataError } from '../util/errors.ts';
 
 function createPolicy(config: TrainConfig, model: Dlrm, optimizer: Optimizer, kernels: Kernels, source: unknown, checkpoint: Checkpoint | null): Policy {
   const staleness = config.policy.endsWith('slipstream') ? config.staleness : undefined;

@@ -10,7 +10,7 @@ import { readJsonFile } from '../util/os-error.ts';
 import { join } from 'node:path';
 import type { Dataset } from './dataset.ts';
 import { selectRows, sliceRows } from './dataset.ts';
-import { DataError } from './formats/data-error.ts';
+import { DataError } from '../util/errors.ts';
 import { Rng } from '../util/rng.ts';
 import { checkManifest, checkOffsets, checkRows } from './dataset-checks.ts';
 

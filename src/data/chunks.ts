@@ -6,7 +6,7 @@
  */
 import { closeSync, openSync, readSync, statSync, createReadStream } from 'node:fs';
 import { createGunzip } from 'node:zlib';
-import { DataError } from './formats/data-error.ts';
+import { DataError } from '../util/errors.ts';
 import { loadAddon } from '../kernels/native.ts';
 import { readZipEntry } from './formats/zip.ts';
 

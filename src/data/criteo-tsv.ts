@@ -8,7 +8,7 @@ import { gunzipSync } from 'node:zlib';
 import type { Dataset } from './dataset.ts';
 import { criteoDense, parseCriteoLines } from './formats/criteo-tsv.ts';
 import { missingKey } from './formats/lines.ts';
-import { DataError } from './formats/data-error.ts';
+import { DataError } from '../util/errors.ts';
 import { withPath } from '../util/os-error.ts';
 
 export function readCriteoTsv(path: string, options: { labelled?: boolean } = {}): Dataset {

@@ -7,7 +7,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Dataset } from './dataset.ts';
-import { DataError } from './formats/data-error.ts';
+import { DataError } from '../util/errors.ts';
 import { firstIdOutOfRange, firstNonFinite, firstNotBinary } from './scan.ts';
 import type { FileEntry, Manifest } from './binary-dataset.ts';
 

@@ -1,6 +1,6 @@
 /** A labelled click dataset held in memory, column-wise, so a contiguous range of rows is a set of views. */
 import type { Batch } from './batch.ts';
-import { DataError } from './formats/data-error.ts';
+import { DataError } from '../util/errors.ts';
 
 export interface Dataset {
   readonly rows: number;

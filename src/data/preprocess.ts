@@ -21,7 +21,7 @@ import { firstLineOf, readChunks } from './chunks.ts';
 import { rowFormat } from './formats/row-formats.ts';
 import { countColumns, lookupColumns, releaseVocabularies, setDataThreads, vocabularyOf, VocabularyBuilder } from './fast-path.ts';
 import { type BadLinePolicy, missingKey } from './formats/lines.ts';
-import { DataError } from './formats/data-error.ts';
+import { DataError } from '../util/errors.ts';
 import { type JobRecord, jobDifference, jobFile, jobRecord, readJobRecord } from './preprocess-job.ts';
 
 export interface PreprocessOptions {

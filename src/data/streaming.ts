@@ -11,7 +11,7 @@ import type { Batch } from './batch.ts';
 import { type Manifest, readRowRange } from './binary-dataset.ts';
 import { checkRows } from './dataset-checks.ts';
 import { type Dataset, oneHotOffsets } from './dataset.ts';
-import { DataError } from './formats/data-error.ts';
+import { DataError } from '../util/errors.ts';
 
 /** Rows held in fixed arrays, with a row copied between positions or out to a batch; a multi-hot feature keeps each
  *  row's bag as a view of the block it came from. */

@@ -1,7 +1,7 @@
 /** Files that appear whole or not at all: written to a temporary name, renamed, and (durable) fsynced around the rename. */
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { DataError } from '../data/formats/data-error.ts';
+import { DataError } from './errors.ts';
 import { Lock } from './lock.ts';
 import { withPath } from './os-error.ts';
 

@@ -5,7 +5,7 @@
  */
 import { linkSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { DataError } from '../data/formats/data-error.ts';
+import { DataError } from './errors.ts';
 
 /** A path in use by another process: shown as one line, like a data error. */
 export class LockError extends DataError {}

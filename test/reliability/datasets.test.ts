@@ -5,7 +5,7 @@ import { cpSync, mkdirSync, readFileSync, rmSync, truncateSync, writeFileSync } 
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { readBinaryDataset, readManifest } from '../../src/data/binary-dataset.ts';
-import { DataError } from '../../src/data/formats/data-error.ts';
+import { DataError } from '../../src/util/errors.ts';
 import { generateSynthetic } from '../../src/data/synthetic.ts';
 import { BinaryDatasetWriter } from '../../src/data/write-binary.ts';
 import { assertRefused, hotline, literal, scratch, tiny } from './cli.ts';

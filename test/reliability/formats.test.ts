@@ -11,7 +11,7 @@ import { gzipSync } from 'node:zlib';
 import { firstLineOf } from '../../src/data/chunks.ts';
 import { readCriteoTsv } from '../../src/data/criteo-tsv.ts';
 import { parseCriteoLines } from '../../src/data/formats/criteo-tsv.ts';
-import { DataError } from '../../src/data/formats/data-error.ts';
+import { DataError } from '../../src/util/errors.ts';
 import { type BadLinePolicy, decimalAt } from '../../src/data/formats/lines.ts';
 import { rowFormat } from '../../src/data/formats/row-formats.ts';
 import { readSchemaFile } from '../../src/data/formats/schema-file.ts';

@@ -19,7 +19,7 @@ import { UsageError } from '../../src/cli/options.ts';
 import { type Manifest, readBinaryDataset, readManifest, splitBoundaries } from '../../src/data/binary-dataset.ts';
 import { readCriteoTsv } from '../../src/data/criteo-tsv.ts';
 import type { Dataset } from '../../src/data/dataset.ts';
-import { DataError } from '../../src/data/formats/data-error.ts';
+import { DataError } from '../../src/util/errors.ts';
 import { preprocess, type PreprocessOptions } from '../../src/data/preprocess.ts';
 import { StreamingSource } from '../../src/data/streaming.ts';
 import { generateSynthetic } from '../../src/data/synthetic.ts';

@@ -5,7 +5,7 @@
  * read from the bytes (finite ones only), time columns give hour-of-day and weekday keys; a label value the
  * schema does not list is a bad line. No strings per row.
  */
-import { DataError } from './data-error.ts';
+import { DataError } from '../../util/errors.ts';
 import type { DelimitedSchema, LabelRule, TimeKind } from './delimited.ts';
 import { BadLine, bytesKey, decimalAt, finiteAt, type LineParser, notFinite, show } from './lines.ts';
 

@@ -3,7 +3,7 @@
  * of 53-bit keys per categorical feature), the loop over a chunk's lines (CRLF, a BOM, overlong and truncated
  * lines), and bad lines stopped with file, line, field and text, or counted by reason with --on-bad-line skip.
  */
-import { DataError } from './data-error.ts';
+import { DataError } from '../../util/errors.ts';
 
 export const maxLineBytes = 1 << 16;
 /** The key of a missing categorical value (real keys are >= 0). */

@@ -6,7 +6,7 @@
 import { type Chunk, firstLineOf } from '../chunks.ts';
 import { parseChunk } from '../fast-path.ts';
 import { criteoCategorical, criteoDense } from './criteo-tsv.ts';
-import { DataError } from './data-error.ts';
+import { DataError } from '../../util/errors.ts';
 import { bindSchema, categoricalNames, delimitedLineParser } from './delimited-lines.ts';
 import { type DelimitedSchema, presetSchemas } from './delimited.ts';
 import { libfmFields, libfmLineParser } from './libfm-lines.ts';

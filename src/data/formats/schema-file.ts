@@ -11,7 +11,7 @@
  * categorical, not both. Each error names the key, what is wrong and the value found.
  */
 import { readJsonFile } from '../../util/os-error.ts';
-import { DataError } from './data-error.ts';
+import { DataError } from '../../util/errors.ts';
 import { type DelimitedSchema, type LabelRule, timeKinds } from './delimited.ts';
 
 const schemaKeys = ['delimiter', 'header', 'columns', 'label', 'dense', 'categorical', 'time', 'multiHot'];

@@ -1,7 +1,7 @@
 /** Reads one file out of a zip archive (stored or deflated), enough for the official MovieLens zips. */
 import { readFileSync } from 'node:fs';
 import { inflateRawSync } from 'node:zlib';
-import { DataError } from './data-error.ts';
+import { DataError } from '../../util/errors.ts';
 
 export function readZipEntry(path: string, suffix: string): Buffer {
   const zip = readFileSync(path);

@@ -1,0 +1,4 @@
+/** The error types every layer may throw, in the lowest module so that none imports upward for them. */
+
+/** Bad input: the message names the file, the line and the field (or the path in use), shown without a stack trace. */
+export class DataError extends Error {}

@@ -7,7 +7,7 @@ import { readCriteoTsv } from '../data/criteo-tsv.ts';
 import { type Dataset, sliceRows } from '../data/dataset.ts';
 import { generateSynthetic } from '../data/synthetic.ts';
 import type { Kernels } from '../kernels/kernels.ts';
-import type { BatchSource } from '../policies/policy.ts';
+import type { BatchSource } from '../data/batch.ts';
 import { DatasetSource, RandomSource } from '../train/sources.ts';
 import type { TrainConfig } from './train-config.ts';
 

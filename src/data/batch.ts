@@ -12,3 +12,10 @@ export interface Batch {
   /** True for an all-hot batch whose ids are fast-tier slots (FAE), absent for host-table ids. */
   hot?: boolean;
 }
+
+/** Where training batches come from: a dataset with a seeded shuffle, or a generator. */
+export interface BatchSource {
+  readonly batchesPerEpoch: number;
+  /** The epoch's mini-batches from number `from` on (a resumed run skips those it trained). */
+  batches(epoch: number, from?: number): Iterable<Batch>;
+}

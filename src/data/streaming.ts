@@ -5,9 +5,8 @@
  */
 import { join } from 'node:path';
 import type { GatherEngine } from '../kernels/kernels.ts';
-import type { BatchSource } from '../policies/policy.ts';
 import { Rng } from '../util/rng.ts';
-import type { Batch } from './batch.ts';
+import type { Batch, BatchSource } from './batch.ts';
 import { type Manifest, readRowRange } from './binary-dataset.ts';
 import { checkRows } from './dataset-checks.ts';
 import { type Dataset, oneHotOffsets } from './dataset.ts';

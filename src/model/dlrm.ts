@@ -8,7 +8,7 @@ import type { Batch } from '../data/batch.ts';
 import { Rng } from '../util/rng.ts';
 import { type DlrmArch, interactionWidth, validateArch } from './arch.ts';
 import { type EmbeddingStore, EmbeddingTables } from './embeddings.ts';
-import type { PhaseTimes } from '../train/phase-times.ts';
+import type { PhaseTimes } from '../util/phase-times.ts';
 import { type DenseParam, Mlp } from './mlp.ts';
 
 export class Dlrm {

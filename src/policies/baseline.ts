@@ -3,7 +3,8 @@ import type { Batch } from '../data/batch.ts';
 import { bceWithLogits } from '../model/loss.ts';
 import type { Dlrm } from '../model/dlrm.ts';
 import type { Optimizer } from '../optim/optimizer.ts';
-import type { BatchSource, Policy, PolicyEvents, PolicyState } from './policy.ts';
+import type { Policy, PolicyEvents, PolicyState } from './policy.ts';
+import type { BatchSource } from '../data/batch.ts';
 
 export class BaselinePolicy implements Policy {
   readonly name = 'baseline';

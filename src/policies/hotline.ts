@@ -26,7 +26,8 @@ import { AccessLearner } from '../popularity/learner.ts';
 import { rankRows } from '../popularity/profiler.ts';
 import { FastTier } from '../tiers/fast-tier.ts';
 import type { TensorArray } from '../checkpoint/safetensors.ts';
-import type { BatchSource, Policy, PolicyEvents, PolicyState, TensorReader } from './policy.ts';
+import type { Policy, PolicyEvents, PolicyState, TensorReader } from './policy.ts';
+import type { BatchSource } from '../data/batch.ts';
 import { type StalenessOptions, StalenessTracker } from './staleness-tracker.ts';
 
 export interface HotlineOptions {

@@ -3,14 +3,7 @@
  * kernels stay the same for every policy (baseline, FAE, Hotline, Slipstream on either).
  */
 import type { TensorArray } from '../checkpoint/safetensors.ts';
-import type { Batch } from '../data/batch.ts';
-
-/** Where training batches come from: a dataset with a seeded shuffle, or a generator. */
-export interface BatchSource {
-  readonly batchesPerEpoch: number;
-  /** The epoch's mini-batches from number `from` on (a resumed run skips those it trained). */
-  batches(epoch: number, from?: number): Iterable<Batch>;
-}
+import type { Batch, BatchSource } from '../data/batch.ts';
 
 /** A checkpoint's share of a policy: small values as JSON, arrays as tensors. */
 export interface PolicyState {

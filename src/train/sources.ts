@@ -1,8 +1,7 @@
 /** Batch sources for the trainer: an in-memory dataset (seeded shuffle per epoch) or dlrm's random generator. */
-import type { Batch } from '../data/batch.ts';
+import type { Batch, BatchSource } from '../data/batch.ts';
 import { batchesOf, type Dataset } from '../data/dataset.ts';
 import { randomBatch } from '../data/random.ts';
-import type { BatchSource } from '../policies/policy.ts';
 import { Rng } from '../util/rng.ts';
 
 export class DatasetSource implements BatchSource {

@@ -5,10 +5,11 @@
  */
 import type { Dataset } from '../data/dataset.ts';
 import type { Dlrm } from '../model/dlrm.ts';
-import type { BatchSource, Policy } from '../policies/policy.ts';
+import type { BatchSource } from '../data/batch.ts';
+import type { Policy } from '../policies/policy.ts';
 import { evaluate } from './evaluate.ts';
 import { formatMetrics, type Metrics } from './metrics.ts';
-import { PhaseTimes } from './phase-times.ts';
+import { PhaseTimes } from '../util/phase-times.ts';
 import type { Progress } from './progress.ts';
 import type { RunDir } from './run-dir.ts';
 

@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { fsyncPath, writeFileAtomic } from '../util/atomic-file.ts';
 import { parseExact, stringifyExact } from '../util/json.ts';
 import { sha256OfFileInWorker } from '../util/file-hash.ts';
-import { SafetensorsError, SafetensorsFile, type TensorArray, writeSafetensors } from './safetensors.ts';
+import { SafetensorsError, SafetensorsFile, writeSafetensors } from './safetensors.ts';
+import type { TensorArray } from '../util/tensors.ts';
 
 export const checkpointFormat = 'hotline-checkpoint';
 export const checkpointVersion = 1;

@@ -1,7 +1,8 @@
 /** A model and its optimizer as named tensors (checkpoints), and back. */
 import type { Dlrm } from '../model/dlrm.ts';
 import type { Optimizer } from '../optim/optimizer.ts';
-import type { SafetensorsFile, TensorArray } from './safetensors.ts';
+import type { SafetensorsFile } from './safetensors.ts';
+import type { TensorArray } from '../util/tensors.ts';
 
 export function modelTensors(model: Dlrm, optimizer: Optimizer): Map<string, TensorArray> {
   const tensors = new Map<string, TensorArray>();

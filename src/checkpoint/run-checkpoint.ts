@@ -5,11 +5,12 @@
  */
 import type { Dlrm } from '../model/dlrm.ts';
 import type { Optimizer } from '../optim/optimizer.ts';
-import type { Policy, TensorReader } from '../policies/policy.ts';
+import type { Policy } from '../policies/policy.ts';
 import type { RunDir } from '../train/run-dir.ts';
 import type { TrainerState } from '../train/trainer.ts';
 import { type Checkpoint, CheckpointError, type CheckpointStore } from './checkpoint-store.ts';
 import { modelTensors, restoreModel } from './model-state.ts';
+import type { TensorReader } from '../util/tensors.ts';
 
 const policyPrefix = 'policy.';
 

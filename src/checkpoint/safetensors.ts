@@ -9,8 +9,8 @@ import { createHash } from 'node:crypto';
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { withPath } from '../util/os-error.ts';
+import type { TensorArray } from '../util/tensors.ts';
 
-export type TensorArray = Float32Array | Float64Array | Int32Array | Uint32Array | Uint8Array;
 
 const dtypeOf = (a: TensorArray): string =>
   a instanceof Float32Array ? 'F32' : a instanceof Float64Array ? 'F64' : a instanceof Int32Array ? 'I32' : a instanceof Uint32Array ? 'U32' : 'U8';

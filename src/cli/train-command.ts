@@ -25,13 +25,13 @@ import { RunDir } from '../train/run-dir.ts';
 import { DatasetSource } from '../train/sources.ts';
 import { DivergenceError, Trainer, type TrainerState, type TrainResult } from '../train/trainer.ts';
 import { modelTensors } from '../checkpoint/model-state.ts';
-import type { TensorArray } from '../checkpoint/safetensors.ts';
 import { firstNonFinite } from '../data/scan.ts';
 import { checkThreads, UsageError } from './options.ts';
 import { prepareData, tableNames } from './prepare-data.ts';
 import { readRunConfig, type RunConfigFile, type TrainConfig } from './train-config.ts';
 import { type DataFingerprint, datasetFingerprint, fileFingerprint } from '../data/fingerprint.ts';
 import { DataError } from '../util/errors.ts';
+import type { TensorArray } from '../util/tensors.ts';
 
 function createPolicy(config: TrainConfig, model: Dlrm, optimizer: Optimizer, kernels: Kernels, source: unknown, checkpoint: Checkpoint | null): Policy {
   const staleness = config.policy.endsWith('slipstream') ? config.staleness : undefined;

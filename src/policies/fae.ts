@@ -24,9 +24,9 @@ import { profileAccesses, rankRows } from '../popularity/profiler.ts';
 import { FastTier } from '../tiers/fast-tier.ts';
 import type { DatasetSource } from '../train/sources.ts';
 import { Rng } from '../util/rng.ts';
-import type { TensorArray } from '../checkpoint/safetensors.ts';
-import type { Policy, PolicyEvents, PolicyState, TensorReader } from './policy.ts';
+import type { Policy, PolicyEvents, PolicyState } from './policy.ts';
 import { type StalenessOptions, StalenessTracker } from './staleness-tracker.ts';
+import type { TensorArray, TensorReader } from '../util/tensors.ts';
 
 export type FaeSchedule = 'adaptive' | 'cold-then-hot';
 

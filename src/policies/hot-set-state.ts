@@ -1,7 +1,6 @@
 /** A hot set in a checkpoint (FAE's and Hotline's): its slots as tensors, its budget as JSON. */
-import type { TensorArray } from '../checkpoint/safetensors.ts';
 import { type HotSet, hotSetFromSlots } from '../popularity/hot-set.ts';
-import type { TensorReader } from './policy.ts';
+import type { TensorArray, TensorReader } from '../util/tensors.ts';
 
 export interface SavedHotSet {
   budgetBytes: number;

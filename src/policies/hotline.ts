@@ -25,10 +25,10 @@ import { restoreHotSet, type SavedHotSet, saveHotSet } from './hot-set-state.ts'
 import { AccessLearner } from '../popularity/learner.ts';
 import { rankRows } from '../popularity/profiler.ts';
 import { FastTier } from '../tiers/fast-tier.ts';
-import type { TensorArray } from '../checkpoint/safetensors.ts';
-import type { Policy, PolicyEvents, PolicyState, TensorReader } from './policy.ts';
+import type { Policy, PolicyEvents, PolicyState } from './policy.ts';
 import type { BatchSource } from '../data/batch.ts';
 import { type StalenessOptions, StalenessTracker } from './staleness-tracker.ts';
+import type { TensorArray, TensorReader } from '../util/tensors.ts';
 
 export interface HotlineOptions {
   budgetBytes: number;

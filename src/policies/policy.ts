@@ -2,19 +2,13 @@
  * A policy decides how mini-batches are formed and where their embeddings live; the trainer and the
  * kernels stay the same for every policy (baseline, FAE, Hotline, Slipstream on either).
  */
-import type { TensorArray } from '../checkpoint/safetensors.ts';
 import type { Batch, BatchSource } from '../data/batch.ts';
+import type { TensorArray, TensorReader } from '../util/tensors.ts';
 
 /** A checkpoint's share of a policy: small values as JSON, arrays as tensors. */
 export interface PolicyState {
   json: Record<string, unknown>;
   tensors: Map<string, TensorArray>;
-}
-
-/** Tensors of a saved policy state, read on demand. */
-export interface TensorReader {
-  has(name: string): boolean;
-  read(name: string): TensorArray;
 }
 
 /** Receives a policy's decisions (hot set chosen, staleness threshold, ...) for the run's events. */

@@ -6,9 +6,8 @@
  * change can be measured relative to the row's values.
  */
 import { isStaleInput, rowChanges, searchThreshold, type StaleSearch, type StaleSearchOptions } from '../popularity/staleness.ts';
-import type { TensorArray } from '../checkpoint/safetensors.ts';
 import type { FastTier } from '../tiers/fast-tier.ts';
-import type { TensorReader } from './policy.ts';
+import type { TensorArray, TensorReader } from '../util/tensors.ts';
 
 export interface StalenessOptions extends StaleSearchOptions {
   /** Hot mini-batch (within the epoch) of the first snapshot; the second comes windowShare of the epoch's hot

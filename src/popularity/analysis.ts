@@ -1,6 +1,5 @@
 /** One profiling pass summarised: skew per table and pooled, and the hot-input share at each budget. */
 import type { Dataset } from '../data/dataset.ts';
-import type { ChartSpec } from '../report/plot.ts';
 import { formatBytes } from '../util/bytes.ts';
 import { hotInputCurve } from './hot-set.ts';
 import { profileAccesses, rankRows } from './profiler.ts';
@@ -46,35 +45,4 @@ export function formatAnalysis(a: AccessAnalysis): string {
     lines.push(`${formatBytes(p.budgetBytes)} | ${Math.floor(p.budgetBytes / a.bytesPerRow).toLocaleString('en-US')} | ${pct(p.hotShare)}`);
   }
   return lines.join('\n');
-}
-
-export function accessCdfChart(a: AccessAnalysis): ChartSpec {
-  const values = [...a.tables, a.pooled].flatMap((s) => s.curve.map((p) => ({ table: s.name, ...p })));
-  return {
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: 'Share of lookups on the hottest rows',
-    width: 520, height: 320,
-    data: { values },
-    mark: { type: 'line', point: false },
-    encoding: {
-      x: { field: 'rowShare', type: 'quantitative', scale: { type: 'log' }, title: 'share of rows, hottest first' },
-      y: { field: 'lookupShare', type: 'quantitative', title: 'share of lookups', scale: { domain: [0, 1] } },
-      color: { field: 'table', type: 'nominal', scale: { domain: [...a.tables, a.pooled].map((t) => t.name) }, legend: { columns: 2, symbolLimit: 30 } },
-      strokeWidth: { condition: { test: "datum.table === 'all tables'", value: 3.5 }, value: 1 },
-    },
-  };
-}
-
-export function hotShareChart(a: AccessAnalysis): ChartSpec {
-  return {
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: 'Inputs whose every lookup is hot, by fast-tier budget',
-    width: 520, height: 320,
-    data: { values: a.hotShare.map((p) => ({ MiB: p.budgetBytes / 2 ** 20, hotShare: p.hotShare })) },
-    mark: { type: 'line', point: true },
-    encoding: {
-      x: { field: 'MiB', type: 'quantitative', scale: { type: 'log' }, title: 'budget (MiB)' },
-      y: { field: 'hotShare', type: 'quantitative', title: 'hot-input share', scale: { domain: [0, 1] }, axis: { format: '%' } },
-    },
-  };
 }

@@ -5,10 +5,9 @@
  * get a hysteresis bonus, so the popular set follows drifting data without flapping.
  */
 import type { Batch } from '../data/batch.ts';
-import type { TensorArray } from '../checkpoint/safetensors.ts';
-import type { TensorReader } from '../policies/policy.ts';
 import { Rng } from '../util/rng.ts';
 import type { AccessProfile } from './profiler.ts';
+import type { TensorArray, TensorReader } from '../util/tensors.ts';
 
 export class AccessLearner {
   readonly counts: Uint32Array[];

@@ -1,5 +1,5 @@
 /** The report's charts, from one or several runs (several: one colour per run, and the comparison charts). */
-import { accessCdfChart, hotShareChart } from '../popularity/analysis.ts';
+import { accessCdfChart, hotShareChart } from './profile-charts.ts';
 import type { ChartSpec } from './plot.ts';
 import type { RunRecord } from './run-record.ts';
 import { timelineChart } from './timeline.ts';

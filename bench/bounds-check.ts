@@ -14,12 +14,12 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { oneHotOffsets } from '../src/data/dataset.ts';
 import { generateSynthetic } from '../src/data/synthetic.ts';
 import type { Bags, Kernels } from '../src/kernels/kernels.ts';
 import { loadAddon, NativeKernels, setBoundsCheck } from '../src/kernels/native.ts';
 import { presets } from '../src/model/arch.ts';
 import { EmbeddingTables } from '../src/model/embeddings.ts';
+import { lookupBuffers, oneHotBatches, timeLookups } from './embedding-timing.ts';
 
 const { values } = parseArgs({ options: { batches: { type: 'string', default: '20' }, rounds: { type: 'string', default: '7' }, rows: { type: 'string' }, addon: { type: 'string' } } });
 const count = Number(values.batches), rounds = Number(values.rounds), batch = 2048, dim = 16;
@@ -30,25 +30,9 @@ const native = new NativeKernels(addon);
 native.setThreads(1);
 const tables = new EmbeddingTables(native, rows, dim, 1);
 const categorical = generateSynthetic({ rows: batch * count, tableRows: rows, denseFeatures: 1, zipf: 1.05, seed: 5 }).categorical;
-const offsets = oneHotOffsets(batch);
-const batches: Bags[] = Array.from({ length: count }, (_, b) => ({
-  indices: categorical.map((c) => c.subarray(b * batch, (b + 1) * batch)), offsets: categorical.map(() => offsets),
-}));
-const layout = { bags: batch, dim, stride: rows.length * dim, slot0: 0 };
-const out = new Float32Array(batch * layout.stride), grad = new Float32Array(batch * layout.stride).fill(1e-3);
-
-function measure(kernels: Kernels): { gather: number; update: number } {
-  let gather = 0, update = 0;
-  for (const bags of batches) {
-    let t = process.hrtime.bigint();
-    kernels.embeddingForward(tables.weights, bags, layout, out);
-    gather += Number(process.hrtime.bigint() - t);
-    t = process.hrtime.bigint();
-    kernels.embeddingUpdate(tables.weights, bags, layout, grad, { optimizer: 'sgd', lr: 0.01, eps: 0, states: null });
-    update += Number(process.hrtime.bigint() - t);
-  }
-  return { gather: gather / (count * lookups), update: update / (count * lookups) };
-}
+const batches = oneHotBatches(categorical, batch, count);
+const { layout, out, grad } = lookupBuffers(batch, rows.length, dim);
+const measure = (kernels: Kernels) => timeLookups(kernels, tables.weights, batches, dim);
 
 // The check by itself, per lookup: a bad last id makes it read every lookup and throw before the kernel.
 function checkAlone(): { gather: number; update: number } {

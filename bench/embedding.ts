@@ -7,44 +7,21 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { oneHotOffsets } from '../src/data/dataset.ts';
 import { generateSynthetic } from '../src/data/synthetic.ts';
 import { randomRows } from '../src/data/random.ts';
 import { createKernels } from '../src/kernels/index.ts';
-import type { Bags, Kernels } from '../src/kernels/kernels.ts';
 import { presets } from '../src/model/arch.ts';
 import { EmbeddingTables } from '../src/model/embeddings.ts';
+import { oneHotBatches, timeLookups } from './embedding-timing.ts';
 
 const { values } = parseArgs({ options: { batches: { type: 'string', default: '20' } } });
 const count = Number(values.batches), batch = 2048, dim = 16;
 const rows = presets.kaggle.tableRows;
-const lookups = batch * rows.length;
-
-function bagsOf(categorical: Int32Array[], b: number): Bags {
-  const offsets = oneHotOffsets(batch);
-  return { indices: categorical.map((c) => c.subarray(b * batch, (b + 1) * batch)), offsets: categorical.map(() => offsets) };
-}
 
 const distributions = {
   uniform: randomRows(rows, 1, batch * count, 5).categorical,
   zipf: generateSynthetic({ rows: batch * count, tableRows: rows, denseFeatures: 1, zipf: 1.05, seed: 5 }).categorical,
 };
-
-function measure(kernels: Kernels, tables: EmbeddingTables, categorical: Int32Array[]): { gather: number; update: number } {
-  const layout = { bags: batch, dim, stride: rows.length * dim, slot0: 0 };
-  const out = new Float32Array(batch * layout.stride), grad = new Float32Array(batch * layout.stride).fill(1e-3);
-  let gather = 0, update = 0;
-  for (let b = 0; b < count; b++) {
-    const bags = bagsOf(categorical, b);
-    let t = process.hrtime.bigint();
-    kernels.embeddingForward(tables.weights, bags, layout, out);
-    gather += Number(process.hrtime.bigint() - t);
-    t = process.hrtime.bigint();
-    kernels.embeddingUpdate(tables.weights, bags, layout, grad, { optimizer: 'sgd', lr: 0.01, eps: 0, states: null });
-    update += Number(process.hrtime.bigint() - t);
-  }
-  return { gather: gather / (count * lookups), update: update / (count * lookups) };
-}
 
 const native = createKernels('native', 1);
 const tables = new EmbeddingTables(native, rows, dim, 1);
@@ -53,11 +30,12 @@ const results: Record<string, unknown>[] = [];
 console.log(`embedding bag, Kaggle tables (${(tables.bytes / 2 ** 30).toFixed(2)} GiB, dim ${dim}), batch ${batch} x 26 lookups`);
 console.log('ids | engine | gather ns/lookup | update ns/lookup | gather speed-up vs TS | update speed-up vs TS');
 for (const [name, categorical] of Object.entries(distributions)) {
-  const ts = measure(typescript, tables, categorical);
+  const batches = oneHotBatches(categorical, batch, count);
+  const ts = timeLookups(typescript, tables.weights, batches, dim);
   for (const threads of [1, 2]) {
     native.setThreads(threads);
-    measure(native, tables, categorical); // warm the touched pages
-    const n = measure(native, tables, categorical);
+    timeLookups(native, tables.weights, batches, dim); // warm the touched pages
+    const n = timeLookups(native, tables.weights, batches, dim);
     console.log(`${name} | native ${threads}T | ${n.gather.toFixed(1)} | ${n.update.toFixed(1)} | ${(ts.gather / n.gather).toFixed(2)} | ${(ts.update / n.update).toFixed(2)}`);
     results.push({ ids: name, engine: `native-${threads}t`, ...n, gatherSpeedup: ts.gather / n.gather, updateSpeedup: ts.update / n.update });
   }

@@ -10,7 +10,7 @@ import type { RunDir } from '../train/run-dir.ts';
 import type { TrainerState } from '../train/trainer.ts';
 import { type Checkpoint, CheckpointError, type CheckpointStore } from './checkpoint-store.ts';
 import { modelTensors, restoreModel } from './model-state.ts';
-import type { TensorReader } from '../util/tensors.ts';
+import type { TensorArray, TensorReader } from '../util/tensors.ts';
 
 const policyPrefix = 'policy.';
 
@@ -21,9 +21,12 @@ export interface RunParts {
   runDir: RunDir;
 }
 
-export function saveRunCheckpoint(store: CheckpointStore, parts: RunParts, trainer: TrainerState): Promise<string> {
+/** Saves the run at `trainer`'s position; `check` sees the model's settled tensors first and may refuse them. */
+export function saveRunCheckpoint(store: CheckpointStore, parts: RunParts, trainer: TrainerState, check?: (model: Map<string, TensorArray>) => void): Promise<string> {
   parts.policy.settle();
-  const policy = parts.policy.saveState(), tensors = modelTensors(parts.model, parts.optimizer);
+  const tensors = modelTensors(parts.model, parts.optimizer);
+  check?.(tensors);
+  const policy = parts.policy.saveState();
   for (const [name, t] of policy.tensors) tensors.set(`${policyPrefix}${name}`, t);
   return store.save(trainer.steps, { trainer, policyName: parts.policy.name, policy: policy.json, logs: parts.runDir.syncedLogSizes() }, tensors);
 }

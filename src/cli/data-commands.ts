@@ -3,6 +3,7 @@ import { closeSync, openSync, writeSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { readBinaryDataset } from '../data/binary-dataset.ts';
+import { maxTableRows } from '../data/dataset-checks.ts';
 import { preprocess } from '../data/preprocess.ts';
 import { generateInParts, generateTsvInParts } from '../data/synthetic-parts.ts';
 import { BinaryDatasetWriter } from '../data/write-binary.ts';
@@ -20,9 +21,6 @@ function parse<T extends Record<string, { type: 'string' | 'boolean'; default?: 
     throw new UsageError((error as Error).message);
   }
 }
-
-/** The most rows a table may have: ids are int32. */
-const maxIds = 2 ** 31 - 1;
 
 function positiveInteger(text: string, flag: string): number {
   const v = Number(text);
@@ -42,7 +40,7 @@ export async function runPreprocess(argv: string[], out: NodeJS.WriteStream = pr
   if (values['on-bad-line'] !== 'error' && values['on-bad-line'] !== 'skip') throw new UsageError(`--on-bad-line: expected error or skip, got "${values['on-bad-line']}"`);
   if (values['max-ind-range'] && values['min-count'] !== '1') throw new UsageError('--max-ind-range hashes the values and --min-count counts them: give one of the two');
   const maxIndRange = values['max-ind-range'] ? positiveInteger(values['max-ind-range'], '--max-ind-range') : 0;
-  if (maxIndRange > maxIds) throw new UsageError(`--max-ind-range: at most ${maxIds} (ids are int32), got ${maxIndRange}`);
+  if (maxIndRange > maxTableRows) throw new UsageError(`--max-ind-range: at most ${maxTableRows} (ids are int32), got ${maxIndRange}`);
   const threads = positiveInteger(values.threads!, '--threads'), threadsWarning = checkThreads(threads, '--threads');
   if (threadsWarning) out.write(`hotline: ${threadsWarning}\n`);
   const encoding = maxIndRange > 0

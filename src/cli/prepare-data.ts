@@ -31,7 +31,8 @@ export function loadSplits(config: TrainConfig, verify = false): { train: Datase
     const { manifest, data: all } = readBinaryDataset(data.path, verify);
     const { train, test } = data.split === 'day' ? daySplits(all, manifest)
       : data.split === 'random' ? randomSplits(all, config.testFraction, config.seed) : kaggleSplits(all, manifest);
-    return requireRows(data.path, `--split ${data.split}`, all.rows, train, test);
+    requireRows(data.path, `--split ${data.split}`, all.rows, train.rows, test.rows);
+    return { train, test };
   }
   const all = data.kind === 'dataset'
     ? readCriteoTsv(data.path)
@@ -43,15 +44,15 @@ export function loadSplits(config: TrainConfig, verify = false): { train: Datase
         seed: config.seed,
       });
   const testRows = Math.floor(all.rows * config.testFraction);
-  const test = config.testFraction > 0 ? sliceRows(all, all.rows - testRows, all.rows) : null;
-  return requireRows(data.kind === 'dataset' ? data.path : 'the synthetic set', `--test-fraction ${config.testFraction}`, all.rows, sliceRows(all, 0, all.rows - testRows), test);
+  const held = config.testFraction > 0;
+  requireRows(data.kind === 'dataset' ? data.path : 'the synthetic set', `--test-fraction ${config.testFraction}`, all.rows, all.rows - testRows, held ? testRows : null);
+  return { train: sliceRows(all, 0, all.rows - testRows), test: held ? sliceRows(all, all.rows - testRows, all.rows) : null };
 }
 
-/** Refuses a split that leaves no row to train on, or none to test on when a test part was asked for. */
-function requireRows(source: string, split: string, rows: number, train: Dataset, test: Dataset | null): { train: Dataset; test: Dataset | null } {
-  const empty = train.rows === 0 ? 'training' : test?.rows === 0 ? 'test' : null;
+/** Refuses a split that leaves no row to train on, or none to test on when a test part was asked for (testRows not null). */
+function requireRows(source: string, split: string, rows: number, trainRows: number, testRows: number | null): void {
+  const empty = trainRows === 0 ? 'training' : testRows === 0 ? 'test' : null;
   if (empty) throw new DataError(`${source}: ${rows.toLocaleString('en-US')} rows are too few for ${split}: its ${empty} part is empty`);
-  return { train, test };
 }
 
 /** The configured data; verify: check a dataset's files against their checksums first. */
@@ -62,9 +63,9 @@ export function prepareData(config: TrainConfig, kernels: Kernels, verify = fals
     const manifest = readManifest(data.path);
     if (verify) verifyChecksums(data.path, manifest);
     const { trainEnd, testEnd } = splitBoundaries(manifest, data.split);
+    requireRows(data.path, `--split ${data.split}`, manifest.rows, trainEnd, testEnd - trainEnd);
     const source = new StreamingSource(data.path, manifest, 0, trainEnd, config.batchSize, config.shuffleBuffer, config.seed, kernels.gatherEngine());
     const test = readRowRange(data.path, manifest, trainEnd, testEnd);
-    requireRows(data.path, `--split ${data.split}`, manifest.rows, { ...test, rows: trainEnd }, test);
     return { source, test, tableRows: manifest.cardinalities, denseFeatures: manifest.denseNames.length };
   }
   if (data.kind === 'random') {

@@ -24,7 +24,6 @@ import { formatRate, Progress } from '../train/progress.ts';
 import { RunDir } from '../train/run-dir.ts';
 import { DatasetSource } from '../train/sources.ts';
 import { DivergenceError, Trainer, type TrainerState, type TrainResult } from '../train/trainer.ts';
-import { modelTensors } from '../checkpoint/model-state.ts';
 import { firstNonFinite } from '../data/scan.ts';
 import { checkThreads, UsageError } from './options.ts';
 import { prepareData, tableNames } from './prepare-data.ts';
@@ -127,12 +126,10 @@ export async function runTraining(config: TrainConfig, out: NodeJS.WriteStream =
     );
     if (!checkpoint) runDir?.append('events.jsonl', { step: 0, event: 'hot-set', ...r });
   }
-  const save = store && runDir ? (state: TrainerState) => {
-    policy.settle();
-    const bad = firstNonFiniteTensor(modelTensors(model, optimizer));
+  const save = store && runDir ? (state: TrainerState) => saveRunCheckpoint(store, { model, optimizer, policy, runDir }, state, (tensors) => {
+    const bad = firstNonFiniteTensor(tensors);
     if (bad) throw new DivergenceError(state.steps, state.epoch, `${bad} holds a value that is not a finite number`);
-    return saveRunCheckpoint(store, { model, optimizer, policy, runDir }, state);
-  } : null;
+  }) : null;
   const trainer = new Trainer(model, policy, new Progress(out, config.printFreq), runDir, save);
   const stop = store ? stopSignals() : null;
   let result: TrainResult;

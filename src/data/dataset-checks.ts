@@ -11,7 +11,8 @@ import { DataError } from '../util/errors.ts';
 import { firstIdOutOfRange, firstNonFinite, firstNotBinary } from './scan.ts';
 import type { FileEntry, Manifest } from './binary-dataset.ts';
 
-const maxTableRows = 2 ** 31 - 1;
+/** The most rows a table may have: ids are int32. */
+export const maxTableRows = 2 ** 31 - 1;
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;

@@ -3,6 +3,7 @@
  * rows. meta.json describes the model and splits; each split is dense.f32, indices.i32 (table-major)
  * and labels.f32; init/ optionally holds hotline's initial weights, one float32 file per parameter.
  */
+import type { HostTables } from '../src/embedding/tables.ts';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Dataset } from '../src/data/dataset.ts';
@@ -49,11 +50,11 @@ export function writeBatchFiles(
   return meta;
 }
 
-export function writeInitialWeights(folder: string, model: Dlrm): void {
+export function writeInitialWeights(folder: string, model: Dlrm, home: HostTables): void {
   const init = join(folder, 'init');
   mkdirSync(init, { recursive: true });
   for (const p of model.denseParams()) writeFileSync(join(init, `${p.name}.f32`), bytes(p.value));
-  model.tables.weights.forEach((w, t) => writeFileSync(join(init, `table.${t}.f32`), bytes(w)));
+  home.weights.forEach((w, t) => writeFileSync(join(init, `table.${t}.f32`), bytes(w)));
 }
 
 export function readBatchFiles(folder: string): { meta: BatchFilesMeta; train: Dataset } {

@@ -15,10 +15,11 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { generateSynthetic } from '../src/data/synthetic.ts';
-import type { Bags, Kernels } from '../src/kernels/kernels.ts';
+import type { Kernels } from '../src/kernels/kernels.ts';
+import type { Jagged } from '../src/tensor/jagged.ts';
 import { loadAddon, NativeKernels, setBoundsCheck } from '../src/kernels/native.ts';
 import { presets } from '../src/model/arch.ts';
-import { EmbeddingTables } from '../src/model/embeddings.ts';
+import { HostTables, tableConfigs } from '../src/embedding/tables.ts';
 import { lookupBuffers, oneHotBatches, timeLookups } from './embedding-timing.ts';
 
 const { values } = parseArgs({ options: { batches: { type: 'string', default: '20' }, rounds: { type: 'string', default: '7' }, rows: { type: 'string' }, addon: { type: 'string' } } });
@@ -28,7 +29,7 @@ const addon = loadAddon();
 if (addon instanceof Error) throw addon;
 const native = new NativeKernels(addon);
 native.setThreads(1);
-const tables = new EmbeddingTables(native, rows, dim, 1);
+const tables = new HostTables(native, tableConfigs(rows, dim), 1);
 const categorical = generateSynthetic({ rows: batch * count, tableRows: rows, denseFeatures: 1, zipf: 1.05, seed: 5 }).categorical;
 const batches = oneHotBatches(categorical, batch, count);
 const { layout, out, grad } = lookupBuffers(batch, rows.length, dim);
@@ -36,8 +37,12 @@ const measure = (kernels: Kernels) => timeLookups(kernels, tables.weights, batch
 
 // The check by itself, per lookup: a bad last id makes it read every lookup and throw before the kernel.
 function checkAlone(): { gather: number; update: number } {
-  const bad = batches.map((b) => ({ indices: b.indices.map((ids, t) => (t === rows.length - 1 ? Int32Array.of(...ids.subarray(0, -1), rows[t]) : ids)), offsets: b.offsets }));
-  const time = (kernel: (bags: Bags) => void) => {
+  const bad = batches.map((b) => { // the last lookup, table 26's last id, past its table's end
+    const ids = b.ids.slice();
+    ids[ids.length - 1] = rows[rows.length - 1];
+    return { ...b, ids };
+  });
+  const time = (kernel: (bags: Jagged) => void) => {
     const t = process.hrtime.bigint();
     for (const bags of bad) {
       try {

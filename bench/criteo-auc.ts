@@ -23,7 +23,7 @@ const sample = loadCriteoSample();
 const folder = join(tmpdir(), 'hotline-criteo-auc');
 const { batchSize, learningRate, seed } = criteoSampleSettings;
 writeBatchFiles(folder, sample.arch, sample.train, sample.test, batchSize, learningRate, seed);
-const hotline = trainCriteoSample(createKernels('auto', 1), sample, (model) => writeInitialWeights(folder, model));
+const hotline = trainCriteoSample(createKernels('auto', 1), sample, (model, home) => writeInitialWeights(folder, model, home));
 const reference = JSON.parse(
   execFileSync('/usr/bin/python3', [join(new URL('.', import.meta.url).pathname, 'torch_dlrm.py'), 'auc', folder], {
     env: referenceEnv('T1', openBlasCore()), encoding: 'utf8',

@@ -1,12 +1,11 @@
 /** Embedding-bag forward and SGD update timed over batches of one-hot lookups, in ns per lookup (bench/embedding.ts,
  *  bench/bounds-check.ts). */
-import { oneHotOffsets } from '../src/data/dataset.ts';
-import type { Bags, Kernels, SlotLayout } from '../src/kernels/kernels.ts';
+import type { Kernels, SlotLayout } from '../src/kernels/kernels.ts';
+import { type Jagged, jaggedOf } from '../src/tensor/jagged.ts';
 
 /** Batch b of every column's ids: rows [b * batch, (b + 1) * batch), one lookup per bag. */
-export function oneHotBatches(categorical: Int32Array[], batch: number, count: number): Bags[] {
-  const offsets = oneHotOffsets(batch);
-  return Array.from({ length: count }, (_, b) => ({ indices: categorical.map((c) => c.subarray(b * batch, (b + 1) * batch)), offsets: categorical.map(() => offsets) }));
+export function oneHotBatches(categorical: Int32Array[], batch: number, count: number): Jagged[] {
+  return Array.from({ length: count }, (_, b) => jaggedOf(batch, categorical.map((c) => c.subarray(b * batch, (b + 1) * batch))));
 }
 
 /** The pooled output and a gradient for `tables` tables of `dim`, side by side per bag. */
@@ -15,8 +14,8 @@ export function lookupBuffers(batch: number, tables: number, dim: number): { lay
   return { layout, out: new Float32Array(batch * layout.stride), grad: new Float32Array(batch * layout.stride).fill(1e-3) };
 }
 
-export function timeLookups(kernels: Kernels, weights: Float32Array[], batches: Bags[], dim: number): { gather: number; update: number } {
-  const batch = batches[0].offsets[0].length - 1, { layout, out, grad } = lookupBuffers(batch, weights.length, dim);
+export function timeLookups(kernels: Kernels, weights: Float32Array[], batches: Jagged[], dim: number): { gather: number; update: number } {
+  const batch = batches[0].bags, { layout, out, grad } = lookupBuffers(batch, weights.length, dim);
   let gather = 0, update = 0;
   for (const bags of batches) {
     let t = process.hrtime.bigint();

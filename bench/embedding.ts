@@ -11,7 +11,7 @@ import { generateSynthetic } from '../src/data/synthetic.ts';
 import { randomRows } from '../src/data/random.ts';
 import { createKernels } from '../src/kernels/index.ts';
 import { presets } from '../src/model/arch.ts';
-import { EmbeddingTables } from '../src/model/embeddings.ts';
+import { HostTables, tableConfigs } from '../src/embedding/tables.ts';
 import { oneHotBatches, timeLookups } from './embedding-timing.ts';
 
 const { values } = parseArgs({ options: { batches: { type: 'string', default: '20' } } });
@@ -24,7 +24,7 @@ const distributions = {
 };
 
 const native = createKernels('native', 1);
-const tables = new EmbeddingTables(native, rows, dim, 1);
+const tables = new HostTables(native, tableConfigs(rows, dim), 1);
 const typescript = createKernels('typescript');
 const results: Record<string, unknown>[] = [];
 console.log(`embedding bag, Kaggle tables (${(tables.bytes / 2 ** 30).toFixed(2)} GiB, dim ${dim}), batch ${batch} x 26 lookups`);

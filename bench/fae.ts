@@ -13,7 +13,7 @@ import { generateSynthetic } from '../src/data/synthetic.ts';
 import { createKernels } from '../src/kernels/index.ts';
 import { presets } from '../src/model/arch.ts';
 import { analyzeAccesses } from '../src/popularity/analysis.ts';
-import { bytesPerHotRow } from '../src/popularity/hot-set.ts';
+import { bytesPerRow as bytesPerHotRow } from '../src/embedding/planner.ts';
 import { criteoSampleAvailable, criteoSamplePath } from '../src/train/criteo-sample.ts';
 import { readCriteoTsv } from '../src/data/criteo-tsv.ts';
 import { type BenchPolicy, trainPolicy } from './train-policy.ts';

@@ -8,14 +8,16 @@ import { createKernels } from '../src/kernels/index.ts';
 import { Dlrm } from '../src/model/dlrm.ts';
 import { Optimizer } from '../src/optim/optimizer.ts';
 import { BaselinePolicy } from '../src/policies/baseline.ts';
+import { policyContext } from '../src/policies/context.ts';
 import { readBatchFiles } from './batch-files.ts';
 
 const [folder, threadsArg, warmupArg] = process.argv.slice(2);
 const { meta, train } = readBatchFiles(folder);
 const kernels = createKernels('auto', Number(threadsArg));
 const model = new Dlrm(kernels, { ...meta, interaction: 'dot' }, meta.seed);
-const policy = new BaselinePolicy(model, new Optimizer(kernels, { name: 'sgd', lr: meta.learningRate, eps: 0, initialAccumulator: 0 }));
+const optimizer = new Optimizer(kernels, { name: 'sgd', lr: meta.learningRate, eps: 0, initialAccumulator: 0 });
 const batches = [...batchesOf(train, meta.batchSize, null)];
+const policy = new BaselinePolicy(policyContext(kernels, model, optimizer, { batchesPerEpoch: batches.length, batches: () => batches }));
 const warmup = Number(warmupArg);
 batches.slice(0, warmup).forEach((b) => policy.step(b));
 const timed = batches.slice(warmup);

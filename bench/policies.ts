@@ -13,7 +13,6 @@ import { sliceRows } from '../src/data/dataset.ts';
 import { generateSynthetic } from '../src/data/synthetic.ts';
 import { createKernels } from '../src/kernels/index.ts';
 import { presets } from '../src/model/arch.ts';
-import { HotlinePolicy } from '../src/policies/hotline.ts';
 import { writeChart } from '../src/report/plot.ts';
 import { timelineChart } from '../src/report/timeline.ts';
 import { type BenchPolicy, trainPolicy } from './train-policy.ts';
@@ -47,8 +46,8 @@ for (const batchSize of [1024, 2048]) {
         `${(p.embedding ?? 0).toFixed(1)} | ${(p.sync ?? 0).toFixed(1)} | ${p.dense.toFixed(1)} | ${share === undefined ? '-' : `${(100 * Number(share)).toFixed(1)}%`} | ${hidden}`,
     );
     runs.push({ batchSize, policy: name, samplesPerSecond: r.samplesPerSecond, speedup: r.samplesPerSecond / base.rate, auc: r.test!.auc, aucDelta: delta, phases: p, report: r.policy });
-    if (policy instanceof HotlinePolicy) {
-      const files = await writeChart(timelineChart(policy.timeline), join(here, 'out', `timeline-b${batchSize}`));
+    if (policy.timeline().length > 0) {
+      const files = await writeChart(timelineChart([...policy.timeline()]), join(here, 'out', `timeline-b${batchSize}`));
       console.log(`  timeline: ${files.join(', ')}`);
     }
   }

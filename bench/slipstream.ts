@@ -13,7 +13,7 @@ import { sliceRows } from '../src/data/dataset.ts';
 import { generateSynthetic } from '../src/data/synthetic.ts';
 import { createKernels } from '../src/kernels/index.ts';
 import { presets } from '../src/model/arch.ts';
-import { defaultStaleness, type StalenessOptions } from '../src/policies/staleness-tracker.ts';
+import { defaultStaleness, type StalenessOptions } from '../src/policies/slipstream.ts';
 import { type BenchPolicy, trainPolicy } from './train-policy.ts';
 
 const { values } = parseArgs({

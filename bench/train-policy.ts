@@ -4,13 +4,13 @@ import type { Kernels } from '../src/kernels/kernels.ts';
 import type { DlrmArch } from '../src/model/arch.ts';
 import { Dlrm } from '../src/model/dlrm.ts';
 import { Optimizer } from '../src/optim/optimizer.ts';
-import { BaselinePolicy } from '../src/policies/baseline.ts';
-import { FaePolicy, type FaeSchedule } from '../src/policies/fae.ts';
-import { HotlinePolicy } from '../src/policies/hotline.ts';
+import { policyContext } from '../src/policies/context.ts';
+import type { FaeSchedule } from '../src/policies/fae.ts';
 import type { Policy } from '../src/policies/policy.ts';
-import type { StalenessOptions } from '../src/policies/staleness-tracker.ts';
+import { createPolicy, type PolicyName } from '../src/policies/registry.ts';
+import { defaultStaleness, type StalenessOptions } from '../src/policies/slipstream.ts';
 import { Progress } from '../src/train/progress.ts';
-import { DatasetSource } from '../src/train/sources.ts';
+import { DatasetSource } from '../src/data/sources.ts';
 import { Trainer, type TrainResult } from '../src/train/trainer.ts';
 
 export type BenchPolicy = 'baseline' | 'fae adaptive' | 'fae cold-then-hot' | 'hotline' | 'slipstream' | 'hotline+slipstream';
@@ -27,21 +27,13 @@ export async function trainPolicy(
   const model = new Dlrm(kernels, arch, options.seed);
   const optimizer = new Optimizer(kernels, { name: 'sgd', lr: 0.1, eps: 0, initialAccumulator: 0 });
   const source = new DatasetSource(train, options.batchSize, true, options.seed, Infinity);
-  let policy: Policy;
-  if (name === 'baseline') {
-    policy = new BaselinePolicy(model, optimizer);
-  } else if (name.startsWith('hotline')) {
-    policy = new HotlinePolicy(model, optimizer, kernels, {
-      budgetBytes: options.budgetBytes, learnBatches: options.learnBatches ?? 100, learnSamplingRate: 1, relearnEvery: 0,
-      hysteresis: 1.5, pipeline: true, seed: options.seed, staleness: name === 'hotline+slipstream' ? options.staleness : undefined,
-    });
-  } else {
-    policy = new FaePolicy(model, optimizer, kernels, source, {
-      budgetBytes: options.budgetBytes, samplingRate: 0.05, quota: 'global', seed: options.seed,
-      schedule: name === 'slipstream' ? 'adaptive' : (name.split(' ')[1] as FaeSchedule),
-      staleness: name === 'slipstream' ? options.staleness : undefined,
-    });
-  }
-  const result = await new Trainer(model, policy, new Progress(process.stdout, 0), null).run(source, test, { epochs: 1, testFreq: 0, evalBatchSize: 8192, checkpointEvery: 0 });
+  const [registered, schedule] = name.split(' ') as [PolicyName, FaeSchedule | undefined];
+  const ctx = policyContext(kernels, model, optimizer, source);
+  const policy = createPolicy(registered, ctx, {
+    seed: options.seed, staleness: options.staleness ?? defaultStaleness,
+    fae: { budgetBytes: options.budgetBytes, samplingRate: 0.05, quota: 'global', schedule: schedule ?? 'adaptive' },
+    hotline: { learnBatches: options.learnBatches ?? 100, learnSamplingRate: 1, relearnEvery: 0, pipeline: true },
+  });
+  const result = await new Trainer(model, ctx.home, policy, new Progress(process.stdout, 0), null).run(source, test, { epochs: 1, testFreq: 0, evalBatchSize: 8192, checkpointEvery: 0 });
   return { result, policy };
 }

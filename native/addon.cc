@@ -290,28 +290,38 @@ napi_value EmbeddingUpdate(napi_env env, napi_callback_info info) {
 }
 
 // (slotOf[], indices[], offsets[], bags, fastIndices[], fastOffsets[], hostIndices[], hostOffsets[])
-napi_value PartitionLookups(napi_env env, napi_callback_info info) {
+// Arguments: slotOf[], ids, offsets, tables, bags, tierEnd, outIds[], outOffsets[] (see splitLookups).
+napi_value SplitLookups(napi_env env, napi_callback_info info) {
   return guarded<8>(env, info, [&](const Args& a) {
-    std::vector<size_t> slots, fastIds, fastOffs, hostIds, hostOffs;
+    std::vector<size_t> slots, idRoom, offsetRoom;
+    size_t idCount = 0, offsetCount = 0, tierEnds = 0;
     const auto slotOf = a.arrays<int32_t>(0, &slots);
-    const Lookups l = readLookups(a, 1, slotOf.size());
-    const int64_t bagCount = a.integer(3);
-    const auto fastIndices = a.arrays<int32_t>(4, &fastIds), fastOffsets = a.arrays<int32_t>(5, &fastOffs);
-    const auto hostIndices = a.arrays<int32_t>(6, &hostIds), hostOffsets = a.arrays<int32_t>(7, &hostOffs);
-    for (const auto* outputs : {&fastIndices, &fastOffsets, &hostIndices, &hostOffsets})
-      if (outputs->size() != slotOf.size()) throw JsError{"hotline native: tables and partition outputs differ in count"};
+    const int32_t* ids = a.array<int32_t>(1, &idCount);
+    const int32_t* offsets = a.array<int32_t>(2, &offsetCount);
+    const int64_t tables = a.integer(3), bags = a.integer(4);
+    const int32_t* tierEnd = a.array<int32_t>(5, &tierEnds);
+    const auto outIds = a.arrays<int32_t>(6, &idRoom), outOffsets = a.arrays<int32_t>(7, &offsetRoom);
+    const size_t tiers = outIds.size();
+    if (tiers < 1 || tiers > 8 || outOffsets.size() != tiers || tierEnds + 1 != tiers)
+      throw JsError{"hotline native: a split needs 1 to 8 tiers, each with its ids and offsets, and an end per placed tier"};
+    if (slotOf.size() != static_cast<size_t>(tables)) throw JsError{"hotline native: tables and slot maps differ in count"};
     if (boundsCheck) {
-      for (size_t t = 0; t < slotOf.size(); ++t) {
-        checkLookups(l, t, bagCount, static_cast<int64_t>(slots[t]));
-        const size_t ids = static_cast<size_t>(l.bags[t].offsets[bagCount]), offsets = static_cast<size_t>(bagCount + 1);
-        if (std::min(fastIds[t], hostIds[t]) < ids || std::min(fastOffs[t], hostOffs[t]) < offsets)
-          failTable(t, "its partition outputs hold " + std::to_string(std::min(fastIds[t], hostIds[t])) + " ids and " +
-                           std::to_string(std::min(fastOffs[t], hostOffs[t])) + " offsets, its bags need " +
-                           std::to_string(ids) + " and " + std::to_string(offsets));
+      if (bags < 0 || offsetCount != static_cast<size_t>(tables * bags + 1) || offsets[0] != 0 ||
+          static_cast<size_t>(offsets[tables * bags]) != idCount)
+        throw JsError{"hotline native: a jagged batch needs tables x bags + 1 offsets from 0 to its ids"};
+      for (int64_t t = 0; t < tables; ++t) {
+        const std::string error = lookupError({ids, offsets + t * bags}, bags, static_cast<int64_t>(idCount), bags + 1, static_cast<int64_t>(slots[t]));
+        if (!error.empty()) failTable(static_cast<size_t>(t), error);
+        const int32_t* map = slotOf[t];
+        for (int64_t p = offsets[t * bags]; p < offsets[(t + 1) * bags]; ++p)
+          if (map[ids[p]] >= (tierEnds ? tierEnd[tierEnds - 1] : 0) || map[ids[p]] < -1)
+            failTable(static_cast<size_t>(t), "row " + std::to_string(ids[p]) + " has slot " + std::to_string(map[ids[p]]) + ", outside the placed tiers");
       }
+      for (size_t k = 0; k < tiers; ++k)
+        if (idRoom[k] < idCount || offsetRoom[k] != offsetCount)
+          throw JsError{"hotline native: tier " + std::to_string(k) + "'s split outputs are too small"};
     }
-    partitionLookups(slotOf.data(), l.bags.data(), static_cast<int64_t>(l.bags.size()), bagCount, fastIndices.data(),
-                     fastOffsets.data(), hostIndices.data(), hostOffsets.data());
+    splitLookups(slotOf.data(), ids, offsets, tables, bags, tierEnd, static_cast<int64_t>(tiers), outIds.data(), outOffsets.data());
     return undefinedValue(env);
   });
 }
@@ -639,7 +649,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"interactionDotBackward", nullptr, InteractionDotBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"embeddingForward", nullptr, EmbeddingForward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"embeddingUpdate", nullptr, EmbeddingUpdate, nullptr, nullptr, nullptr, napi_default, nullptr},
-      {"partitionLookups", nullptr, PartitionLookups, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"splitLookups", nullptr, SplitLookups, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"parseCriteo", nullptr, ParseCriteo, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"countKeys", nullptr, CountKeys, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"createCounts", nullptr, CreateCounts, nullptr, nullptr, nullptr, napi_default, nullptr},

@@ -76,15 +76,15 @@ std::string lookupError(const BagsView& bags, int64_t bagCount, int64_t indexCou
   const int32_t* off = bags.offsets;
   if (bagCount < 0 || offsetCount != bagCount + 1)
     return to_string(offsetCount) + " offsets for " + to_string(bagCount) + " bags (needs " + to_string(bagCount + 1) + ")";
-  if (off[0] != 0) return "offsets start at " + to_string(off[0]) + ", not 0";
+  if (off[0] < 0) return "offsets start at " + to_string(off[0]) + ", below 0";
   int32_t decreases = 0;  // a reduction, not an early exit, so the loop vectorises
   for (int64_t b = 0; b < bagCount; ++b) decreases |= off[b + 1] < off[b];
   for (int64_t b = 0; decreases && b < bagCount; ++b)
     if (off[b + 1] < off[b])
       return "offset " + to_string(b + 1) + " (" + to_string(off[b + 1]) + ") is below offset " + to_string(b) + " (" + to_string(off[b]) + ")";
   if (off[bagCount] > indexCount) return "offsets end at " + to_string(off[bagCount]) + ", past its " + to_string(indexCount) + " ids";
-  const int64_t p = firstIdOutOfRange(bags.indices, off[bagCount], rows);
-  if (p >= 0) return "id " + to_string(bags.indices[p]) + " at lookup " + to_string(p) + " is outside its " + to_string(rows) + " rows";
+  const int64_t p = firstIdOutOfRange(bags.indices + off[0], off[bagCount] - off[0], rows);
+  if (p >= 0) return "id " + to_string(bags.indices[off[0] + p]) + " at lookup " + to_string(p) + " is outside its " + to_string(rows) + " rows";
   return "";
 }
 
@@ -159,30 +159,43 @@ void embeddingUpdateTable(const TableView& table, const BagsView& bags, int64_t 
   }
 }
 
-void partitionLookups(const int32_t* const* slotOf, const BagsView* bags, int64_t tables, int64_t bagCount,
-                      int32_t* const* fastIndices, int32_t* const* fastOffsets, int32_t* const* hostIndices,
-                      int32_t* const* hostOffsets) {
+void splitLookups(const int32_t* const* slotOf, const int32_t* ids, const int32_t* offsets, int64_t tables,
+                  int64_t bags, const int32_t* tierEnd, int64_t tiers, int32_t* const* outIds, int32_t* const* outOffsets) {
+  const int64_t placed = tiers - 1;
+  // Pass 1, a table per task: table t's lookups of tier k go to outIds[k] from the table's own start in ids
+  // (no tier gets more of them than the table has), its offsets counted from that start.
   forEachTable(tables, [&](int64_t t) {
-    const int32_t* idx = bags[t].indices;
-    const int32_t* off = bags[t].offsets;
     const int32_t* slots = slotOf[t];
-    const int64_t nnz = off[bagCount];
-    int32_t fast = 0, host = 0;
-    fastOffsets[t][0] = hostOffsets[t][0] = 0;
-    for (int64_t b = 0; b < bagCount; ++b) {
-      for (int64_t p = off[b]; p < off[b + 1]; ++p) {
-        if (p + 16 < nnz) __builtin_prefetch(slots + idx[p + 16]);  // the slot map is large: hide its misses
-        const int32_t slot = slots[idx[p]];
-        if (slot >= 0) {
-          fastIndices[t][fast++] = slot;
-        } else {
-          hostIndices[t][host++] = idx[p];
+    const int64_t first = offsets[t * bags], last = offsets[(t + 1) * bags];
+    int32_t counts[8] = {0};
+    for (int64_t b = 0; b < bags; ++b) {
+      for (int64_t p = offsets[t * bags + b]; p < offsets[t * bags + b + 1]; ++p) {
+        if (p + 16 < last) __builtin_prefetch(slots + ids[p + 16]);  // the slot map is large: hide its misses
+        const int32_t slot = slots[ids[p]];
+        if (slot < 0) {
+          outIds[placed][first + counts[placed]++] = ids[p];
+          continue;
         }
+        int64_t k = 0;
+        while (slot >= tierEnd[k]) ++k;
+        outIds[k][first + counts[k]++] = slot - (k > 0 ? tierEnd[k - 1] : 0);
       }
-      fastOffsets[t][b + 1] = fast;
-      hostOffsets[t][b + 1] = host;
+      for (int64_t k = 0; k < tiers; ++k) outOffsets[k][t * bags + b + 1] = counts[k];
     }
   });
+  // Pass 2: each tier's tables packed in order, offsets made absolute.
+  for (int64_t k = 0; k < tiers; ++k) {
+    int32_t* out = outIds[k];
+    int32_t* off = outOffsets[k];
+    int32_t base = 0;
+    off[0] = 0;
+    for (int64_t t = 0; t < tables; ++t) {
+      const int32_t count = off[(t + 1) * bags], first = offsets[t * bags];
+      if (base != first && count > 0) std::memmove(out + base, out + first, static_cast<size_t>(count) * 4);
+      for (int64_t b = 1; b <= bags; ++b) off[t * bags + b] += base;
+      base += count;
+    }
+  }
 }
 
 void fillUniform(float* data, int64_t n, uint32_t seed, uint32_t stream, double low, double high) {

@@ -24,7 +24,8 @@ struct SlotLayout {
 };
 
 // The bounds check's tests, each "" when the arrays are consistent, else what is wrong. lookupError: the
-// offsets (offsetCount of them) are bagCount + 1 non-decreasing entries from 0 to at most indexCount, and every
+// offsets (offsetCount of them) are bagCount + 1 non-decreasing entries from at least 0 to at most indexCount (a
+// jagged batch's table views share one ids array), and every
 // id they cover is in [0, rows). layoutError: `tables` tables of the layout fit its stride and its
 // bags x stride activation fits the `floats` floats of the array.
 std::string lookupError(const BagsView& bags, int64_t bagCount, int64_t indexCount, int64_t offsetCount, int64_t rows);
@@ -46,11 +47,12 @@ void embeddingUpdate(const TableView* tables, const BagsView* bags, int64_t coun
 void embeddingUpdateTable(const TableView& table, const BagsView& bags, int64_t t, const SlotLayout& layout,
                           const float* grad, SparseOptimizer optimizer, float lr, float eps);
 
-// Splits each table's lookups by tier in batch order: rows with slotOf[row] >= 0 go to fast (as slots), the
-// others to host (as row ids); fastOffsets/hostOffsets get the CSR offsets of both (bags + 1 entries).
-void partitionLookups(const int32_t* const* slotOf, const BagsView* bags, int64_t tables, int64_t bagCount,
-                      int32_t* const* fastIndices, int32_t* const* fastOffsets, int32_t* const* hostIndices,
-                      int32_t* const* hostOffsets);
+// Splits a jagged batch's lookups (ids, offsets [tables * bags + 1]) by tier, in batch order: a row with
+// slotOf[t][row] < 0 lives in the home tier (the last, tiers - 1) and keeps its id; else its slot s is in tier k,
+// the first with s < tierEnd[k], as the local slot s - tierEnd[k - 1]. outIds[k] (room for every id) and
+// outOffsets[k] ([tables * bags + 1]) receive tier k's jagged lookups. At most 8 tiers.
+void splitLookups(const int32_t* const* slotOf, const int32_t* ids, const int32_t* offsets, int64_t tables,
+                  int64_t bags, const int32_t* tierEnd, int64_t tiers, int32_t* const* outIds, int32_t* const* outOffsets);
 
 // Fills a table with uniform values in [low, high) from a counter-based hash, identical to the TS oracle.
 void fillUniform(float* data, int64_t n, uint32_t seed, uint32_t stream, double low, double high);

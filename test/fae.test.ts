@@ -5,18 +5,27 @@ import { generateSynthetic } from '../src/data/synthetic.ts';
 import { batchesOf, type Dataset } from '../src/data/dataset.ts';
 import { createKernels } from '../src/kernels/index.ts';
 import { Dlrm } from '../src/model/dlrm.ts';
-import { bceWithLogits } from '../src/model/loss.ts';
 import { Optimizer, type OptimizerName } from '../src/optim/optimizer.ts';
-import { bytesPerHotRow, classifyInputs, hotInputCurve, selectHotSet } from '../src/popularity/hot-set.ts';
-import { profileAccesses, rankRows } from '../src/popularity/profiler.ts';
-import { FastTier, FastTierError } from '../src/tiers/fast-tier.ts';
+import { bytesPerRow, planPlacement, type TierBudget } from '../src/embedding/planner.ts';
+import type { Placement } from '../src/embedding/placement.ts';
+import { TierSync } from '../src/embedding/tier-sync.ts';
+import { classifyInputs, hotInputCurve } from '../src/popularity/hot-inputs.ts';
+import { type AccessProfile, profileAccesses, rankRows, type RowRanking } from '../src/popularity/profiler.ts';
+import { policyContext } from '../src/policies/context.ts';
 import { FaePolicy } from '../src/policies/fae.ts';
+import { Stepper } from '../src/policies/step.ts';
+import { fastTier, FastTierError, homeTier } from '../src/policies/tiers.ts';
 import { formatBytes } from '../src/util/bytes.ts';
-import { DatasetSource } from '../src/train/sources.ts';
+import { DatasetSource } from '../src/data/sources.ts';
 import { evaluate } from '../src/train/evaluate.ts';
 
 const kernels = createKernels('auto', 2);
 const arch = { bottomMlp: [13, 16, 8], topMlp: [16, 1], embeddingDim: 8, tableRows: [300, 50, 1000, 7], interaction: 'dot' as const };
+/** A one-tier placement (the hot set) of rows of `bytes` each within `budget`. */
+const hotSet = (profile: AccessProfile, ranking: RowRanking, bytes: number, budget: number, quota: 'global' | 'per-table' = 'global'): Placement =>
+  planPlacement(profile, ranking, [{ bytesPerRow: bytes, budgetBytes: budget } satisfies TierBudget], quota);
+const hotOf = (p: Placement, t: number, row: number) => p.tierOf(t, row) === 0;
+
 const data: Dataset = generateSynthetic({ rows: 24000, tableRows: arch.tableRows, denseFeatures: 13, zipf: 1.2, seed: 3 });
 
 describe('profiler and hot set', () => {
@@ -35,43 +44,43 @@ describe('profiler and hot set', () => {
 
   it('budget accounting is exact: rows x (dim + state) bytes, never over the budget', () => {
     for (const state of [0, 1]) {
-      const perRow = bytesPerHotRow(8, state);
+      const perRow = bytesPerRow(8, state);
       assert.equal(perRow, 4 * (8 + state));
       for (const budget of [perRow - 1, perRow, 37 * perRow + 5, 10 ** 9]) {
-        const hot = selectHotSet(profile, ranking, perRow, budget);
-        assert.equal(hot.size, Math.min(Math.floor(budget / perRow), ranking.rows.length));
-        assert.ok(hot.size * perRow <= budget);
+        const hot = hotSet(profile, ranking, perRow, budget);
+        assert.equal(hot.rowsIn(0), Math.min(Math.floor(budget / perRow), ranking.rows.length));
+        assert.ok(hot.rowsIn(0) * perRow <= budget);
       }
     }
   });
 
   it('the global hot set is the top rows by count; per-table quotas follow lookup shares', () => {
-    const hot = selectHotSet(profile, ranking, 32, 32 * 100);
+    const hot = hotSet(profile, ranking, 32, 32 * 100);
     const threshold = ranking.counts[99];
     profile.counts.forEach((c, t) => c.forEach((n, row) => {
       if (n > threshold) assert.ok(hot.slotOf[t][row] >= 0, `row ${t}/${row} with count ${n} must be hot`);
       if (n < threshold) assert.equal(hot.slotOf[t][row], -1);
     }));
-    const quota = selectHotSet(profile, ranking, 32, 32 * 100, 'per-table');
-    assert.equal(quota.size, 100);
-    for (let s = 0; s < quota.size; s++) assert.equal(quota.slotOf[quota.tableOfSlot[s]][quota.rowOfSlot[s]], s);
+    const quota = hotSet(profile, ranking, 32, 32 * 100, 'per-table');
+    assert.equal(quota.rowsIn(0), 100);
+    for (let s = 0; s < quota.rowsIn(0); s++) assert.equal(quota.slotOf[quota.tableOfSlot[s]][quota.rowOfSlot[s]], s);
   });
 
   it('the classifier and the hot-input curve agree with a brute-force check', () => {
-    const hot = selectHotSet(profile, ranking, 32, 32 * 400);
+    const hot = hotSet(profile, ranking, 32, 32 * 400), classify = (p: Placement, threshold = 1) => classifyInputs(data.categorical, data.rows, p.slotOf, p.rowsIn(0), threshold);
     for (const threshold of [1, 0.75]) {
-      const split = classifyInputs(data.categorical, data.rows, hot, threshold);
-      const isHot = (i: number) => data.categorical.filter((c, t) => hot.slotOf[t][c[i]] >= 0).length >= threshold * 4;
+      const split = classify(hot, threshold);
+      const isHot = (i: number) => data.categorical.filter((c, t) => hotOf(hot, t, c[i])).length >= threshold * 4;
       const want = Array.from({ length: data.rows }, (_, i) => i).filter(isHot);
       assert.deepEqual(Array.from(split.hot), want);
       assert.equal(split.hot.length + split.cold.length, data.rows);
     }
     const [point] = hotInputCurve(profile, ranking, data, 32, [32 * 400]);
-    assert.equal(point.hotShare, classifyInputs(data.categorical, data.rows, hot).hot.length / data.rows);
+    assert.equal(point.hotShare, classify(hot).hot.length / data.rows);
     const sampled = profileAccesses(data, 0.05, 7), sampledRanking = rankRows(sampled); // unseen rows are never hot
-    const sampledHot = selectHotSet(sampled, sampledRanking, 32, 10 ** 9);
+    const sampledHot = hotSet(sampled, sampledRanking, 32, 10 ** 9);
     const [all] = hotInputCurve(sampled, sampledRanking, data, 32, [10 ** 9]);
-    assert.equal(all.hotShare, classifyInputs(data.categorical, data.rows, sampledHot).hot.length / data.rows);
+    assert.equal(all.hotShare, classify(sampledHot).hot.length / data.rows);
     assert.ok(all.hotShare < 1);
   });
 });
@@ -80,39 +89,41 @@ describe('fast tier', () => {
   for (const optimizer of ['sgd', 'adagrad'] as OptimizerName[]) {
     it(`a hot mini-batch through the fast tier gives the same loss and updates as through the host tables (${optimizer})`, () => {
       const profile = profileAccesses(data, 0.5, 2);
-      const ranking = rankRows(profile);
-      const hot = selectHotSet(profile, ranking, bytesPerHotRow(8, 1), 1 << 20);
-      const split = classifyInputs(data.categorical, data.rows, hot);
-      const a = new Dlrm(kernels, arch, 5), b = new Dlrm(kernels, arch, 5);
+      const hot = hotSet(profile, rankRows(profile), bytesPerRow(8, 1), 1 << 20);
+      const split = classifyInputs(data.categorical, data.rows, hot.slotOf, hot.rowsIn(0));
       const config = { name: optimizer, lr: 0.1, eps: 1e-10, initialAccumulator: 0.01 };
-      const oa = new Optimizer(kernels, config), ob = new Optimizer(kernels, config);
-      const tier = new FastTier(kernels, hot, 8, 4, optimizer === 'adagrad' ? { initial: 0.01 } : null);
-      assert.equal(tier.loadFromHost(b.tables), hot.size);
-      for (let s = 0; s < hot.size; s++) {
-        const w = b.tables.weights[hot.tableOfSlot[s]].subarray(hot.rowOfSlot[s] * 8, hot.rowOfSlot[s] * 8 + 8);
-        assert.deepEqual(tier.weights.subarray(s * 8, s * 8 + 8), w, 'after a sync the fast tier equals the host rows');
-      }
+      const side = () => {
+        const optimizer = new Optimizer(kernels, config);
+        return { optimizer, ctx: policyContext(kernels, new Dlrm(kernels, arch, 5), optimizer, new DatasetSource(data, 64, false, 1, 1)) };
+      };
+      const a = side(), b = side();
+      const fast = fastTier(b.ctx, hot, 0), home = homeTier(b.ctx), sync = new TierSync(kernels, hot, 0, fast, home, optimizer === 'adagrad');
+      assert.equal(sync.loadFromHome(), hot.rowsIn(0));
+      const { tables, rows } = hot.slotsOf(0), values = new Float32Array(hot.rowsIn(0) * 8), want = new Float32Array(values.length);
+      fast.readRows(tables, Int32Array.from(rows, (_, s) => s), values, null);
+      home.readRows(tables, rows, want, null);
+      assert.deepEqual(values, want, 'after a sync the fast tier equals the host rows');
       const [hostBatch] = batchesOf(data, 64, split.hot.subarray(0, 64));
-      const fastBatch = { ...hostBatch, sparse: { ...hostBatch.sparse, indices: hostBatch.sparse.indices.map((idx, t) => idx.map((r) => hot.slotOf[t][r])) } };
-      const da = new Float32Array(64), db = new Float32Array(64);
-      const lossA = bceWithLogits(a.forward(hostBatch), hostBatch.labels, 64, da);
-      oa.backwardAndStep(a, da, hostBatch);
-      const lossB = bceWithLogits(b.forward(fastBatch, tier.store()), fastBatch.labels, 64, db);
-      ob.backwardAndStep(b, db, fastBatch, tier.store());
+      const fastBatch = { ...hostBatch, sparse: hot.split(kernels, hostBatch.sparse)[0] };
+      assert.equal(fastBatch.sparse.ids.length, hostBatch.sparse.ids.length, 'every lookup of a hot input is in the fast tier');
+      const lossA = new Stepper(a.ctx.model, a.optimizer).on(hostBatch, homeTier(a.ctx));
+      const lossB = new Stepper(b.ctx.model, b.optimizer).on(fastBatch, fast);
       assert.equal(lossB, lossA);
-      tier.markFastUpdates(fastBatch.sparse);
-      assert.ok(tier.storeToHost(b.tables) > 0);
-      a.tables.weights.forEach((w, t) => assert.deepEqual(b.tables.weights[t], w, `table ${t} after the update and sync back`));
-      a.denseParams().forEach((p, i) => assert.deepEqual(b.denseParams()[i].value, p.value));
+      sync.markPlacedUpdates(fastBatch.sparse);
+      assert.ok(sync.storeToHome() > 0);
+      a.ctx.home.weights.forEach((w, t) => assert.deepEqual(b.ctx.home.weights[t], w, `table ${t} after the update and sync back`));
+      if (optimizer === 'adagrad') a.ctx.home.states!.forEach((s, t) => assert.deepEqual(b.ctx.home.states![t], s, `state ${t}`));
+      a.ctx.model.denseParams().forEach((p, i) => assert.deepEqual(b.ctx.model.denseParams()[i].value, p.value));
     });
   }
 
   it('refuses a hot set that does not fit the device, with the sizes', () => {
     const profile = profileAccesses(data, 1, 1);
-    const hot = selectHotSet(profile, rankRows(profile), 32, 32 * 1000);
-    const rows = hot.size.toLocaleString('en-US');
-    assert.throws(() => new FastTier(kernels, hot, 8, 4, null, 1000), (e: Error) => e instanceof FastTierError &&
-      e.message === `the fast tier needs ${formatBytes(hot.size * 32)} (${rows} rows x 32 bytes) but the device has 1000 B free; lower --hot-budget`);
+    const hot = hotSet(profile, rankRows(profile), 32, 32 * 1000);
+    const rows = hot.rowsIn(0).toLocaleString('en-US');
+    const ctx = { ...policyContext(kernels, new Dlrm(kernels, arch, 5), new Optimizer(kernels, { name: 'sgd', lr: 0.1, eps: 0, initialAccumulator: 0 }), new DatasetSource(data, 64, false, 1, 1)), memory: () => ({ totalBytes: 1000, freeBytes: 1000 }) };
+    assert.throws(() => fastTier(ctx, hot, 0), (e: Error) => e instanceof FastTierError &&
+      e.message === `the fast tier needs ${formatBytes(hot.rowsIn(0) * 32)} (${rows} rows x 32 bytes) but the device has 1000 B free; lower --hot-budget`);
   });
 });
 
@@ -123,26 +134,23 @@ describe('FAE policy', () => {
     const run = (policyName: 'baseline' | 'adaptive' | 'cold-then-hot') => {
       const model = new Dlrm(kernels, arch, 9);
       const optimizer = new Optimizer(kernels, { name: 'sgd', lr: 0.1, eps: 0, initialAccumulator: 0 });
-      const source = new DatasetSource(train, 32, true, 9, Infinity);
+      const source = new DatasetSource(train, 32, true, 9, Infinity), ctx = policyContext(kernels, model, optimizer, source);
       if (policyName === 'baseline') {
-        for (const b of source.batches(0)) {
-          const d = new Float32Array(b.size);
-          bceWithLogits(model.forward(b), b.labels, b.size, d);
-          optimizer.backwardAndStep(model, d, b);
-        }
-        return { auc: evaluate(model, test, 1000).auc, hotShare: 0 };
+        const stepper = new Stepper(model, optimizer), tier = homeTier(ctx);
+        for (const b of source.batches(0)) stepper.on(b, tier);
+        return { auc: evaluate(model, ctx.home, test, 1000).auc, hotShare: 0 };
       }
-      const fae = new FaePolicy(model, optimizer, kernels, source, { budgetBytes: 32 * 300, samplingRate: 0.2, quota: 'global', schedule: policyName, seed: 9 });
+      const fae = new FaePolicy(ctx, source, { budgetBytes: 32 * 300, samplingRate: 0.2, quota: 'global', schedule: policyName, seed: 9 });
       let hotBatches = 0, batches = 0;
       for (const b of fae.schedule(source, 0, 0)) {
         batches++;
         if (b.hot) hotBatches++;
-        assert.ok(Number.isFinite(fae.step(b)));
+        assert.ok(Number.isFinite(fae.step(b).loss));
       }
       assert.equal(batches, fae.batchesPerEpoch());
       assert.equal(hotBatches, Math.ceil(fae.hotInputs.length / 32));
       fae.settle();
-      return { auc: evaluate(model, test, 1000).auc, hotShare: Number(fae.report().hotInputShare) };
+      return { auc: evaluate(model, ctx.home, test, 1000).auc, hotShare: Number(fae.report().hotInputShare) };
     };
     const base = run('baseline'), adaptive = run('adaptive'), coldThenHot = run('cold-then-hot');
     assert.ok(adaptive.hotShare > 0.2, `hot share ${adaptive.hotShare}`);

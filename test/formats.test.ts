@@ -1,6 +1,7 @@
 // Non-Criteo sources: presets on the real samples in ../shared/data (skipped when absent) and on generated
 // rows, a declarative schema, and their bad-input messages.
 import assert from 'node:assert/strict';
+import { bagOf } from '../src/tensor/jagged.ts';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -155,8 +156,7 @@ describe('multi-hot features', () => {
     const order = Int32Array.from({ length: 100 }, (_, i) => (i * 53) % 3000);
     const [batch] = batchesOf(data, 100, order);
     order.forEach((r, i) => {
-      const off = batch.sparse.offsets[1];
-      assert.deepEqual(Array.from(batch.sparse.indices[1].subarray(off[i], off[i + 1])), Array.from(data.categorical[1].subarray(offsets[r], offsets[r + 1])));
+      assert.deepEqual(Array.from(bagOf(batch.sparse, 1, i)), Array.from(data.categorical[1].subarray(offsets[r], offsets[r + 1])));
     });
     const tail = sliceRows(data, 2000, 3000);
     assert.deepEqual(Array.from(tail.categorical[1].subarray(tail.offsets![1]![10], tail.offsets![1]![11])), Array.from(data.categorical[1].subarray(offsets[2010], offsets[2011])));
@@ -168,8 +168,7 @@ describe('multi-hot features', () => {
     const expected = lines.map((_, r) => rowText(data.labels[r], data.categorical[0][r], data.categorical[1].subarray(offsets[r], offsets[r + 1]))).sort();
     const streamed: string[] = [];
     for (const b of new StreamingSource(out, m, 0, 3000, 64, 500, 3, createKernels('auto').gatherEngine(), 256).batches(0)) {
-      const off = b.sparse.offsets[1];
-      for (let i = 0; i < b.size; i++) streamed.push(rowText(b.labels[i], b.sparse.indices[0][i], b.sparse.indices[1].subarray(off[i], off[i + 1])));
+      for (let i = 0; i < b.size; i++) streamed.push(rowText(b.labels[i], bagOf(b.sparse, 0, i)[0], bagOf(b.sparse, 1, i)));
     }
     assert.deepEqual(streamed.sort(), expected);
 

@@ -5,11 +5,13 @@ import { describe, it } from 'node:test';
 import { createKernels } from '../src/kernels/index.ts';
 import { mergeRowGradients } from '../src/kernels/typescript.ts';
 import type { DlrmArch } from '../src/model/arch.ts';
-import { Dlrm } from '../src/model/dlrm.ts';
+import { forwardOn } from '../src/model/model.ts';
+import { Stepper } from '../src/policies/step.ts';
+import { tableBags } from '../src/tensor/jagged.ts';
 import { bceWithLogits, sigmoid } from '../src/model/loss.ts';
 import { Optimizer, type OptimizerName } from '../src/optim/optimizer.ts';
 import type { Batch } from '../src/data/batch.ts';
-import { assertClose } from './helpers.ts';
+import { assertClose, dlrmOnHost, jaggedOfBags } from './helpers.ts';
 
 interface GoldenBatch { dense: number[]; indices: number[][]; offsets: number[][]; labels: number[] }
 interface GoldenCase {
@@ -31,40 +33,40 @@ function toBatch(b: GoldenBatch): Batch {
   return {
     size: b.labels.length,
     dense: Float32Array.from(b.dense),
-    sparse: { indices: b.indices.map((i) => Int32Array.from(i)), offsets: b.offsets.map((o) => Int32Array.from(o)) },
+    sparse: jaggedOfBags({ indices: b.indices.map((i) => Int32Array.from(i)), offsets: b.offsets.map((o) => Int32Array.from(o)) }),
     labels: Float32Array.from(b.labels),
   };
 }
 
-function loadModel(backend: 'native' | 'typescript', c: GoldenCase): Dlrm {
-  const model = new Dlrm(createKernels(backend === 'native' ? 'auto' : 'typescript'), c.arch, 1);
-  for (const p of model.denseParams()) p.value.set(c.init[p.name]);
-  model.tables.weights.forEach((w, t) => w.set(c.init[`table.${t}`]));
-  return model;
+function loadModel(backend: 'native' | 'typescript', c: GoldenCase, state: { initial: number } | null = null): ReturnType<typeof dlrmOnHost> {
+  const loaded = dlrmOnHost(createKernels(backend === 'native' ? 'auto' : 'typescript'), c.arch, 1, state);
+  for (const p of loaded.model.denseParams()) p.value.set(c.init[p.name]);
+  loaded.home.weights.forEach((w, t) => w.set(c.init[`table.${t}`]));
+  return loaded;
 }
 
-function assertParams(model: Dlrm, want: Record<string, number[]>, what: string): void {
+function assertParams({ model, home }: ReturnType<typeof dlrmOnHost>, want: Record<string, number[]>, what: string): void {
   for (const p of model.denseParams()) assertClose(p.value, want[p.name], tolerance, `${what} ${p.name}`);
-  model.tables.weights.forEach((w, t) => assertClose(w, want[`table.${t}`], tolerance, `${what} table ${t}`));
+  home.weights.forEach((w, t) => assertClose(w, want[`table.${t}`], tolerance, `${what} table ${t}`));
 }
 
 for (const backend of ['native', 'typescript'] as const) {
   for (const [name, c] of Object.entries(golden.cases)) {
     describe(`golden ${name} interaction vs PyTorch (${backend} kernels)`, () => {
       it('forward probabilities, loss and every gradient', () => {
-        const model = loadModel(backend, c);
+        const { model, tier } = loadModel(backend, c);
         const batch = toBatch(c.batches[0]);
-        const logits = model.forward(batch);
+        const logits = forwardOn(model, batch, tier);
         assertClose(Array.from(logits, sigmoid), c.forward.probs, tolerance, 'probabilities');
         const dLogits = new Float32Array(batch.size);
         const loss = bceWithLogits(logits, batch.labels, batch.size, dLogits);
         assert.ok(Math.abs(loss - c.forward.loss) <= tolerance * Math.abs(c.forward.loss), `loss ${loss} vs ${c.forward.loss}`);
-        model.backward(dLogits);
+        model.backward(dLogits, null);
         for (const p of model.denseParams()) assertClose(p.grad, c.grads[p.name], tolerance, `grad ${p.name}`);
-        const layout = model.layout(batch.size);
+        const layout = model.layout(batch.size), bags = tableBags(batch.sparse);
         c.arch.tableRows.forEach((rows, t) => {
           const dense = new Float64Array(rows * c.arch.embeddingDim);
-          const merged = mergeRowGradients(batch.sparse.indices[t], batch.sparse.offsets[t], layout, t, model.embeddingGrad());
+          const merged = mergeRowGradients(bags.indices[t], bags.offsets[t], layout, t, model.embeddingGrad());
           for (const [row, g] of merged) dense.set(g, row * c.arch.embeddingDim);
           assertClose(dense, c.grads[`table.${t}`], tolerance, `grad table ${t}`);
         });
@@ -72,18 +74,13 @@ for (const backend of ['native', 'typescript'] as const) {
 
       for (const optimizer of ['sgd', 'adagrad'] as OptimizerName[]) {
         it(`parameters after 3 ${optimizer} steps`, () => {
-          const model = loadModel(backend, c);
           const cfg = optimizer === 'sgd'
             ? { name: optimizer, lr: c.sgd.lr, eps: 0, initialAccumulator: 0 }
             : { name: optimizer, lr: c.adagrad.lr, eps: c.adagrad.eps, initialAccumulator: c.adagrad.initialAccumulator };
           const opt = new Optimizer(createKernels(backend === 'native' ? 'auto' : 'typescript'), cfg);
-          for (const b of c.batches) {
-            const batch = toBatch(b);
-            const dLogits = new Float32Array(batch.size);
-            bceWithLogits(model.forward(batch), batch.labels, batch.size, dLogits);
-            opt.backwardAndStep(model, dLogits, batch);
-          }
-          assertParams(model, optimizer === 'sgd' ? c.sgd.params : c.adagrad.params, optimizer);
+          const loaded = loadModel(backend, c, opt.rowState), stepper = new Stepper(loaded.model, opt);
+          for (const b of c.batches) stepper.on(toBatch(b), loaded.tier);
+          assertParams(loaded, optimizer === 'sgd' ? c.sgd.params : c.adagrad.params, optimizer);
         });
       }
     });

@@ -3,11 +3,12 @@ import { describe, it } from 'node:test';
 import { TypeScriptKernels } from '../src/kernels/typescript.ts';
 import { mergeRowGradients } from '../src/kernels/typescript.ts';
 import type { Batch } from '../src/data/batch.ts';
-import { Dlrm } from '../src/model/dlrm.ts';
+import { forwardOn } from '../src/model/model.ts';
+import { tableBags } from '../src/tensor/jagged.ts';
 import { bceWithLogits } from '../src/model/loss.ts';
 import { Mlp } from '../src/model/mlp.ts';
 import { Rng } from '../src/util/rng.ts';
-import { assertClose, randomArray } from './helpers.ts';
+import { assertClose, dlrmOnHost, jaggedOfBags, randomArray } from './helpers.ts';
 
 const k = new TypeScriptKernels();
 const h = 1e-3;
@@ -76,7 +77,7 @@ describe('finite-difference gradients', () => {
     const layout = { bags, dim, stride: dim, slot0: 0 };
     const out = new Float32Array(bags * dim), probe = randomArray(rng, bags * dim);
     const loss = () => {
-      k.embeddingForward([table], { indices: [indices], offsets: [offsets] }, layout, out);
+      k.embeddingForward([table], jaggedOfBags({ indices: [indices], offsets: [offsets] }), layout, out);
       return dot(out, probe);
     };
     const analytic = new Float64Array(rows * dim);
@@ -95,31 +96,31 @@ describe('finite-difference gradients', () => {
     it(`whole DLRM (${interaction}): loss w.r.t. dense inputs' weights and embedding rows`, () => {
       const rng = new Rng(17);
       const arch = { bottomMlp: [3, 6, 4], topMlp: [5, 1], embeddingDim: 4, tableRows: [5, 3], interaction };
-      const model = new Dlrm(k, arch, 3);
+      const { model, home, tier } = dlrmOnHost(k, arch, 3);
       const batch: Batch = {
         size: 4,
         dense: randomArray(rng, 12),
-        sparse: {
+        sparse: jaggedOfBags({
           indices: [Int32Array.from([0, 4, 4, 2, 1]), Int32Array.from([2, 0, 1, 2])],
           offsets: [Int32Array.from([0, 1, 3, 4, 5]), Int32Array.from([0, 1, 2, 3, 4])],
-        },
+        }),
         labels: Float32Array.from([1, 0, 0, 1]),
       };
       const dz = new Float32Array(4);
-      const loss = () => bceWithLogits(model.forward(batch), batch.labels, 4, new Float32Array(4));
-      bceWithLogits(model.forward(batch), batch.labels, 4, dz);
-      model.backward(dz);
-      const layout = model.layout(4);
+      const loss = () => bceWithLogits(forwardOn(model, batch, tier), batch.labels, 4, new Float32Array(4));
+      bceWithLogits(forwardOn(model, batch, tier), batch.labels, 4, dz);
+      model.backward(dz, null);
+      const layout = model.layout(4), bags = tableBags(batch.sparse);
       const params = model.denseParams().map((p) => ({ ...p, grad: p.grad.slice() }));
-      const tableGrads = model.tables.weights.map((w, t) => {
+      const tableGrads = home.weights.map((w, t) => {
         const g = new Float64Array(w.length);
-        for (const [row, v] of mergeRowGradients(batch.sparse.indices[t], batch.sparse.offsets[t], layout, t, model.embeddingGrad())) {
+        for (const [row, v] of mergeRowGradients(bags.indices[t], bags.offsets[t], layout, t, model.embeddingGrad())) {
           g.set(v, row * arch.embeddingDim);
         }
         return g;
       });
       for (const p of params) checkGradient(p.value, p.grad, loss, p.name);
-      model.tables.weights.forEach((w, t) => checkGradient(w, tableGrads[t], loss, `table ${t}`));
+      home.weights.forEach((w, t) => checkGradient(w, tableGrads[t], loss, `table ${t}`));
     });
   }
 });

@@ -1,5 +1,11 @@
 import assert from 'node:assert/strict';
 import { Rng } from '../src/util/rng.ts';
+import { idsOf, type Jagged, jaggedOf } from '../src/tensor/jagged.ts';
+import { HostTables } from '../src/embedding/tables.ts';
+import { MemoryTier } from '../src/embedding/tier.ts';
+import type { Kernels } from '../src/kernels/kernels.ts';
+import type { DlrmArch } from '../src/model/arch.ts';
+import { Dlrm } from '../src/model/dlrm.ts';
 
 export function randomArray(rng: Rng, n: number, scale = 1): Float32Array {
   const a = new Float32Array(n);
@@ -21,4 +27,23 @@ export function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): numbe
 export function assertClose(a: ArrayLike<number>, b: ArrayLike<number>, tolerance: number, what: string): void {
   const err = relativeError(a, b);
   assert.ok(err <= tolerance, `${what}: relative error ${err.toExponential(2)} > ${tolerance}`);
+}
+
+/** A jagged batch as per-table columns with offsets from 0 (a dataset's shape). */
+export function columnsOfJagged(j: Jagged): { categorical: Int32Array[]; offsets: Int32Array[] } {
+  const categorical = Array.from({ length: j.tables }, (_, t) => idsOf(j, t));
+  const offsets = categorical.map((_, t) => Int32Array.from(j.offsets.subarray(t * j.bags, (t + 1) * j.bags + 1), (o) => o - j.offsets[t * j.bags]));
+  return { categorical, offsets };
+}
+
+/** A jagged batch from per-table CSR bags whose offsets start at 0. */
+export function jaggedOfBags(b: { indices: Int32Array[]; offsets: Int32Array[] }): Jagged {
+  const bags = b.offsets[0].length - 1;
+  return jaggedOf(bags, b.indices, b.offsets);
+}
+
+/** A DLRM with its tables in host memory, as one tier (with row-wise state when `state` is given). */
+export function dlrmOnHost(kernels: Kernels, arch: DlrmArch, seed: number, state: { initial: number } | null = null): { model: Dlrm; home: HostTables; tier: MemoryTier } {
+  const model = new Dlrm(kernels, arch, seed), home = new HostTables(kernels, model.tables, seed);
+  return { model, home, tier: new MemoryTier('host', kernels, home.weights, state && home.rowWiseStates(state.initial), home.dim) };
 }

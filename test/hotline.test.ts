@@ -6,33 +6,35 @@ import { generateSynthetic, trueTopRows } from '../src/data/synthetic.ts';
 import { createKernels, type BackendName } from '../src/kernels/index.ts';
 import { Dlrm } from '../src/model/dlrm.ts';
 import { Optimizer, type OptimizerName } from '../src/optim/optimizer.ts';
-import { bytesPerHotRow, selectHotSet } from '../src/popularity/hot-set.ts';
+import { bytesPerRow, planPlacement } from '../src/embedding/planner.ts';
+import type { HostTables } from '../src/embedding/tables.ts';
 import { AccessLearner } from '../src/popularity/learner.ts';
 import { rankRows } from '../src/popularity/profiler.ts';
 import { BaselinePolicy } from '../src/policies/baseline.ts';
+import { policyContext } from '../src/policies/context.ts';
 import { HotlinePolicy } from '../src/policies/hotline.ts';
-import type { Policy } from '../src/policies/policy.ts';
-import { DatasetSource } from '../src/train/sources.ts';
+import type { Policy, PolicyContext } from '../src/policies/policy.ts';
+import { DatasetSource } from '../src/data/sources.ts';
 import { relativeError } from './helpers.ts';
 
 const arch = { bottomMlp: [13, 16, 8], topMlp: [16, 1], embeddingDim: 8, tableRows: [400, 60, 2000, 9, 150], interaction: 'dot' as const };
 const data: Dataset = generateSynthetic({ rows: 64 * 60, tableRows: arch.tableRows, denseFeatures: 13, zipf: 1.3, seed: 4 });
 
-function train(backend: BackendName, make: (model: Dlrm, optimizer: Optimizer) => Policy, optimizer: OptimizerName, steps: number) {
+function train(backend: BackendName, make: (ctx: PolicyContext) => Policy, optimizer: OptimizerName, steps: number) {
   const kernels = createKernels(backend, 2);
   const model = new Dlrm(kernels, arch, 21);
   const opt = new Optimizer(kernels, { name: optimizer, lr: 0.05, eps: 1e-10, initialAccumulator: 0.01 });
-  const policy = make(model, opt);
   const source = new DatasetSource(data, 64, true, 21, steps);
+  const ctx = policyContext(kernels, model, opt, source), policy = make(ctx);
   for (const batch of policy.schedule(source, 0, 0)) policy.step(batch);
   policy.settle();
-  return { model, policy };
+  return { model, home: ctx.home, policy };
 }
 
-function worstParamError(a: Dlrm, b: Dlrm): number {
+function worstParamError(a: { model: Dlrm; home: HostTables }, b: { model: Dlrm; home: HostTables }): number {
   let worst = 0;
-  a.denseParams().forEach((p, i) => (worst = Math.max(worst, relativeError(b.denseParams()[i].value, p.value))));
-  a.tables.weights.forEach((w, t) => (worst = Math.max(worst, relativeError(b.tables.weights[t], w))));
+  a.model.denseParams().forEach((p, i) => (worst = Math.max(worst, relativeError(b.model.denseParams()[i].value, p.value))));
+  a.home.weights.forEach((w, t) => (worst = Math.max(worst, relativeError(b.home.weights[t], w))));
   return worst;
 }
 
@@ -41,13 +43,13 @@ describe('hotline policy', () => {
     for (const optimizer of ['sgd', 'adagrad'] as OptimizerName[]) {
       for (const pipeline of [true, false]) {
         it(`50 steps give the baseline's parameters exactly (${backend}, ${optimizer}, pipeline ${pipeline})`, () => {
-          const base = train(backend, (m, o) => new BaselinePolicy(m, o), optimizer, 50);
-          const hot = train(backend, (m, o) => new HotlinePolicy(m, o, createKernels(backend, 2), {
-            budgetBytes: 120 * bytesPerHotRow(8, 1), learnBatches: 10, learnSamplingRate: 1, relearnEvery: 0, hysteresis: 1.5, pipeline, seed: 1,
+          const base = train(backend, (ctx) => new BaselinePolicy(ctx), optimizer, 50);
+          const hot = train(backend, (ctx) => new HotlinePolicy(ctx, {
+            budgetBytes: 120 * bytesPerRow(8, 1), learnBatches: 10, learnSamplingRate: 1, relearnEvery: 0, hysteresis: 1.5, pipeline, seed: 1,
           }), optimizer, 50);
           const report = hot.policy.report();
           assert.ok(Number(report.popularInputShare) > 0.1 && Number(report.popularInputShare) < 0.95, `popular share ${report.popularInputShare}`);
-          const err = worstParamError(base.model, hot.model);
+          const err = worstParamError(base, hot);
           assert.ok(err < 1e-5, `worst relative parameter error ${err}`);
           assert.equal(err, 0, 'one-hot data: the same float operations in the same order, so bit-identical');
           if (pipeline) assert.ok(Number(report.refetchedBags) > 0, 'consecutive batches share rows, so early gathers must be refetched');
@@ -58,12 +60,12 @@ describe('hotline policy', () => {
   }
 
   it('re-learning migrates rows between tiers and still matches the baseline', () => {
-    const base = train('native', (m, o) => new BaselinePolicy(m, o), 'sgd', 60);
-    const hot = train('native', (m, o) => new HotlinePolicy(m, o, createKernels('native', 2), {
-      budgetBytes: 100 * bytesPerHotRow(8, 0), learnBatches: 5, learnSamplingRate: 1, relearnEvery: 15, hysteresis: 1.5, pipeline: true, seed: 1,
+    const base = train('native', (ctx) => new BaselinePolicy(ctx), 'sgd', 60);
+    const hot = train('native', (ctx) => new HotlinePolicy(ctx, {
+      budgetBytes: 100 * bytesPerRow(8, 0), learnBatches: 5, learnSamplingRate: 1, relearnEvery: 15, hysteresis: 1.5, pipeline: true, seed: 1,
     }), 'sgd', 60);
     assert.ok(Number(hot.policy.report().relearns) >= 3);
-    assert.equal(worstParamError(base.model, hot.model), 0);
+    assert.equal(worstParamError(base, hot), 0);
   });
 
   it('a planted read-after-write conflict is refetched: the gathered rows equal a fresh gather', () => {
@@ -97,7 +99,7 @@ describe('run-time access learner', () => {
     assert.equal(learner.observedInputs, seen);
     const budgetRows = 500; // deeper budgets cut where neighbouring rows differ by less than the counts' noise (2000: 0.91)
     const profile = learner.profile();
-    const hot = selectHotSet(profile, rankRows(profile), 64, budgetRows * 64);
+    const hot = planPlacement(profile, rankRows(profile), [{ bytesPerRow: 64, budgetBytes: budgetRows * 64 }]);
     const truth = trueTopRows(spec, budgetRows);
     let found = 0;
     for (const [t, row] of truth) if (hot.slotOf[t][row] >= 0) found++;

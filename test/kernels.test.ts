@@ -5,7 +5,7 @@ import { loadAddon, NativeKernels } from '../src/kernels/native.ts';
 import { mergeRowGradients, TypeScriptKernels } from '../src/kernels/typescript.ts';
 import type { Bags, SlotLayout } from '../src/kernels/kernels.ts';
 import { Rng } from '../src/util/rng.ts';
-import { assertClose, randomArray } from './helpers.ts';
+import { assertClose, jaggedOfBags, randomArray } from './helpers.ts';
 
 const addon = loadAddon();
 const skip = addon instanceof Error ? addon.message : false;
@@ -97,7 +97,7 @@ for (const threads of [1, 2]) {
       const rng = new Rng(4);
       const rows = [50, 1000, 7, 300], dim = 8, bagsCount = 40;
       const layout: SlotLayout = { bags: bagsCount, dim, stride: 6 * dim, slot0: dim };
-      const bags = randomBags(rng, rows.length, bagsCount, rows, 3);
+      const bags = jaggedOfBags(randomBags(rng, rows.length, bagsCount, rows, 3));
       const make = () => rows.map((n, t) => {
         const w = native.allocateTable(n * dim);
         native.fillUniform(w, 9, t, -0.5, 0.5);
@@ -122,15 +122,27 @@ for (const threads of [1, 2]) {
       }
     });
 
-    it('partition of lookups by tier', () => {
+    it('split of lookups by tier, against the oracle and a direct count', () => {
       const rng = new Rng(7);
-      const rows = [50, 1000, 7], bags = randomBags(rng, 3, 40, rows, 3);
-      const slotOf = rows.map((n) => Int32Array.from({ length: n }, () => (rng.next() < 0.4 ? rng.int(5000) : -1)));
-      const want = oracle.partitionLookups(slotOf, bags), got = native.partitionLookups(slotOf, bags);
-      for (const side of ['fast', 'host'] as const) {
-        got[side].indices.forEach((idx, t) => assert.deepEqual(Array.from(idx), Array.from(want[side].indices[t]), `${side} indices ${t}`));
-        got[side].offsets.forEach((off, t) => assert.deepEqual(Array.from(off), Array.from(want[side].offsets[t]), `${side} offsets ${t}`));
+      const rows = [50, 1000, 7], bags = jaggedOfBags(randomBags(rng, 3, 40, rows, 3));
+      const tierEnd = Int32Array.of(1000, 3000, 5000); // three placed tiers and the home tier
+      const slotOf = rows.map((n) => Int32Array.from({ length: n }, () => (rng.next() < 0.6 ? rng.int(5000) : -1)));
+      const want = oracle.splitLookups(slotOf, tierEnd, bags), got = native.splitLookups(slotOf, tierEnd, bags);
+      want.forEach((w, k) => {
+        assert.deepEqual(Array.from(got[k].ids), Array.from(w.ids), `tier ${k} ids`);
+        assert.deepEqual(Array.from(got[k].offsets), Array.from(w.offsets), `tier ${k} offsets`);
+      });
+      for (let t = 0; t < 3; t++) {
+        for (let b = 0; b < 40; b++) {
+          for (let p = bags.offsets[t * 40 + b]; p < bags.offsets[t * 40 + b + 1]; p++) {
+            const row = bags.ids[p], slot = slotOf[t][row], k = slot < 0 ? 3 : slot < 1000 ? 0 : slot < 3000 ? 1 : 2;
+            const local = slot < 0 ? row : slot - [0, 1000, 3000][k];
+            const j = want[k], from = j.offsets[t * 40 + b], to = j.offsets[t * 40 + b + 1];
+            assert.ok(Array.from(j.ids.subarray(from, to)).includes(local), `table ${t} bag ${b}: row ${row} in tier ${k} as ${local}`);
+          }
+        }
       }
+      assert.equal(want.reduce((a, j) => a + j.ids.length, 0), bags.ids.length, 'every lookup in exactly one tier');
     });
 
     it('dense SGD and Adagrad', () => {

@@ -6,12 +6,14 @@ import { generateSynthetic } from '../src/data/synthetic.ts';
 import { createKernels } from '../src/kernels/index.ts';
 import { Dlrm } from '../src/model/dlrm.ts';
 import { Optimizer } from '../src/optim/optimizer.ts';
-import { bytesPerHotRow } from '../src/popularity/hot-set.ts';
+import { bytesPerRow as bytesPerHotRow } from '../src/embedding/planner.ts';
 import { isStaleInput, rowChanges, searchThreshold } from '../src/popularity/staleness.ts';
 import { FaePolicy } from '../src/policies/fae.ts';
 import { HotlinePolicy } from '../src/policies/hotline.ts';
-import { defaultStaleness } from '../src/policies/staleness-tracker.ts';
-import { DatasetSource } from '../src/train/sources.ts';
+import { policyContext } from '../src/policies/context.ts';
+import { defaultStaleness, Slipstream } from '../src/policies/slipstream.ts';
+import type { TensorArray } from '../src/util/tensors.ts';
+import { DatasetSource } from '../src/data/sources.ts';
 import { Rng } from '../src/util/rng.ts';
 
 const search = { targetDrop: 0.3, band: 0.05, maxThreshold: 0.1, maxSteps: 25, alpha: Infinity };
@@ -65,14 +67,14 @@ function trainSlipstream(data: Dataset) {
   const kernels = createKernels('auto', 1);
   const model = new Dlrm(kernels, arch, 3);
   const optimizer = new Optimizer(kernels, { name: 'sgd', lr: 0.05, eps: 0, initialAccumulator: 0 });
-  const source = new DatasetSource(data, 32, true, 3, Infinity);
-  const policy = new FaePolicy(model, optimizer, kernels, source, {
+  const source = new DatasetSource(data, 32, true, 3, Infinity), ctx = policyContext(kernels, model, optimizer, source);
+  const policy = new FaePolicy(ctx, source, {
     budgetBytes: 200 * bytesPerHotRow(8, 0), samplingRate: 0.3, quota: 'global', schedule: 'adaptive', seed: 3,
     staleness: { ...defaultStaleness, startHotBatch: 20, windowShare: 0.1, targetDrop: 0.3, band: 0.1, minSamples: 300 },
   });
   for (const b of policy.schedule(source, 0, 0)) policy.step(b);
   policy.settle();
-  return { model, policy };
+  return { model, home: ctx.home, policy };
 }
 
 describe('slipstream on FAE', () => {
@@ -93,7 +95,7 @@ describe('slipstream on FAE', () => {
     const second = trainSlipstream(changed);
     assert.deepEqual(second.policy.skipped, skipped);
     first.model.denseParams().forEach((p, i) => assert.deepEqual(second.model.denseParams()[i].value, p.value, p.name));
-    first.model.tables.weights.forEach((w, t) => assert.deepEqual(second.model.tables.weights[t], w, `table ${t}`));
+    first.home.weights.forEach((w, t) => assert.deepEqual(second.home.weights[t], w, `table ${t}`));
   });
 });
 
@@ -103,14 +105,59 @@ describe('slipstream on Hotline', () => {
     const kernels = createKernels('auto', 1);
     const model = new Dlrm(kernels, arch, 3);
     const optimizer = new Optimizer(kernels, { name: 'sgd', lr: 0.05, eps: 0, initialAccumulator: 0 });
-    const policy = new HotlinePolicy(model, optimizer, kernels, {
+    const source = new DatasetSource(data, 64, true, 3, Infinity);
+    const policy = new HotlinePolicy(policyContext(kernels, model, optimizer, source), {
       budgetBytes: 300 * bytesPerHotRow(8, 0), learnBatches: 10, learnSamplingRate: 1, relearnEvery: 0, hysteresis: 1.5, pipeline: true, seed: 3,
       staleness: { ...defaultStaleness, startHotBatch: 20, windowShare: 0.1, targetDrop: 0.3, band: 0.1, minSamples: 300 },
     });
-    const source = new DatasetSource(data, 64, true, 3, Infinity);
-    for (const b of policy.schedule(source, 0, 0)) assert.ok(Number.isFinite(policy.step(b)));
+    for (const b of policy.schedule(source, 0, 0)) assert.ok(Number.isFinite(policy.step(b).loss));
     const report = policy.report();
     assert.ok(Number(report.skippedInputs) > 0, JSON.stringify(report));
     assert.ok(Number(report.skippedShare) < 0.6);
+  });
+});
+
+describe('slipstream around any policy\'s hot steps', () => {
+  const dim = 2, slots = 50, options = { ...defaultStaleness, startHotBatch: 3, windowShare: 0.1, minSamples: 20, sampleRate: 0.01, targetDrop: 0.5, band: 0.2 };
+  /** A fast tier whose slot s moves by s * 1e-4 a step: low slots go stale first. */
+  const drive = (slipstream: Slipstream, tier: Float32Array, from: number, to: number, inputs: (k: number) => Int32Array[]) => {
+    for (let k = from; k < to; k++) {
+      slipstream.beforeHotStep(k);
+      for (let s = 0; s < slots; s++) for (let j = 0; j < dim; j++) tier[s * dim + j] += s * 1e-4;
+      for (const input of inputs(k)) if (slipstream.sampling) slipstream.observe(input);
+      const d = slipstream.afterHotStep(k);
+      if (d) return { k, d };
+    }
+    return null;
+  };
+  const inputsOf = (k: number) => Array.from({ length: 10 }, (_, i) => Int32Array.of((k * 10 + i) % slots, (k * 7 + i) % slots));
+
+  it('samples only the window\'s inputs, max(minSamples, rate x hot inputs), and decides when the window ends', () => {
+    const tier = new Float32Array(slots * dim);
+    const slipstream = new Slipstream(options, () => tier.slice(), dim, 1);
+    slipstream.startEpoch(100, 5000); // window: 10 hot steps; sample: max(20, 0.01 x 5000) = 50
+    const decided = drive(slipstream, tier, 0, 100, inputsOf)!;
+    assert.equal(decided.k, 3 + 10, 'the second snapshot comes windowShare of the hot steps after the first');
+    assert.equal(decided.d.samples, 50);
+    assert.ok(decided.d.threshold > 0, JSON.stringify(decided.d));
+    // Skips follow the change: the slowest slots are stale, the fastest are not.
+    assert.equal(slipstream.skips(Int32Array.of(0, 1)), true);
+    assert.equal(slipstream.skips(Int32Array.of(49, 48)), false);
+  });
+
+  it('resumes its window, sample and decision exactly from its saved state', () => {
+    const run = (cut: number | null) => {
+      const tier = new Float32Array(slots * dim);
+      let slipstream = new Slipstream(options, () => tier.slice(), dim, 1);
+      slipstream.startEpoch(100, 5000);
+      if (cut !== null) {
+        assert.equal(drive(slipstream, tier, 0, cut, inputsOf), null);
+        const tensors = new Map<string, TensorArray>(), json = slipstream.saveState(tensors, 's.');
+        slipstream = new Slipstream(options, () => tier.slice(), dim, 1);
+        slipstream.restoreState(structuredClone(json), { has: (n) => tensors.has(n), read: (n) => tensors.get(n)! }, 's.');
+      }
+      return drive(slipstream, tier, cut ?? 0, 100, inputsOf);
+    };
+    assert.deepEqual(run(8), run(null));
   });
 });

@@ -3,7 +3,8 @@
  * `policy.`), the trainer's position and the sizes of the run's logs, so a resumed run continues exactly
  * and its logs carry no line twice.
  */
-import type { Dlrm } from '../model/dlrm.ts';
+import type { HostTables } from '../embedding/tables.ts';
+import type { Model } from '../model/model.ts';
 import type { Optimizer } from '../optim/optimizer.ts';
 import type { Policy } from '../policies/policy.ts';
 import type { RunDir } from '../train/run-dir.ts';
@@ -15,7 +16,8 @@ import type { TensorArray, TensorReader } from '../util/tensors.ts';
 const policyPrefix = 'policy.';
 
 export interface RunParts {
-  model: Dlrm;
+  model: Model;
+  home: HostTables;
   optimizer: Optimizer;
   policy: Policy;
   runDir: RunDir;
@@ -24,7 +26,7 @@ export interface RunParts {
 /** Saves the run at `trainer`'s position; `check` sees the model's settled tensors first and may refuse them. */
 export function saveRunCheckpoint(store: CheckpointStore, parts: RunParts, trainer: TrainerState, check?: (model: Map<string, TensorArray>) => void): Promise<string> {
   parts.policy.settle();
-  const tensors = modelTensors(parts.model, parts.optimizer);
+  const tensors = modelTensors(parts.model, parts.home, parts.optimizer);
   check?.(tensors);
   const policy = parts.policy.saveState();
   for (const [name, t] of policy.tensors) tensors.set(`${policyPrefix}${name}`, t);
@@ -44,7 +46,7 @@ export function restoreRunCheckpoint(checkpoint: Checkpoint, parts: RunParts, wa
   if (state.policyName !== parts.policy.name) {
     throw new CheckpointError(`${checkpoint.path}: saved by policy ${state.policyName}, the run's config says ${parts.policy.name}`);
   }
-  restoreModel(parts.model, parts.optimizer, checkpoint.tensors);
+  restoreModel(parts.model, parts.home, parts.optimizer, checkpoint.tensors);
   parts.policy.restoreState(state.policy, policyTensors(checkpoint));
   parts.runDir.truncateLogs(state.logs, warn);
   return state.trainer;

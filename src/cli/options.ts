@@ -4,6 +4,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { readJsonFile } from '../util/os-error.ts';
+import { policies, policyNames } from '../policies/registry.ts';
 
 type Kind =
   | { type: 'int'; min: number }
@@ -51,7 +52,7 @@ export const trainOptions = {
   'seed': { kind: { type: 'int', min: 0 }, default: 123, help: 'seed for initialisation, shuffling and generated data' },
   'shuffle': { kind: { type: 'flag' }, default: true, help: 'shuffle the training rows each epoch (--no-shuffle to keep file order)' },
   'threads': { kind: { type: 'int', min: 1 }, default: 1, help: 'compute threads' },
-  'policy': { kind: { type: 'enum', values: ['baseline', 'fae', 'hotline', 'slipstream', 'hotline+slipstream'] }, default: 'baseline', help: 'baseline (all in host memory); fae, hotline (hot rows in a fast tier); slipstream (fae skipping stale inputs); hotline+slipstream' },
+  'policy': { kind: { type: 'enum', values: policyNames }, default: 'baseline', help: policyNames.map((n) => `${n} (${policies[n].summary})`).join('; ') },
   'hot-budget': { kind: { type: 'bytes' }, default: '256MiB', help: 'fast-tier budget for hot rows and their optimizer state' },
   'sampling-rate': { kind: { type: 'number', min: 0, exclusiveMin: true, max: 1 }, default: 0.05, help: 'share of the training inputs the profiler samples (1: all)' },
   'hot-quota': { kind: { type: 'enum', values: ['global', 'per-table'] }, default: 'global', help: 'hot rows by global count (FAE) or per-table shares' },

@@ -8,7 +8,7 @@ import { type Dataset, sliceRows } from '../data/dataset.ts';
 import { generateSynthetic } from '../data/synthetic.ts';
 import type { Kernels } from '../kernels/kernels.ts';
 import type { BatchSource } from '../data/batch.ts';
-import { DatasetSource, RandomSource } from '../train/sources.ts';
+import { DatasetSource, RandomSource } from '../data/sources.ts';
 import type { TrainConfig } from './train-config.ts';
 
 export interface PreparedData {

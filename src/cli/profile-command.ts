@@ -6,7 +6,7 @@ import { formatBytes } from '../util/bytes.ts';
 import { join } from 'node:path';
 import { analyzeAccesses, formatAnalysis, standardBudgets } from '../popularity/analysis.ts';
 import { accessCdfChart, hotShareChart } from '../report/profile-charts.ts';
-import { bytesPerHotRow } from '../popularity/hot-set.ts';
+import { bytesPerRow as rowBytes } from '../embedding/planner.ts';
 import { writeChart } from '../report/plot.ts';
 import { RunDir } from '../train/run-dir.ts';
 import { UsageError } from './options.ts';
@@ -41,7 +41,7 @@ export async function runProfile(argv: string[], out: NodeJS.WriteStream = proce
     throw new UsageError(`${config.data.kind === 'synthetic' ? 'the synthetic set' : config.data.path}: its tables have ${rows.toLocaleString('en-US')} rows; ` +
       `profiling keeps a count per row (${formatBytes(4 * rows)}), more than this machine's ${formatBytes(totalmem())} (a hashed dataset needs a smaller --max-ind-range)`);
   }
-  const bytesPerRow = bytesPerHotRow(config.arch.embeddingDim, config.optimizer === 'adagrad' ? 1 : 0);
+  const bytesPerRow = rowBytes(config.arch.embeddingDim, config.optimizer === 'adagrad' ? 1 : 0);
   const analysis = analyzeAccesses(train, bytesPerRow, config.fae.samplingRate, config.seed, [...standardBudgets, config.fae.budgetBytes], tableNames(config));
   out.write(`${formatAnalysis(analysis)}\n`);
   const dir = outDir ? new RunDir(outDir) : RunDir.create(config.runDir || 'runs', 'profile');

@@ -5,47 +5,29 @@
 import { totalmem } from 'node:os';
 import { join } from 'node:path';
 import { checkMemoryNeed } from '../model/memory-need.ts';
-import { CheckpointError, CheckpointStore, type Checkpoint } from '../checkpoint/checkpoint-store.ts';
+import { CheckpointError, CheckpointStore } from '../checkpoint/checkpoint-store.ts';
 import { policyTensors, restoreRunCheckpoint, saveRunCheckpoint } from '../checkpoint/run-checkpoint.ts';
 import { createKernels } from '../kernels/index.ts';
-import type { Kernels } from '../kernels/kernels.ts';
 import { describeArch, type DlrmArch, validateArch } from '../model/arch.ts';
 import { Dlrm } from '../model/dlrm.ts';
 import { Optimizer } from '../optim/optimizer.ts';
-import { BaselinePolicy } from '../policies/baseline.ts';
-import { FaePolicy } from '../policies/fae.ts';
-import { HotlinePolicy } from '../policies/hotline.ts';
-import type { Policy } from '../policies/policy.ts';
+import { policyContext } from '../policies/context.ts';
+import { createPolicy, policyEntry } from '../policies/registry.ts';
 import { analyzeAccesses, standardBudgets } from '../popularity/analysis.ts';
-import { bytesPerHotRow } from '../popularity/hot-set.ts';
+import { bytesPerRow } from '../embedding/planner.ts';
 import { environment } from '../train/environment.ts';
 import { formatMetrics } from '../train/metrics.ts';
 import { formatRate, Progress } from '../train/progress.ts';
 import { RunDir } from '../train/run-dir.ts';
-import { DatasetSource } from '../train/sources.ts';
+import { DatasetSource } from '../data/sources.ts';
 import { DivergenceError, Trainer, type TrainerState, type TrainResult } from '../train/trainer.ts';
 import { firstNonFinite } from '../data/scan.ts';
-import { checkThreads, UsageError } from './options.ts';
+import { checkThreads } from './options.ts';
 import { prepareData, tableNames } from './prepare-data.ts';
 import { readRunConfig, type RunConfigFile, type TrainConfig } from './train-config.ts';
 import { type DataFingerprint, datasetFingerprint, fileFingerprint } from '../data/fingerprint.ts';
 import { DataError } from '../util/errors.ts';
 import type { TensorArray } from '../util/tensors.ts';
-
-function createPolicy(config: TrainConfig, model: Dlrm, optimizer: Optimizer, kernels: Kernels, source: unknown, checkpoint: Checkpoint | null): Policy {
-  const staleness = config.policy.endsWith('slipstream') ? config.staleness : undefined;
-  if (config.policy === 'fae' || config.policy === 'slipstream') {
-    if (!(source instanceof DatasetSource)) throw new UsageError(`--policy ${config.policy} profiles a dataset held in memory (not --shuffle-buffer)`);
-    const saved = checkpoint && FaePolicy.savedHotSet((checkpoint.manifest.state as { policy: Record<string, unknown> }).policy, policyTensors(checkpoint), model.arch.tableRows);
-    return new FaePolicy(model, optimizer, kernels, source, { ...config.fae, seed: config.seed, staleness }, saved ?? undefined);
-  }
-  if (config.policy.startsWith('hotline')) {
-    return new HotlinePolicy(model, optimizer, kernels, {
-      ...config.hotline, budgetBytes: config.fae.budgetBytes, hysteresis: 1.5, seed: config.seed, staleness,
-    });
-  }
-  return new BaselinePolicy(model, optimizer);
-}
 
 /** With checkpoints on, the first SIGINT or SIGTERM stops the run at the end of the step, after a checkpoint. */
 function stopSignals(): { requested: () => boolean; release: () => void } {
@@ -98,39 +80,35 @@ export async function runTraining(config: TrainConfig, out: NodeJS.WriteStream =
   const threadsWarning = checkThreads(config.threads, '--threads');
   if (threadsWarning) out.write(`hotline: ${threadsWarning}\n`);
   out.write(`hotline: ${describeArch(arch)}\nkernels: ${kernels.describe()}\n`);
-  const model = new Dlrm(kernels, arch, config.seed);
+  const model = new Dlrm(kernels, arch, config.seed, tableNames(config));
   const optimizer = new Optimizer(kernels, {
     name: config.optimizer, lr: config.learningRate, eps: 1e-10, initialAccumulator: config.adagradInitialAccumulator,
   });
-  const policy = createPolicy(config, model, optimizer, kernels, prepared.source, checkpoint);
+  const saved = checkpoint && { json: (checkpoint.manifest.state as { policy: Record<string, unknown> }).policy, tensors: policyTensors(checkpoint) };
+  const ctx = policyContext(kernels, model, optimizer, prepared.source, saved), { home } = ctx;
+  const policy = createPolicy(config.policy, ctx, { seed: config.seed, fae: config.fae, hotline: config.hotline, staleness: config.staleness });
   let from: TrainerState | undefined;
   if (runDir && checkpoint) {
-    from = restoreRunCheckpoint(checkpoint, { model, optimizer, policy, runDir }, (message) => out.write(`hotline: ${message}\n`));
+    from = restoreRunCheckpoint(checkpoint, { model, home, optimizer, policy, runDir }, (message) => out.write(`hotline: ${message}\n`));
     runDir.append('events.jsonl', { step: from.steps, event: 'resume', checkpoint: checkpoint.name, environment: environment(kernels, config) });
     out.write(`resumed from ${checkpoint.path} at step ${from.steps}\n`);
   } else if (runDir) {
     runDir.writeJson('config.json', { ...config, arch, dataFingerprint: fingerprintOf(config) } satisfies RunConfigFile);
     runDir.writeJson('environment.json', environment(kernels, config));
-    if (prepared.source instanceof DatasetSource && config.policy !== 'baseline') {
-      const bytesPerRow = bytesPerHotRow(arch.embeddingDim, config.optimizer === 'adagrad' ? 1 : 0);
+    if (prepared.source instanceof DatasetSource && policyEntry(config.policy).fastTier) {
+      const rowBytes = bytesPerRow(arch.embeddingDim, config.optimizer === 'adagrad' ? 1 : 0);
       const budgets = [...standardBudgets, config.fae.budgetBytes];
-      runDir.writeJson('profile.json', analyzeAccesses(prepared.source.data, bytesPerRow, config.fae.samplingRate, config.seed, budgets, tableNames(config)));
+      runDir.writeJson('profile.json', analyzeAccesses(prepared.source.data, rowBytes, config.fae.samplingRate, config.seed, budgets, tableNames(config)));
     }
   }
-  if (policy instanceof FaePolicy) {
-    const r = policy.report();
-    out.write(
-      `fae: ${Number(r.hotRows).toLocaleString('en-US')} hot rows (${(Number(r.hotBytes) / 2 ** 20).toFixed(1)} MiB of ` +
-        `${(config.fae.budgetBytes / 2 ** 20).toFixed(1)} MiB), ${(100 * Number(r.hotInputShare)).toFixed(1)}% of the training inputs hot` +
-        `${checkpoint ? ' (hot set from the checkpoint)' : `, profiled in ${Number(r.profileSeconds).toFixed(1)} s`}\n`,
-    );
-    if (!checkpoint) runDir?.append('events.jsonl', { step: 0, event: 'hot-set', ...r });
-  }
-  const save = store && runDir ? (state: TrainerState) => saveRunCheckpoint(store, { model, optimizer, policy, runDir }, state, (tensors) => {
+  const chosen = policy.describe();
+  for (const line of chosen) out.write(`${line}\n`);
+  if (chosen.length > 0 && !checkpoint) runDir?.append('events.jsonl', { step: 0, event: 'hot-set', ...policy.report() });
+  const save = store && runDir ? (state: TrainerState) => saveRunCheckpoint(store, { model, home, optimizer, policy, runDir }, state, (tensors) => {
     const bad = firstNonFiniteTensor(tensors);
     if (bad) throw new DivergenceError(state.steps, state.epoch, `${bad} holds a value that is not a finite number`);
   }) : null;
-  const trainer = new Trainer(model, policy, new Progress(out, config.printFreq), runDir, save);
+  const trainer = new Trainer(model, home, policy, new Progress(out, config.printFreq), runDir, save);
   const stop = store ? stopSignals() : null;
   let result: TrainResult;
   try {
@@ -150,8 +128,9 @@ export async function runTraining(config: TrainConfig, out: NodeJS.WriteStream =
     return { result, runDir: runDir!.path };
   }
   runDir?.writeJson('summary.json', { ...result, runDir: runDir.path });
-  if (runDir && policy instanceof HotlinePolicy && policy.timeline.length > 0) runDir.writeJson('timeline.json', policy.timeline);
-  printSummary(config, result, out);
+  if (runDir && policy.timeline().length > 0) runDir.writeJson('timeline.json', policy.timeline());
+  for (const line of policy.summary(result.trainSeconds)) out.write(`${line}\n`);
+  printSummary(result, out);
   if (runDir) out.write(`run directory: ${runDir.path}\n`);
   return { result, runDir: runDir?.path ?? null };
 }
@@ -169,25 +148,7 @@ function divergenceAdvice(config: TrainConfig, store: CheckpointStore | null): s
     `try a smaller one. ${last ? `The last good checkpoint, ${join(store!.dir, last)}, is kept.` : 'No checkpoint was written.'}`;
 }
 
-function printSummary(config: TrainConfig, result: TrainResult, out: NodeJS.WriteStream): void {
-  const r = result.policy;
-  const decisions = r.stalenessDecisions as { threshold: number; dropShare: number; steps: number; inBand: boolean }[] | undefined;
-  for (const d of decisions ?? []) {
-    out.write(
-      `slipstream: T = ${d.threshold.toExponential(3)} after ${d.steps} bisection steps, ${(100 * d.dropShare).toFixed(1)}% of sampled hot inputs stale` +
-        `${d.inBand ? '' : ` (outside the ${config.staleness.targetDrop} +- ${config.staleness.band} band: the closest threshold found)`}\n`,
-    );
-  }
-  if (decisions) {
-    const overhead = Number(r.stalenessOverheadSeconds) / result.trainSeconds;
-    out.write(`slipstream: skipped ${Number(r.skippedInputs).toLocaleString('en-US')} inputs, overhead ${(100 * overhead).toFixed(2)}% of training time\n`);
-  }
-  if (config.policy.startsWith('hotline')) {
-    out.write(
-      `hotline: ${(100 * Number(r.popularInputShare)).toFixed(1)}% of inputs popular, ${(100 * Number(r.hiddenGatherShare)).toFixed(0)}% of ` +
-        `the gather time hidden behind compute, ${Number(r.refetchedBags).toLocaleString('en-US')} bags refetched\n`,
-    );
-  }
+function printSummary(result: TrainResult, out: NodeJS.WriteStream): void {
   const phases = Object.entries(result.phases).map(([k, v]) => `${k} ${v.toFixed(1)} s`).join(', ');
   out.write(
     `trained ${result.samples.toLocaleString('en-US')} samples in ${result.trainSeconds.toFixed(1)} s: ` +

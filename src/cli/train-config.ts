@@ -3,12 +3,12 @@ import { type DlrmArch, type Interaction, parseWidths, presets } from '../model/
 import type { BackendName } from '../kernels/index.ts';
 import type { OptimizerName } from '../optim/optimizer.ts';
 import type { SplitRule } from '../data/binary-dataset.ts';
-import type { HotQuota } from '../popularity/hot-set.ts';
 import type { FaeSchedule } from '../policies/fae.ts';
-import { defaultStaleness, type StalenessOptions } from '../policies/staleness-tracker.ts';
+import { defaultStaleness, type StalenessOptions } from '../policies/slipstream.ts';
+import { policyEntry, type PolicyName } from '../policies/registry.ts';
 import { checkThreads, type OptionValues, optionsFrom, resolveOptions, UsageError } from './options.ts';
 import type { DataFingerprint } from '../data/fingerprint.ts';
-import { bytesPerHotRow } from '../popularity/hot-set.ts';
+import { bytesPerRow, type HotQuota } from '../embedding/planner.ts';
 import { existsSync } from 'node:fs';
 import { readJsonFile } from '../util/os-error.ts';
 import { join, resolve } from 'node:path';
@@ -43,7 +43,7 @@ export interface TrainConfig {
   runDir: string;
   checkpointEvery: number;
   keepCheckpoints: number;
-  policy: 'baseline' | 'fae' | 'hotline' | 'slipstream' | 'hotline+slipstream';
+  policy: PolicyName;
   staleness: StalenessOptions;
   hotline: { learnBatches: number; learnSamplingRate: number; relearnEvery: number; pipeline: boolean };
   fae: { budgetBytes: number; samplingRate: number; quota: HotQuota; schedule: FaeSchedule };
@@ -77,7 +77,8 @@ export function trainConfigFrom(argv: string[], base: OptionValues = {}): TrainC
   const testFraction = Number(o['test-fraction']);
   const numBatches = Number(o['num-batches']);
   if (data.kind === 'random' && numBatches === 0) throw new UsageError('--data-generation random needs --num-batches N');
-  if ((o.policy === 'fae' || o.policy === 'slipstream') && data.kind === 'random') {
+  const policy = policyEntry(String(o.policy) as PolicyName);
+  if (policy.needsRowsInMemory && data.kind === 'random') {
     throw new UsageError(`--policy ${o.policy} profiles a dataset: use --data-generation synthetic or dataset`);
   }
   const shuffleBuffer = Number(o['shuffle-buffer']);
@@ -87,7 +88,7 @@ export function trainConfigFrom(argv: string[], base: OptionValues = {}): TrainC
       : !o.shuffle ? 'is a shuffle: it cannot take --no-shuffle (without --shuffle-buffer a dataset trains in file order)' : null;
     if (conflict) throw new UsageError(`--shuffle-buffer ${conflict}`);
   }
-  const fastTier = o.policy !== 'baseline', rowBytes = bytesPerHotRow(embeddingDim, o.optimizer === 'adagrad' ? 1 : 0);
+  const fastTier = policy.fastTier, rowBytes = bytesPerRow(embeddingDim, o.optimizer === 'adagrad' ? 1 : 0);
   if (fastTier && Number(o['hot-budget']) < rowBytes) {
     throw new UsageError(`--hot-budget ${o['hot-budget']} bytes holds no hot row: one row needs ${rowBytes} bytes (${embeddingDim} floats${o.optimizer === 'adagrad' ? ' and its Adagrad state' : ''})`);
   }
@@ -115,7 +116,7 @@ export function trainConfigFrom(argv: string[], base: OptionValues = {}): TrainC
     runDir: String(o['run-dir']),
     checkpointEvery: Number(o['checkpoint-every']),
     keepCheckpoints: Number(o['keep-checkpoints']),
-    policy: String(o.policy) as TrainConfig['policy'],
+    policy: String(o.policy) as PolicyName,
     staleness: {
       ...defaultStaleness, targetDrop: Number(o['target-drop']), band: Number(o['drop-band']),
       alpha: Number(o['stale-alpha']) || Infinity, startHotBatch: Number(o['stale-start']), windowShare: Number(o['stale-window']),

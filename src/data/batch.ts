@@ -1,12 +1,12 @@
-import type { Bags } from '../kernels/kernels.ts';
+import type { Jagged } from '../tensor/jagged.ts';
 
 /** One mini-batch as typed arrays: no per-row objects anywhere on the training path. */
 export interface Batch {
   size: number;
   /** [size x denseFeatures], already log-transformed. */
   dense: Float32Array;
-  /** Per table, CSR bags of row ids (one bag per sample). */
-  sparse: Bags;
+  /** Every table's bags of row ids (one bag per sample), as one jagged tensor. */
+  sparse: Jagged;
   /** [size], 0 or 1. */
   labels: Float32Array;
   /** True for an all-hot batch whose ids are fast-tier slots (FAE), absent for host-table ids. */

@@ -1,5 +1,6 @@
 /** A labelled click dataset held in memory, column-wise, so a contiguous range of rows is a set of views. */
 import type { Batch } from './batch.ts';
+import { jaggedOf } from '../tensor/jagged.ts';
 import { DataError } from '../util/errors.ts';
 
 export interface Dataset {
@@ -66,19 +67,6 @@ export function selectRows(data: Dataset, rows: Int32Array): Dataset {
   };
 }
 
-const identityOffsets = new Map<number, Int32Array>();
-
-/** CSR offsets of one-hot bags: 0, 1, ..., size (shared, never written). */
-export function oneHotOffsets(size: number): Int32Array {
-  let o = identityOffsets.get(size);
-  if (!o) {
-    o = new Int32Array(size + 1);
-    for (let i = 0; i <= size; i++) o[i] = i;
-    identityOffsets.set(size, o);
-  }
-  return o;
-}
-
 /** Mini-batches over the rows listed in `order` (a permutation or a subset), or over every row in storage
  *  order, as views, when order is null; the first `from` batches are left out. */
 export function* batchesOf(data: Dataset, batchSize: number, order: Int32Array | null, limit = Infinity, from = 0): Generator<Batch> {
@@ -87,8 +75,6 @@ export function* batchesOf(data: Dataset, batchSize: number, order: Int32Array |
   for (let i = from; i < count; i++) {
     const start = i * batchSize, size = Math.min(batchSize, rows - start);
     const part = order ? selectRows(data, order.subarray(start, start + size)) : sliceRows(data, start, start + size);
-    const oneHot = oneHotOffsets(size);
-    const offsets = part.categorical.map((_, t) => part.offsets?.[t] ?? oneHot);
-    yield { size, dense: part.dense, sparse: { indices: part.categorical, offsets }, labels: part.labels };
+    yield { size, dense: part.dense, sparse: jaggedOf(size, part.categorical, part.offsets), labels: part.labels };
   }
 }

@@ -4,7 +4,8 @@
  */
 import { Rng } from '../util/rng.ts';
 import type { Batch } from './batch.ts';
-import { type Dataset, oneHotOffsets } from './dataset.ts';
+import type { Dataset } from './dataset.ts';
+import { jaggedOf } from '../tensor/jagged.ts';
 
 export function randomRows(tableRows: number[], denseFeatures: number, rows: number, seed: number, stream = 0): Dataset {
   const rng = new Rng(seed, stream + 1);
@@ -22,6 +23,5 @@ export function randomRows(tableRows: number[], denseFeatures: number, rows: num
 
 export function randomBatch(tableRows: number[], denseFeatures: number, size: number, seed: number, index: number): Batch {
   const { dense, categorical, labels } = randomRows(tableRows, denseFeatures, size, seed, index);
-  const offsets = oneHotOffsets(size);
-  return { size, dense, sparse: { indices: categorical, offsets: categorical.map(() => offsets) }, labels };
+  return { size, dense, sparse: jaggedOf(size, categorical), labels };
 }

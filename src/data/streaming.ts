@@ -9,7 +9,8 @@ import { Rng } from '../util/rng.ts';
 import type { Batch, BatchSource } from './batch.ts';
 import { type Manifest, readRowRange } from './binary-dataset.ts';
 import { checkRows } from './dataset-checks.ts';
-import { type Dataset, oneHotOffsets } from './dataset.ts';
+import type { Dataset } from './dataset.ts';
+import { jaggedOf } from '../tensor/jagged.ts';
 import { DataError } from '../util/errors.ts';
 
 /** Rows held in fixed arrays, with a row copied between positions or out to a batch; a multi-hot feature keeps each
@@ -47,21 +48,20 @@ class RowStore {
   }
 
   batch(size: number): Batch {
-    const oneHot = oneHotOffsets(size), offsets: Int32Array[] = [];
-    const indices = this.categorical.map((c, t) => {
-      const bags = this.bags[t];
-      if (!bags) {
-        offsets.push(oneHot);
-        return c.slice(0, size);
-      }
+    const offsets = this.bags.map((bags) => {
+      if (!bags) return null;
       const off = new Int32Array(size + 1);
       for (let i = 0; i < size; i++) off[i + 1] = off[i] + bags[i].length;
-      const ids = new Int32Array(off[size]);
-      for (let i = 0; i < size; i++) ids.set(bags[i], off[i]);
-      offsets.push(off);
+      return off;
+    });
+    const columns = this.categorical.map((c, t) => {
+      const bags = this.bags[t];
+      if (!bags) return c;
+      const ids = new Int32Array(offsets[t]![size]);
+      for (let i = 0; i < size; i++) ids.set(bags[i], offsets[t]![i]);
       return ids;
     });
-    return { size, labels: this.labels.slice(0, size), dense: this.dense.slice(0, size * this.nd), sparse: { indices, offsets } };
+    return { size, labels: this.labels.slice(0, size), dense: this.dense.slice(0, size * this.nd), sparse: jaggedOf(size, columns, offsets) };
   }
 }
 

@@ -5,6 +5,7 @@
  *
  * Layout conventions: matrices are row-major Float32Arrays; a view at an offset is a subarray.
  */
+import type { Jagged } from '../tensor/jagged.ts';
 
 /** The lookups of every table for one batch, in CSR form: bag b of table t pools
  *  indices[t][offsets[t][b] .. offsets[t][b+1]). */
@@ -79,13 +80,14 @@ export interface Kernels {
   ): void;
 
   /** Sum-pools each bag's rows into out at the layout's slots (added to what is there when accumulate). */
-  embeddingForward(weights: Float32Array[], bags: Bags, layout: SlotLayout, out: Float32Array, accumulate?: boolean): void;
+  embeddingForward(weights: Float32Array[], ids: Jagged, layout: SlotLayout, out: Float32Array, accumulate?: boolean): void;
   /** Applies the merged gradient of every touched row (grad at the layout's slots): row-wise Adagrad merges
    *  duplicate rows first and updates each once; SGD, being linear, may apply each lookup's share in place. */
-  embeddingUpdate(weights: Float32Array[], bags: Bags, layout: SlotLayout, grad: Float32Array, update: SparseUpdate): void;
+  embeddingUpdate(weights: Float32Array[], ids: Jagged, layout: SlotLayout, grad: Float32Array, update: SparseUpdate): void;
 
-  /** Splits the lookups by tier, in batch order: rows with slotOf[t][row] >= 0 as fast-tier slots, the rest as host ids. */
-  partitionLookups(slotOf: Int32Array[], bags: Bags): { fast: Bags; host: Bags };
+  /** Splits the lookups by tier, in batch order, one jagged per tier: a row with slotOf[t][row] < 0 stays in the
+   *  home tier (the last) as its id; slot s belongs to the first tier k with s < tierEnd[k], as s - tierEnd[k - 1]. */
+  splitLookups(slotOf: Int32Array[], tierEnd: Int32Array, ids: Jagged): Jagged[];
 
   denseSgd(w: Float32Array, g: Float32Array, lr: number): void;
   /** state += g^2; w -= lr * g / (sqrt(state) + eps). */

@@ -1,7 +1,8 @@
 /** The native backend: C++ kernels (OpenBLAS GEMM when linked) on a pool of threads, via N-API. */
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import type { Bags, EngineJob, GatherEngine, Kernels, SlotLayout, SparseUpdate } from './kernels.ts';
+import type { EngineJob, GatherEngine, Kernels, SlotLayout, SparseUpdate } from './kernels.ts';
+import { type Jagged, tableBags } from '../tensor/jagged.ts';
 
 interface Addon {
   gemm(...args: [boolean, boolean, number, number, number, number, Float32Array, number, Float32Array, number, number, Float32Array, number]): void;
@@ -18,7 +19,7 @@ interface Addon {
     weights: Float32Array[], states: Float32Array[] | null, indices: Int32Array[], offsets: Int32Array[],
     bags: number, dim: number, stride: number, slot0: number, grad: Float32Array, optimizer: number, lr: number, eps: number,
   ): void;
-  partitionLookups(...args: [Int32Array[], Int32Array[], Int32Array[], number, Int32Array[], Int32Array[], Int32Array[], Int32Array[]]): void;
+  splitLookups(...args: [Int32Array[], Int32Array, Int32Array, number, number, Int32Array, Int32Array[], Int32Array[]]): void;
   denseSgd(w: Float32Array, g: Float32Array, n: number, lr: number): void;
   denseAdagrad(w: Float32Array, state: Float32Array, g: Float32Array, n: number, lr: number, eps: number): void;
   fillUniform(data: Float32Array, n: number, seed: number, stream: number, low: number, high: number): void;
@@ -99,29 +100,25 @@ export class NativeKernels implements Kernels {
     this.addon.interactionDotBackward(T, dOut, bags, F, d, outStride, dT);
   }
 
-  embeddingForward(weights: Float32Array[], bags: Bags, layout: SlotLayout, out: Float32Array, accumulate = false): void {
-    const { bags: n, dim, stride, slot0 } = layout;
+  embeddingForward(weights: Float32Array[], ids: Jagged, layout: SlotLayout, out: Float32Array, accumulate = false): void {
+    const { bags: n, dim, stride, slot0 } = layout, bags = tableBags(ids);
     this.addon.embeddingForward(weights, null, bags.indices, bags.offsets, n, dim, stride, slot0, out, accumulate);
   }
 
-  embeddingUpdate(weights: Float32Array[], bags: Bags, layout: SlotLayout, grad: Float32Array, update: SparseUpdate): void {
-    const { bags: n, dim, stride, slot0 } = layout;
+  embeddingUpdate(weights: Float32Array[], ids: Jagged, layout: SlotLayout, grad: Float32Array, update: SparseUpdate): void {
+    const { bags: n, dim, stride, slot0 } = layout, bags = tableBags(ids);
     const optimizer = update.optimizer === 'rowwise-adagrad' ? 1 : 0;
     this.addon.embeddingUpdate(
       weights, update.states, bags.indices, bags.offsets, n, dim, stride, slot0, grad, optimizer, update.lr, update.eps,
     );
   }
 
-  partitionLookups(slotOf: Int32Array[], bags: Bags): { fast: Bags; host: Bags } {
-    const bagCount = bags.offsets[0].length - 1;
-    const alloc = (length: (t: number) => number) => bags.indices.map((_, t) => new Int32Array(length(t)));
-    const fastIdx = alloc((t) => bags.indices[t].length), hostIdx = alloc((t) => bags.indices[t].length);
-    const fastOff = alloc(() => bagCount + 1), hostOff = alloc(() => bagCount + 1);
-    this.addon.partitionLookups(slotOf, bags.indices, bags.offsets, bagCount, fastIdx, fastOff, hostIdx, hostOff);
-    return {
-      fast: { indices: fastIdx.map((a, t) => a.subarray(0, fastOff[t][bagCount])), offsets: fastOff },
-      host: { indices: hostIdx.map((a, t) => a.subarray(0, hostOff[t][bagCount])), offsets: hostOff },
-    };
+  splitLookups(slotOf: Int32Array[], tierEnd: Int32Array, ids: Jagged): Jagged[] {
+    const tiers = tierEnd.length + 1, { tables, bags } = ids;
+    const outIds = Array.from({ length: tiers }, () => new Int32Array(ids.ids.length));
+    const outOffsets = Array.from({ length: tiers }, () => new Int32Array(ids.offsets.length));
+    this.addon.splitLookups(slotOf, ids.ids, ids.offsets, tables, bags, tierEnd, outIds, outOffsets);
+    return outIds.map((a, k) => ({ tables, bags, ids: a.subarray(0, outOffsets[k][tables * bags]), offsets: outOffsets[k] }));
   }
 
   denseSgd(w: Float32Array, g: Float32Array, lr: number): void {

@@ -4,6 +4,7 @@
  */
 import type { Bags, EngineJob, GatherEngine, Kernels, SlotLayout, SparseUpdate } from './kernels.ts';
 import { closeSync, openSync, readSync } from 'node:fs';
+import { type Jagged, tableBags } from '../tensor/jagged.ts';
 import { streamKey, uniformAt } from './counter-hash.ts';
 
 /** The gradient of each distinct row a table's bags touched, summed over its lookups, in first-seen order. */
@@ -106,8 +107,8 @@ export class TypeScriptKernels implements Kernels {
     }
   }
 
-  embeddingForward(weights: Float32Array[], bags: Bags, layout: SlotLayout, out: Float32Array, accumulate = false): void {
-    this.poolRows(weights, bags, layout, out, accumulate, () => true);
+  embeddingForward(weights: Float32Array[], ids: Jagged, layout: SlotLayout, out: Float32Array, accumulate = false): void {
+    this.poolRows(weights, tableBags(ids), layout, out, accumulate, () => true);
   }
 
   /** Pools the bags that `only` admits; returns how many. */
@@ -131,7 +132,11 @@ export class TypeScriptKernels implements Kernels {
     return pooled;
   }
 
-  embeddingUpdate(weights: Float32Array[], bags: Bags, layout: SlotLayout, grad: Float32Array, update: SparseUpdate): void {
+  embeddingUpdate(weights: Float32Array[], ids: Jagged, layout: SlotLayout, grad: Float32Array, update: SparseUpdate): void {
+    this.updateRows(weights, tableBags(ids), layout, grad, update);
+  }
+
+  updateRows(weights: Float32Array[], bags: Bags, layout: SlotLayout, grad: Float32Array, update: SparseUpdate): void {
     const { dim } = layout;
     weights.forEach((w, t) => {
       const rows = mergeRowGradients(bags.indices[t], bags.offsets[t], layout, t, grad);
@@ -149,26 +154,20 @@ export class TypeScriptKernels implements Kernels {
     });
   }
 
-  partitionLookups(slotOf: Int32Array[], bags: Bags): { fast: Bags; host: Bags } {
-    const fast: Bags = { indices: [], offsets: [] }, host: Bags = { indices: [], offsets: [] };
-    bags.indices.forEach((idx, t) => {
-      const off = bags.offsets[t], f: number[] = [], h: number[] = [];
-      const fo = new Int32Array(off.length), ho = new Int32Array(off.length);
-      for (let b = 0; b + 1 < off.length; b++) {
-        for (let p = off[b]; p < off[b + 1]; p++) {
-          const slot = slotOf[t][idx[p]];
-          if (slot >= 0) f.push(slot);
-          else h.push(idx[p]);
-        }
-        fo[b + 1] = f.length;
-        ho[b + 1] = h.length;
+  splitLookups(slotOf: Int32Array[], tierEnd: Int32Array, ids: Jagged): Jagged[] {
+    const { tables, bags } = ids, tiers = tierEnd.length + 1;
+    const out = Array.from({ length: tiers }, () => ({ ids: [] as number[], offsets: new Int32Array(tables * bags + 1) }));
+    for (let b = 0; b < tables * bags; b++) {
+      for (let p = ids.offsets[b]; p < ids.offsets[b + 1]; p++) {
+        const row = ids.ids[p], slot = slotOf[Math.floor(b / bags)][row];
+        let k = 0;
+        if (slot < 0) k = tiers - 1;
+        else while (slot >= tierEnd[k]) k++;
+        out[k].ids.push(slot < 0 ? row : slot - (k > 0 ? tierEnd[k - 1] : 0));
       }
-      fast.indices.push(Int32Array.from(f));
-      fast.offsets.push(fo);
-      host.indices.push(Int32Array.from(h));
-      host.offsets.push(ho);
-    });
-    return { fast, host };
+      for (const o of out) o.offsets[b + 1] = o.ids.length;
+    }
+    return out.map((o) => ({ tables, bags, ids: Int32Array.from(o.ids), offsets: o.offsets }));
   }
 
   denseSgd(w: Float32Array, g: Float32Array, lr: number): void {
@@ -235,7 +234,7 @@ class SynchronousEngine implements GatherEngine {
   }
 
   update(host: Float32Array[], bags: Bags, layout: SlotLayout, grad: Float32Array, update: SparseUpdate): number {
-    return this.run(() => (this.kernels.embeddingUpdate(host, bags, layout, grad, update), 0));
+    return this.run(() => (this.kernels.updateRows(host, bags, layout, grad, update), 0));
   }
 
   read(path: string, position: number, target: ArrayBufferView): number {

@@ -1,20 +1,22 @@
 /**
- * The DLRM network: bottom MLP on dense features, sum-pooled embedding bags, dot (or concatenation)
- * interaction, top MLP to one logit. Forward and backward run on the given kernels; the sparse
- * gradient stays in the interaction-gradient buffer and is merged per row by the optimizer's update.
+ * The DLRM network: bottom MLP on dense features, sum-pooled embedding bags, dot (or concatenation) interaction,
+ * top MLP to one logit. Forward and backward run on the given kernels; the sparse gradient stays in the
+ * interaction-gradient buffer, for the tiers to apply.
  */
-import type { Kernels, SlotLayout } from '../kernels/kernels.ts';
 import type { Batch } from '../data/batch.ts';
+import type { Kernels, SlotLayout } from '../kernels/kernels.ts';
+import { type TableConfig, tableConfigs } from '../embedding/tables.ts';
 import { Rng } from '../util/rng.ts';
-import { type DlrmArch, interactionWidth, validateArch } from './arch.ts';
-import { type EmbeddingStore, EmbeddingTables } from './embeddings.ts';
 import type { PhaseTimes } from '../util/phase-times.ts';
+import { type DlrmArch, interactionWidth, validateArch } from './arch.ts';
 import { type DenseParam, Mlp } from './mlp.ts';
+import type { Model, SparseArch } from './model.ts';
 
-export class Dlrm {
+export class Dlrm implements Model, SparseArch {
   readonly bottom: Mlp;
   readonly top: Mlp;
-  readonly tables: EmbeddingTables;
+  readonly tables: readonly TableConfig[];
+  readonly outputs = 1;
   /** Feature vectors per sample entering the interaction: the bottom MLP's output and one per table. */
   readonly features: number;
   private batchSize = 0;
@@ -22,20 +24,25 @@ export class Dlrm {
   private featureStore = new Float32Array(0);
   private featureGradStore = new Float32Array(0);
   private interactionStore = new Float32Array(0);
-  /** The features of the last forward: the model's own buffer, or the caller's pre-gathered one. */
+  /** The bottom MLP's output and the features of the current batch (the model's buffer, or the caller's). */
+  private dense: Float32Array = new Float32Array(0);
   private features_: Float32Array = new Float32Array(0);
   private featureGrad = new Float32Array(0);
   private interactionOut = new Float32Array(0);
-  /** When set, embedding work is timed into it (the rest of a step is dense work). */
   times: PhaseTimes | null = null;
 
-  constructor(private readonly kernels: Kernels, readonly arch: DlrmArch, readonly seed: number) {
+  /** tableNames: the dataset's column names (table1, table2, ... when absent). */
+  constructor(private readonly kernels: Kernels, readonly arch: DlrmArch, readonly seed: number, tableNames?: readonly string[]) {
     validateArch(arch);
     const rng = new Rng(seed, 1);
     this.bottom = new Mlp(kernels, arch.bottomMlp, true, rng);
     this.top = new Mlp(kernels, [interactionWidth(arch), ...arch.topMlp], false, rng);
-    this.tables = new EmbeddingTables(kernels, arch.tableRows, arch.embeddingDim, seed);
+    this.tables = tableConfigs(arch.tableRows, arch.embeddingDim, tableNames);
     this.features = arch.tableRows.length + 1;
+  }
+
+  get sparse(): SparseArch {
+    return this;
   }
 
   denseParams(): DenseParam[] {
@@ -49,7 +56,7 @@ export class Dlrm {
   }
 
   /** Floats of the feature buffer for n samples: [n x features x dim]. */
-  featureFloats(n: number): number {
+  pooledFloats(n: number): number {
     return n * this.features * this.arch.embeddingDim;
   }
 
@@ -58,49 +65,39 @@ export class Dlrm {
     const width = this.arch.interaction === 'dot' ? interactionWidth(this.arch) : 0;
     if (batch > this.capacity) {
       this.capacity = batch;
-      this.featureStore = new Float32Array(this.featureFloats(batch));
-      this.featureGradStore = new Float32Array(this.featureFloats(batch));
+      this.featureStore = new Float32Array(this.pooledFloats(batch));
+      this.featureGradStore = new Float32Array(this.pooledFloats(batch));
       this.interactionStore = new Float32Array(batch * width);
     }
     this.batchSize = batch;
-    this.featureGrad = this.featureGradStore.subarray(0, this.featureFloats(batch));
+    this.featureGrad = this.featureGradStore.subarray(0, this.pooledFloats(batch));
     this.interactionOut = this.interactionStore.subarray(0, batch * width);
   }
 
-  /**
-   * Returns the logits [batch.size] (a buffer owned by the model). Embeddings come from store, or, when
-   * `pooled` is given, from the feature buffer it returns with the table slots (layout(n)) filled: it is
-   * called after the bottom MLP, so a gather engine's work overlaps that layer.
-   */
-  forward(batch: Batch, store: EmbeddingStore = this.tables, pooled?: () => Float32Array): Float32Array {
-    const n = batch.size, dim = this.arch.embeddingDim, stride = this.features * dim;
-    this.ensureBatch(n);
-    const x = this.bottom.forward(batch.dense, n);
-    const gathered = pooled?.();
-    const T = (this.features_ = gathered ?? this.featureStore.subarray(0, this.featureFloats(n)));
-    for (let b = 0; b < n; b++) T.set(x.subarray(b * dim, (b + 1) * dim), b * stride);
-    if (!gathered) {
-      const t0 = process.hrtime.bigint();
-      this.kernels.embeddingForward(store.weights, batch.sparse, this.layout(n), T);
-      this.times?.add('embedding', process.hrtime.bigint() - t0);
-    }
-    let topInput = T;
+  /** Runs the bottom MLP; the table slots of the returned buffer are for the tiers to fill. */
+  forwardDense(batch: Batch): Float32Array {
+    this.ensureBatch(batch.size);
+    this.dense = this.bottom.forward(batch.dense, batch.size);
+    return this.featureStore.subarray(0, this.pooledFloats(batch.size));
+  }
+
+  /** Places the bottom MLP's output beside the pooled vectors, then interaction and top MLP: the logits [n]. */
+  forwardOutput(pooled: Float32Array): Float32Array {
+    const n = this.batchSize, dim = this.arch.embeddingDim, stride = this.features * dim, x = this.dense;
+    this.features_ = pooled;
+    for (let b = 0; b < n; b++) pooled.set(x.subarray(b * dim, (b + 1) * dim), b * stride);
+    let topInput = pooled;
     if (this.arch.interaction === 'dot') {
-      this.kernels.interactionDotForward(T, n, this.features, dim, this.interactionOut, interactionWidth(this.arch));
+      this.kernels.interactionDotForward(pooled, n, this.features, dim, this.interactionOut, interactionWidth(this.arch));
       topInput = this.interactionOut;
     }
     return this.top.forward(topInput, n);
   }
 
-  /**
-   * Back-propagates dLogits; dense gradients land in the layers (or, with sgdRate, are applied to them
-   * at once: see Mlp.backward), the sparse one in embeddingGrad(). With accumulate, dense gradients are
-   * added to the previous micro-batch's.
-   */
-  backward(dLogits: Float32Array, sgdRate: number | null = null, accumulate = false): void {
+  backward(dLogits: Float32Array, fusedSgdRate: number | null): void {
     const n = this.batchSize, dim = this.arch.embeddingDim, stride = this.features * dim;
     this.top.outputGrad().set(dLogits.subarray(0, n));
-    const dTop = this.top.backward(true, sgdRate, accumulate)!;
+    const dTop = this.top.backward(true, fusedSgdRate)!;
     if (this.arch.interaction === 'dot') {
       this.kernels.interactionDotBackward(this.features_, dTop, n, this.features, dim, interactionWidth(this.arch), this.featureGrad);
     } else {
@@ -108,7 +105,7 @@ export class Dlrm {
     }
     const dx = this.bottom.outputGrad();
     for (let b = 0; b < n; b++) dx.set(this.featureGrad.subarray(b * stride, b * stride + dim), b * dim);
-    this.bottom.backward(false, sgdRate, accumulate);
+    this.bottom.backward(false, fusedSgdRate);
   }
 
   /** The gradient w.r.t. every pooled embedding of the last batch, at layout(batch) positions. */

@@ -1,11 +1,12 @@
 /**
- * SGD, or Adagrad as dlrm's rwsadagrad: element-wise state for the dense MLP parameters, one state
- * per row for the embedding tables. Embedding updates touch only the rows the batch looked up.
+ * SGD, or Adagrad as dlrm's rwsadagrad: element-wise state for the dense MLP parameters, one state per row for the
+ * embedding tables (kept by each tier beside its rows). It applies updates from the gradients a model's backward left;
+ * it never runs the backward itself. Under SGD the dense update is fused into the backward pass (fusedDenseRate).
  */
-import type { Bags, Kernels, SlotLayout, SparseUpdate } from '../kernels/kernels.ts';
-import type { Batch } from '../data/batch.ts';
-import type { Dlrm } from '../model/dlrm.ts';
-import type { EmbeddingStore } from '../model/embeddings.ts';
+import type { Kernels, SlotLayout } from '../kernels/kernels.ts';
+import type { Jagged } from '../tensor/jagged.ts';
+import type { EmbeddingTier, SparseRule } from '../embedding/tier.ts';
+import type { Model } from '../model/model.ts';
 
 export type OptimizerName = 'sgd' | 'adagrad';
 
@@ -23,32 +24,35 @@ export class Optimizer {
 
   constructor(private readonly kernels: Kernels, readonly config: OptimizerConfig) {}
 
-  /** Back-propagates dLogits through the model and applies one update of every parameter the batch touched
-   *  (embedding rows in store, where the forward pass read them). */
-  backwardAndStep(model: Dlrm, dLogits: Float32Array, batch: Batch, store: EmbeddingStore = model.tables): void {
-    if (this.config.name === 'sgd') {
-      model.backward(dLogits, this.config.lr); // SGD on the dense layers is fused into the backward pass
-    } else {
-      model.backward(dLogits);
-      this.applyDense(model);
-    }
-    const t0 = process.hrtime.bigint();
-    this.applyEmbedding(store, batch.sparse, model.layout(batch.size), model.embeddingGrad());
-    model.times?.add('embedding', process.hrtime.bigint() - t0);
+  /** The learning rate the model's backward applies as it goes (SGD: W -= lr dY^T X as one GEMM), or null. */
+  get fusedDenseRate(): number | null {
+    return this.config.name === 'sgd' ? this.config.lr : null;
   }
 
-  /** One step of every dense parameter from the gradients the model holds. */
-  applyDense(model: Dlrm): void {
+  /** Whether tiers keep a row-wise state (and its initial value). */
+  get rowState(): { initial: number } | null {
+    return this.config.name === 'adagrad' ? { initial: this.config.initialAccumulator } : null;
+  }
+
+  get sparseRule(): SparseRule {
     const { name, lr, eps } = this.config;
+    return { optimizer: name === 'sgd' ? 'sgd' : 'rowwise-adagrad', lr, eps };
+  }
+
+  /** One step of every dense parameter from the gradients the model holds (nothing left to do under fused SGD). */
+  applyDense(model: Model): void {
+    if (this.fusedDenseRate !== null) return;
+    const { lr, eps } = this.config;
     for (const p of model.denseParams()) {
-      if (name === 'sgd') {
-        this.kernels.denseSgd(p.value, p.grad, lr);
-        continue;
-      }
       let state = this.denseStates.get(p.name);
       if (!state) this.denseStates.set(p.name, (state = new Float32Array(p.value.length).fill(this.config.initialAccumulator)));
       this.kernels.denseAdagrad(p.value, state, p.grad, lr, eps);
     }
+  }
+
+  /** The sparse update of the rows a tier pooled for ids; a lane job when the tier works on one. */
+  applySparse(tier: EmbeddingTier, ids: Jagged, layout: SlotLayout, grad: Float32Array): number | null {
+    return tier.update(ids, layout, grad, this.sparseRule);
   }
 
   /** Adagrad's state of each dense parameter by name (empty under SGD, and before the first step). */
@@ -58,17 +62,5 @@ export class Optimizer {
 
   restoreDenseState(name: string, state: Float32Array): void {
     this.denseStates.set(name, state);
-  }
-
-  /** The sparse update of rows in store: SGD, or row-wise Adagrad with the store's state. */
-  sparseUpdate(store: EmbeddingStore): SparseUpdate {
-    const { name, lr, eps, initialAccumulator } = this.config;
-    return name === 'sgd'
-      ? { optimizer: 'sgd', lr, eps, states: null }
-      : { optimizer: 'rowwise-adagrad', lr, eps, states: store.rowWiseStates(initialAccumulator) };
-  }
-
-  applyEmbedding(store: EmbeddingStore, bags: Bags, layout: SlotLayout, grad: Float32Array): void {
-    this.kernels.embeddingUpdate(store.weights, bags, layout, grad, this.sparseUpdate(store));
   }
 }

@@ -1,17 +1,20 @@
 /** The baseline policy: every table in host memory, batches in the source's order. */
-import type { Batch } from '../data/batch.ts';
-import { bceWithLogits } from '../model/loss.ts';
-import type { Dlrm } from '../model/dlrm.ts';
-import type { Optimizer } from '../optim/optimizer.ts';
-import type { Policy, PolicyEvents, PolicyState } from './policy.ts';
-import type { BatchSource } from '../data/batch.ts';
+import type { Batch, BatchSource } from '../data/batch.ts';
+import type { EmbeddingTier } from '../embedding/tier.ts';
+import type { Policy, PolicyContext, PolicyEvents, PolicyState, StepResult } from './policy.ts';
+import { Stepper } from './step.ts';
+import { homeTier } from './tiers.ts';
 
 export class BaselinePolicy implements Policy {
   readonly name = 'baseline';
   events: PolicyEvents = () => {};
-  private dLogits = new Float32Array(0);
+  private readonly tier: EmbeddingTier;
+  private readonly stepper: Stepper;
 
-  constructor(private readonly model: Dlrm, private readonly optimizer: Optimizer) {}
+  constructor(ctx: PolicyContext) {
+    this.tier = homeTier(ctx);
+    this.stepper = new Stepper(ctx.model, ctx.optimizer);
+  }
 
   batchesPerEpoch(source: BatchSource): number {
     return source.batchesPerEpoch;
@@ -19,6 +22,10 @@ export class BaselinePolicy implements Policy {
 
   schedule(source: BatchSource, epoch: number, fromStep: number): Iterable<Batch> {
     return source.batches(epoch, fromStep);
+  }
+
+  step(batch: Batch): StepResult {
+    return { samples: batch.size, loss: this.stepper.on(batch, this.tier) };
   }
 
   settle(): void {}
@@ -37,10 +44,15 @@ export class BaselinePolicy implements Policy {
     return {};
   }
 
-  step(batch: Batch): number {
-    if (this.dLogits.length < batch.size) this.dLogits = new Float32Array(batch.size);
-    const loss = bceWithLogits(this.model.forward(batch), batch.labels, batch.size, this.dLogits);
-    this.optimizer.backwardAndStep(this.model, this.dLogits, batch);
-    return loss;
+  describe(): string[] {
+    return [];
+  }
+
+  summary(): string[] {
+    return [];
+  }
+
+  timeline(): [] {
+    return [];
   }
 }

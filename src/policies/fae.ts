@@ -1,7 +1,7 @@
 /**
- * FAE (Adnan et al., VLDB 2022): profile a sample of the training inputs, keep the hottest rows that fit
- * the budget in the fast tier, split the inputs into all-hot and cold ones, and train pure hot mini-batches
- * from the fast tier and cold ones from the host tables, syncing the changed hot rows at every switch.
+ * FAE (Adnan et al., VLDB 2022): profile a sample of the training inputs, keep the hottest rows that fit the budget in
+ * the fast tier, split the inputs into all-hot and cold ones, and train pure hot mini-batches from the fast tier and
+ * cold ones from the home tables, syncing the changed hot rows at every switch.
  *
  * Schedules:
  *  - 'cold-then-hot': the released code's order, every cold mini-batch of the epoch, then every hot one.
@@ -14,19 +14,20 @@
  */
 import type { Batch } from '../data/batch.ts';
 import { batchesOf, type Dataset, requireOneHot, selectRows } from '../data/dataset.ts';
-import type { Kernels } from '../kernels/kernels.ts';
-import type { Dlrm } from '../model/dlrm.ts';
-import { bceWithLogits } from '../model/loss.ts';
-import type { Optimizer } from '../optim/optimizer.ts';
-import { bytesPerHotRow, classifyInputs, type HotQuota, type HotSet, selectHotSet } from '../popularity/hot-set.ts';
-import { restoreHotSet, type SavedHotSet, saveHotSet } from './hot-set-state.ts';
+import type { Placement } from '../embedding/placement.ts';
+import { restorePlacement, savePlacement } from '../embedding/placement-state.ts';
+import { bytesPerRow, type HotQuota, planPlacement } from '../embedding/planner.ts';
+import type { EmbeddingTier } from '../embedding/tier.ts';
+import { TierSync } from '../embedding/tier-sync.ts';
+import { classifyInputs } from '../popularity/hot-inputs.ts';
 import { profileAccesses, rankRows } from '../popularity/profiler.ts';
-import { FastTier } from '../tiers/fast-tier.ts';
-import type { DatasetSource } from '../train/sources.ts';
+import type { DatasetSource } from '../data/sources.ts';
 import { Rng } from '../util/rng.ts';
-import type { Policy, PolicyEvents, PolicyState } from './policy.ts';
-import { type StalenessOptions, StalenessTracker } from './staleness-tracker.ts';
 import type { TensorArray, TensorReader } from '../util/tensors.ts';
+import type { Policy, PolicyContext, PolicyEvents, PolicyState, StepResult } from './policy.ts';
+import { Slipstream, type StalenessOptions } from './slipstream.ts';
+import { Stepper } from './step.ts';
+import { fastTier, homeTier, readTier } from './tiers.ts';
 
 export type FaeSchedule = 'adaptive' | 'cold-then-hot';
 
@@ -59,60 +60,67 @@ interface ScheduleCursor {
 
 const freshCursor = (): ScheduleCursor => ({ hotPosition: 0, coldBatches: 0, coldSeen: 0, takeHot: false, inBlock: 0, hotStep: 0, batches: 0 });
 
+/** Everything a checkpoint keeps of FAE as JSON (the placement and the skipped rows go as tensors). */
+interface FaeState {
+  cursor: ScheduleCursor;
+  block: number;
+  coldLossMean: number;
+  afterHotBlock: boolean;
+  stats: { profileSeconds: number; syncs: number; rowsSynced: number; blocks: number };
+}
+
 export class FaePolicy implements Policy {
   get name(): string {
-    return this.staleness ? 'slipstream' : 'fae';
+    return this.slipstream ? 'slipstream' : 'fae';
   }
   events: PolicyEvents = () => {};
-  readonly hotSet: HotSet;
-  readonly fastTier: FastTier;
+  readonly placement: Placement;
   readonly hotInputs: Int32Array;
   readonly coldInputs: Int32Array;
+  private readonly fast: EmbeddingTier;
+  private readonly home: EmbeddingTier;
+  private readonly sync: TierSync;
+  private readonly stepper: Stepper;
   private readonly hotData: Dataset;
   private readonly hotIndexOf: Int32Array;
   private onFast = false;
-  private dLogits = new Float32Array(0);
-  private block: number;
-  private coldLossMean = NaN;
-  private afterHotBlock = false;
-  private stats = { profileSeconds: 0, syncs: 0, rowsSynced: 0, blocks: 0 };
+  private s: FaeState;
   /** Slipstream on FAE: skips hot inputs whose rows went stale (null: plain FAE). */
-  private readonly staleness: StalenessTracker | null;
+  private readonly slipstream: Slipstream | null;
   private hotOrder = new Int32Array(0);
   private coldOrder = new Int32Array(0);
-  private cursor = freshCursor();
   /** Rows (of the training set) skipped as stale, in order. */
   skipped: number[] = [];
+  private readonly fromCheckpoint: boolean;
 
-  /** `hotSet`: the one a checkpoint saved (no profiling); otherwise the inputs are profiled. */
-  constructor(
-    private readonly model: Dlrm, private readonly optimizer: Optimizer, kernels: Kernels,
-    private readonly source: DatasetSource, private readonly options: FaeOptions, hotSet?: HotSet,
-  ) {
-    const started = process.hrtime.bigint();
-    const data = source.data;
+  /** The placement comes from the checkpoint being resumed (no profiling), else from profiling the inputs. */
+  constructor(private readonly ctx: PolicyContext, private readonly source: DatasetSource, private readonly options: FaeOptions) {
+    const started = process.hrtime.bigint(), { model, optimizer } = ctx, data = source.data;
     requireOneHot(data, 'FAE');
-    const rowWise = optimizer.config.name === 'adagrad';
-    if (hotSet) {
-      this.hotSet = hotSet;
+    this.fromCheckpoint = ctx.saved !== null;
+    if (ctx.saved) {
+      this.placement = restorePlacement(ctx.saved.tensors, data.tableRows);
     } else {
       const profile = profileAccesses(data, options.samplingRate, options.seed);
-      const bytesPerRow = bytesPerHotRow(model.arch.embeddingDim, rowWise ? 1 : 0);
-      this.hotSet = selectHotSet(profile, rankRows(profile), bytesPerRow, options.budgetBytes, options.quota);
+      const budget = { budgetBytes: options.budgetBytes, bytesPerRow: bytesPerRow(model.arch.embeddingDim, optimizer.rowState ? 1 : 0) };
+      this.placement = planPlacement(profile, rankRows(profile), [budget], options.quota);
     }
-    const split = classifyInputs(data.categorical, data.rows, this.hotSet);
+    const split = classifyInputs(data.categorical, data.rows, this.placement.slotOf, this.placement.rowsIn(0));
     this.hotInputs = split.hot;
     this.coldInputs = split.cold;
-    this.hotData = remapHotInputs(data, split.hot, this.hotSet);
+    this.hotData = remapHotInputs(data, split.hot, this.placement);
     this.hotIndexOf = new Int32Array(data.rows).fill(-1);
     split.hot.forEach((row, i) => (this.hotIndexOf[row] = i));
-    this.fastTier = new FastTier(
-      kernels, this.hotSet, model.arch.embeddingDim, data.categorical.length,
-      rowWise ? { initial: optimizer.config.initialAccumulator } : null,
-    );
-    this.block = options.initialBlock ?? 16;
-    this.staleness = options.staleness ? new StalenessTracker(options.staleness, () => this.fastTier, model.arch.embeddingDim) : null;
-    this.stats.profileSeconds = Number(process.hrtime.bigint() - started) / 1e9;
+    this.fast = fastTier(ctx, this.placement, 0);
+    this.home = homeTier(ctx);
+    this.sync = new TierSync(ctx.kernels, this.placement, 0, this.fast, this.home, optimizer.rowState !== null);
+    this.stepper = new Stepper(model, optimizer);
+    const dim = model.arch.embeddingDim;
+    this.slipstream = options.staleness ? new Slipstream(options.staleness, () => readTier(this.fast, this.placement, 0), dim, options.seed) : null;
+    this.s = {
+      cursor: freshCursor(), block: options.initialBlock ?? 16, coldLossMean: NaN, afterHotBlock: false,
+      stats: { profileSeconds: Number(process.hrtime.bigint() - started) / 1e9, syncs: 0, rowsSynced: 0, blocks: 0 },
+    };
   }
 
   batchesPerEpoch(): number {
@@ -132,17 +140,17 @@ export class FaePolicy implements Policy {
     this.hotOrder = hotOrder;
     this.coldOrder = coldOrder;
     if (fromStep === 0) {
-      this.cursor = freshCursor();
-      this.staleness?.startEpoch(Math.ceil(hotOrder.length / batchSize));
+      this.s.cursor = freshCursor();
+      this.slipstream?.startEpoch(Math.ceil(hotOrder.length / batchSize), hotOrder.length);
     }
-    const cur = this.cursor, adaptive = this.options.schedule === 'adaptive';
+    const cur = this.s.cursor, adaptive = this.options.schedule === 'adaptive';
     const hotLeft = () => cur.hotPosition < hotOrder.length, coldLeft = () => cur.coldBatches * batchSize < coldOrder.length;
     while ((hotLeft() || coldLeft()) && cur.batches < this.source.limit) { // limit: --num-batches
-      if (adaptive && cur.inBlock >= this.block) cur.inBlock = 0;
+      if (adaptive && cur.inBlock >= this.s.block) cur.inBlock = 0;
       if (cur.inBlock === 0) {
         // cold-then-hot: the released code's order. adaptive: the class that is behind in its share of inputs.
         cur.takeHot = !coldLeft() || (adaptive && hotLeft() && cur.hotPosition / hotOrder.length <= cur.coldSeen / coldOrder.length);
-        this.stats.blocks++;
+        this.s.stats.blocks++;
       }
       const batch = cur.takeHot ? this.nextHotBatch() : this.nextColdBatch();
       if (!batch) { // the rest of the hot inputs were skipped as stale
@@ -156,21 +164,21 @@ export class FaePolicy implements Policy {
   }
 
   private nextColdBatch(): Batch {
-    const cur = this.cursor, size = this.source.batchSize, start = cur.coldBatches++ * size;
+    const cur = this.s.cursor, size = this.source.batchSize, start = cur.coldBatches++ * size;
     const rows = this.coldOrder.subarray(start, start + size);
     cur.coldSeen += rows.length;
     return batchesOf(this.source.data, size, rows).next().value!;
   }
 
-  /** The next hot mini-batch in epoch order, formed when it is due, leaving out the inputs staleness skips. */
+  /** The next hot mini-batch in epoch order, formed when it is due, leaving out the inputs Slipstream skips. */
   private nextHotBatch(): Batch | null {
-    const cur = this.cursor, order = this.hotOrder, size = this.source.batchSize;
+    const cur = this.s.cursor, order = this.hotOrder, size = this.source.batchSize;
     const slots = new Int32Array(this.hotData.categorical.length), chosen: number[] = [];
     while (chosen.length < size && cur.hotPosition < order.length) {
       const i = order[cur.hotPosition++];
-      if (this.staleness) {
+      if (this.slipstream) {
         this.hotData.categorical.forEach((column, t) => (slots[t] = column[i]));
-        if (this.staleness.skips(slots)) {
+        if (this.slipstream.skips(slots)) {
           this.skipped.push(this.hotInputs[i]);
           continue;
         }
@@ -181,113 +189,107 @@ export class FaePolicy implements Policy {
     return { ...batchesOf(this.hotData, size, Int32Array.from(chosen)).next().value!, hot: true };
   }
 
-  step(batch: Batch): number {
-    this.useFastTier(batch.hot === true);
-    const cur = this.cursor;
-    if (batch.hot) this.staleness?.beforeHotStep(cur.hotStep);
-    if (this.dLogits.length < batch.size) this.dLogits = new Float32Array(batch.size);
-    const store = batch.hot ? this.fastTier.store() : this.model.tables;
-    const loss = bceWithLogits(this.model.forward(batch, store), batch.labels, batch.size, this.dLogits);
-    this.optimizer.backwardAndStep(this.model, this.dLogits, batch, store);
-    if (batch.hot) {
-      this.fastTier.markFastUpdates(batch.sparse);
-      this.afterHotBlock = true;
-      if (this.staleness?.afterHotStep(cur.hotStep)) this.decideStaleness();
+  step(batch: Batch): StepResult {
+    const hot = batch.hot === true, cur = this.s.cursor;
+    this.useFastTier(hot);
+    if (hot) this.slipstream?.beforeHotStep(cur.hotStep);
+    const loss = this.stepper.on(batch, hot ? this.fast : this.home);
+    if (hot) {
+      this.sync.markPlacedUpdates(batch.sparse);
+      this.s.afterHotBlock = true;
+      if (this.slipstream) this.observeHotStep(batch, cur.hotStep);
       cur.hotStep++;
     } else {
-      this.fastTier.markHostUpdates(batch.sparse);
+      this.sync.markHomeUpdates(batch.sparse);
       this.adaptBlock(loss);
     }
-    return loss;
+    return { samples: batch.size, loss };
   }
 
-  /** Samples the hot inputs still to come this epoch (with replacement, as the authors' code) and decides. */
-  private decideStaleness(): void {
-    const tracker = this.staleness!, t0 = process.hrtime.bigint(), { hotStep, hotPosition } = this.cursor;
-    const remaining = this.hotOrder.length - hotPosition;
-    const o = tracker.options, count = Math.min(remaining, Math.max(o.minSamples, Math.round(o.sampleRate * this.hotOrder.length)));
-    const rng = new Rng(this.options.seed, 9000 + hotStep);
-    const samples = Array.from({ length: count }, () => {
-      const i = this.hotOrder[hotPosition + rng.int(remaining)];
-      return Int32Array.from(this.hotData.categorical, (column) => column[i]);
-    });
-    tracker.addOverhead(process.hrtime.bigint() - t0);
-    const d = tracker.decide(hotStep, samples);
-    this.events('staleness-decision', { ...d });
+  /** Slipstream's view of a trained hot mini-batch: its inputs' slots while sampling, and the decision when due. */
+  private observeHotStep(batch: Batch, k: number): void {
+    const slipstream = this.slipstream!, { ids, tables, bags } = batch.sparse;
+    if (slipstream.sampling) for (let i = 0; i < bags; i++) slipstream.observe(Int32Array.from({ length: tables }, (_, t) => ids[t * bags + i]));
+    const decision = slipstream.afterHotStep(k);
+    if (decision) this.events('staleness-decision', { ...decision });
   }
 
   private adaptBlock(coldLoss: number): void {
-    if (this.afterHotBlock && Number.isFinite(this.coldLossMean)) {
-      const drifted = coldLoss > this.coldLossMean * (1 + (this.options.driftTolerance ?? 0.02));
-      this.block = drifted ? Math.max(1, this.block >> 1) : Math.min(this.options.maxBlock ?? 256, this.block * 2);
+    const s = this.s;
+    if (s.afterHotBlock && Number.isFinite(s.coldLossMean)) {
+      const drifted = coldLoss > s.coldLossMean * (1 + (this.options.driftTolerance ?? 0.02));
+      s.block = drifted ? Math.max(1, s.block >> 1) : Math.min(this.options.maxBlock ?? 256, s.block * 2);
     }
-    this.afterHotBlock = false;
-    this.coldLossMean = Number.isFinite(this.coldLossMean) ? 0.9 * this.coldLossMean + 0.1 * coldLoss : coldLoss;
+    s.afterHotBlock = false;
+    s.coldLossMean = Number.isFinite(s.coldLossMean) ? 0.9 * s.coldLossMean + 0.1 * coldLoss : coldLoss;
   }
 
-  /** Switches the hot rows' current copy to the fast tier or back to the host tables. */
+  /** Switches the hot rows' current copy to the fast tier or back to the home tables. */
   private useFastTier(fast: boolean): void {
     if (fast === this.onFast) return;
     const started = process.hrtime.bigint();
-    this.stats.rowsSynced += fast ? this.fastTier.loadFromHost(this.model.tables) : this.fastTier.storeToHost(this.model.tables);
-    this.stats.syncs++;
+    this.s.stats.rowsSynced += fast ? this.sync.loadFromHome() : this.sync.storeToHome();
+    this.s.stats.syncs++;
     this.onFast = fast;
-    this.model.times?.add('sync', process.hrtime.bigint() - started);
+    this.ctx.model.times?.add('sync', process.hrtime.bigint() - started);
   }
 
   settle(): void {
     this.useFastTier(false);
   }
 
-  /** After settle the host tables hold every hot row, so the fast tier is rebuilt from them on restore. */
+  /** After settle the home tables hold every hot row, so the fast tier is rebuilt from them on restore. */
   saveState(): PolicyState {
     const tensors = new Map<string, TensorArray>([['skipped', Int32Array.from(this.skipped)]]);
-    const hotSet = saveHotSet(this.hotSet, tensors), staleness = this.staleness?.saveState(tensors, 'staleness.');
-    return {
-      json: {
-        hotSet, cursor: this.cursor, block: this.block,
-        coldLossMean: this.coldLossMean, afterHotBlock: this.afterHotBlock, stats: this.stats, staleness,
-      },
-      tensors,
-    };
-  }
-
-  /** The hot set a checkpoint saved, to construct the policy without profiling again. */
-  static savedHotSet(json: Record<string, unknown>, tensors: TensorReader, tableRows: number[]): HotSet {
-    return restoreHotSet(json.hotSet as SavedHotSet, tensors, tableRows);
+    savePlacement(this.placement, tensors);
+    const slipstream = this.slipstream?.saveState(tensors, 'staleness.');
+    return { json: { ...structuredClone(this.s), slipstream }, tensors };
   }
 
   restoreState(json: Record<string, unknown>, tensors: TensorReader): void {
-    this.cursor = json.cursor as ScheduleCursor;
-    this.block = json.block as number;
-    this.coldLossMean = json.coldLossMean as number;
-    this.afterHotBlock = json.afterHotBlock as boolean;
-    this.stats = json.stats as FaePolicy['stats'];
+    const { slipstream, ...state } = json as unknown as FaeState & { slipstream: Record<string, unknown> };
+    this.s = state;
     this.skipped = [...(tensors.read('skipped') as Int32Array)];
-    if (this.staleness) this.staleness.restoreState(json.staleness as Record<string, unknown>, tensors, 'staleness.');
+    this.slipstream?.restoreState(slipstream, tensors, 'staleness.');
   }
 
   counters(): Record<string, number> {
-    return this.staleness ? { skippedInputs: this.skipped.length } : {};
+    return this.slipstream ? { skippedInputs: this.skipped.length } : {};
   }
 
   report(): Record<string, unknown> {
     const inputs = this.hotInputs.length + this.coldInputs.length;
     return {
-      hotRows: this.hotSet.size, hotBytes: this.fastTier.bytes, budgetBytes: this.hotSet.budgetBytes,
+      hotRows: this.placement.rowsIn(0), hotBytes: this.fast.bytes, budgetBytes: this.options.budgetBytes,
       hotInputs: this.hotInputs.length, hotInputShare: this.hotInputs.length / inputs, schedule: this.options.schedule,
-      finalBlock: this.block, ...this.stats,
-      ...(this.staleness && {
+      finalBlock: this.s.block, ...this.s.stats,
+      ...(this.slipstream && {
         skippedInputs: this.skipped.length, skippedShare: this.skipped.length / Math.max(1, this.hotInputs.length),
-        stalenessDecisions: this.staleness.decisions, stalenessOverheadSeconds: this.staleness.overheadSeconds,
+        stalenessDecisions: this.slipstream.decisions, stalenessOverheadSeconds: this.slipstream.overheadSeconds,
       }),
     };
+  }
+
+  /** The hot set at the start: size, budget, hot-input share. */
+  describe(): string[] {
+    const r = this.report();
+    return [`fae: ${Number(r.hotRows).toLocaleString('en-US')} hot rows (${(Number(r.hotBytes) / 2 ** 20).toFixed(1)} MiB of ` +
+      `${(this.options.budgetBytes / 2 ** 20).toFixed(1)} MiB), ${(100 * Number(r.hotInputShare)).toFixed(1)}% of the training inputs hot` +
+      `${this.fromCheckpoint ? ' (hot set from the checkpoint)' : `, profiled in ${Number(r.profileSeconds).toFixed(1)} s`}`];
+  }
+
+  summary(trainSeconds: number): string[] {
+    return this.slipstream?.summary(this.skipped.length, trainSeconds) ?? [];
+  }
+
+  timeline(): [] {
+    return [];
   }
 }
 
 /** The hot inputs as their own dataset, ids rewritten to fast-tier slots (FAE's train_hot). */
-function remapHotInputs(data: Dataset, hotRows: Int32Array, hot: HotSet): Dataset {
+function remapHotInputs(data: Dataset, hotRows: Int32Array, placement: Placement): Dataset {
   const rows = selectRows(data, hotRows);
-  rows.categorical.forEach((column, t) => column.forEach((id, i) => (column[i] = hot.slotOf[t][id])));
-  return { ...rows, tableRows: data.categorical.map(() => hot.size) };
+  rows.categorical.forEach((column, t) => column.forEach((id, i) => (column[i] = placement.slotOf[t][id])));
+  return { ...rows, tableRows: data.categorical.map(() => placement.rowsIn(0)) };
 }

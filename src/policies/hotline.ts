@@ -1,34 +1,32 @@
 /**
- * Hotline (Adnan et al., ISCA 2024; no public code, so the design here is ours within what the paper states):
- * popular rows are learned at run time over the first mini-batches; then every mini-batch is fragmented into
- * popular inputs (every lookup in the fast tier) and non-popular ones. The gather engine pools the
- * non-popular inputs' host rows while the compute threads run the bottom MLP and pool every fast-tier row;
- * host updates go back through the engine. One optimizer step per mini-batch keeps the baseline's order.
+ * Hotline (Adnan et al., ISCA 2024; no public code, so the design here is ours within what the paper states): popular
+ * rows are learned at run time over the first mini-batches; then every mini-batch is fragmented into popular inputs
+ * (every lookup in the fast tier) and non-popular ones. The host lane pools the non-popular inputs' rows while the
+ * compute threads run the bottom MLP and pool every fast-tier row; host updates go back through the lane (the
+ * pipeline, src/pipeline/). One optimizer step per mini-batch keeps the baseline's order.
  *
- * Where this departs from the paper's picture: the dense layers run once over the whole mini-batch rather
- * than once per micro-batch. Two passes sum the dense gradients in another order than the baseline, and
- * training amplifies that rounding (an epoch moved test AUC by 5.6e-4); one pass in the baseline's order is
- * bit-identical to it on one-hot data, and a full-size GEMM runs faster on a CPU than two smaller ones.
- *
- * Pipelining: with `pipeline`, the next mini-batch's gather starts as soon as this one's is consumed, before
- * this step's updates land. Those reads may be stale (read-after-write), so after the updates the engine
- * refetches every bag that read a host row this step updated; the FIFO engine orders gather(i+1) ->
- * update(i) -> refetch(i+1), and step i+1 waits for the refetch.
+ * Where this departs from the paper's picture: the dense layers run once over the whole mini-batch rather than once
+ * per micro-batch. Two passes sum the dense gradients in another order than the baseline, and training amplifies that
+ * rounding (an epoch moved test AUC by 5.6e-4); one pass in the baseline's order is bit-identical to it on one-hot
+ * data, and a full-size GEMM runs faster on a CPU than two smaller ones.
  */
-import type { Batch } from '../data/batch.ts';
-import type { Bags, GatherEngine, Kernels } from '../kernels/kernels.ts';
-import type { Dlrm } from '../model/dlrm.ts';
-import { bceWithLogits } from '../model/loss.ts';
-import type { Optimizer } from '../optim/optimizer.ts';
-import { bytesPerHotRow, type HotSet, selectHotSet } from '../popularity/hot-set.ts';
-import { restoreHotSet, type SavedHotSet, saveHotSet } from './hot-set-state.ts';
+import type { Batch, BatchSource } from '../data/batch.ts';
+import type { Placement } from '../embedding/placement.ts';
+import { restorePlacement, savePlacement } from '../embedding/placement-state.ts';
+import { bytesPerRow, planPlacement } from '../embedding/planner.ts';
+import type { EmbeddingTier } from '../embedding/tier.ts';
+import { TierSync } from '../embedding/tier-sync.ts';
+import type { GatherEngine as Lane } from '../kernels/kernels.ts';
+import { Pipeline, type PipelineStats, type Split } from '../pipeline/pipeline.ts';
+import type { TimelineEvent } from '../pipeline/timeline.ts';
 import { AccessLearner } from '../popularity/learner.ts';
 import { rankRows } from '../popularity/profiler.ts';
-import { FastTier } from '../tiers/fast-tier.ts';
-import type { Policy, PolicyEvents, PolicyState } from './policy.ts';
-import type { BatchSource } from '../data/batch.ts';
-import { type StalenessOptions, StalenessTracker } from './staleness-tracker.ts';
+import { selectBags } from '../tensor/jagged.ts';
 import type { TensorArray, TensorReader } from '../util/tensors.ts';
+import type { Policy, PolicyContext, PolicyEvents, PolicyState, StepResult } from './policy.ts';
+import { Slipstream, type StalenessOptions } from './slipstream.ts';
+import { Stepper } from './step.ts';
+import { fastTier, homeTier, readTier } from './tiers.ts';
 
 export interface HotlineOptions {
   budgetBytes: number;
@@ -45,35 +43,11 @@ export interface HotlineOptions {
   staleness?: StalenessOptions;
 }
 
-/** One phase of one step on the compute threads or the gather engine, on the monotonic clock. */
-export interface TimelineEvent {
-  step: number;
-  lane: 'compute' | 'engine';
-  phase: string;
-  startNs: number;
-  endNs: number;
-}
-
-/** Popular inputs kept for the staleness threshold search (the latest ones: Hotline looks no further ahead). */
-const recentPopularInputs = 2000;
-
-/** The timeline keeps the first steps' events (enough to see the pipeline; a long run's would not fit). */
-const timelineEvents = 4000;
-
-interface Split {
-  /** The mini-batch as scheduled, and as trained (without the inputs staleness skips). */
-  source: Batch;
-  batch: Batch;
-  /** Inputs whose every lookup is in the fast tier; popular inputs left out as stale, and the slots of those kept. */
-  popularInputs: number;
+/** A mini-batch's inputs that Slipstream left out, and the fast-tier slots of the popular inputs kept (counted when
+ *  the split is trained: a prefetched split may be discarded and formed again). */
+interface Kept {
   skippedInputs: number;
   popularSlots: Int32Array[];
-  /** Every input's lookups, in batch order: those in the fast tier (as slots) and the rest (host ids). */
-  fast: Bags;
-  host: Bags;
-  /** [n x F x dim]: the engine pools the host rows into the table slots (zeros where a bag has none). */
-  gathered: Float32Array;
-  jobs: { job: number; kind: 'gather' | 'refetch' }[];
 }
 
 /** The given inputs of a batch, in order (bags of any size). */
@@ -84,54 +58,50 @@ function selectInputs(batch: Batch, inputs: number[]): Batch {
     dense.set(batch.dense.subarray(i * nd, (i + 1) * nd), k * nd);
     labels[k] = batch.labels[i];
   });
-  const offsets = batch.sparse.offsets.map((off) => {
-    const out = new Int32Array(n + 1);
-    inputs.forEach((i, k) => (out[k + 1] = out[k] + off[i + 1] - off[i]));
-    return out;
-  });
-  const indices = batch.sparse.indices.map((idx, t) => {
-    const off = batch.sparse.offsets[t], out = new Int32Array(offsets[t][n]);
-    inputs.forEach((i, k) => out.set(idx.subarray(off[i], off[i + 1]), offsets[t][k]));
-    return out;
-  });
-  return { size: n, dense, labels, sparse: { indices, offsets } };
+  return { size: n, dense, labels, sparse: selectBags(batch.sparse, inputs) };
+}
+
+/** Everything a checkpoint keeps of Hotline as JSON (placement, learner and Slipstream's arrays go as tensors). */
+interface HotlineState {
+  steps: number;
+  /** Fragmented steps this epoch (Slipstream's clock). */
+  fragmentedSteps: number;
+  skipped: number;
+  relearns: number;
+  migratedRows: number;
 }
 
 export class HotlinePolicy implements Policy {
-  private readonly staleness: StalenessTracker | null;
-  /** The latest popular inputs (slot lists), sampled for the staleness threshold search. */
-  private readonly recentPopular: Int32Array[] = [];
-  private fragmentedSteps = 0;
-  private skipped = 0;
-  private popularSeen = 0;
-  events: PolicyEvents = () => {};
-
   get name(): string {
-    return this.staleness ? 'hotline+slipstream' : 'hotline';
+    return this.slipstream ? 'hotline+slipstream' : 'hotline';
   }
+  events: PolicyEvents = () => {};
   private readonly learner: AccessLearner;
-  private readonly engine: GatherEngine;
-  private tier: FastTier | null = null;
-  private steps = 0;
+  private readonly lane: Lane;
+  private readonly home: EmbeddingTier;
+  private readonly stepper: Stepper;
+  private readonly pipeline: Pipeline;
+  private readonly slipstream: Slipstream | null;
+  private placement: Placement | null = null;
+  private fast: EmbeddingTier | null = null;
+  private sync: TierSync | null = null;
   private upcoming: Batch | null = null;
-  private prefetched: Split | null = null;
-  /** The engine's write-back of the last step, with the arrays it reads (kept alive until it ran). */
-  private pendingUpdate: { job: number; reads: unknown[] } | null = null;
-  private readonly gradBuffers: Float32Array[] = [new Float32Array(0), new Float32Array(0)];
-  private readonly gatherBuffers: Float32Array[] = [new Float32Array(0), new Float32Array(0)];
-  private fastPooled = new Float32Array(0);
-  private splits = 0;
-  private dLogits = new Float32Array(0);
-  readonly timeline: TimelineEvent[] = [];
-  private stats = { popularInputs: 0, inputs: 0, refetchedBags: 0, gatherNs: 0, waitNs: 0, relearns: 0, migratedRows: 0 };
+  private readonly kept = new WeakMap<Split, Kept>();
+  /** The home tables inline, for the learning steps (trained as the baseline). */
+  private readonly inlineHome: EmbeddingTier;
+  private s: HotlineState = { steps: 0, fragmentedSteps: 0, skipped: 0, relearns: 0, migratedRows: 0 };
 
-  constructor(
-    private readonly model: Dlrm, private readonly optimizer: Optimizer, private readonly kernels: Kernels,
-    private readonly options: HotlineOptions,
-  ) {
+  constructor(private readonly ctx: PolicyContext, private readonly options: HotlineOptions) {
+    const { model, optimizer, kernels } = ctx;
     this.learner = new AccessLearner(model.arch.tableRows, options.learnSamplingRate, options.seed);
-    this.engine = kernels.gatherEngine();
-    this.staleness = options.staleness ? new StalenessTracker(options.staleness, () => this.tier!, model.arch.embeddingDim) : null;
+    this.lane = kernels.gatherEngine();
+    this.home = homeTier(ctx, this.lane);
+    this.inlineHome = homeTier(ctx);
+    this.stepper = new Stepper(model, optimizer);
+    this.pipeline = new Pipeline(kernels, model, optimizer, this.lane, options.pipeline);
+    this.slipstream = options.staleness
+      ? new Slipstream(options.staleness, () => readTier(this.fast!, this.placement!, 0), model.arch.embeddingDim, options.seed)
+      : null;
   }
 
   batchesPerEpoch(source: BatchSource): number {
@@ -139,12 +109,13 @@ export class HotlinePolicy implements Policy {
   }
 
   *schedule(source: BatchSource, epoch: number, fromStep: number): Iterable<Batch> {
-    if (fromStep === 0) {
-      this.fragmentedSteps = 0;
-      this.staleness?.startEpoch(source.batchesPerEpoch);
-    }
     const it = source.batches(epoch, fromStep)[Symbol.iterator]();
     let current = it.next();
+    if (fromStep === 0) {
+      this.s.fragmentedSteps = 0;
+      const steps = source.batchesPerEpoch; // the epoch's inputs: an upper bound of its popular ones
+      if (!current.done) this.slipstream?.startEpoch(steps, steps * current.value.size);
+    }
     while (!current.done) {
       const next = it.next();
       this.upcoming = next.done ? null : next.value;
@@ -153,254 +124,160 @@ export class HotlinePolicy implements Policy {
     }
   }
 
-  get hotSet(): HotSet | null {
-    return this.tier?.hot ?? null;
+  get hotRows(): number {
+    return this.placement?.rowsIn(0) ?? 0;
   }
 
-  step(batch: Batch): number {
-    this.steps++;
-    const relearn = this.options.relearnEvery > 0;
-    if (!this.tier || relearn) this.learner.observe(batch);
-    if (!this.tier) {
-      const loss = this.baselineStep(batch);
-      if (this.steps >= this.options.learnBatches) this.chooseHotSet();
-      return loss;
+  step(batch: Batch): StepResult {
+    const s = this.s, relearn = this.options.relearnEvery > 0;
+    s.steps++;
+    if (!this.placement || relearn) this.learner.observe(batch);
+    if (!this.placement) {
+      // Until the popular rows are known every lookup goes to the home tables, inline: the baseline's step.
+      const loss = this.stepper.on(batch, this.inlineHome);
+      if (s.steps >= this.options.learnBatches) this.choosePlacement();
+      return { samples: batch.size, loss };
     }
-    if (relearn && this.steps % this.options.relearnEvery === 0) this.chooseHotSet();
-    return this.fragmentedStep(batch);
+    if (relearn && s.steps % this.options.relearnEvery === 0) this.choosePlacement();
+    return { samples: batch.size, loss: this.fragmentedStep(batch) };
   }
 
-  private baselineStep(batch: Batch): number {
-    if (this.dLogits.length < batch.size) this.dLogits = new Float32Array(batch.size);
-    const loss = bceWithLogits(this.model.forward(batch), batch.labels, batch.size, this.dLogits);
-    this.optimizer.backwardAndStep(this.model, this.dLogits, batch);
-    return loss;
-  }
-
-  /** (Re)builds the fast tier from the learner's counts; rows move between tiers through the host tables. */
-  private chooseHotSet(): void {
-    this.drain();
-    const old = this.tier;
+  /** (Re)builds the fast tier from the learner's counts; rows move between tiers through the home tables. */
+  private choosePlacement(): void {
+    this.pipeline.drain();
+    const old = this.placement;
     if (old) {
-      old.storeToHost(this.model.tables);
-      this.stats.relearns++;
+      this.sync!.storeToHome();
+      this.s.relearns++;
     }
-    const profile = this.learner.profile(old ? { slotOf: old.hot.slotOf, bonus: this.options.hysteresis } : undefined);
-    const hot = selectHotSet(profile, rankRows(profile), bytesPerHotRow(this.model.arch.embeddingDim, this.rowWise ? 1 : 0), this.options.budgetBytes);
-    this.stats.migratedRows += this.useHotSet(hot);
+    const { model, optimizer } = this.ctx;
+    const profile = this.learner.profile(old ? { slotOf: old.slotOf, bonus: this.options.hysteresis } : undefined);
+    const budget = { budgetBytes: this.options.budgetBytes, bytesPerRow: bytesPerRow(model.arch.embeddingDim, optimizer.rowState ? 1 : 0) };
+    this.s.migratedRows += this.usePlacement(planPlacement(profile, rankRows(profile), [budget]));
     if (old) this.learner.decay();
-    this.events('hot-set', { hotRows: hot.size, hotBytes: this.tier!.bytes, learnedInputs: this.learner.observedInputs, relearn: old !== null });
+    this.events('hot-set', { hotRows: this.hotRows, hotBytes: this.fast!.bytes, learnedInputs: this.learner.observedInputs, relearn: old !== null });
   }
 
-  private get rowWise(): boolean {
-    return this.optimizer.config.name === 'adagrad';
+  /** A fast tier for the placement, loaded from the home tables; returns the rows copied. */
+  private usePlacement(placement: Placement): number {
+    this.placement = placement;
+    this.fast = fastTier(this.ctx, placement, 0);
+    this.sync = new TierSync(this.ctx.kernels, placement, 0, this.fast, this.home, this.ctx.optimizer.rowState !== null);
+    this.pipeline.place(placement, [this.fast, this.home]);
+    return this.sync.loadFromHome();
   }
 
-  /** A fast tier for `hot`, loaded from the host tables; returns the rows copied. */
-  private useHotSet(hot: HotSet): number {
-    this.tier = new FastTier(
-      this.kernels, hot, this.model.arch.embeddingDim, this.model.arch.tableRows.length,
-      this.rowWise ? { initial: this.optimizer.config.initialAccumulator } : null,
-    );
-    return this.tier.loadFromHost(this.model.tables);
-  }
-
-  /** Splits a mini-batch's lookups by tier and starts the engine's gather of the host rows. */
+  /** The split of a scheduled mini-batch, without the popular inputs Slipstream skips. */
   private split(source: Batch): Split {
-    const slotOf = this.tier!.hot.slotOf;
-    const { batch, skippedInputs, popularSlots } = this.staleness ? this.dropStale(source) : { batch: source, skippedInputs: 0, popularSlots: [] };
-    const { sparse } = batch;
-    const { fast, host } = this.kernels.partitionLookups(slotOf, sparse);
-    let popularInputs = 0;
-    for (let i = 0; i < batch.size; i++) popularInputs += host.offsets.every((off) => off[i + 1] === off[i]) ? 1 : 0;
-    const buffer = this.splits++ % 2, floats = this.model.featureFloats(batch.size);
-    if (this.gatherBuffers[buffer].length < floats) this.gatherBuffers[buffer] = new Float32Array(floats);
-    const gathered = this.gatherBuffers[buffer].subarray(0, floats);
-    const job = this.engine.gather(this.model.tables.weights, host, this.model.layout(batch.size), gathered);
-    return { source, batch, popularInputs, skippedInputs, popularSlots, fast, host, gathered, jobs: [{ job, kind: 'gather' }] };
+    const kept = this.slipstream ? this.dropStale(source) : { batch: source, skippedInputs: 0, popularSlots: [] };
+    const split = this.pipeline.split(source, kept.batch);
+    this.kept.set(split, kept);
+    return split;
   }
 
-  /** The batch without its popular inputs whose lookups are stale, and the slots of the popular inputs kept
-   *  (counted when the split is trained: a prefetched split may be discarded and formed again). */
-  private dropStale(batch: Batch): { batch: Batch; skippedInputs: number; popularSlots: Int32Array[] } {
-    const slotOf = this.tier!.hot.slotOf, tables = batch.sparse.indices.length, keep: number[] = [], popularSlots: Int32Array[] = [];
+  private dropStale(batch: Batch): Kept & { batch: Batch } {
+    const slotOf = this.placement!.slotOf, fastRows = this.placement!.rowsIn(0), { ids, offsets, tables } = batch.sparse, n = batch.size;
+    const keep: number[] = [], popularSlots: Int32Array[] = [];
     let skippedInputs = 0;
-    for (let i = 0; i < batch.size; i++) {
+    for (let i = 0; i < n; i++) {
       const slots = new Int32Array(tables);
       let popular = true;
       for (let t = 0; t < tables && popular; t++) {
-        const off = batch.sparse.offsets[t];
-        popular = off[i + 1] - off[i] === 1 && (slots[t] = slotOf[t][batch.sparse.indices[t][off[i]]]) >= 0;
+        const b = t * n + i;
+        popular = offsets[b + 1] - offsets[b] === 1 && (slots[t] = slotOf[t][ids[offsets[b]]]) >= 0 && slots[t] < fastRows;
       }
-      if (popular && this.staleness!.skips(slots)) {
+      if (popular && this.slipstream!.skips(slots)) {
         skippedInputs++;
         continue;
       }
       if (popular) popularSlots.push(slots);
       keep.push(i);
     }
-    return { batch: keep.length === batch.size ? batch : selectInputs(batch, keep), skippedInputs, popularSlots };
+    return { batch: keep.length === n ? batch : selectInputs(batch, keep), skippedInputs, popularSlots };
   }
 
   private fragmentedStep(scheduled: Batch): number {
-    let split = this.prefetched?.source === scheduled ? this.prefetched : null;
-    if (!split) {
-      this.discardPrefetch();
-      split = this.split(scheduled);
-    }
-    this.prefetched = null;
-    this.stats.popularInputs += split.popularInputs;
-    this.stats.inputs += split.batch.size;
-    this.skipped += split.skippedInputs;
-    for (const slots of split.popularSlots) this.recentPopular[this.popularSeen++ % recentPopularInputs] = slots;
-    const current = split, batch = split.batch, tier = this.tier!, model = this.model, fast = tier.store();
-    const n = batch.size, step = this.steps, layout = model.layout(n), k = this.fragmentedSteps++;
-    if (n === 0) { // every input was skipped as stale
-      for (const { job } of current.jobs) this.engine.wait(job);
-      return 0;
-    }
-    this.staleness?.beforeHotStep(k);
-    if (this.dLogits.length < n) this.dLogits = new Float32Array(n);
-    const d = this.dLogits.subarray(0, n);
-    const t0 = this.engine.now();
-    let t1 = t0, t2 = t0;
-    const logits = model.forward(batch, fast, () => {
-      // The engine gathers the host rows meanwhile: pool the fast tier's rows, then wait and combine.
-      const floats = model.featureFloats(n);
-      if (this.fastPooled.length < floats) this.fastPooled = new Float32Array(floats);
-      const pooled = this.fastPooled.subarray(0, floats);
-      const e0 = process.hrtime.bigint();
-      this.kernels.embeddingForward(fast.weights, current.fast, layout, pooled);
-      model.times?.add('embedding', process.hrtime.bigint() - e0);
-      t1 = this.engine.now();
-      this.mark(step, 'compute', 'bottom MLP and fast-tier rows', t0, t1);
-      for (const { job, kind } of current.jobs) this.recordJob(step, job, kind);
-      if (this.pendingUpdate) {
-        this.recordJob(step - 1, this.pendingUpdate.job, 'update');
-        this.pendingUpdate = null;
+    const split = this.pipeline.takePrefetched(scheduled) ?? this.split(scheduled), kept = this.kept.get(split)!;
+    this.s.skipped += kept.skippedInputs;
+    const k = this.s.fragmentedSteps++;
+    if (split.batch.size > 0) this.slipstream?.beforeHotStep(k);
+    const upcoming = this.upcoming;
+    const loss = this.pipeline.step(split, upcoming ? () => this.split(upcoming) : null);
+    if (split.batch.size === 0) return 0;
+    this.sync!.markPlacedUpdates(split.ids[0]);
+    if (this.slipstream) {
+      if (this.slipstream.sampling) for (const slots of kept.popularSlots) this.slipstream.observe(slots);
+      if (this.slipstream.decisionDue(k)) {
+        this.pipeline.drain(); // the fast tier's snapshot must include this step's updates
+        const decision = this.slipstream.afterHotStep(k);
+        if (decision) this.events('staleness-decision', { ...decision });
       }
-      t2 = this.engine.now();
-      this.stats.waitNs += t2 - t1;
-      this.mark(step, 'compute', 'wait for gather', t1, t2);
-      if (this.options.pipeline && this.upcoming) this.prefetched = this.split(this.upcoming);
-      const gathered = current.gathered;
-      for (let i = 0; i < floats; i++) gathered[i] += pooled[i]; // each one-hot slot is filled on one side only
-      return gathered;
-    });
-    const loss = bceWithLogits(logits, batch.labels, n, d);
-    const buffer = step % 2, per = model.featureFloats(n);
-    if (this.gradBuffers[buffer].length < per) this.gradBuffers[buffer] = new Float32Array(per);
-    const grads = this.gradBuffers[buffer].subarray(0, per);
-    if (this.optimizer.config.name === 'sgd') {
-      model.backward(d, this.optimizer.config.lr);
-    } else {
-      model.backward(d);
-      this.optimizer.applyDense(model);
-    }
-    grads.set(model.embeddingGrad());
-    const e1 = process.hrtime.bigint();
-    this.optimizer.applyEmbedding(fast, current.fast, layout, grads);
-    tier.markFastUpdates(current.fast);
-    model.times?.add('embedding', process.hrtime.bigint() - e1);
-    const job = this.engine.update(model.tables.weights, current.host, layout, grads, this.optimizer.sparseUpdate(model.tables));
-    this.pendingUpdate = { job, reads: [current.host, grads] };
-    const next = this.prefetched as Split | null; // set by the forward's callback
-    if (next) {
-      const refetch = this.engine.refetch(model.tables.weights, next.host, model.layout(next.batch.size), next.gathered, current.host.indices);
-      next.jobs.push({ job: refetch, kind: 'refetch' });
-    }
-    this.mark(step, 'compute', 'interaction, top MLP, backward, updates', t2, this.engine.now());
-    if (this.staleness?.afterHotStep(k)) {
-      this.drain(); // the fast tier's snapshot must include this step's updates
-      const d = this.staleness.decide(k, this.recentPopular.slice(0, Math.max(this.staleness.options.minSamples, 1)));
-      this.events('staleness-decision', { ...d });
     }
     return loss;
   }
 
-  private recordJob(step: number, job: number, kind: 'gather' | 'refetch' | 'update'): void {
-    const r = this.engine.wait(job);
-    if (kind !== 'update') this.stats.gatherNs += r.endNs - r.startNs;
-    this.stats.refetchedBags += r.count;
-    this.mark(step, 'engine', kind, r.startNs, r.endNs);
-  }
-
-  private mark(step: number, lane: TimelineEvent['lane'], phase: string, startNs: number, endNs: number): void {
-    if (this.timeline.length < timelineEvents) this.timeline.push({ step, lane, phase, startNs, endNs });
-  }
-
-  private discardPrefetch(): void {
-    if (this.prefetched) for (const { job } of this.prefetched.jobs) this.engine.wait(job);
-    this.prefetched = null;
-  }
-
-  /** Waits for every job in flight, so the host tables are current. */
-  private drain(): void {
-    this.discardPrefetch();
-    if (this.pendingUpdate) this.engine.wait(this.pendingUpdate.job);
-    this.pendingUpdate = null;
-  }
-
   settle(): void {
-    this.drain();
-    this.tier?.storeToHost(this.model.tables);
+    this.pipeline.drain();
+    this.sync?.storeToHome();
   }
 
-  /** After settle the host tables hold every row, so the fast tier is rebuilt from them and the hot set. */
+  /** After settle the home tables hold every row, so the fast tier is rebuilt from them and the placement. */
   saveState(): PolicyState {
     const tensors = new Map<string, TensorArray>();
-    const hotSet = this.tier ? saveHotSet(this.tier.hot, tensors) : null;
-    const learning = !this.tier || this.options.relearnEvery > 0;
+    if (this.placement) savePlacement(this.placement, tensors);
+    const learning = !this.placement || this.options.relearnEvery > 0;
     const learner = learning ? this.learner.saveState(tensors, 'learner.') : null;
-    const recent = this.recentPopular.length;
-    if (recent > 0) {
-      const flat = new Int32Array(recent * this.recentPopular[0].length);
-      this.recentPopular.forEach((slots, i) => flat.set(slots, i * slots.length));
-      tensors.set('recentPopular', flat);
-    }
-    const staleness = this.staleness?.saveState(tensors, 'staleness.');
-    const { steps, fragmentedSteps, skipped, popularSeen, stats, timeline } = this;
+    const slipstream = this.slipstream?.saveState(tensors, 'staleness.');
     return {
-      json: {
-        steps, fragmentedSteps, skipped, popularSeen, recentPopular: recent, stats, timeline, learner, staleness,
-        hotSet,
-      },
+      json: { ...structuredClone(this.s), pipeline: this.pipeline.stats, timeline: this.pipeline.timeline.events, learner, slipstream, placed: this.placement !== null },
       tensors,
     };
   }
 
   restoreState(json: Record<string, unknown>, tensors: TensorReader): void {
-    this.steps = json.steps as number;
-    this.fragmentedSteps = json.fragmentedSteps as number;
-    this.skipped = json.skipped as number;
-    this.popularSeen = json.popularSeen as number;
-    this.stats = json.stats as HotlinePolicy['stats'];
-    this.timeline.splice(0, this.timeline.length, ...(json.timeline as TimelineEvent[]));
-    if (json.learner) this.learner.restoreState(json.learner as Record<string, unknown>, tensors, 'learner.');
-    if (json.hotSet) this.useHotSet(restoreHotSet(json.hotSet as SavedHotSet, tensors, this.model.arch.tableRows));
-    const recent = json.recentPopular as number;
-    if (recent > 0) {
-      const flat = tensors.read('recentPopular') as Int32Array, width = flat.length / recent;
-      this.recentPopular.splice(0, this.recentPopular.length, ...Array.from({ length: recent }, (_, i) => flat.slice(i * width, (i + 1) * width)));
-    }
-    if (this.staleness) this.staleness.restoreState(json.staleness as Record<string, unknown>, tensors, 'staleness.');
+    const { pipeline, timeline, learner, slipstream, placed, ...state } = json as unknown as HotlineState & {
+      pipeline: PipelineStats; timeline: TimelineEvent[]; learner: Record<string, unknown> | null; slipstream: Record<string, unknown>; placed: boolean;
+    };
+    this.s = state;
+    this.pipeline.stats = pipeline;
+    this.pipeline.timeline.restore(timeline);
+    if (learner) this.learner.restoreState(learner, tensors, 'learner.');
+    if (placed) this.usePlacement(restorePlacement(tensors, this.ctx.model.arch.tableRows));
+    this.slipstream?.restoreState(slipstream, tensors, 'staleness.');
   }
 
   counters(): Record<string, number> {
-    return { popularInputs: this.stats.popularInputs, ...(this.staleness && { skippedInputs: this.skipped }) };
+    return { popularInputs: this.pipeline.stats.fastInputs, ...(this.slipstream && { skippedInputs: this.s.skipped }) };
   }
 
   report(): Record<string, unknown> {
-    const { gatherNs, waitNs, ...rest } = this.stats;
+    const { inputs, fastInputs, repooledBags, laneNs, waitNs } = this.pipeline.stats;
     return {
-      hotRows: this.tier?.hot.size ?? 0, hotBytes: this.tier?.bytes ?? 0, budgetBytes: this.options.budgetBytes,
-      popularInputShare: rest.inputs ? rest.popularInputs / rest.inputs : 0, gatherSeconds: gatherNs / 1e9, waitSeconds: waitNs / 1e9,
-      hiddenGatherShare: gatherNs > 0 ? Math.max(0, 1 - waitNs / gatherNs) : 0, pipeline: this.options.pipeline, ...rest,
-      ...(this.staleness && {
-        skippedInputs: this.skipped, skippedShare: this.skipped / Math.max(1, this.skipped + rest.inputs),
-        stalenessDecisions: this.staleness.decisions, stalenessOverheadSeconds: this.staleness.overheadSeconds,
+      hotRows: this.hotRows, hotBytes: this.fast?.bytes ?? 0, budgetBytes: this.options.budgetBytes,
+      popularInputShare: inputs ? fastInputs / inputs : 0, gatherSeconds: laneNs / 1e9, waitSeconds: waitNs / 1e9,
+      hiddenGatherShare: laneNs > 0 ? Math.max(0, 1 - waitNs / laneNs) : 0, pipeline: this.options.pipeline,
+      popularInputs: fastInputs, inputs, refetchedBags: repooledBags, relearns: this.s.relearns, migratedRows: this.s.migratedRows,
+      ...(this.slipstream && {
+        skippedInputs: this.s.skipped, skippedShare: this.s.skipped / Math.max(1, this.s.skipped + inputs),
+        stalenessDecisions: this.slipstream.decisions, stalenessOverheadSeconds: this.slipstream.overheadSeconds,
       }),
     };
   }
-}
 
+  describe(): string[] {
+    return [];
+  }
+
+  summary(trainSeconds: number): string[] {
+    const r = this.report();
+    return [
+      ...(this.slipstream?.summary(this.s.skipped, trainSeconds) ?? []),
+      `hotline: ${(100 * Number(r.popularInputShare)).toFixed(1)}% of inputs popular, ${(100 * Number(r.hiddenGatherShare)).toFixed(0)}% of ` +
+        `the gather time hidden behind compute, ${Number(r.refetchedBags).toLocaleString('en-US')} bags refetched`,
+    ];
+  }
+
+  timeline(): readonly TimelineEvent[] {
+    return this.pipeline.timeline.events;
+  }
+}

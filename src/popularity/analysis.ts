@@ -1,7 +1,7 @@
 /** One profiling pass summarised: skew per table and pooled, and the hot-input share at each budget. */
 import type { Dataset } from '../data/dataset.ts';
 import { formatBytes } from '../util/bytes.ts';
-import { hotInputCurve } from './hot-set.ts';
+import { hotInputCurve } from './hot-inputs.ts';
 import { profileAccesses, rankRows } from './profiler.ts';
 import { type SkewStats, skewStats } from './skew.ts';
 

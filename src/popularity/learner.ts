@@ -26,10 +26,10 @@ export class AccessLearner {
     for (let i = 0; i < batch.size; i++) {
       if (!sampleAll && this.rng.next() >= this.samplingRate) continue;
       this.inputs++;
-      batch.sparse.indices.forEach((idx, t) => {
-        const off = batch.sparse.offsets[t];
-        for (let p = off[i]; p < off[i + 1]; p++) {
-          this.counts[t][idx[p]]++;
+      const { ids, offsets, bags } = batch.sparse;
+      this.counts.forEach((counts, t) => {
+        for (let p = offsets[t * bags + i]; p < offsets[t * bags + i + 1]; p++) {
+          counts[ids[p]]++;
           this.lookups++;
         }
       });

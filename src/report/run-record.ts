@@ -2,7 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { UsageError } from '../cli/options.ts';
-import type { TimelineEvent } from '../policies/hotline.ts';
+import type { TimelineEvent } from '../pipeline/timeline.ts';
 import type { AccessAnalysis } from '../popularity/analysis.ts';
 import type { TrainResult } from '../train/trainer.ts';
 import { parseExact } from '../util/json.ts';

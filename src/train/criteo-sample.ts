@@ -10,10 +10,12 @@ import { type Dataset, sliceRows } from '../data/dataset.ts';
 import type { Kernels } from '../kernels/kernels.ts';
 import { type DlrmArch, presets } from '../model/arch.ts';
 import { Dlrm } from '../model/dlrm.ts';
+import type { HostTables } from '../embedding/tables.ts';
 import { Optimizer } from '../optim/optimizer.ts';
 import { BaselinePolicy } from '../policies/baseline.ts';
+import { policyContext } from '../policies/context.ts';
 import { evaluate } from './evaluate.ts';
-import { DatasetSource } from './sources.ts';
+import { DatasetSource } from '../data/sources.ts';
 
 export const criteoSamplePath = fileURLToPath(new URL('../../../shared/data/criteo_kaggle_head10k/train_head10k.txt', import.meta.url));
 export const criteoSampleSettings = { trainRows: 8000, batchSize: 128, learningRate: 0.1, seed: 2026 };
@@ -35,11 +37,13 @@ export function loadCriteoSample(): CriteoSample {
 }
 
 /** Trains hotline's baseline on the sample; onInit sees the model before the first step. */
-export function trainCriteoSample(kernels: Kernels, sample: CriteoSample, onInit?: (model: Dlrm) => void): number {
+export function trainCriteoSample(kernels: Kernels, sample: CriteoSample, onInit?: (model: Dlrm, home: HostTables) => void): number {
   const { batchSize, learningRate, seed } = criteoSampleSettings;
   const model = new Dlrm(kernels, sample.arch, seed);
-  onInit?.(model);
-  const policy = new BaselinePolicy(model, new Optimizer(kernels, { name: 'sgd', lr: learningRate, eps: 0, initialAccumulator: 0 }));
-  for (const batch of new DatasetSource(sample.train, batchSize, false, seed, Infinity).batches(0)) policy.step(batch);
-  return evaluate(model, sample.test, 4096).auc;
+  const source = new DatasetSource(sample.train, batchSize, false, seed, Infinity);
+  const ctx = policyContext(kernels, model, new Optimizer(kernels, { name: 'sgd', lr: learningRate, eps: 0, initialAccumulator: 0 }), source);
+  onInit?.(model, ctx.home);
+  const policy = new BaselinePolicy(ctx);
+  for (const batch of source.batches(0)) policy.step(batch);
+  return evaluate(model, ctx.home, sample.test, 4096).auc;
 }

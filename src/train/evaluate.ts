@@ -1,14 +1,17 @@
 import { batchesOf, type Dataset } from '../data/dataset.ts';
+import type { HostTables } from '../embedding/tables.ts';
+import { MemoryTier } from '../embedding/tier.ts';
 import { sigmoid } from '../model/loss.ts';
-import type { Dlrm } from '../model/dlrm.ts';
+import { forwardOn, type Model } from '../model/model.ts';
 import { computeMetrics, type Metrics } from './metrics.ts';
 
-/** Predicts every row of data (in storage order) and scores the predictions. */
-export function evaluate(model: Dlrm, data: Dataset, batchSize: number): Metrics {
+/** Predicts every row of data (in storage order) from the home tables and scores the predictions. */
+export function evaluate(model: Model, home: HostTables, data: Dataset, batchSize: number): Metrics {
+  const tier = new MemoryTier('host', home.kernels, home.weights, null, home.dim);
   const probabilities = new Float64Array(data.rows);
   let at = 0;
   for (const batch of batchesOf(data, batchSize, null)) {
-    const logits = model.forward(batch);
+    const logits = forwardOn(model, batch, tier);
     for (let i = 0; i < batch.size; i++) probabilities[at++] = sigmoid(logits[i]);
   }
   return computeMetrics(probabilities, data.labels);

@@ -4,7 +4,8 @@
  * checkpointEvery steps and at the end. A resumed run starts from a checkpoint's TrainerState.
  */
 import type { Dataset } from '../data/dataset.ts';
-import type { Dlrm } from '../model/dlrm.ts';
+import type { Model } from '../model/model.ts';
+import type { HostTables } from '../embedding/tables.ts';
 import type { BatchSource } from '../data/batch.ts';
 import type { Policy } from '../policies/policy.ts';
 import { evaluate } from './evaluate.ts';
@@ -75,7 +76,8 @@ export class Trainer {
   private state = initialTrainerState();
 
   constructor(
-    private readonly model: Dlrm,
+    private readonly model: Model,
+    private readonly home: HostTables,
     private readonly policy: Policy,
     private readonly progress: Progress,
     private readonly runDir: RunDir | null,
@@ -93,7 +95,7 @@ export class Trainer {
     const runTest = () => {
       if (!test) return;
       this.policy.settle();
-      const m = (s.lastTest = evaluate(this.model, test, options.evalBatchSize));
+      const m = (s.lastTest = evaluate(this.model, this.home, test, options.evalBatchSize));
       this.progress.line(`test at step ${s.steps}: ${formatMetrics(m)}`);
       this.runDir?.append('metrics.jsonl', { kind: 'test', epoch: s.epoch, step: s.steps, samples: s.samples, auc: m.auc, logloss: m.logloss, accuracy: m.accuracy, testRows: m.samples });
     };
@@ -105,14 +107,15 @@ export class Trainer {
     epochs: for (; s.epoch < options.epochs && !s.finished; s.epoch++, s.stepInEpoch = 0) {
       for (const batch of this.policy.schedule(source, s.epoch, s.stepInEpoch)) {
         const t0 = process.hrtime.bigint();
-        const loss = this.policy.step(batch);
+        const result = this.policy.step(batch);
+        const loss = typeof result.loss === 'number' ? result.loss : await result.loss;
         s.trainNs += Number(process.hrtime.bigint() - t0);
         if (!Number.isFinite(loss)) throw new DivergenceError(s.steps + 1, s.epoch, `the loss is ${loss}`);
         s.steps++;
         s.stepInEpoch++;
-        s.samples += batch.size;
-        s.windowLoss += loss * batch.size;
-        s.windowSamples += batch.size;
+        s.samples += result.samples;
+        s.windowLoss += loss * result.samples;
+        s.windowSamples += result.samples;
         s.lastLoss = loss;
         const seconds = s.trainNs / 1e9, rate = s.samples / seconds;
         this.progress.update({

@@ -11,6 +11,7 @@ import { criteoCategorical, criteoDense, parseCriteoLines } from '../../src/data
 import type { Bags, SlotLayout, SparseUpdate } from '../../src/kernels/kernels.ts';
 import { loadAddon, NativeKernels, setBoundsCheck } from '../../src/kernels/native.ts';
 import { Rng } from '../../src/util/rng.ts';
+import { jaggedOfBags } from '../helpers.ts';
 
 const root = new URL('../../', import.meta.url).pathname;
 const loaded = loadAddon();
@@ -25,6 +26,12 @@ const data = loaded as unknown as {
 describe('native bounds check', { skip }, () => {
   const kernels = new NativeKernels(addon);
   const engine = kernels.gatherEngine();
+  // The bindings take per-table arrays (a jagged batch's views), so their checks are driven with per-table bags.
+  const a = kernels.addon;
+  const forward = (w: Float32Array[], b: Bags, l: SlotLayout, out: Float32Array) =>
+    a.embeddingForward(w, null, b.indices, b.offsets, l.bags, l.dim, l.stride, l.slot0, out, false);
+  const update = (w: Float32Array[], b: Bags, l: SlotLayout, grad: Float32Array, u: SparseUpdate) =>
+    a.embeddingUpdate(w, u.states, b.indices, b.offsets, l.bags, l.dim, l.stride, l.slot0, grad, u.optimizer === 'sgd' ? 0 : 1, u.lr, u.eps);
   let wasOn: boolean | null = null;
   before(() => (wasOn = setBoundsCheck(true)));
   after(() => setBoundsCheck(wasOn!));
@@ -49,9 +56,9 @@ describe('native bounds check', { skip }, () => {
   const idPastTheEnd = bags((b) => (b.indices[3][17] = 180));
 
   const bindings: [string, (b: Bags) => unknown][] = [
-    ['embeddingForward', (b) => kernels.embeddingForward(weights(), b, layout, activation())],
-    ['embeddingUpdate', (b) => kernels.embeddingUpdate(weights(), b, layout, activation(), sgd)],
-    ['partitionLookups', (b) => kernels.partitionLookups(Array.from({ length: tables }, () => new Int32Array(rows).fill(-1)), b)],
+    ['embeddingForward', (b) => forward(weights(), b, layout, activation())],
+    ['embeddingUpdate', (b) => update(weights(), b, layout, activation(), sgd)],
+    ['splitLookups', (b) => kernels.splitLookups(Array.from({ length: tables }, () => new Int32Array(rows).fill(-1)), Int32Array.of(0), jaggedOfBags(b))],
     ['engineGather', (b) => engine.wait(engine.gather(weights(), b, layout, activation()))],
     ['engineRefetch', (b) => engine.wait(engine.refetch(weights(), b, layout, activation(), [0, 1, 2, 3].map(() => Int32Array.of(7))))],
     ['engineUpdate', (b) => engine.wait(engine.update(weights(), b, layout, activation(), adagrad(rows)))],
@@ -64,25 +71,25 @@ describe('native bounds check', { skip }, () => {
     });
   }
 
-  it('refuses offsets that are short, do not start at 0, decrease or run past the ids', () => {
-    const forward = (b: Bags) => () => kernels.embeddingForward(weights(), b, layout, activation());
+  it('refuses offsets that are short, start below 0, decrease or run past the ids', () => {
+    const forwardOf = (b: Bags) => () => forward(weights(), b, layout, activation());
     const cases: [Bags, string][] = [
       [bags((b) => (b.offsets[1] = b.offsets[1].subarray(0, 10))), 'table 1: 10 offsets for 20 bags (needs 21)'],
-      [bags((b) => (b.offsets[0][0] = 1)), 'table 0: offsets start at 1, not 0'],
+      [bags((b) => (b.offsets[0][0] = -1)), 'table 0: offsets start at -1, below 0'],
       [bags((b) => (b.offsets[2][5] = 2)), 'table 2: offset 5 (2) is below offset 4 (4)'],
       [bags((b) => (b.offsets[2][20] = 25)), 'table 2: offsets end at 25, past its 20 ids'],
     ];
-    for (const [b, message] of cases) assert.throws(forward(b), { message: `hotline native: ${message}` });
+    for (const [b, message] of cases) assert.throws(forwardOf(b), { message: `hotline native: ${message}` });
   });
 
   it('refuses a row-wise Adagrad state shorter than its table, and a layout its activation cannot hold', () => {
-    assert.throws(() => kernels.embeddingUpdate(weights(), bags(), layout, activation(), adagrad(100)), {
+    assert.throws(() => update(weights(), bags(), layout, activation(), adagrad(100)), {
       message: 'hotline native: table 0: its row-wise Adagrad state holds 100 floats for its 176 rows',
     });
-    assert.throws(() => kernels.embeddingForward(weights(), bags(), layout, new Float32Array(100)), {
+    assert.throws(() => forward(weights(), bags(), layout, new Float32Array(100)), {
       message: 'hotline native: 20 bags of stride 16 need 320 floats, the activation holds 100',
     });
-    assert.throws(() => kernels.embeddingForward(weights(), bags(), { ...layout, stride: 12 }, new Float32Array(1000)), {
+    assert.throws(() => forward(weights(), bags(), { ...layout, stride: 12 }, new Float32Array(1000)), {
       message: 'hotline native: 4 tables of dim 4 from column 0 overrun the stride of 12',
     });
   });
@@ -90,7 +97,7 @@ describe('native bounds check', { skip }, () => {
   it('reads each table\'s rows from its own length: a shorter table refuses an id the others hold', () => {
     const w = weights();
     w[2] = new Float32Array(100 * dim);
-    assert.throws(() => kernels.embeddingForward(w, bags((b) => (b.indices[2][0] = 100)), layout, activation()), {
+    assert.throws(() => forward(w, bags((b) => (b.indices[2][0] = 100)), layout, activation()), {
       message: 'hotline native: table 2: id 100 at lookup 0 is outside its 100 rows',
     });
   });

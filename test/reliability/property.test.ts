@@ -29,6 +29,7 @@ import { ArchError } from '../../src/model/arch.ts';
 import { describeOsError, isOsError } from '../../src/util/os-error.ts';
 import { printable } from '../../src/util/printable.ts';
 import { assertRefused, literal, type Run, scratch, tiny } from './cli.ts';
+import { columnsOfJagged } from '../helpers.ts';
 
 const scale = Number(process.env.HOTLINE_PROPERTY_RUNS ?? 1);
 const runs = (n: number) => Math.max(1, Math.round(n * scale));
@@ -472,8 +473,8 @@ async function streamOutcome(dir: string, m: Manifest, engine: boolean): Promise
     const source = new StreamingSource(dir, m, 0, trainEnd, 32, 100, 7, engine ? createKernels('auto').gatherEngine() : null, 64);
     let rows = 0;
     for (const batch of source.batches(0)) {
-      const offsets = batch.sparse.offsets.map((o, t) => (m.bags?.[m.categoricalNames[t]] ? o : null));
-      assertSafe({ rows: batch.size, denseFeatures: m.denseNames.length, tableRows: m.cardinalities, dense: batch.dense, categorical: batch.sparse.indices, offsets, labels: batch.labels }, batch.size);
+      const columns = columnsOfJagged(batch.sparse), offsets = columns.offsets.map((o, t) => (m.bags?.[m.categoricalNames[t]] ? o : null));
+      assertSafe({ rows: batch.size, denseFeatures: m.denseNames.length, tableRows: m.cardinalities, dense: batch.dense, categorical: columns.categorical, offsets, labels: batch.labels }, batch.size);
       rows += batch.size;
     }
     assert.equal(rows, trainEnd);

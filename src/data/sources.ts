@@ -1,7 +1,7 @@
 /** Batch sources for the trainer: an in-memory dataset (seeded shuffle per epoch) or dlrm's random generator. */
-import type { Batch, BatchSource } from '../data/batch.ts';
-import { batchesOf, type Dataset } from '../data/dataset.ts';
-import { randomBatch } from '../data/random.ts';
+import type { Batch, BatchSource } from './batch.ts';
+import { batchesOf, type Dataset } from './dataset.ts';
+import { randomBatch } from './random.ts';
 import { Rng } from '../util/rng.ts';
 
 export class DatasetSource implements BatchSource {

@@ -1,0 +1,61 @@
+/**
+ * Keeps a placed tier and the home tier coherent by dirty flags per slot: a batch that updates a placed row on one
+ * side marks it, and a sync copies only the marked rows to the other side (through readRows and writeRows, so any
+ * pair of tiers syncs the same way).
+ */
+import type { Kernels } from '../kernels/kernels.ts';
+import type { Jagged } from '../tensor/jagged.ts';
+import type { Placement } from './placement.ts';
+import type { EmbeddingTier } from './tier.ts';
+
+export class TierSyncError extends Error {}
+
+export class TierSync {
+  /** Per slot of the placed tier: the home copy is newer / the placed copy is newer. */
+  private readonly homeNewer: Uint8Array;
+  private readonly placedNewer: Uint8Array;
+
+  /** withState: the tiers keep row-wise optimizer state, copied with the rows. */
+  constructor(
+    private readonly kernels: Kernels, private readonly placement: Placement, private readonly k: number,
+    private readonly placed: EmbeddingTier, private readonly home: EmbeddingTier, private readonly withState: boolean,
+  ) {
+    this.homeNewer = new Uint8Array(placement.rowsIn(k)).fill(1);
+    this.placedNewer = new Uint8Array(placement.rowsIn(k));
+  }
+
+  /** Records that a batch on the home tier (ids as rows) updated these rows. */
+  markHomeUpdates(ids: Jagged): void {
+    const slots = this.placement.split(this.kernels, ids)[this.k].ids;
+    for (let p = 0; p < slots.length; p++) this.homeNewer[slots[p]] = 1;
+  }
+
+  /** Records that a batch on the placed tier (ids as its slots) updated these slots. */
+  markPlacedUpdates(ids: Jagged): void {
+    for (let p = 0; p < ids.ids.length; p++) this.placedNewer[ids.ids[p]] = 1;
+  }
+
+  /** Copies the rows the home tier changed into the placed tier; returns how many. */
+  loadFromHome(): number {
+    if (this.placedNewer.some((v, s) => v && this.homeNewer[s])) throw new TierSyncError('a placed row changed on both tiers since the last sync');
+    return this.copy(this.homeNewer, this.home, this.placed, true);
+  }
+
+  /** Copies the rows the placed tier changed back to the home tier; returns how many. */
+  storeToHome(): number {
+    return this.copy(this.placedNewer, this.placed, this.home, false);
+  }
+
+  private copy(dirty: Uint8Array, from: EmbeddingTier, to: EmbeddingTier, toPlaced: boolean): number {
+    const slots: number[] = [];
+    for (let s = 0; s < dirty.length; s++) if (dirty[s]) slots.push(s);
+    dirty.fill(0);
+    if (slots.length === 0) return 0;
+    const { tables, rows } = this.placement.slotsOf(this.k);
+    const local = Int32Array.from(slots), table = Int32Array.from(slots, (s) => tables[s]), row = Int32Array.from(slots, (s) => rows[s]);
+    const values = new Float32Array(slots.length * from.dim), state = this.withState ? new Float32Array(slots.length) : null;
+    from.readRows(table, toPlaced ? row : local, values, state);
+    to.writeRows(table, toPlaced ? local : row, values, state);
+    return slots.length;
+  }
+}

@@ -1,0 +1,45 @@
+/**
+ * The model seam: what a policy, the optimizer and the trainer may ask of a model (DLRM today, TBSM next). Its sparse
+ * part declares the tables and where their pooled vectors go; the tiers hold and pool the rows, so a model never
+ * owns embedding storage and never calls back into a policy: a step runs the dense part, has the tiers fill the
+ * pooled buffer (overlapping the dense work when it likes), then runs the rest.
+ */
+import type { Batch } from '../data/batch.ts';
+import type { EmbeddingTier } from '../embedding/tier.ts';
+import type { TableConfig } from '../embedding/tables.ts';
+import type { SlotLayout } from '../kernels/kernels.ts';
+import type { PhaseTimes } from '../util/phase-times.ts';
+import type { DenseParam } from './mlp.ts';
+
+export interface SparseArch {
+  readonly tables: readonly TableConfig[];
+  /** Where each table's pooled vector sits in the pooled buffer of n inputs. */
+  layout(n: number): SlotLayout;
+  /** Floats of the pooled buffer of n inputs. */
+  pooledFloats(n: number): number;
+}
+
+export interface Model {
+  readonly sparse: SparseArch;
+  /** Values per input of the output (1: a logit). */
+  readonly outputs: number;
+  /** When set, the model's embedding work is timed into it. */
+  times: PhaseTimes | null;
+  denseParams(): DenseParam[];
+  /** The dense work before the embeddings; returns the model's pooled buffer for the batch, for the tiers to fill. */
+  forwardDense(batch: Batch): Float32Array;
+  /** The rest of the forward pass once `pooled` (the model's buffer or the caller's) holds every table's vectors. */
+  forwardOutput(pooled: Float32Array): Float32Array;
+  /** Back-propagates dOut [n x outputs]; dense gradients land in the parameters' grads, or, with fusedSgdRate, are
+   *  applied at once. The pooled vectors' gradient is left in embeddingGrad(). */
+  backward(dOut: Float32Array, fusedSgdRate: number | null): void;
+  embeddingGrad(): Float32Array;
+}
+
+/** The whole forward pass with every lookup pooled from one tier (inline), embedding time recorded. */
+export function forwardOn(model: Model, batch: Batch, tier: EmbeddingTier): Float32Array {
+  const pooled = model.forwardDense(batch), t0 = process.hrtime.bigint();
+  tier.pool(batch.sparse, model.sparse.layout(batch.size), pooled);
+  model.times?.add('embedding', process.hrtime.bigint() - t0);
+  return model.forwardOutput(pooled);
+}

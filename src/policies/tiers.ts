@@ -1,0 +1,35 @@
+/** The tiers a policy trains on, built from its context: the home tier (the host tables) and a placed fast tier. */
+import type { Placement } from '../embedding/placement.ts';
+import { compactTier, type EmbeddingTier, MemoryTier } from '../embedding/tier.ts';
+import type { GatherEngine as Lane } from '../kernels/kernels.ts';
+import { formatBytes } from '../util/bytes.ts';
+import type { PolicyContext } from './policy.ts';
+
+export class FastTierError extends Error {}
+
+/** Every row of every table, pooled inline or, with a lane, as jobs on it. */
+export function homeTier(ctx: PolicyContext, lane: Lane | null = null): MemoryTier {
+  const { home, optimizer } = ctx, state = optimizer.rowState;
+  return new MemoryTier('host', ctx.kernels, home.weights, state ? home.rowWiseStates(state.initial) : null, home.dim, lane);
+}
+
+/** Placed tier k in the device's memory (one compact table), refused when the device cannot hold it. */
+export function fastTier(ctx: PolicyContext, placement: Placement, k: number): MemoryTier {
+  const { home, optimizer } = ctx, rows = placement.rowsIn(k), state = optimizer.rowState;
+  const bytes = rows * 4 * (home.dim + (state ? 1 : 0)), free = ctx.memory().freeBytes;
+  if (bytes > free) {
+    throw new FastTierError(
+      `the fast tier needs ${formatBytes(bytes)} (${rows.toLocaleString('en-US')} rows x ${bytes / Math.max(1, rows)} bytes) ` +
+        `but the device has ${formatBytes(free)} free; lower --hot-budget`,
+    );
+  }
+  return compactTier('device', ctx.kernels, home.tables.length, rows, home.dim, state);
+}
+
+/** A copy of placed tier k's rows, slot by slot (Slipstream's snapshots). */
+export function readTier(tier: EmbeddingTier, placement: Placement, k: number): Float32Array {
+  const { tables } = placement.slotsOf(k), slots = Int32Array.from({ length: tables.length }, (_, s) => s);
+  const rows = new Float32Array(tables.length * tier.dim);
+  tier.readRows(tables, slots, rows, null);
+  return rows;
+}

@@ -1,0 +1,58 @@
+/**
+ * Hot inputs: an input is hot when every lookup falls in the fast tier (FAE's rule). The share of them by budget
+ * (from a profile's ranking), and the split of a dataset's inputs under a placement's slot maps.
+ */
+import type { Dataset } from '../data/dataset.ts';
+import type { AccessProfile, RowRanking } from './profiler.ts';
+
+/**
+ * The share of the dataset's inputs that would be hot (every lookup in the hot set) at each global budget,
+ * from one pass: an input is hot under a budget of N rows exactly when its coldest lookup ranks below N.
+ * Rows the sample never saw have no rank, so an input touching one is cold at any budget, as under FAE.
+ */
+export function hotInputCurve(
+  profile: AccessProfile, ranking: RowRanking, data: Dataset, bytesPerRow: number, budgetsBytes: number[],
+): { budgetBytes: number; hotShare: number }[] {
+  const { categorical: columns, rows, offsets } = data;
+  const rankOf = profile.tableRows.map((n) => new Int32Array(n).fill(-1));
+  for (let i = 0; i < ranking.rows.length; i++) rankOf[ranking.tables[i]][ranking.rows[i]] = i;
+  const coldest = new Float64Array(rows);
+  for (let input = 0; input < rows; input++) {
+    let worst = 0;
+    for (let t = 0; t < columns.length; t++) {
+      const bag = offsets?.[t], from = bag ? bag[input] : input, to = bag ? bag[input + 1] : input + 1;
+      for (let p = from; p < to; p++) {
+        const r = rankOf[t][columns[t][p]];
+        worst = r < 0 ? Infinity : Math.max(worst, r);
+      }
+    }
+    coldest[input] = worst;
+  }
+  coldest.sort();
+  return budgetsBytes.map((budgetBytes) => {
+    const n = Math.floor(budgetBytes / bytesPerRow);
+    let lo = 0, hi = coldest.length; // count of inputs whose coldest rank is below n
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (coldest[mid] < n) lo = mid + 1;
+      else hi = mid;
+    }
+    return { budgetBytes, hotShare: lo / Math.max(1, coldest.length) };
+  });
+}
+
+/** Splits the inputs into hot (at least `threshold` of their lookups have a slot below fastSlots in slotOf, the fast
+ *  tier's; 1 = all) and cold. */
+export function classifyInputs(columns: Int32Array[], rows: number, slotOf: Int32Array[], fastSlots: number, threshold = 1): { hot: Int32Array; cold: Int32Array } {
+  const need = Math.ceil(threshold * columns.length - 1e-9);
+  const hotRows: number[] = [], coldRows: number[] = [];
+  for (let i = 0; i < rows; i++) {
+    let hits = 0;
+    for (let t = 0; t < columns.length; t++) {
+      const slot = slotOf[t][columns[t][i]];
+      if (slot >= 0 && slot < fastSlots) hits++;
+    }
+    (hits >= need ? hotRows : coldRows).push(i);
+  }
+  return { hot: Int32Array.from(hotRows), cold: Int32Array.from(coldRows) };
+}

@@ -167,7 +167,7 @@ describe('multi-hot features', () => {
     const rowText = (label: number, user: number, bag: ArrayLike<number>) => `${label}:${user}:${Array.from(bag).join('|')}`;
     const expected = lines.map((_, r) => rowText(data.labels[r], data.categorical[0][r], data.categorical[1].subarray(offsets[r], offsets[r + 1]))).sort();
     const streamed: string[] = [];
-    for (const b of new StreamingSource(out, m, 0, 3000, 64, 500, 3, createKernels('auto').gatherEngine(), 256).batches(0)) {
+    for (const b of new StreamingSource(out, m, 0, 3000, 64, 500, 3, createKernels('auto').lane('loader'), 256).batches(0)) {
       const off = b.sparse.offsets[1];
       for (let i = 0; i < b.size; i++) streamed.push(rowText(b.labels[i], b.sparse.indices[0][i], b.sparse.indices[1].subarray(off[i], off[i + 1])));
     }

@@ -16,7 +16,8 @@
  * update(i) -> refetch(i+1), and step i+1 waits for the refetch.
  */
 import type { Batch } from '../data/batch.ts';
-import type { Bags, GatherEngine, Kernels } from '../kernels/kernels.ts';
+import type { Lane } from '../io/lane.ts';
+import type { Bags, Kernels } from '../kernels/kernels.ts';
 import type { Dlrm } from '../model/dlrm.ts';
 import { bceWithLogits } from '../model/loss.ts';
 import type { Optimizer } from '../optim/optimizer.ts';
@@ -110,7 +111,7 @@ export class HotlinePolicy implements Policy {
     return this.staleness ? 'hotline+slipstream' : 'hotline';
   }
   private readonly learner: AccessLearner;
-  private readonly engine: GatherEngine;
+  private readonly engine: Lane;
   private tier: FastTier | null = null;
   private steps = 0;
   private upcoming: Batch | null = null;
@@ -130,7 +131,7 @@ export class HotlinePolicy implements Policy {
     private readonly options: HotlineOptions,
   ) {
     this.learner = new AccessLearner(model.arch.tableRows, options.learnSamplingRate, options.seed);
-    this.engine = kernels.gatherEngine();
+    this.engine = kernels.lane('host');
     this.staleness = options.staleness ? new StalenessTracker(options.staleness, () => this.tier!, model.arch.embeddingDim) : null;
   }
 

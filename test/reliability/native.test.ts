@@ -24,7 +24,7 @@ const data = loaded as unknown as {
 
 describe('native bounds check', { skip }, () => {
   const kernels = new NativeKernels(addon);
-  const engine = kernels.gatherEngine();
+  const engine = kernels.lane('host');
   let wasOn: boolean | null = null;
   before(() => (wasOn = setBoundsCheck(true)));
   after(() => setBoundsCheck(wasOn!));
@@ -52,9 +52,9 @@ describe('native bounds check', { skip }, () => {
     ['embeddingForward', (b) => kernels.embeddingForward(weights(), b, layout, activation())],
     ['embeddingUpdate', (b) => kernels.embeddingUpdate(weights(), b, layout, activation(), sgd)],
     ['partitionLookups', (b) => kernels.partitionLookups(Array.from({ length: tables }, () => new Int32Array(rows).fill(-1)), b)],
-    ['engineGather', (b) => engine.wait(engine.gather(weights(), b, layout, activation()))],
-    ['engineRefetch', (b) => engine.wait(engine.refetch(weights(), b, layout, activation(), [0, 1, 2, 3].map(() => Int32Array.of(7))))],
-    ['engineUpdate', (b) => engine.wait(engine.update(weights(), b, layout, activation(), adagrad(rows)))],
+    ['laneGather', (b) => engine.wait(engine.gather(weights(), b, layout, activation()))],
+    ['laneRefetch', (b) => engine.wait(engine.refetch(weights(), b, layout, activation(), [0, 1, 2, 3].map(() => Int32Array.of(7))))],
+    ['laneUpdate', (b) => engine.wait(engine.update(weights(), b, layout, activation(), adagrad(rows)))],
   ];
   for (const [name, call] of bindings) {
     it(`${name} refuses an id past its table's end, and runs on good ids`, () => {

@@ -16,8 +16,8 @@
 #include "criteo.h"
 #include "dense.h"
 #include "embedding.h"
-#include "gather-engine.h"
 #include "gemm.h"
+#include "lanes.h"
 #include "pool.h"
 #include "scan.h"
 
@@ -240,7 +240,7 @@ SlotLayout readLayout(const Args& a, size_t at) {
   return SlotLayout{a.integer(at), a.integer(at + 1), a.integer(at + 2), a.integer(at + 3)};
 }
 
-// Arguments 0..11 of embeddingUpdate and engineUpdate: (weights[], states[] | null, indices[], offsets[],
+// Arguments 0..11 of embeddingUpdate and laneUpdate: (weights[], states[] | null, indices[], offsets[],
 // bags, dim, stride, slot0, grad, optimizer, lr, eps).
 struct UpdateArgs {
   Tables tables;
@@ -470,8 +470,9 @@ napi_value AllocateTable(napi_env env, napi_callback_info info) {
   });
 }
 
-// The gather engine's jobs. Arguments 0..7: host weights[], indices[], offsets[], bags, dim, stride, slot0,
-// out -- the host rows of a micro-batch's bags, pooled into out at the layout's slots.
+// Lane jobs. Each binding takes the kernel's arguments, then the lane's index (from laneOpen) last, and returns
+// the job's id. Gather arguments 0..7: host weights[], indices[], offsets[], bags, dim, stride, slot0, out -- the
+// host rows of a micro-batch's bags, pooled into out at the layout's slots.
 struct GatherArgs {
   Tables host;
   std::vector<BagsView> bags;
@@ -489,10 +490,20 @@ GatherArgs readGatherArgs(const Args& a) {
   return GatherArgs{std::move(host), lookups.bags, layout, out};
 }
 
-napi_value EngineGather(napi_env env, napi_callback_info info) {
-  return guarded<8>(env, info, [&](const Args& a) {
+Lane& laneArg(const Args& a, size_t i) { return laneAt(static_cast<uint32_t>(a.integer(i))); }
+
+// (owner) -> the index of the owner's lane, created with its thread on first use.
+napi_value LaneOpen(napi_env env, napi_callback_info info) {
+  return guarded<1>(env, info, [&](const Args& a) {
+    return numberValue(env, laneOpen(a.text(0)));
+  });
+}
+
+napi_value LaneGather(napi_env env, napi_callback_info info) {
+  return guarded<9>(env, info, [&](const Args& a) {
+    Lane& lane = laneArg(a, 8);
     const GatherArgs g = readGatherArgs(a);
-    return numberValue(env, gatherEngine().submit([g]() -> int64_t {
+    return numberValue(env, lane.submit([g]() -> int64_t {
       for (size_t t = 0; t < g.bags.size(); ++t)
         poolBags(g.host.views[t].weights, g.bags[t], static_cast<int64_t>(t), g.layout, g.out, false);
       return 0;
@@ -501,14 +512,15 @@ napi_value EngineGather(napi_env env, napi_callback_info info) {
 }
 
 // Re-pools the bags that read a row listed in touched[t] (argument 8: the rows a later update changed).
-napi_value EngineRefetch(napi_env env, napi_callback_info info) {
-  return guarded<9>(env, info, [&](const Args& a) {
+napi_value LaneRefetch(napi_env env, napi_callback_info info) {
+  return guarded<10>(env, info, [&](const Args& a) {
+    Lane& lane = laneArg(a, 9);
     const GatherArgs g = readGatherArgs(a);
     std::vector<size_t> lengths;
     const auto touchedArrays = a.arrays<int32_t>(8, &lengths);
     std::vector<std::vector<int32_t>> touched(touchedArrays.size());
     for (size_t t = 0; t < touched.size(); ++t) touched[t].assign(touchedArrays[t], touchedArrays[t] + lengths[t]);
-    return numberValue(env, gatherEngine().submit([g, touched]() mutable -> int64_t {
+    return numberValue(env, lane.submit([g, touched]() mutable -> int64_t {
       int64_t refetched = 0;
       for (size_t t = 0; t < g.bags.size(); ++t) {
         auto& rows = touched[t];
@@ -531,11 +543,12 @@ napi_value EngineRefetch(napi_env env, napi_callback_info info) {
   });
 }
 
-// Arguments as embeddingUpdate: the host rows' updates of a micro-batch, written back by the engine.
-napi_value EngineUpdate(napi_env env, napi_callback_info info) {
-  return guarded<12>(env, info, [&](const Args& a) {
+// Arguments 0..11 as embeddingUpdate: the host rows' updates of a micro-batch, written back on the lane.
+napi_value LaneUpdate(napi_env env, napi_callback_info info) {
+  return guarded<13>(env, info, [&](const Args& a) {
+    Lane& lane = laneArg(a, 12);
     const UpdateArgs u = readUpdateArgs(a);
-    return numberValue(env, gatherEngine().submit([u]() -> int64_t {
+    return numberValue(env, lane.submit([u]() -> int64_t {
       for (size_t t = 0; t < u.tables.views.size(); ++t)
         embeddingUpdateTable(u.tables.views[t], u.lookups.bags[t], static_cast<int64_t>(t), u.layout, u.grad, u.optimizer,
                              u.lr, u.eps);
@@ -544,10 +557,11 @@ napi_value EngineUpdate(napi_env env, napi_callback_info info) {
   });
 }
 
-// (path, position, target): reads target.byteLength bytes of the file at position into any typed array, on the
-// engine's thread (a data loader's prefetch); its count is the bytes read.
-napi_value EngineRead(napi_env env, napi_callback_info info) {
-  return guarded<3>(env, info, [&](const Args& a) {
+// (path, position, target): reads target.byteLength bytes of the file at position into any typed array (a data
+// loader's prefetch); its count is the bytes read.
+napi_value LaneRead(napi_env env, napi_callback_info info) {
+  return guarded<4>(env, info, [&](const Args& a) {
+    Lane& lane = laneArg(a, 3);
     const std::string path = a.text(0);
     const int64_t position = a.integer(1);
     size_t length = 0, offset = 0;
@@ -558,7 +572,7 @@ napi_value EngineRead(napi_env env, napi_callback_info info) {
     const size_t elementBytes = type == napi_float64_array ? 8 : (type == napi_uint8_array || type == napi_int8_array) ? 1 : 4;
     uint8_t* target = static_cast<uint8_t*>(data);
     const size_t bytes = length * elementBytes;
-    return numberValue(env, gatherEngine().submit([path, position, target, bytes]() -> int64_t {
+    return numberValue(env, lane.submit([path, position, target, bytes]() -> int64_t {
       const int fd = open(path.c_str(), O_RDONLY);
       if (fd < 0) return -1;
       size_t done = 0;
@@ -573,9 +587,10 @@ napi_value EngineRead(napi_env env, napi_callback_info info) {
   });
 }
 
-napi_value EngineWait(napi_env env, napi_callback_info info) {
-  return guarded<1>(env, info, [&](const Args& a) {
-    const JobResult r = gatherEngine().wait(static_cast<uint64_t>(a.integer(0)));
+// (job, lane) -> {startNs, endNs, count} once the job has run.
+napi_value LaneWait(napi_env env, napi_callback_info info) {
+  return guarded<2>(env, info, [&](const Args& a) {
+    const JobResult r = laneArg(a, 1).wait(static_cast<uint64_t>(a.integer(0)));
     napi_value obj;
     check(napi_create_object(env, &obj), "object");
     check(napi_set_named_property(env, obj, "startNs", numberValue(env, r.startNs)), "property");
@@ -664,11 +679,12 @@ napi_value Init(napi_env env, napi_value exports) {
       {"denseAdagrad", nullptr, DenseAdagrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"fillUniform", nullptr, FillUniform, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"allocateTable", nullptr, AllocateTable, nullptr, nullptr, nullptr, napi_default, nullptr},
-      {"engineGather", nullptr, EngineGather, nullptr, nullptr, nullptr, napi_default, nullptr},
-      {"engineRefetch", nullptr, EngineRefetch, nullptr, nullptr, nullptr, napi_default, nullptr},
-      {"engineUpdate", nullptr, EngineUpdate, nullptr, nullptr, nullptr, napi_default, nullptr},
-      {"engineRead", nullptr, EngineRead, nullptr, nullptr, nullptr, napi_default, nullptr},
-      {"engineWait", nullptr, EngineWait, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"laneOpen", nullptr, LaneOpen, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"laneGather", nullptr, LaneGather, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"laneRefetch", nullptr, LaneRefetch, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"laneUpdate", nullptr, LaneUpdate, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"laneRead", nullptr, LaneRead, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"laneWait", nullptr, LaneWait, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"monotonicNs", nullptr, MonotonicNs, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setBoundsCheck", nullptr, SetBoundsCheck, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"firstIdOutOfRange", nullptr, FirstIdOutOfRange, nullptr, nullptr, nullptr, napi_default, nullptr},

@@ -190,14 +190,15 @@ double bestSeconds(bool useBlas) {
 
 // OpenBLAS picks its kernels by CPU detection, and an older build may not know the CPU (0.3.21 falls back to
 // its Prescott SSE3 kernels on Zen 4, 6x slower than the own kernel). So the first GEMM times both on one
-// shape and keeps the faster; HOTLINE_GEMM=own|openblas overrides.
+// shape and keeps OpenBLAS unless the own kernel takes under 4/5 of its time: a near tie would flip between
+// processes, and a resumed run must compute as the run it resumes. HOTLINE_GEMM=own|openblas overrides.
 bool decideUseBlas() {
   openblas_set_num_threads(1);  // the pool splits each GEMM itself; OpenBLAS must not start (and spin) its own threads
   const char* forced = std::getenv("HOTLINE_GEMM");
   if (forced && std::strcmp(forced, "own") == 0) return false;
   if (forced && std::strcmp(forced, "openblas") == 0) return true;
   bestSeconds(true);
-  return bestSeconds(true) < bestSeconds(false);
+  return bestSeconds(true) < 1.25 * bestSeconds(false);
 }
 
 bool useBlas() {

@@ -223,7 +223,7 @@ describe('streaming loader', () => {
     assert.deepEqual(slice.labels, data.labels.subarray(100, 140));
     assert.deepEqual(slice.categorical[2], data.categorical[2].subarray(100, 140));
     const { createKernels } = await import('../src/kernels/index.ts');
-    const engines = [null, createKernels('auto').gatherEngine(), createKernels('typescript').gatherEngine()];
+    const engines = [null, createKernels('auto').lane('loader'), createKernels('typescript').lane('loader')];
     const order = (epoch: number, buffer: number, engine = engines[0]) => {
       const seen: number[] = [];
       for (const b of new StreamingSource(out, m, 0, 900, 64, buffer, 5, engine, 128).batches(epoch)) {
@@ -241,7 +241,7 @@ describe('streaming loader', () => {
       assert.deepEqual([...a].sort((x, y) => x - y), Array.from({ length: 900 }, (_, i) => i), 'each training row exactly once');
       assert.notDeepEqual(a, [...a].sort((x, y) => x - y), 'shuffled');
       assert.deepEqual(order(0, buffer), a, 'deterministic for a seed and epoch');
-      for (const engine of engines.slice(1)) assert.deepEqual(order(0, buffer, engine), a, 'blocks prefetched by the gather engine');
+      for (const engine of engines.slice(1)) assert.deepEqual(order(0, buffer, engine), a, 'blocks prefetched on the loader lane');
       assert.notDeepEqual(order(1, buffer), a, 'a new order each epoch');
     }
   });

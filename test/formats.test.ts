@@ -167,7 +167,7 @@ describe('multi-hot features', () => {
     const rowText = (label: number, user: number, bag: ArrayLike<number>) => `${label}:${user}:${Array.from(bag).join('|')}`;
     const expected = lines.map((_, r) => rowText(data.labels[r], data.categorical[0][r], data.categorical[1].subarray(offsets[r], offsets[r + 1]))).sort();
     const streamed: string[] = [];
-    for (const b of new StreamingSource(out, m, 0, 3000, 64, 500, 3, createKernels('auto').gatherEngine(), 256).batches(0)) {
+    for (const b of new StreamingSource(out, m, 0, 3000, 64, 500, 3, createKernels('auto').lane('loader'), 256).batches(0)) {
       for (let i = 0; i < b.size; i++) streamed.push(rowText(b.labels[i], bagOf(b.sparse, 0, i)[0], bagOf(b.sparse, 1, i)));
     }
     assert.deepEqual(streamed.sort(), expected);

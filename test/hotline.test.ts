@@ -70,7 +70,7 @@ describe('hotline policy', () => {
 
   it('a planted read-after-write conflict is refetched: the gathered rows equal a fresh gather', () => {
     const kernels = createKernels('native', 1);
-    const engine = kernels.gatherEngine();
+    const engine = kernels.lane('host');
     const table = new Float32Array(10 * 4).map((_, i) => i), out = new Float32Array(2 * 4), fresh = new Float32Array(2 * 4);
     const bags = { indices: [Int32Array.from([3, 7])], offsets: [Int32Array.from([0, 1, 2])] };
     const layout = { bags: 2, dim: 4, stride: 4, slot0: 0 };

@@ -64,7 +64,7 @@ export function prepareData(config: TrainConfig, kernels: Kernels, verify = fals
     if (verify) verifyChecksums(data.path, manifest);
     const { trainEnd, testEnd } = splitBoundaries(manifest, data.split);
     requireRows(data.path, `--split ${data.split}`, manifest.rows, trainEnd, testEnd - trainEnd);
-    const source = new StreamingSource(data.path, manifest, 0, trainEnd, config.batchSize, config.shuffleBuffer, config.seed, kernels.gatherEngine());
+    const source = new StreamingSource(data.path, manifest, 0, trainEnd, config.batchSize, config.shuffleBuffer, config.seed, kernels.lane('loader'));
     const test = readRowRange(data.path, manifest, trainEnd, testEnd);
     return { source, test, tableRows: manifest.cardinalities, denseFeatures: manifest.denseNames.length };
   }

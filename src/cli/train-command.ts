@@ -3,7 +3,9 @@
  * run directory, or (`--resume RUN_DIR`) in an existing one from its newest sound checkpoint.
  */
 import { totalmem } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { readJsonFile } from '../util/os-error.ts';
 import { checkMemoryNeed } from '../model/memory-need.ts';
 import { CheckpointError, CheckpointStore } from '../checkpoint/checkpoint-store.ts';
 import { policyTensors, restoreRunCheckpoint, saveRunCheckpoint } from '../checkpoint/run-checkpoint.ts';
@@ -22,7 +24,7 @@ import { RunDir } from '../train/run-dir.ts';
 import { DatasetSource } from '../data/sources.ts';
 import { DivergenceError, Trainer, type TrainerState, type TrainResult } from '../train/trainer.ts';
 import { firstNonFinite } from '../data/scan.ts';
-import { checkThreads } from './options.ts';
+import { checkThreads, UsageError } from './options.ts';
 import { prepareData, tableNames } from './prepare-data.ts';
 import { readRunConfig, type RunConfigFile, type TrainConfig } from './train-config.ts';
 import { type DataFingerprint, datasetFingerprint, fileFingerprint } from '../data/fingerprint.ts';
@@ -48,12 +50,26 @@ export interface TrainingRun {
 export function resumeTraining(dir: string, out: NodeJS.WriteStream = process.stdout): Promise<TrainingRun> {
   const { config, dataFingerprint } = readRunConfig(dir);
   const runDir = new RunDir(dir); // locked before the data is looked at: a second resume is refused at once
+  useRecordedGemm(dir);
   const now = fingerprintOf(config);
   if (now?.sha256 !== dataFingerprint?.sha256) {
     const show = (f: DataFingerprint | null) => (f ? `${f.path} (${f.summary})` : 'none');
     throw new DataError(`${dir}: the run trained on ${show(dataFingerprint)}; the data is now ${show(now)}. Resume needs the same data`);
   }
   return runTraining(config, out, runDir);
+}
+
+/**
+ * A resumed run computes with the GEMM the run chose (the addon times its own GEMM against OpenBLAS once per
+ * process and keeps the faster; another choice rounds differently, so the resumed parameters would differ in their
+ * last bits). An explicit HOTLINE_GEMM wins.
+ */
+function useRecordedGemm(dir: string): void {
+  const file = join(dir, 'environment.json');
+  if (process.env.HOTLINE_GEMM || !existsSync(file)) return;
+  const kernels = String((readJsonFile(file, (m) => new UsageError(m)) as { kernels?: unknown }).kernels ?? '');
+  const gemm = /GEMM: own/.test(kernels) ? 'own' : /GEMM: OpenBLAS/.test(kernels) ? 'openblas' : null;
+  if (gemm) process.env.HOTLINE_GEMM = gemm;
 }
 
 /** The fingerprint of the configured data; null for data generated from the configuration itself. */

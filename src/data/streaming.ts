@@ -1,10 +1,9 @@
 /**
  * Training from a dataset folder larger than memory: rows are read from the files in blocks (readRowRange, or
- * positional reads on the gather engine), passed through a seeded shuffle buffer, and assembled into mini-batches, so
+ * positional reads on the loader's lane), passed through a seeded shuffle buffer, and assembled into mini-batches, so
  * memory holds the buffer and one block whatever the dataset's size.
  */
 import { join } from 'node:path';
-import type { GatherEngine } from '../kernels/kernels.ts';
 import { Rng } from '../util/rng.ts';
 import type { Batch, BatchSource } from './batch.ts';
 import { type Manifest, readRowRange } from './binary-dataset.ts';
@@ -65,7 +64,14 @@ class RowStore {
   }
 }
 
-/** A block being read by the gather engine (prefetch) into arrays shaped as a dataset. */
+/** What the loader needs of its lane (kernels.lane('loader'), src/io/lane.ts): positional reads run in order on a
+ *  thread of their own, a job's count the bytes read. Declared here so data does not import the io layer above it. */
+export interface BlockReader {
+  read(path: string, position: number, target: ArrayBufferView): number;
+  wait(job: number): { count: number };
+}
+
+/** A block being read on the lane (prefetch) into arrays shaped as a dataset. */
 interface PendingBlock {
   block: Dataset;
   firstRow: number;
@@ -75,11 +81,11 @@ interface PendingBlock {
 export class StreamingSource implements BatchSource {
   readonly batchesPerEpoch: number;
 
-  /** With an engine, the next block is read on its thread while the current one feeds the training loop. */
+  /** With a lane, the next block is read on its thread while the current one feeds the training loop. */
   constructor(
     readonly dir: string, readonly manifest: Manifest, readonly start: number, readonly end: number,
     readonly batchSize: number, readonly bufferRows: number, readonly seed: number,
-    readonly engine: GatherEngine | null = null, readonly blockRows = 1 << 16,
+    readonly lane: BlockReader | null = null, readonly blockRows = 1 << 16,
   ) {
     this.batchesPerEpoch = Math.ceil((end - start) / batchSize);
   }
@@ -91,9 +97,9 @@ export class StreamingSource implements BatchSource {
       categorical: m.categoricalNames.map(() => new Int32Array(n)),
     };
     // Multi-hot bags need their offsets before their ids: such blocks are read in this thread.
-    if (!this.engine || m.bags) return { block: readRowRange(this.dir, m, at, end), firstRow: at, reads: [] };
+    if (!this.lane || m.bags) return { block: readRowRange(this.dir, m, at, end), firstRow: at, reads: [] };
     const file = (name: keyof Manifest['files']) => join(this.dir, m.files[name].path);
-    const read = (path: string, position: number, target: ArrayBufferView) => ({ job: this.engine!.read(path, position, target), bytes: target.byteLength, path });
+    const read = (path: string, position: number, target: ArrayBufferView) => ({ job: this.lane!.read(path, position, target), bytes: target.byteLength, path });
     const reads = [read(file('labels'), at * 4, block.labels), read(file('dense'), at * nd * 4, block.dense)];
     block.categorical.forEach((column, t) => reads.push(read(file('categorical'), (t * m.rows + at) * 4, column)));
     return { block, firstRow: at, reads };
@@ -101,7 +107,7 @@ export class StreamingSource implements BatchSource {
 
   private finishBlock(pending: PendingBlock): Dataset {
     for (const r of pending.reads) {
-      const got = this.engine!.wait(r.job).count;
+      const got = this.lane!.wait(r.job).count;
       if (got !== r.bytes) throw new DataError(`${r.path}: read ${got} of ${r.bytes} bytes`);
     }
     if (pending.reads.length > 0) checkRows(this.dir, this.manifest, pending.block, pending.firstRow);

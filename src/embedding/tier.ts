@@ -4,7 +4,8 @@
  * memory the compute threads reach runs inline; a slow one does its work on a lane and returns the job to wait for.
  * FBGEMM's EmbeddingLocation is the kind; the lane is where its work queues.
  */
-import type { GatherEngine as Lane, Kernels, SlotLayout, SparseOptimizer } from '../kernels/kernels.ts';
+import type { Lane } from '../io/lane.ts';
+import type { Kernels, SlotLayout, SparseOptimizer } from '../kernels/kernels.ts';
 import { idsOf, type Jagged, tableBags } from '../tensor/jagged.ts';
 
 export type TierKind = 'device' | 'host' | 'ssd' | 'remote';

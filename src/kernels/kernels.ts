@@ -6,6 +6,7 @@
  * Layout conventions: matrices are row-major Float32Arrays; a view at an offset is a subarray.
  */
 import type { Jagged } from '../tensor/jagged.ts';
+import type { Lane, LaneOwner } from '../io/lane.ts';
 
 /** The lookups of every table for one batch, in CSR form: bag b of table t pools
  *  indices[t][offsets[t][b] .. offsets[t][b+1]). */
@@ -30,31 +31,6 @@ export interface SparseUpdate {
   eps: number;
   /** Row-wise Adagrad state, one float per row of each table (null for SGD). */
   states: Float32Array[] | null;
-}
-
-/** When a gather-engine job ran (nanoseconds on the monotonic clock of now()), and its count (bags refetched). */
-export interface EngineJob {
-  startNs: number;
-  endNs: number;
-  count: number;
-}
-
-/**
- * Hotline's gather engine: a worker beside the compute threads that pools a micro-batch's rows, writes
- * back host-row updates and refetches rows a later update made stale. Jobs run in submission order; the
- * arrays a job reads or writes must stay untouched until wait(job) returns.
- */
-export interface GatherEngine {
-  /** Pools the bags' host rows into out (as embeddingForward). */
-  gather(host: Float32Array[], bags: Bags, layout: SlotLayout, out: Float32Array): number;
-  /** Re-pools the bags that read a row listed in touched[t]; its count is how many. */
-  refetch(host: Float32Array[], bags: Bags, layout: SlotLayout, out: Float32Array, touched: Int32Array[]): number;
-  /** The embeddingUpdate of host rows, run by the engine. */
-  update(host: Float32Array[], bags: Bags, layout: SlotLayout, grad: Float32Array, update: SparseUpdate): number;
-  /** Reads target.byteLength bytes of a file at a position into target (a loader's prefetch); count = bytes read. */
-  read(path: string, position: number, target: ArrayBufferView): number;
-  wait(job: number): EngineJob;
-  now(): number;
 }
 
 export interface Kernels {
@@ -98,6 +74,7 @@ export interface Kernels {
   /** A zeroed table of `floats` floats (the native backend maps it with transparent huge pages). */
   allocateTable(floats: number): Float32Array;
 
-  /** The gather engine (native: its own thread; TypeScript: runs each job when submitted). */
-  gatherEngine(): GatherEngine;
+  /** The owner's lane, created on first use, one per name in the process (native: a thread of its own;
+   *  TypeScript: jobs run in order on the calling thread when one of them is waited for). */
+  lane(owner: LaneOwner): Lane;
 }

@@ -1,7 +1,8 @@
 /** The native backend: C++ kernels (OpenBLAS GEMM when linked) on a pool of threads, via N-API. */
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import type { EngineJob, GatherEngine, Kernels, SlotLayout, SparseUpdate } from './kernels.ts';
+import type { Lane, LaneJob, LaneOwner } from '../io/lane.ts';
+import type { Kernels, SlotLayout, SparseUpdate } from './kernels.ts';
 import { type Jagged, tableBags } from '../tensor/jagged.ts';
 
 interface Addon {
@@ -26,11 +27,13 @@ interface Addon {
   allocateTable(floats: number): ArrayBuffer;
   setThreads(threads: number): void;
   info(): { gemm: string; threads: number };
-  engineGather(...args: [Float32Array[], Int32Array[], Int32Array[], number, number, number, number, Float32Array]): number;
-  engineRefetch(...args: [Float32Array[], Int32Array[], Int32Array[], number, number, number, number, Float32Array, Int32Array[]]): number;
-  engineUpdate(...args: [Float32Array[], Float32Array[] | null, Int32Array[], Int32Array[], number, number, number, number, Float32Array, number, number, number]): number;
-  engineRead(path: string, position: number, target: ArrayBufferView): number;
-  engineWait(job: number): EngineJob;
+  /** Lane bindings take the kernel's arguments, then the lane (from laneOpen) last, and return the job's id. */
+  laneOpen(owner: string): number;
+  laneGather(...args: [Float32Array[], Int32Array[], Int32Array[], number, number, number, number, Float32Array, number]): number;
+  laneRefetch(...args: [Float32Array[], Int32Array[], Int32Array[], number, number, number, number, Float32Array, Int32Array[], number]): number;
+  laneUpdate(...args: [Float32Array[], Float32Array[] | null, Int32Array[], Int32Array[], number, number, number, number, Float32Array, number, number, number, number]): number;
+  laneRead(path: string, position: number, target: ArrayBufferView, lane: number): number;
+  laneWait(job: number, lane: number): LaneJob;
   monotonicNs(): number;
   /** Turns the embedding kernels' bounds check on or off (see setBoundsCheck below); returns the old state. */
   setBoundsCheck(on: boolean): boolean;
@@ -137,19 +140,20 @@ export class NativeKernels implements Kernels {
     return new Float32Array(this.addon.allocateTable(floats));
   }
 
-  gatherEngine(): GatherEngine {
-    const a = this.addon;
+  lane(owner: LaneOwner): Lane {
+    const a = this.addon, lane = a.laneOpen(owner);
     return {
-      gather: (host, bags, l, out) => a.engineGather(host, bags.indices, bags.offsets, l.bags, l.dim, l.stride, l.slot0, out),
+      owner,
+      gather: (host, bags, l, out) => a.laneGather(host, bags.indices, bags.offsets, l.bags, l.dim, l.stride, l.slot0, out, lane),
       refetch: (host, bags, l, out, touched) =>
-        a.engineRefetch(host, bags.indices, bags.offsets, l.bags, l.dim, l.stride, l.slot0, out, touched),
+        a.laneRefetch(host, bags.indices, bags.offsets, l.bags, l.dim, l.stride, l.slot0, out, touched, lane),
       update: (host, bags, l, grad, u) =>
-        a.engineUpdate(
+        a.laneUpdate(
           host, u.states, bags.indices, bags.offsets, l.bags, l.dim, l.stride, l.slot0, grad,
-          u.optimizer === 'rowwise-adagrad' ? 1 : 0, u.lr, u.eps,
+          u.optimizer === 'rowwise-adagrad' ? 1 : 0, u.lr, u.eps, lane,
         ),
-      read: (path, position, target) => a.engineRead(path, position, target),
-      wait: (job) => a.engineWait(job),
+      read: (path, position, target) => a.laneRead(path, position, target, lane),
+      wait: (job) => a.laneWait(job, lane),
       now: () => a.monotonicNs(),
     };
   }

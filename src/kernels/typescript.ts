@@ -2,7 +2,8 @@
  * Plain TypeScript kernels: the test oracle for every native kernel and the fallback when the addon
  * is not built. Sums accumulate in float64, so they are at least as accurate as float32 BLAS.
  */
-import type { Bags, EngineJob, GatherEngine, Kernels, SlotLayout, SparseUpdate } from './kernels.ts';
+import type { Lane, LaneJob, LaneOwner } from '../io/lane.ts';
+import type { Bags, Kernels, SlotLayout, SparseUpdate } from './kernels.ts';
 import { closeSync, openSync, readSync } from 'node:fs';
 import { type Jagged, tableBags } from '../tensor/jagged.ts';
 import { streamKey, uniformAt } from './counter-hash.ts';
@@ -190,38 +191,56 @@ export class TypeScriptKernels implements Kernels {
     return new Float32Array(floats);
   }
 
-  gatherEngine(): GatherEngine {
-    return new SynchronousEngine(this);
+  lane(owner: LaneOwner): Lane {
+    let lane = oracleLanes.get(owner);
+    if (!lane) oracleLanes.set(owner, (lane = new OracleLane(owner, oracleLanes.size, this)));
+    return lane;
   }
 }
 
-/** The gather engine's jobs run at submission on the calling thread: the oracle of the native engine. */
-class SynchronousEngine implements GatherEngine {
-  private readonly jobs = new Map<number, EngineJob>();
-  private next = 1;
+/** A job id is lane index * 2^44 + its sequence number on the lane, as the native lanes number them. */
+const sequenceSpan = 2 ** 44;
 
-  constructor(private readonly kernels: TypeScriptKernels) {}
+/** One per owner in the process, as the native lanes. */
+const oracleLanes = new Map<string, OracleLane>();
+
+/**
+ * The oracle of a native lane: a job queues at submission and runs on the calling thread when it, or a later job
+ * of its lane, is waited for, after every job queued before it. So it runs no earlier than a native lane could
+ * run it, and a caller that touches a job's arrays before waiting for it sees the job not yet done.
+ */
+class OracleLane implements Lane {
+  private readonly queued: (() => number)[] = [];
+  private readonly results = new Map<number, LaneJob>(); // by sequence number, until waited for
+  private submitted = 0;
+  private ran = 0; // FIFO: jobs 1..ran have run
+
+  constructor(readonly owner: LaneOwner, private readonly index: number, private readonly kernels: TypeScriptKernels) {}
 
   now(): number {
     return Number(process.hrtime.bigint());
   }
 
-  private run(work: () => number): number {
-    const startNs = this.now();
-    const count = work();
-    this.jobs.set(this.next, { startNs, endNs: this.now(), count });
-    return this.next++;
+  private submit(work: () => number): number {
+    this.queued.push(work);
+    return this.index * sequenceSpan + ++this.submitted;
   }
 
-  wait(job: number): EngineJob {
-    const result = this.jobs.get(job);
-    if (!result) throw new Error(`no gather-engine job ${job}`);
-    this.jobs.delete(job);
+  wait(job: number): LaneJob {
+    const sequence = job - this.index * sequenceSpan;
+    if (!Number.isInteger(sequence) || sequence < 1 || sequence > this.submitted) throw new Error(`lane '${this.owner}' has no job ${job}`);
+    while (this.ran < sequence) {
+      const work = this.queued.shift()!, startNs = this.now(), count = work();
+      this.results.set(++this.ran, { startNs, endNs: this.now(), count });
+    }
+    const result = this.results.get(sequence);
+    if (!result) throw new Error(`job ${job} of lane '${this.owner}' was already waited for`);
+    this.results.delete(sequence);
     return result;
   }
 
   gather(host: Float32Array[], bags: Bags, layout: SlotLayout, out: Float32Array): number {
-    return this.run(() => (this.kernels.poolRows(host, bags, layout, out, false, () => true), 0));
+    return this.submit(() => (this.kernels.poolRows(host, bags, layout, out, false, () => true), 0));
   }
 
   refetch(host: Float32Array[], bags: Bags, layout: SlotLayout, out: Float32Array, touched: Int32Array[]): number {
@@ -230,23 +249,33 @@ class SynchronousEngine implements GatherEngine {
       for (let p = bags.offsets[t][b]; p < bags.offsets[t][b + 1]; p++) if (sets[t].has(bags.indices[t][p])) return true;
       return false;
     };
-    return this.run(() => this.kernels.poolRows(host, bags, layout, out, false, stale));
+    return this.submit(() => this.kernels.poolRows(host, bags, layout, out, false, stale));
   }
 
   update(host: Float32Array[], bags: Bags, layout: SlotLayout, grad: Float32Array, update: SparseUpdate): number {
-    return this.run(() => (this.kernels.updateRows(host, bags, layout, grad, update), 0));
+    return this.submit(() => (this.kernels.updateRows(host, bags, layout, grad, update), 0));
   }
 
+  /** As the native read: a file that cannot be opened reads -1 bytes and a failing read stops short, for the
+   *  waiter to report against the bytes it asked for. */
   read(path: string, position: number, target: ArrayBufferView): number {
-    return this.run(() => {
-      const fd = openSync(path, 'r'), bytes = new Uint8Array(target.buffer, target.byteOffset, target.byteLength);
+    return this.submit(() => {
+      const bytes = new Uint8Array(target.buffer, target.byteOffset, target.byteLength);
+      let fd: number;
       try {
-        let done = 0;
+        fd = openSync(path, 'r');
+      } catch {
+        return -1;
+      }
+      let done = 0;
+      try {
         for (let n; done < bytes.length && (n = readSync(fd, bytes, done, bytes.length - done, position + done)) > 0; ) done += n;
-        return done;
+      } catch {
+        // stops short, as pread does
       } finally {
         closeSync(fd);
       }
+      return done;
     });
   }
 }

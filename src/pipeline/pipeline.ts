@@ -13,7 +13,8 @@
 import type { Batch } from '../data/batch.ts';
 import type { Placement } from '../embedding/placement.ts';
 import type { EmbeddingTier } from '../embedding/tier.ts';
-import type { GatherEngine as Lane, Kernels } from '../kernels/kernels.ts';
+import type { Lane } from '../io/lane.ts';
+import type { Kernels } from '../kernels/kernels.ts';
 import type { Model } from '../model/model.ts';
 import { bceWithLogits } from '../model/loss.ts';
 import type { Optimizer } from '../optim/optimizer.ts';

@@ -16,7 +16,7 @@ import { restorePlacement, savePlacement } from '../embedding/placement-state.ts
 import { bytesPerRow, planPlacement } from '../embedding/planner.ts';
 import type { EmbeddingTier } from '../embedding/tier.ts';
 import { TierSync } from '../embedding/tier-sync.ts';
-import type { GatherEngine as Lane } from '../kernels/kernels.ts';
+import type { Lane } from '../io/lane.ts';
 import { Pipeline, type PipelineStats, type Split } from '../pipeline/pipeline.ts';
 import type { TimelineEvent } from '../pipeline/timeline.ts';
 import { AccessLearner } from '../popularity/learner.ts';
@@ -94,7 +94,7 @@ export class HotlinePolicy implements Policy {
   constructor(private readonly ctx: PolicyContext, private readonly options: HotlineOptions) {
     const { model, optimizer, kernels } = ctx;
     this.learner = new AccessLearner(model.arch.tableRows, options.learnSamplingRate, options.seed);
-    this.lane = kernels.gatherEngine();
+    this.lane = kernels.lane('host');
     this.home = homeTier(ctx, this.lane);
     this.inlineHome = homeTier(ctx);
     this.stepper = new Stepper(model, optimizer);

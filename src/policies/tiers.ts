@@ -1,7 +1,7 @@
 /** The tiers a policy trains on, built from its context: the home tier (the host tables) and a placed fast tier. */
 import type { Placement } from '../embedding/placement.ts';
 import { compactTier, type EmbeddingTier, MemoryTier } from '../embedding/tier.ts';
-import type { GatherEngine as Lane } from '../kernels/kernels.ts';
+import type { Lane } from '../io/lane.ts';
 import { formatBytes } from '../util/bytes.ts';
 import type { PolicyContext } from './policy.ts';
 

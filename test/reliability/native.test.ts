@@ -25,7 +25,7 @@ const data = loaded as unknown as {
 
 describe('native bounds check', { skip }, () => {
   const kernels = new NativeKernels(addon);
-  const engine = kernels.gatherEngine();
+  const engine = kernels.lane('host');
   // The bindings take per-table arrays (a jagged batch's views), so their checks are driven with per-table bags.
   const a = kernels.addon;
   const forward = (w: Float32Array[], b: Bags, l: SlotLayout, out: Float32Array) =>
@@ -59,9 +59,9 @@ describe('native bounds check', { skip }, () => {
     ['embeddingForward', (b) => forward(weights(), b, layout, activation())],
     ['embeddingUpdate', (b) => update(weights(), b, layout, activation(), sgd)],
     ['splitLookups', (b) => kernels.splitLookups(Array.from({ length: tables }, () => new Int32Array(rows).fill(-1)), Int32Array.of(0), jaggedOfBags(b))],
-    ['engineGather', (b) => engine.wait(engine.gather(weights(), b, layout, activation()))],
-    ['engineRefetch', (b) => engine.wait(engine.refetch(weights(), b, layout, activation(), [0, 1, 2, 3].map(() => Int32Array.of(7))))],
-    ['engineUpdate', (b) => engine.wait(engine.update(weights(), b, layout, activation(), adagrad(rows)))],
+    ['laneGather', (b) => engine.wait(engine.gather(weights(), b, layout, activation()))],
+    ['laneRefetch', (b) => engine.wait(engine.refetch(weights(), b, layout, activation(), [0, 1, 2, 3].map(() => Int32Array.of(7))))],
+    ['laneUpdate', (b) => engine.wait(engine.update(weights(), b, layout, activation(), adagrad(rows)))],
   ];
   for (const [name, call] of bindings) {
     it(`${name} refuses an id past its table's end, and runs on good ids`, () => {

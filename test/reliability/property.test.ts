@@ -470,7 +470,7 @@ function damagedCopy(valid: string, list: FolderMutation[]): { dir: string; chan
 async function streamOutcome(dir: string, m: Manifest, engine: boolean): Promise<boolean> {
   const streamed = await outcome([dir], () => {
     const { trainEnd } = splitBoundaries(m, 'kaggle');
-    const source = new StreamingSource(dir, m, 0, trainEnd, 32, 100, 7, engine ? createKernels('auto').gatherEngine() : null, 64);
+    const source = new StreamingSource(dir, m, 0, trainEnd, 32, 100, 7, engine ? createKernels('auto').lane('loader') : null, 64);
     let rows = 0;
     for (const batch of source.batches(0)) {
       const columns = columnsOfJagged(batch.sparse), offsets = columns.offsets.map((o, t) => (m.bags?.[m.categoricalNames[t]] ? o : null));

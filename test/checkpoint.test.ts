@@ -8,33 +8,49 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { CheckpointStore } from '../src/checkpoint/checkpoint-store.ts';
 import { SafetensorsFile, writeSafetensors } from '../src/checkpoint/safetensors.ts';
+import type { ShapedTensor } from '../src/util/tensors.ts';
+import { literal } from './reliability/cli.ts';
 
 const bin = new URL('../bin/hotline.mjs', import.meta.url).pathname;
 const temp = (label: string) => mkdtempSync(join(tmpdir(), `hotline-${label}-`));
 
 describe('safetensors', () => {
-  it('round-trips every dtype and checks the header against the file size', async () => {
+  it('round-trips every dtype and shape and checks the header against the file size', async () => {
     const path = join(temp('st'), 'a.safetensors');
-    const tensors = new Map<string, Float32Array | Float64Array | Int32Array | Uint32Array | Uint8Array>([
-      ['f32', Float32Array.from([1.5, -2, Math.PI])], ['f64', Float64Array.from([1e-300, -0])], ['i32', Int32Array.from([-7, 2 ** 31 - 1])],
-      ['u32', Uint32Array.from([2 ** 32 - 1])], ['u8', Uint8Array.from([1, 2, 3, 4, 5])], ['empty', new Float32Array(0)],
+    const tensors = new Map<string, ShapedTensor>([
+      ['f32', { data: Float32Array.from([1.5, -2, Math.PI, 0, 1, 2]), shape: [2, 3] }], ['f64', { data: Float64Array.from([1e-300, -0]), shape: [2] }],
+      ['i32', { data: Int32Array.from([-7, 2 ** 31 - 1]), shape: [1, 2, 1] }], ['u32', { data: Uint32Array.from([2 ** 32 - 1]), shape: [] }],
+      ['u8', { data: Uint8Array.from([1, 2, 3, 4, 5]), shape: [5] }], ['empty', { data: new Float32Array(0), shape: [0, 16] }],
     ]);
     const { bytes } = await writeSafetensors(path, tensors, { note: 'test' });
     assert.equal(statSync(path).size, bytes);
     const file = new SafetensorsFile(path);
     assert.equal(file.metadata.note, 'test');
-    for (const [name, t] of tensors) assert.deepEqual(file.read(name), t, name);
+    for (const [name, t] of tensors) {
+      assert.deepEqual(file.tensors.get(name)!.shape, t.shape, name);
+      assert.deepEqual(file.read(name), t.data, name);
+    }
     // The data starts 8-byte aligned, as the format asks.
     const headerLength = Number(readFileSync(path).readBigUInt64LE());
     assert.equal((8 + headerLength) % 8, 0);
-    assert.throws(() => file.readInto('f32', new Float32Array(2)), /tensor "f32" is F32\[3\], expected F32\[2\]/);
+    // A shape other than the caller's is refused, naming the file, the tensor and both shapes.
+    assert.throws(() => file.readInto('f32', new Float32Array(6), [3, 2]), literal(`${path}: tensor "f32" is F32[2, 3], expected F32[3, 2]`));
+    assert.throws(() => file.readInto('f32', new Float32Array(6), [6]), /tensor "f32" is F32\[2, 3\], expected F32\[6\]/);
+    assert.throws(() => file.readInto('u8', new Float32Array(5), [5]), /tensor "u8" is U8\[5\], expected F32\[5\]/);
+    await assert.rejects(writeSafetensors(path, new Map([['w', { data: new Float32Array(6), shape: [4, 2] }]])), /tensor "w": shape \[4, 2\] does not hold its 6 elements/);
     truncateSync(path, bytes - 1);
     assert.throws(() => new SafetensorsFile(path), /the header describes/);
+    // A header whose shape does not fill its byte range is refused on open.
+    const json = Buffer.from(JSON.stringify({ x: { dtype: 'F32', shape: [3], data_offsets: [0, 8] } }));
+    const head = Buffer.alloc(8);
+    head.writeBigUInt64LE(BigInt(json.length));
+    writeFileSync(path, Buffer.concat([head, json, Buffer.alloc(8)]));
+    assert.throws(() => new SafetensorsFile(path), literal(`${path}: tensor "x" spans 8 bytes, its shape F32[3] needs 12`));
   });
 });
 
 describe('checkpoint store', () => {
-  const state = (v: number) => new Map([['w', Float32Array.from([v, v + 1])]]);
+  const state = (v: number) => new Map([['w', { data: Float32Array.from([v, v + 1]), shape: [2] }]]);
 
   it('keeps the newest checkpoints, ignores partial ones and refuses damaged ones with the reason', async () => {
     const dir = temp('store'), store = new CheckpointStore(dir, 2);
@@ -140,7 +156,7 @@ describe('resume after SIGKILL', () => {
 
       const a = await finalTensors(runDirIn(whole)!), b = await finalTensors(dir);
       const names = [...a.tensors.keys()].filter((n) => !n.startsWith('policy.'));
-      assert.ok(names.some((n) => n.startsWith('embedding.')) && names.some((n) => n.startsWith('dense.')));
+      assert.ok(names.some((n) => n.startsWith('embeddings.')) && names.some((n) => n.startsWith('bottom_mlp.')));
       assert.deepEqual([...b.tensors.keys()].filter((n) => !n.startsWith('policy.')), names);
       for (const name of names) assert.ok(Buffer.from(a.read(name).buffer).equals(Buffer.from(b.read(name).buffer)), `${name} differs after resume`);
       // The logs hold every line once: what the killed run wrote after its checkpoint was cut and written again.

@@ -12,10 +12,11 @@ import { fsyncPath, writeFileAtomic } from '../util/atomic-file.ts';
 import { parseExact, stringifyExact } from '../util/json.ts';
 import { sha256OfFileInWorker } from '../util/file-hash.ts';
 import { SafetensorsError, SafetensorsFile, writeSafetensors } from './safetensors.ts';
-import type { TensorArray } from '../util/tensors.ts';
+import type { ShapedTensor } from '../util/tensors.ts';
 
 export const checkpointFormat = 'hotline-checkpoint';
-export const checkpointVersion = 1;
+/** 2: tensors keep their shapes and go by module names (1: flat, by index). */
+export const checkpointVersion = 2;
 const tensorFile = 'state.safetensors';
 const manifestFile = 'checkpoint.json';
 
@@ -38,6 +39,19 @@ export interface Checkpoint {
 
 export class CheckpointError extends Error {}
 
+/** A sound checkpoint of another format version: resume stops at it (the older ones are no better). */
+class CheckpointVersionError extends CheckpointError {}
+
+/** Runs f, reporting a malformed tensor file as a CheckpointError. */
+export function readingTensors<T>(f: () => T): T {
+  try {
+    return f();
+  } catch (error) {
+    if (error instanceof SafetensorsError) throw new CheckpointError(error.message);
+    throw error;
+  }
+}
+
 export class CheckpointStore {
   constructor(readonly dir: string, readonly keep: number) {}
 
@@ -47,7 +61,7 @@ export class CheckpointStore {
     return readdirSync(this.dir).filter((n) => /^step-\d+$/.test(n)).sort();
   }
 
-  async save(step: number, state: Record<string, unknown>, tensors: Map<string, TensorArray>): Promise<string> {
+  async save(step: number, state: Record<string, unknown>, tensors: Map<string, ShapedTensor>): Promise<string> {
     mkdirSync(this.dir, { recursive: true });
     const name = `step-${String(step).padStart(10, '0')}`, final = join(this.dir, name), partial = `${final}.partial`;
     rmSync(partial, { recursive: true, force: true });
@@ -74,8 +88,9 @@ export class CheckpointStore {
     } catch (error) {
       throw new CheckpointError(`${join(path, manifestFile)}: unreadable (${(error as Error).message})`);
     }
-    if (manifest?.format !== checkpointFormat || manifest.version !== checkpointVersion || !manifest.tensors) {
-      throw new CheckpointError(`${join(path, manifestFile)}: not a ${checkpointFormat} version ${checkpointVersion} manifest`);
+    if (manifest?.format !== checkpointFormat || !manifest.tensors) throw new CheckpointError(`${join(path, manifestFile)}: not a ${checkpointFormat} manifest`);
+    if (manifest.version !== checkpointVersion) {
+      throw new CheckpointVersionError(`${path}: checkpoint format version ${manifest.version}; this hotline reads version ${checkpointVersion}`);
     }
     const file = join(path, manifest.tensors.file);
     if (!existsSync(file)) throw new CheckpointError(`${file}: missing`);
@@ -84,12 +99,7 @@ export class CheckpointStore {
       throw new CheckpointError(`${file}: ${digest.bytes} bytes, the manifest says ${manifest.tensors.bytes} (truncated or overwritten)`);
     }
     if (digest.sha256 !== manifest.tensors.sha256) throw new CheckpointError(`${file}: SHA-256 does not match the manifest (corrupted)`);
-    try {
-      return { name, path, manifest, tensors: new SafetensorsFile(file) };
-    } catch (error) {
-      if (error instanceof SafetensorsError) throw new CheckpointError(error.message);
-      throw error;
-    }
+    return { name, path, manifest, tensors: readingTensors(() => new SafetensorsFile(file)) };
   }
 
   /** The newest checkpoint that passes its checks; each refused one is reported through `warn`. */
@@ -98,7 +108,7 @@ export class CheckpointStore {
       try {
         return await this.open(name);
       } catch (error) {
-        if (!(error instanceof CheckpointError)) throw error;
+        if (!(error instanceof CheckpointError) || error instanceof CheckpointVersionError) throw error;
         // Set aside (not deleted: it may be worth a look), so rotation never keeps it over a good one.
         renameSync(join(this.dir, name), join(this.dir, `${name}.refused`));
         warn(`checkpoint ${name} refused: ${error.message}; set aside as ${name}.refused`);

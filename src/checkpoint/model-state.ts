@@ -1,27 +1,81 @@
-/** A model and its optimizer as named tensors (checkpoints), and back. */
+/**
+ * A model and its optimizer as named, shaped tensors (checkpoints), and back. The names follow the modules as a
+ * PyTorch state dict would: `bottom_mlp.<l>.weight` [out, in] and `.bias` [out] (torch.nn.Linear's layout),
+ * `top_mlp.<l>.*`, `embeddings.<table>.weight` [rows, dim] and `.adagrad_state` [rows] (row-wise Adagrad),
+ * `optimizer.<param>.adagrad_state` (dense Adagrad, the shape of its parameter). Tables go by the data's column names.
+ */
 import type { HostTables } from '../embedding/tables.ts';
-import type { Model } from '../model/model.ts';
+import type { Dlrm } from '../model/dlrm.ts';
 import type { Optimizer } from '../optim/optimizer.ts';
 import type { SafetensorsFile } from './safetensors.ts';
-import type { TensorArray } from '../util/tensors.ts';
+import { elementCount, type ShapedTensor } from '../util/tensors.ts';
 
-export function modelTensors(model: Model, home: HostTables, optimizer: Optimizer): Map<string, TensorArray> {
-  const tensors = new Map<string, TensorArray>();
-  for (const p of model.denseParams()) tensors.set(`dense.${p.name}`, p.value);
-  home.weights.forEach((w, t) => tensors.set(`embedding.${t}`, w));
-  home.states?.forEach((s, t) => tensors.set(`embedding_state.${t}`, s));
-  for (const [name, state] of optimizer.denseStateEntries) tensors.set(`optimizer.${name}`, state);
+interface DenseTensor extends ShapedTensor {
+  data: Float32Array;
+  /** The checkpoint's name, from the module. */
+  name: string;
+  /** The model's name for it (the optimizer keys its state by it). */
+  param: string;
+}
+
+/** Every MLP parameter with its module name and shape; the model's own names are matched by array. */
+function denseTensors(model: Dlrm): DenseTensor[] {
+  const byArray = new Map<Float32Array, { name: string; shape: number[] }>();
+  for (const [module, mlp] of [['bottom_mlp', model.bottom], ['top_mlp', model.top]] as const) {
+    mlp.layers.forEach((layer, l) => {
+      byArray.set(layer.weight, { name: `${module}.${l}.weight`, shape: [layer.outputs, layer.inputs] });
+      byArray.set(layer.bias, { name: `${module}.${l}.bias`, shape: [layer.outputs] });
+    });
+  }
+  return model.denseParams().map((p) => {
+    const found = byArray.get(p.value);
+    if (!found) throw new Error(`dense parameter ${p.name} belongs to no MLP layer`);
+    return { ...found, data: p.value, param: p.name };
+  });
+}
+
+const adagradState = (name: string) => `optimizer.${name}.adagrad_state`;
+const tableTensor = (table: string, what: 'weight' | 'adagrad_state') => `embeddings.${table}.${what}`;
+
+/** One name per table, distinct, as the checkpoint's names need. */
+function checkTableNames(model: Dlrm, tableNames: readonly string[]): void {
+  const tables = model.arch.tableRows.length;
+  if (tableNames.length !== tables || new Set(tableNames).size !== tables || tableNames.some((n) => n === '')) {
+    throw new Error(`a checkpoint needs ${tables} distinct table names, got [${tableNames.join(', ')}]`);
+  }
+}
+
+export function modelTensors(model: Dlrm, home: HostTables, optimizer: Optimizer, tableNames: readonly string[]): Map<string, ShapedTensor> {
+  checkTableNames(model, tableNames);
+  const tensors = new Map<string, ShapedTensor>(), dense = denseTensors(model), { tableRows, embeddingDim } = model.arch;
+  for (const { name, data, shape } of dense) tensors.set(name, { data, shape });
+  home.weights.forEach((data, t) => {
+    tensors.set(tableTensor(tableNames[t], 'weight'), { data, shape: [tableRows[t], embeddingDim] });
+    const state = home.states?.[t];
+    if (state) tensors.set(tableTensor(tableNames[t], 'adagrad_state'), { data: state, shape: [tableRows[t]] });
+  });
+  const states = new Map(optimizer.denseStateEntries);
+  for (const { name, param, shape } of dense) {
+    const data = states.get(param);
+    if (data) tensors.set(adagradState(name), { data, shape });
+  }
   return tensors;
 }
 
-/** Overwrites every parameter and optimizer state with the file's (the model was built with the same arch). */
-export function restoreModel(model: Model, home: HostTables, optimizer: Optimizer, file: SafetensorsFile): void {
-  for (const p of model.denseParams()) file.readInto(`dense.${p.name}`, p.value);
-  home.weights.forEach((w, t) => file.readInto(`embedding.${t}`, w));
-  if (file.has('embedding_state.0')) {
-    home.rowWiseStates(optimizer.config.initialAccumulator).forEach((s, t) => file.readInto(`embedding_state.${t}`, s));
+/** Overwrites every parameter and optimizer state with the file's; a tensor of another shape than the model's
+ *  (another arch) is refused by the file, naming it and both shapes. */
+export function restoreModel(model: Dlrm, home: HostTables, optimizer: Optimizer, tableNames: readonly string[], file: SafetensorsFile): void {
+  checkTableNames(model, tableNames);
+  const dense = denseTensors(model), { tableRows, embeddingDim } = model.arch;
+  for (const { name, data, shape } of dense) file.readInto(name, data, shape);
+  home.weights.forEach((w, t) => file.readInto(tableTensor(tableNames[t], 'weight'), w, [tableRows[t], embeddingDim]));
+  if (file.has(tableTensor(tableNames[0], 'adagrad_state'))) {
+    home.rowWiseStates(optimizer.config.initialAccumulator).forEach((s, t) => file.readInto(tableTensor(tableNames[t], 'adagrad_state'), s, [tableRows[t]]));
   }
-  for (const name of file.tensors.keys()) {
-    if (name.startsWith('optimizer.')) optimizer.restoreDenseState(name.slice('optimizer.'.length), file.read(name) as Float32Array);
+  for (const { name, param, shape } of dense) {
+    if (!file.has(adagradState(name))) continue;
+    const state = new Float32Array(elementCount(shape));
+    file.readInto(adagradState(name), state, shape);
+    optimizer.restoreDenseState(param, state);
   }
 }

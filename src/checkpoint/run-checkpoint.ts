@@ -4,39 +4,41 @@
  * and its logs carry no line twice.
  */
 import type { HostTables } from '../embedding/tables.ts';
-import type { Model } from '../model/model.ts';
+import type { Dlrm } from '../model/dlrm.ts';
 import type { Optimizer } from '../optim/optimizer.ts';
 import type { Policy } from '../policies/policy.ts';
 import type { RunDir } from '../train/run-dir.ts';
 import type { TrainerState } from '../train/trainer.ts';
-import { type Checkpoint, CheckpointError, type CheckpointStore } from './checkpoint-store.ts';
+import { type Checkpoint, CheckpointError, type CheckpointStore, readingTensors } from './checkpoint-store.ts';
 import { modelTensors, restoreModel } from './model-state.ts';
-import type { TensorArray, TensorReader } from '../util/tensors.ts';
+import { type ShapedTensor, shaped, type TensorReader } from '../util/tensors.ts';
 
 const policyPrefix = 'policy.';
 
 export interface RunParts {
-  model: Model;
+  model: Dlrm;
   home: HostTables;
   optimizer: Optimizer;
   policy: Policy;
   runDir: RunDir;
+  /** The tables' names in the checkpoint (the data's column names). */
+  tableNames: readonly string[];
 }
 
 /** Saves the run at `trainer`'s position; `check` sees the model's settled tensors first and may refuse them. */
-export function saveRunCheckpoint(store: CheckpointStore, parts: RunParts, trainer: TrainerState, check?: (model: Map<string, TensorArray>) => void): Promise<string> {
+export function saveRunCheckpoint(store: CheckpointStore, parts: RunParts, trainer: TrainerState, check?: (model: Map<string, ShapedTensor>) => void): Promise<string> {
   parts.policy.settle();
-  const tensors = modelTensors(parts.model, parts.home, parts.optimizer);
+  const tensors = modelTensors(parts.model, parts.home, parts.optimizer, parts.tableNames);
   check?.(tensors);
   const policy = parts.policy.saveState();
-  for (const [name, t] of policy.tensors) tensors.set(`${policyPrefix}${name}`, t);
+  for (const [name, t] of policy.tensors) tensors.set(`${policyPrefix}${name}`, shaped(t));
   return store.save(trainer.steps, { trainer, policyName: parts.policy.name, policy: policy.json, logs: parts.runDir.syncedLogSizes() }, tensors);
 }
 
 /** The policy's tensors of a checkpoint. */
 export function policyTensors(checkpoint: Checkpoint): TensorReader {
   const file = checkpoint.tensors;
-  return { has: (name) => file.has(`${policyPrefix}${name}`), read: (name) => file.read(`${policyPrefix}${name}`) };
+  return { has: (name) => file.has(`${policyPrefix}${name}`), read: (name) => readingTensors(() => file.read(`${policyPrefix}${name}`)) };
 }
 
 /** Puts the model, optimizer, policy and logs back as the checkpoint holds them (a log that is not as the checkpoint
@@ -46,7 +48,7 @@ export function restoreRunCheckpoint(checkpoint: Checkpoint, parts: RunParts, wa
   if (state.policyName !== parts.policy.name) {
     throw new CheckpointError(`${checkpoint.path}: saved by policy ${state.policyName}, the run's config says ${parts.policy.name}`);
   }
-  restoreModel(parts.model, parts.home, parts.optimizer, checkpoint.tensors);
+  readingTensors(() => restoreModel(parts.model, parts.home, parts.optimizer, parts.tableNames, checkpoint.tensors));
   parts.policy.restoreState(state.policy, policyTensors(checkpoint));
   parts.runDir.truncateLogs(state.logs, warn);
   return state.trainer;

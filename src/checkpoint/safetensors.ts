@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { withPath } from '../util/os-error.ts';
-import type { TensorArray } from '../util/tensors.ts';
+import { elementCount, formatShape, type ShapedTensor, type TensorArray } from '../util/tensors.ts';
 
 
 const dtypeOf = (a: TensorArray): string =>
@@ -33,19 +33,24 @@ function bytesOf(a: TensorArray, from: number, to: number): Uint8Array {
   return new Uint8Array(a.buffer, a.byteOffset + from, to - from);
 }
 
+const sameShape = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
+
 /** Writes the tensors (in the map's order) and fsyncs; returns the file's size and SHA-256. The hash of each
  *  slice is computed while the previous one is written (the write runs on libuv's thread pool), so hashing
  *  costs no time beside the disk's. The arrays must not change until the promise settles. */
-export function writeSafetensors(path: string, tensors: Map<string, TensorArray>, metadata: Record<string, string> = {}): Promise<{ bytes: number; sha256: string }> {
+export async function writeSafetensors(path: string, tensors: Map<string, ShapedTensor>, metadata: Record<string, string> = {}): Promise<{ bytes: number; sha256: string }> {
+  for (const [name, { data, shape }] of tensors) {
+    if (elementCount(shape) !== data.length) throw new Error(`tensor "${name}": shape ${formatShape(shape)} does not hold its ${data.length} elements`);
+  }
   return withPath(path, () => writeTensors(path, tensors, metadata));
 }
 
-async function writeTensors(path: string, tensors: Map<string, TensorArray>, metadata: Record<string, string>): Promise<{ bytes: number; sha256: string }> {
+async function writeTensors(path: string, tensors: Map<string, ShapedTensor>, metadata: Record<string, string>): Promise<{ bytes: number; sha256: string }> {
   const header: Record<string, unknown> = { __metadata__: metadata };
   let offset = 0;
-  for (const [name, a] of tensors) {
-    header[name] = { dtype: dtypeOf(a), shape: [a.length], data_offsets: [offset, offset + a.byteLength] };
-    offset += a.byteLength;
+  for (const [name, { data, shape }] of tensors) {
+    header[name] = { dtype: dtypeOf(data), shape, data_offsets: [offset, offset + data.byteLength] };
+    offset += data.byteLength;
   }
   let json = JSON.stringify(header);
   json += ' '.repeat((8 - ((8 + Buffer.byteLength(json)) % 8)) % 8); // the data starts 8-byte aligned
@@ -65,13 +70,25 @@ async function writeTensors(path: string, tensors: Map<string, TensorArray>, met
       hash.update(bytes);
     };
     await write(head);
-    for (const a of tensors.values()) for (let at = 0; at < a.byteLength; at += slice) await write(bytesOf(a, at, Math.min(a.byteLength, at + slice)));
+    for (const { data: a } of tensors.values()) for (let at = 0; at < a.byteLength; at += slice) await write(bytesOf(a, at, Math.min(a.byteLength, at + slice)));
     await writing;
     await file.sync();
   } finally {
     await file.close();
   }
   return { bytes: head.length + offset, sha256: hash.digest('hex') };
+}
+
+/** A header entry's shape is a list of sizes whose elements fill its byte range exactly (known dtypes). */
+function checkTensorInfo(path: string, name: string, info: TensorInfo): void {
+  const { shape, data_offsets: range } = (info ?? {}) as Partial<TensorInfo>;
+  if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0) || !Array.isArray(range) || range.length !== 2) {
+    throw new SafetensorsError(`${path}: tensor "${name}" has a malformed header entry`);
+  }
+  const C = constructors[info.dtype], bytes = range[1] - range[0];
+  if (C && bytes !== elementCount(shape) * C.BYTES_PER_ELEMENT) {
+    throw new SafetensorsError(`${path}: tensor "${name}" spans ${bytes} bytes, its shape ${info.dtype}${formatShape(shape)} needs ${elementCount(shape) * C.BYTES_PER_ELEMENT}`);
+  }
 }
 
 /** An open safetensors file: its header, and tensors read on demand. */
@@ -98,6 +115,7 @@ export class SafetensorsFile {
       const { __metadata__: metadata, ...rest } = parsed;
       this.metadata = (metadata ?? {}) as Record<string, string>;
       this.tensors = new Map(Object.entries(rest) as [string, TensorInfo][]);
+      for (const [name, info] of this.tensors) checkTensorInfo(path, name, info);
       this.dataStart = 8 + length;
       const end = Math.max(0, ...[...this.tensors.values()].map((t) => t.data_offsets[1]));
       if (this.dataStart + end !== size) throw new SafetensorsError(`${path}: ${size} bytes, the header describes ${this.dataStart + end}`);
@@ -116,11 +134,12 @@ export class SafetensorsFile {
     return info;
   }
 
-  /** Reads a tensor into `target`, which must have its dtype and length. */
-  readInto(name: string, target: TensorArray): void {
-    const info = this.info(name), [from, to] = info.data_offsets;
-    if (info.dtype !== dtypeOf(target) || to - from !== target.byteLength) {
-      throw new SafetensorsError(`${this.path}: tensor "${name}" is ${info.dtype}[${(to - from) / target.BYTES_PER_ELEMENT}], expected ${dtypeOf(target)}[${target.length}]`);
+  /** Reads a tensor into `target`; the file's tensor must have target's dtype and the given shape. */
+  readInto(name: string, target: TensorArray, shape: readonly number[]): void {
+    if (elementCount(shape) !== target.length) throw new Error(`tensor "${name}": shape ${formatShape(shape)} does not fit a target of ${target.length} elements`);
+    const info = this.info(name), [from] = info.data_offsets;
+    if (info.dtype !== dtypeOf(target) || !sameShape(info.shape, shape)) {
+      throw new SafetensorsError(`${this.path}: tensor "${name}" is ${info.dtype}${formatShape(info.shape)}, expected ${dtypeOf(target)}${formatShape(shape)}`);
     }
     const fd = openSync(this.path, 'r');
     try {
@@ -137,12 +156,12 @@ export class SafetensorsFile {
     }
   }
 
-  /** Reads a tensor into a new array of its dtype. */
+  /** Reads a tensor into a new array of its dtype, whatever its shape. */
   read(name: string): TensorArray {
     const info = this.info(name), C = constructors[info.dtype];
     if (!C) throw new SafetensorsError(`${this.path}: tensor "${name}" has unsupported dtype ${info.dtype}`);
-    const a = new C((info.data_offsets[1] - info.data_offsets[0]) / C.BYTES_PER_ELEMENT);
-    this.readInto(name, a);
+    const a = new C(elementCount(info.shape));
+    this.readInto(name, a, info.shape);
     return a;
   }
 }

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { readJsonFile } from '../util/os-error.ts';
 import { checkMemoryNeed } from '../model/memory-need.ts';
 import { CheckpointError, CheckpointStore } from '../checkpoint/checkpoint-store.ts';
-import { policyTensors, restoreRunCheckpoint, saveRunCheckpoint } from '../checkpoint/run-checkpoint.ts';
+import { policyTensors, restoreRunCheckpoint, type RunParts, saveRunCheckpoint } from '../checkpoint/run-checkpoint.ts';
 import { createKernels } from '../kernels/index.ts';
 import { describeArch, type DlrmArch, validateArch } from '../model/arch.ts';
 import { Dlrm } from '../model/dlrm.ts';
@@ -29,7 +29,7 @@ import { prepareData, tableNames } from './prepare-data.ts';
 import { readRunConfig, type RunConfigFile, type TrainConfig } from './train-config.ts';
 import { type DataFingerprint, datasetFingerprint, fileFingerprint } from '../data/fingerprint.ts';
 import { DataError } from '../util/errors.ts';
-import type { TensorArray } from '../util/tensors.ts';
+import type { ShapedTensor } from '../util/tensors.ts';
 
 /** With checkpoints on, the first SIGINT or SIGTERM stops the run at the end of the step, after a checkpoint. */
 function stopSignals(): { requested: () => boolean; release: () => void } {
@@ -103,10 +103,11 @@ export async function runTraining(config: TrainConfig, out: NodeJS.WriteStream =
   const saved = checkpoint && { json: (checkpoint.manifest.state as { policy: Record<string, unknown> }).policy, tensors: policyTensors(checkpoint) };
   const ctx = policyContext(kernels, model, optimizer, prepared.source, saved), { home } = ctx;
   const policy = createPolicy(config.policy, ctx, { seed: config.seed, fae: config.fae, hotline: config.hotline, staleness: config.staleness });
+  const parts: RunParts | null = runDir ? { model, home, optimizer, policy, runDir, tableNames: checkpointTableNames(config, arch.tableRows.length) } : null;
   let from: TrainerState | undefined;
-  if (runDir && checkpoint) {
-    from = restoreRunCheckpoint(checkpoint, { model, home, optimizer, policy, runDir }, (message) => out.write(`hotline: ${message}\n`));
-    runDir.append('events.jsonl', { step: from.steps, event: 'resume', checkpoint: checkpoint.name, environment: environment(kernels, config) });
+  if (parts && checkpoint) {
+    from = restoreRunCheckpoint(checkpoint, parts, (message) => out.write(`hotline: ${message}\n`));
+    parts.runDir.append('events.jsonl', { step: from.steps, event: 'resume', checkpoint: checkpoint.name, environment: environment(kernels, config) });
     out.write(`resumed from ${checkpoint.path} at step ${from.steps}\n`);
   } else if (runDir) {
     runDir.writeJson('config.json', { ...config, arch, dataFingerprint: fingerprintOf(config) } satisfies RunConfigFile);
@@ -120,7 +121,7 @@ export async function runTraining(config: TrainConfig, out: NodeJS.WriteStream =
   const chosen = policy.describe();
   for (const line of chosen) out.write(`${line}\n`);
   if (chosen.length > 0 && !checkpoint) runDir?.append('events.jsonl', { step: 0, event: 'hot-set', ...policy.report() });
-  const save = store && runDir ? (state: TrainerState) => saveRunCheckpoint(store, { model, home, optimizer, policy, runDir }, state, (tensors) => {
+  const save = store && parts ? (state: TrainerState) => saveRunCheckpoint(store, parts, state, (tensors) => {
     const bad = firstNonFiniteTensor(tensors);
     if (bad) throw new DivergenceError(state.steps, state.epoch, `${bad} holds a value that is not a finite number`);
   }) : null;
@@ -152,9 +153,15 @@ export async function runTraining(config: TrainConfig, out: NodeJS.WriteStream =
 }
 
 /** The first tensor holding NaN or an infinity, by name. */
-function firstNonFiniteTensor(tensors: Map<string, TensorArray>): string | null {
-  for (const [name, t] of tensors) if (t instanceof Float32Array && firstNonFinite(t) >= 0) return name;
+function firstNonFiniteTensor(tensors: Map<string, ShapedTensor>): string | null {
+  for (const [name, { data }] of tensors) if (data instanceof Float32Array && firstNonFinite(data) >= 0) return name;
   return null;
+}
+
+/** The tables' names in a checkpoint: a dataset's column names (C1.. for a Criteo TSV), table1.. for generated data. */
+function checkpointTableNames(config: TrainConfig, tables: number): string[] {
+  const prefix = config.data.kind === 'dataset' ? 'C' : 'table';
+  return tableNames(config) ?? Array.from({ length: tables }, (_, t) => `${prefix}${t + 1}`);
 }
 
 /** What most likely made a run diverge, and what is left of it. */

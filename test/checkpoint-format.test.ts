@@ -92,9 +92,9 @@ describe('checkpoint format', { skip: withoutNumpy }, () => {
   it('gives policy tensors their natural shapes: the learner counts one per row of its table', () => {
     const { out } = readCheckpoint<Listing>([hot]), { arch } = JSON.parse(readFileSync(join(hot, 'config.json'), 'utf8'));
     arch.tableRows.forEach((rows: number, t: number) => assert.deepEqual(out.tensors[`policy.learner.${t}`]?.shape, [rows], `learner ${t}`));
-    const slots = out.tensors['policy.hot.tableOfSlot'].shape;
+    const slots = out.tensors['policy.placement.tableOfSlot'].shape;
     assert.ok(slots[0] > 0, 'a hot set was chosen');
-    assert.deepEqual(out.tensors['policy.hot.rowOfSlot'].shape, slots);
+    assert.deepEqual(out.tensors['policy.placement.rowOfSlot'].shape, slots);
   });
 
   it('--compare: identical runs are equal, another seed or another step differs in every model tensor', () => {

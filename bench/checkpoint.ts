@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CheckpointStore } from '../src/checkpoint/checkpoint-store.ts';
 import { modelTensors, restoreModel } from '../src/checkpoint/model-state.ts';
-import { createKernels } from '../src/kernels/index.ts';
+import { createKernels } from '../src/device/registry.ts';
 import { presets } from '../src/model/arch.ts';
 import { Dlrm } from '../src/model/dlrm.ts';
 import { Optimizer } from '../src/optim/optimizer.ts';

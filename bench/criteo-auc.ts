@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createKernels } from '../src/kernels/index.ts';
+import { deviceFor } from '../src/device/registry.ts';
 import { criteoSampleAvailable, criteoSampleSettings, loadCriteoSample, trainCriteoSample } from '../src/train/criteo-sample.ts';
 import { writeBatchFiles, writeInitialWeights } from './batch-files.ts';
 import { openBlasCore, referenceEnv } from './reference-env.ts';
@@ -23,7 +23,7 @@ const sample = loadCriteoSample();
 const folder = join(tmpdir(), 'hotline-criteo-auc');
 const { batchSize, learningRate, seed } = criteoSampleSettings;
 writeBatchFiles(folder, sample.arch, sample.train, sample.test, batchSize, learningRate, seed);
-const hotline = trainCriteoSample(createKernels('auto', 1), sample, (model, home) => writeInitialWeights(folder, model, home));
+const hotline = trainCriteoSample(deviceFor('auto', 1), sample, (model, home) => writeInitialWeights(folder, model, home));
 const reference = JSON.parse(
   execFileSync('/usr/bin/python3', [join(new URL('.', import.meta.url).pathname, 'torch_dlrm.py'), 'auc', folder], {
     env: referenceEnv('T1', openBlasCore()), encoding: 'utf8',

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { generateSynthetic } from '../src/data/synthetic.ts';
 import { randomRows } from '../src/data/random.ts';
-import { createKernels } from '../src/kernels/index.ts';
+import { createKernels } from '../src/device/registry.ts';
 import { presets } from '../src/model/arch.ts';
 import { HostTables, tableConfigs } from '../src/embedding/tables.ts';
 import { oneHotBatches, timeLookups } from './embedding-timing.ts';

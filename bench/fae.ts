@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { sliceRows } from '../src/data/dataset.ts';
 import { generateSynthetic } from '../src/data/synthetic.ts';
-import { createKernels } from '../src/kernels/index.ts';
+import { deviceFor } from '../src/device/registry.ts';
 import { presets } from '../src/model/arch.ts';
 import { analyzeAccesses } from '../src/popularity/analysis.ts';
 import { bytesPerRow as bytesPerHotRow } from '../src/embedding/planner.ts';
@@ -50,13 +50,13 @@ const train = sliceRows(all, 0, rows - testRows), test = sliceRows(all, rows - t
 shares.push(...shareTable(`synthetic Kaggle ${rows / 1e6}M rows (zipf ${zipf})`, [0.05, 1], train));
 out.hotShare = shares;
 
-const kernels = createKernels('auto', threads);
+const device = deviceFor('auto', threads), { kernels } = device;
 const runs: Record<string, unknown>[] = [];
 console.log(`\nbatch 1024, SGD lr 0.1, 1 epoch, seed 11, ${threads} thread(s), budget ${budgetMiB} MiB; kernels ${kernels.describe()}`);
 console.log('policy | samples/s | test AUC | embedding s | sync s | dense s | hot inputs | speed-up');
 let baseline = 0, baseAuc = 0;
 for (const name of ['baseline', 'fae adaptive', 'fae cold-then-hot'] as BenchPolicy[]) {
-  const { result: r } = await trainPolicy(kernels, presets.kaggle, train, test, name, { batchSize: 1024, budgetBytes: budgetMiB * 2 ** 20, seed: 11 });
+  const { result: r } = await trainPolicy(device, presets.kaggle, train, test, name, { batchSize: 1024, budgetBytes: budgetMiB * 2 ** 20, seed: 11 });
   if (name === 'baseline') [baseline, baseAuc] = [r.samplesPerSecond, r.test!.auc];
   const p = r.phases;
   console.log(

@@ -4,7 +4,7 @@
  * (forward, loss, backward, optimizer), as the PyTorch script does, and prints one JSON line.
  */
 import { batchesOf } from '../src/data/dataset.ts';
-import { createKernels } from '../src/kernels/index.ts';
+import { deviceFor } from '../src/device/registry.ts';
 import { Dlrm } from '../src/model/dlrm.ts';
 import { Optimizer } from '../src/optim/optimizer.ts';
 import { BaselinePolicy } from '../src/policies/baseline.ts';
@@ -13,11 +13,11 @@ import { readBatchFiles } from './batch-files.ts';
 
 const [folder, threadsArg, warmupArg] = process.argv.slice(2);
 const { meta, train } = readBatchFiles(folder);
-const kernels = createKernels('auto', Number(threadsArg));
+const device = deviceFor('auto', Number(threadsArg)), { kernels } = device;
 const model = new Dlrm(kernels, { ...meta, interaction: 'dot' }, meta.seed);
 const optimizer = new Optimizer(kernels, { name: 'sgd', lr: meta.learningRate, eps: 0, initialAccumulator: 0 });
 const batches = [...batchesOf(train, meta.batchSize, null)];
-const policy = new BaselinePolicy(policyContext(kernels, model, optimizer, { batchesPerEpoch: batches.length, batches: () => batches }));
+const policy = new BaselinePolicy(policyContext(device, model, optimizer, { batchesPerEpoch: batches.length, batches: () => batches }));
 const warmup = Number(warmupArg);
 batches.slice(0, warmup).forEach((b) => policy.step(b));
 const timed = batches.slice(warmup);

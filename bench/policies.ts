@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { sliceRows } from '../src/data/dataset.ts';
 import { generateSynthetic } from '../src/data/synthetic.ts';
-import { createKernels } from '../src/kernels/index.ts';
+import { deviceFor } from '../src/device/registry.ts';
 import { presets } from '../src/model/arch.ts';
 import { writeChart } from '../src/report/plot.ts';
 import { timelineChart } from '../src/report/timeline.ts';
@@ -29,14 +29,14 @@ mkdirSync(join(here, 'out'), { recursive: true });
 const all = generateSynthetic({ rows, tableRows: presets.kaggle.tableRows, denseFeatures: 13, zipf: Number(values.zipf), seed: 11 });
 const testRows = Math.floor(rows / 10);
 const train = sliceRows(all, 0, rows - testRows), test = sliceRows(all, rows - testRows, rows);
-const kernels = createKernels('auto', threads);
+const device = deviceFor('auto', threads), { kernels } = device;
 console.log(`${rows.toLocaleString('en-US')} generated rows (Kaggle cardinalities, zipf ${values.zipf}), 1 epoch, SGD lr 0.1, budget ${values.budget} MiB, ${threads} thread(s), ${kernels.describe()}`);
 console.log('batch | policy | samples/s | speed-up | test AUC (vs baseline) | embedding s | sync s | dense s | hot/popular inputs | gather hidden');
 const runs: Record<string, unknown>[] = [];
 for (const batchSize of [1024, 2048]) {
   let base = { rate: 0, auc: 0 };
   for (const name of ['baseline', 'fae adaptive', 'hotline'] as BenchPolicy[]) {
-    const { result: r, policy } = await trainPolicy(kernels, presets.kaggle, train, test, name, { batchSize, budgetBytes, seed: 11, learnBatches: 50 });
+    const { result: r, policy } = await trainPolicy(device, presets.kaggle, train, test, name, { batchSize, budgetBytes, seed: 11, learnBatches: 50 });
     if (name === 'baseline') base = { rate: r.samplesPerSecond, auc: r.test!.auc };
     const p = r.phases, share = r.policy.hotInputShare ?? r.policy.popularInputShare;
     const hidden = r.policy.hiddenGatherShare === undefined ? '-' : `${(100 * Number(r.policy.hiddenGatherShare)).toFixed(0)}%`;

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { sliceRows } from '../src/data/dataset.ts';
 import { generateSynthetic } from '../src/data/synthetic.ts';
-import { createKernels } from '../src/kernels/index.ts';
+import { deviceFor } from '../src/device/registry.ts';
 import { presets } from '../src/model/arch.ts';
 import { defaultStaleness, type StalenessOptions } from '../src/policies/slipstream.ts';
 import { type BenchPolicy, trainPolicy } from './train-policy.ts';
@@ -26,7 +26,7 @@ const rows = Number(values.rows), budgetBytes = Number(values.budget) * 2 ** 20;
 const all = generateSynthetic({ rows, tableRows: presets.kaggle.tableRows, denseFeatures: 13, zipf: Number(values.zipf), seed: 12 });
 const testRows = Math.floor(rows / 10);
 const train = sliceRows(all, 0, rows - testRows), test = sliceRows(all, rows - testRows, rows);
-const kernels = createKernels('auto', Number(values.threads));
+const device = deviceFor('auto', Number(values.threads)), { kernels } = device;
 const base: StalenessOptions = { ...defaultStaleness, startHotBatch: Number(values.start), sampleRate: 0.01 };
 const runs: [string, BenchPolicy, StalenessOptions | undefined][] = [
   ['baseline', 'baseline', undefined],
@@ -44,7 +44,7 @@ console.log('run | samples/s | vs baseline | vs FAE | test AUC | AUC change | ho
 const results: Record<string, unknown>[] = [];
 let baseline = { rate: 0, auc: 0 }, fae = 0;
 for (const [label, name, staleness] of runs) {
-  const { result: r } = await trainPolicy(kernels, presets.kaggle, train, test, name, { batchSize: 1024, budgetBytes, seed: 12, learnBatches: 30, staleness });
+  const { result: r } = await trainPolicy(device, presets.kaggle, train, test, name, { batchSize: 1024, budgetBytes, seed: 12, learnBatches: 30, staleness });
   if (name === 'baseline') baseline = { rate: r.samplesPerSecond, auc: r.test!.auc };
   if (label === 'FAE') fae = r.samplesPerSecond;
   const decisions = (r.policy.stalenessDecisions ?? []) as { threshold: number; inBand: boolean }[];

@@ -1,6 +1,6 @@
 /** One training run of a policy for the policy benchmarks: same model seed, data order and optimizer for all. */
 import type { Dataset } from '../src/data/dataset.ts';
-import type { Kernels } from '../src/kernels/kernels.ts';
+import type { Device } from '../src/device/device.ts';
 import type { DlrmArch } from '../src/model/arch.ts';
 import { Dlrm } from '../src/model/dlrm.ts';
 import { Optimizer } from '../src/optim/optimizer.ts';
@@ -21,14 +21,14 @@ export interface PolicyRun {
 }
 
 export async function trainPolicy(
-  kernels: Kernels, arch: DlrmArch, train: Dataset, test: Dataset, name: BenchPolicy,
+  device: Device, arch: DlrmArch, train: Dataset, test: Dataset, name: BenchPolicy,
   options: { batchSize: number; budgetBytes: number; seed: number; learnBatches?: number; staleness?: StalenessOptions },
 ): Promise<PolicyRun> {
-  const model = new Dlrm(kernels, arch, options.seed);
+  const { kernels } = device, model = new Dlrm(kernels, arch, options.seed);
   const optimizer = new Optimizer(kernels, { name: 'sgd', lr: 0.1, eps: 0, initialAccumulator: 0 });
   const source = new DatasetSource(train, options.batchSize, true, options.seed, Infinity);
   const [registered, schedule] = name.split(' ') as [PolicyName, FaeSchedule | undefined];
-  const ctx = policyContext(kernels, model, optimizer, source);
+  const ctx = policyContext(device, model, optimizer, source);
   const policy = createPolicy(registered, ctx, {
     seed: options.seed, staleness: options.staleness ?? defaultStaleness,
     fae: { budgetBytes: options.budgetBytes, samplingRate: 0.05, quota: 'global', schedule: schedule ?? 'adaptive' },

@@ -222,7 +222,7 @@ describe('streaming loader', () => {
     const slice = readRowRange(out, m, 100, 140);
     assert.deepEqual(slice.labels, data.labels.subarray(100, 140));
     assert.deepEqual(slice.categorical[2], data.categorical[2].subarray(100, 140));
-    const { createKernels } = await import('../src/kernels/index.ts');
+    const { createKernels } = await import('../src/device/registry.ts');
     const engines = [null, createKernels('auto').lane('loader'), createKernels('typescript').lane('loader')];
     const order = (epoch: number, buffer: number, engine = engines[0]) => {
       const seen: number[] = [];

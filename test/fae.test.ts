@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { generateSynthetic } from '../src/data/synthetic.ts';
 import { batchesOf, type Dataset } from '../src/data/dataset.ts';
-import { createKernels } from '../src/kernels/index.ts';
+import { deviceFor } from '../src/device/registry.ts';
 import { Dlrm } from '../src/model/dlrm.ts';
 import { Optimizer, type OptimizerName } from '../src/optim/optimizer.ts';
 import { bytesPerRow, planPlacement, type TierBudget } from '../src/embedding/planner.ts';
@@ -19,7 +19,7 @@ import { formatBytes } from '../src/util/bytes.ts';
 import { DatasetSource } from '../src/data/sources.ts';
 import { evaluate } from '../src/train/evaluate.ts';
 
-const kernels = createKernels('auto', 2);
+const device = deviceFor('auto', 2), { kernels } = device;
 const arch = { bottomMlp: [13, 16, 8], topMlp: [16, 1], embeddingDim: 8, tableRows: [300, 50, 1000, 7], interaction: 'dot' as const };
 /** A one-tier placement (the hot set) of rows of `bytes` each within `budget`. */
 const hotSet = (profile: AccessProfile, ranking: RowRanking, bytes: number, budget: number, quota: 'global' | 'per-table' = 'global'): Placement =>
@@ -94,7 +94,7 @@ describe('fast tier', () => {
       const config = { name: optimizer, lr: 0.1, eps: 1e-10, initialAccumulator: 0.01 };
       const side = () => {
         const optimizer = new Optimizer(kernels, config);
-        return { optimizer, ctx: policyContext(kernels, new Dlrm(kernels, arch, 5), optimizer, new DatasetSource(data, 64, false, 1, 1)) };
+        return { optimizer, ctx: policyContext(device, new Dlrm(kernels, arch, 5), optimizer, new DatasetSource(data, 64, false, 1, 1)) };
       };
       const a = side(), b = side();
       const fast = fastTier(b.ctx, hot, 0), home = homeTier(b.ctx), sync = new TierSync(kernels, hot, 0, fast, home, optimizer === 'adagrad');
@@ -121,7 +121,7 @@ describe('fast tier', () => {
     const profile = profileAccesses(data, 1, 1);
     const hot = hotSet(profile, rankRows(profile), 32, 32 * 1000);
     const rows = hot.rowsIn(0).toLocaleString('en-US');
-    const ctx = { ...policyContext(kernels, new Dlrm(kernels, arch, 5), new Optimizer(kernels, { name: 'sgd', lr: 0.1, eps: 0, initialAccumulator: 0 }), new DatasetSource(data, 64, false, 1, 1)), memory: () => ({ totalBytes: 1000, freeBytes: 1000 }) };
+    const ctx = { ...policyContext(device, new Dlrm(kernels, arch, 5), new Optimizer(kernels, { name: 'sgd', lr: 0.1, eps: 0, initialAccumulator: 0 }), new DatasetSource(data, 64, false, 1, 1)), device: Object.assign(Object.create(device), { memory: () => ({ totalBytes: 1000, freeBytes: 1000 }) }) };
     assert.throws(() => fastTier(ctx, hot, 0), (e: Error) => e instanceof FastTierError &&
       e.message === `the fast tier needs ${formatBytes(hot.rowsIn(0) * 32)} (${rows} rows x 32 bytes) but the device has 1000 B free; lower --hot-budget`);
   });
@@ -134,7 +134,7 @@ describe('FAE policy', () => {
     const run = (policyName: 'baseline' | 'adaptive' | 'cold-then-hot') => {
       const model = new Dlrm(kernels, arch, 9);
       const optimizer = new Optimizer(kernels, { name: 'sgd', lr: 0.1, eps: 0, initialAccumulator: 0 });
-      const source = new DatasetSource(train, 32, true, 9, Infinity), ctx = policyContext(kernels, model, optimizer, source);
+      const source = new DatasetSource(train, 32, true, 9, Infinity), ctx = policyContext(device, model, optimizer, source);
       if (policyName === 'baseline') {
         const stepper = new Stepper(model, optimizer), tier = homeTier(ctx);
         for (const b of source.batches(0)) stepper.on(b, tier);

@@ -163,7 +163,7 @@ describe('multi-hot features', () => {
 
     // The streaming loader (a shuffle buffer over blocks) gives every row once per epoch, with its bag.
     const { StreamingSource } = await import('../src/data/streaming.ts');
-    const { createKernels } = await import('../src/kernels/index.ts');
+    const { createKernels } = await import('../src/device/registry.ts');
     const rowText = (label: number, user: number, bag: ArrayLike<number>) => `${label}:${user}:${Array.from(bag).join('|')}`;
     const expected = lines.map((_, r) => rowText(data.labels[r], data.categorical[0][r], data.categorical[1].subarray(offsets[r], offsets[r + 1]))).sort();
     const streamed: string[] = [];

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { createKernels } from '../src/kernels/index.ts';
+import { createKernels } from '../src/device/registry.ts';
 import { mergeRowGradients } from '../src/kernels/typescript.ts';
 import type { DlrmArch } from '../src/model/arch.ts';
 import { forwardOn } from '../src/model/model.ts';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { batchesOf, type Dataset } from '../src/data/dataset.ts';
 import { generateSynthetic, trueTopRows } from '../src/data/synthetic.ts';
-import { createKernels, type BackendName } from '../src/kernels/index.ts';
+import { type BackendName, deviceFor } from '../src/device/registry.ts';
 import { Dlrm } from '../src/model/dlrm.ts';
 import { Optimizer, type OptimizerName } from '../src/optim/optimizer.ts';
 import { bytesPerRow, planPlacement } from '../src/embedding/planner.ts';
@@ -21,11 +21,11 @@ const arch = { bottomMlp: [13, 16, 8], topMlp: [16, 1], embeddingDim: 8, tableRo
 const data: Dataset = generateSynthetic({ rows: 64 * 60, tableRows: arch.tableRows, denseFeatures: 13, zipf: 1.3, seed: 4 });
 
 function train(backend: BackendName, make: (ctx: PolicyContext) => Policy, optimizer: OptimizerName, steps: number) {
-  const kernels = createKernels(backend, 2);
+  const device = deviceFor(backend, 2), { kernels } = device;
   const model = new Dlrm(kernels, arch, 21);
   const opt = new Optimizer(kernels, { name: optimizer, lr: 0.05, eps: 1e-10, initialAccumulator: 0.01 });
   const source = new DatasetSource(data, 64, true, 21, steps);
-  const ctx = policyContext(kernels, model, opt, source), policy = make(ctx);
+  const ctx = policyContext(device, model, opt, source), policy = make(ctx);
   for (const batch of policy.schedule(source, 0, 0)) policy.step(batch);
   policy.settle();
   return { model, home: ctx.home, policy };
@@ -69,7 +69,7 @@ describe('hotline policy', () => {
   });
 
   it('a planted read-after-write conflict is refetched: the gathered rows equal a fresh gather', () => {
-    const kernels = createKernels('native', 1);
+    const device = deviceFor('native', 1), { kernels } = device;
     const engine = kernels.lane('host');
     const table = new Float32Array(10 * 4).map((_, i) => i), out = new Float32Array(2 * 4), fresh = new Float32Array(2 * 4);
     const bags = { indices: [Int32Array.from([3, 7])], offsets: [Int32Array.from([0, 1, 2])] };

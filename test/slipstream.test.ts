@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Dataset } from '../src/data/dataset.ts';
 import { generateSynthetic } from '../src/data/synthetic.ts';
-import { createKernels } from '../src/kernels/index.ts';
+import { deviceFor } from '../src/device/registry.ts';
 import { Dlrm } from '../src/model/dlrm.ts';
 import { Optimizer } from '../src/optim/optimizer.ts';
 import { bytesPerRow as bytesPerHotRow } from '../src/embedding/planner.ts';
@@ -64,10 +64,10 @@ describe('staleness', () => {
 const arch = { bottomMlp: [13, 16, 8], topMlp: [16, 1], embeddingDim: 8, tableRows: [300, 40, 800, 9], interaction: 'dot' as const };
 
 function trainSlipstream(data: Dataset) {
-  const kernels = createKernels('auto', 1);
+  const device = deviceFor('auto', 1), { kernels } = device;
   const model = new Dlrm(kernels, arch, 3);
   const optimizer = new Optimizer(kernels, { name: 'sgd', lr: 0.05, eps: 0, initialAccumulator: 0 });
-  const source = new DatasetSource(data, 32, true, 3, Infinity), ctx = policyContext(kernels, model, optimizer, source);
+  const source = new DatasetSource(data, 32, true, 3, Infinity), ctx = policyContext(device, model, optimizer, source);
   const policy = new FaePolicy(ctx, source, {
     budgetBytes: 200 * bytesPerHotRow(8, 0), samplingRate: 0.3, quota: 'global', schedule: 'adaptive', seed: 3,
     staleness: { ...defaultStaleness, startHotBatch: 20, windowShare: 0.1, targetDrop: 0.3, band: 0.1, minSamples: 300 },
@@ -102,11 +102,11 @@ describe('slipstream on FAE', () => {
 describe('slipstream on Hotline', () => {
   it('skips stale popular inputs after the decision and trains the rest', () => {
     const data = generateSynthetic({ rows: 12000, tableRows: arch.tableRows, denseFeatures: 13, zipf: 1.3, seed: 6 });
-    const kernels = createKernels('auto', 1);
+    const device = deviceFor('auto', 1), { kernels } = device;
     const model = new Dlrm(kernels, arch, 3);
     const optimizer = new Optimizer(kernels, { name: 'sgd', lr: 0.05, eps: 0, initialAccumulator: 0 });
     const source = new DatasetSource(data, 64, true, 3, Infinity);
-    const policy = new HotlinePolicy(policyContext(kernels, model, optimizer, source), {
+    const policy = new HotlinePolicy(policyContext(device, model, optimizer, source), {
       budgetBytes: 300 * bytesPerHotRow(8, 0), learnBatches: 10, learnSamplingRate: 1, relearnEvery: 0, hysteresis: 1.5, pipeline: true, seed: 3,
       staleness: { ...defaultStaleness, startHotBatch: 20, windowShare: 0.1, targetDrop: 0.3, band: 0.1, minSamples: 300 },
     });

@@ -6,7 +6,7 @@ import { DataError } from '../util/errors.ts';
 import { readCriteoTsv } from '../data/criteo-tsv.ts';
 import { type Dataset, sliceRows } from '../data/dataset.ts';
 import { generateSynthetic } from '../data/synthetic.ts';
-import type { Kernels } from '../kernels/kernels.ts';
+import type { Device } from '../device/device.ts';
 import type { BatchSource } from '../data/batch.ts';
 import { DatasetSource, RandomSource } from '../data/sources.ts';
 import type { TrainConfig } from './train-config.ts';
@@ -56,7 +56,7 @@ function requireRows(source: string, split: string, rows: number, trainRows: num
 }
 
 /** The configured data; verify: check a dataset's files against their checksums first. */
-export function prepareData(config: TrainConfig, kernels: Kernels, verify = false): PreparedData {
+export function prepareData(config: TrainConfig, device: Device, verify = false): PreparedData {
   const { data, arch } = config;
   if (data.kind === 'binary' && config.shuffleBuffer > 0) {
     if (data.split === 'random') throw new UsageError('--shuffle-buffer streams the dataset: use --split kaggle or day');
@@ -64,7 +64,7 @@ export function prepareData(config: TrainConfig, kernels: Kernels, verify = fals
     if (verify) verifyChecksums(data.path, manifest);
     const { trainEnd, testEnd } = splitBoundaries(manifest, data.split);
     requireRows(data.path, `--split ${data.split}`, manifest.rows, trainEnd, testEnd - trainEnd);
-    const source = new StreamingSource(data.path, manifest, 0, trainEnd, config.batchSize, config.shuffleBuffer, config.seed, kernels.lane('loader'));
+    const source = new StreamingSource(data.path, manifest, 0, trainEnd, config.batchSize, config.shuffleBuffer, config.seed, device.lane('loader'));
     const test = readRowRange(data.path, manifest, trainEnd, testEnd);
     return { source, test, tableRows: manifest.cardinalities, denseFeatures: manifest.denseNames.length };
   }

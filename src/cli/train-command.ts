@@ -9,7 +9,7 @@ import { readJsonFile } from '../util/os-error.ts';
 import { checkMemoryNeed } from '../model/memory-need.ts';
 import { CheckpointError, CheckpointStore } from '../checkpoint/checkpoint-store.ts';
 import { policyTensors, restoreRunCheckpoint, type RunParts, saveRunCheckpoint } from '../checkpoint/run-checkpoint.ts';
-import { createKernels } from '../kernels/index.ts';
+import { deviceFor } from '../device/registry.ts';
 import { describeArch, type DlrmArch, validateArch } from '../model/arch.ts';
 import { Dlrm } from '../model/dlrm.ts';
 import { Optimizer } from '../optim/optimizer.ts';
@@ -80,9 +80,9 @@ function fingerprintOf(config: TrainConfig): DataFingerprint | null {
 
 /** Trains as configured: a new run, or the resumed run in `resumed`. */
 export async function runTraining(config: TrainConfig, out: NodeJS.WriteStream = process.stdout, resumed?: RunDir): Promise<TrainingRun> {
-  const kernels = createKernels(config.backend, config.threads);
+  const device = deviceFor(config.backend, config.threads), { kernels } = device;
   // A resumed run's dataset files are verified against their checksums: the run must go on with the same bytes.
-  const prepared = prepareData(config, kernels, Boolean(resumed));
+  const prepared = prepareData(config, device, Boolean(resumed));
   // The bottom MLP's input is the data's dense features (13 for Criteo, none for MovieLens or libFM sources).
   const arch: DlrmArch = validateArch({ ...config.arch, tableRows: prepared.tableRows, bottomMlp: [prepared.denseFeatures, ...config.arch.bottomMlp.slice(1)] });
   checkMemoryNeed(arch, {
@@ -101,17 +101,17 @@ export async function runTraining(config: TrainConfig, out: NodeJS.WriteStream =
     name: config.optimizer, lr: config.learningRate, eps: 1e-10, initialAccumulator: config.adagradInitialAccumulator,
   });
   const saved = checkpoint && { json: (checkpoint.manifest.state as { policy: Record<string, unknown> }).policy, tensors: policyTensors(checkpoint) };
-  const ctx = policyContext(kernels, model, optimizer, prepared.source, saved), { home } = ctx;
+  const ctx = policyContext(device, model, optimizer, prepared.source, saved), { home } = ctx;
   const policy = createPolicy(config.policy, ctx, { seed: config.seed, fae: config.fae, hotline: config.hotline, staleness: config.staleness });
   const parts: RunParts | null = runDir ? { model, home, optimizer, policy, runDir, tableNames: checkpointTableNames(config, arch.tableRows.length) } : null;
   let from: TrainerState | undefined;
   if (parts && checkpoint) {
     from = restoreRunCheckpoint(checkpoint, parts, (message) => out.write(`hotline: ${message}\n`));
-    parts.runDir.append('events.jsonl', { step: from.steps, event: 'resume', checkpoint: checkpoint.name, environment: environment(kernels, config) });
+    parts.runDir.append('events.jsonl', { step: from.steps, event: 'resume', checkpoint: checkpoint.name, environment: environment(device, config) });
     out.write(`resumed from ${checkpoint.path} at step ${from.steps}\n`);
   } else if (runDir) {
     runDir.writeJson('config.json', { ...config, arch, dataFingerprint: fingerprintOf(config) } satisfies RunConfigFile);
-    runDir.writeJson('environment.json', environment(kernels, config));
+    runDir.writeJson('environment.json', environment(device, config));
     if (prepared.source instanceof DatasetSource && policyEntry(config.policy).fastTier) {
       const rowBytes = bytesPerRow(arch.embeddingDim, config.optimizer === 'adagrad' ? 1 : 0);
       const budgets = [...standardBudgets, config.fae.budgetBytes];

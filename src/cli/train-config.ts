@@ -1,6 +1,6 @@
 /** The resolved, typed configuration of a training run, built from the validated options. */
 import { type DlrmArch, type Interaction, parseWidths, presets } from '../model/arch.ts';
-import type { BackendName } from '../kernels/index.ts';
+import type { BackendName } from '../device/registry.ts';
 import type { OptimizerName } from '../optim/optimizer.ts';
 import type { SplitRule } from '../data/binary-dataset.ts';
 import type { FaeSchedule } from '../policies/fae.ts';

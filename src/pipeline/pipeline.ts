@@ -13,7 +13,7 @@
 import type { Batch } from '../data/batch.ts';
 import type { Placement } from '../embedding/placement.ts';
 import type { EmbeddingTier } from '../embedding/tier.ts';
-import type { Lane } from '../io/lane.ts';
+import type { Lane, LaneJob } from '../io/lane.ts';
 import type { Kernels } from '../kernels/kernels.ts';
 import type { Model } from '../model/model.ts';
 import { bceWithLogits } from '../model/loss.ts';
@@ -57,7 +57,7 @@ export class Pipeline {
   private placement: Placement | null = null;
   private tiers: readonly EmbeddingTier[] = [];
 
-  /** clock: any lane, for the monotonic clock and waiting on jobs (job ids name their lane). */
+  /** clock: any lane, for the monotonic clock the lanes' job times are on. */
   constructor(
     private readonly kernels: Kernels, private readonly model: Model, private readonly optimizer: Optimizer,
     private readonly clock: Lane, private readonly lookAhead: boolean,
@@ -115,7 +115,7 @@ export class Pipeline {
     this.stats.inputs += n;
     this.stats.fastInputs += current.fastInputs;
     if (n === 0) { // every input was left out
-      for (const { job } of current.jobs) this.clock.wait(job);
+      for (const { tier, job } of current.jobs) this.waitOn(tier, job);
       return 0;
     }
     const t0 = this.clock.now();
@@ -176,21 +176,26 @@ export class Pipeline {
   }
 
   private record(step: number, tier: number, job: number, kind: 'pool' | 'repool' | 'update'): void {
-    const r = this.clock.wait(job), lane = this.tiers[tier].kind;
+    const r = this.waitOn(tier, job), lane = this.tiers[tier].lane!.owner;
     if (kind !== 'update') this.stats.laneNs += r.endNs - r.startNs;
     this.stats.repooledBags += r.count;
     this.timeline.mark(step, lane, kind === 'pool' ? 'gather' : kind === 'repool' ? 'refetch' : 'update', r.startNs, r.endNs);
   }
 
   private discardPrefetch(): void {
-    if (this.prefetched) for (const { job } of this.prefetched.jobs) this.clock.wait(job);
+    if (this.prefetched) for (const { tier, job } of this.prefetched.jobs) this.waitOn(tier, job);
     this.prefetched = null;
   }
 
   /** Waits for every job in flight, so every tier is current. */
   drain(): void {
     this.discardPrefetch();
-    for (const u of this.pendingUpdates) this.clock.wait(u.job);
+    for (const u of this.pendingUpdates) this.waitOn(u.tier, u.job);
     this.pendingUpdates = [];
+  }
+
+  /** A job of tier k's lane, once it has run. */
+  private waitOn(k: number, job: number): LaneJob {
+    return this.tiers[k].lane!.wait(job);
   }
 }

@@ -113,7 +113,7 @@ export class FaePolicy implements Policy {
     split.hot.forEach((row, i) => (this.hotIndexOf[row] = i));
     this.fast = fastTier(ctx, this.placement, 0);
     this.home = homeTier(ctx);
-    this.sync = new TierSync(ctx.kernels, this.placement, 0, this.fast, this.home, optimizer.rowState !== null);
+    this.sync = new TierSync(ctx.device.kernels, this.placement, 0, this.fast, this.home, optimizer.rowState !== null);
     this.stepper = new Stepper(model, optimizer);
     const dim = model.arch.embeddingDim;
     this.slipstream = options.staleness ? new Slipstream(options.staleness, () => readTier(this.fast, this.placement, 0), dim, options.seed) : null;

@@ -92,9 +92,9 @@ export class HotlinePolicy implements Policy {
   private s: HotlineState = { steps: 0, fragmentedSteps: 0, skipped: 0, relearns: 0, migratedRows: 0 };
 
   constructor(private readonly ctx: PolicyContext, private readonly options: HotlineOptions) {
-    const { model, optimizer, kernels } = ctx;
+    const { model, optimizer, device } = ctx, { kernels } = device;
     this.learner = new AccessLearner(model.arch.tableRows, options.learnSamplingRate, options.seed);
-    this.lane = kernels.lane('host');
+    this.lane = device.lane('host');
     this.home = homeTier(ctx, this.lane);
     this.inlineHome = homeTier(ctx);
     this.stepper = new Stepper(model, optimizer);
@@ -162,7 +162,7 @@ export class HotlinePolicy implements Policy {
   private usePlacement(placement: Placement): number {
     this.placement = placement;
     this.fast = fastTier(this.ctx, placement, 0);
-    this.sync = new TierSync(this.ctx.kernels, placement, 0, this.fast, this.home, this.ctx.optimizer.rowState !== null);
+    this.sync = new TierSync(this.ctx.device.kernels, placement, 0, this.fast, this.home, this.ctx.optimizer.rowState !== null);
     this.pipeline.place(placement, [this.fast, this.home]);
     return this.sync.loadFromHome();
   }

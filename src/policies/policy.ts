@@ -5,7 +5,7 @@
  */
 import type { Batch, BatchSource } from '../data/batch.ts';
 import type { HostTables } from '../embedding/tables.ts';
-import type { Kernels } from '../kernels/kernels.ts';
+import type { Device } from '../device/device.ts';
 import type { Dlrm } from '../model/dlrm.ts';
 import type { Optimizer } from '../optim/optimizer.ts';
 import type { TimelineEvent } from '../pipeline/timeline.ts';
@@ -27,21 +27,15 @@ export interface StepResult {
   loss: number | Promise<number>;
 }
 
-/** The memory of the device a fast tier lives on (its capacity check). */
-export interface DeviceMemory {
-  totalBytes: number;
-  freeBytes: number;
-}
-
 /** What every policy is built from. */
 export interface PolicyContext {
-  kernels: Kernels;
+  /** Runs the math, holds the fast tier, gives the lanes. */
+  device: Device;
   model: Dlrm;
   optimizer: Optimizer;
   /** Every row of every table: the home tier's memory. */
   home: HostTables;
   source: BatchSource;
-  memory: () => DeviceMemory;
   /** The checkpoint being resumed, for the state a policy needs at construction (FAE's hot set). */
   saved: { json: Record<string, unknown>; tensors: TensorReader } | null;
 }

@@ -10,20 +10,20 @@ export class FastTierError extends Error {}
 /** Every row of every table, pooled inline or, with a lane, as jobs on it. */
 export function homeTier(ctx: PolicyContext, lane: Lane | null = null): MemoryTier {
   const { home, optimizer } = ctx, state = optimizer.rowState;
-  return new MemoryTier('host', ctx.kernels, home.weights, state ? home.rowWiseStates(state.initial) : null, home.dim, lane);
+  return new MemoryTier('host', ctx.device.kernels, home.weights, state ? home.rowWiseStates(state.initial) : null, home.dim, lane);
 }
 
 /** Placed tier k in the device's memory (one compact table), refused when the device cannot hold it. */
 export function fastTier(ctx: PolicyContext, placement: Placement, k: number): MemoryTier {
   const { home, optimizer } = ctx, rows = placement.rowsIn(k), state = optimizer.rowState;
-  const bytes = rows * 4 * (home.dim + (state ? 1 : 0)), free = ctx.memory().freeBytes;
+  const bytes = rows * 4 * (home.dim + (state ? 1 : 0)), free = ctx.device.memory().freeBytes;
   if (bytes > free) {
     throw new FastTierError(
       `the fast tier needs ${formatBytes(bytes)} (${rows.toLocaleString('en-US')} rows x ${bytes / Math.max(1, rows)} bytes) ` +
         `but the device has ${formatBytes(free)} free; lower --hot-budget`,
     );
   }
-  return compactTier('device', ctx.kernels, home.tables.length, rows, home.dim, state);
+  return compactTier('device', ctx.device.kernels, home.tables.length, rows, home.dim, state);
 }
 
 /** A copy of placed tier k's rows, slot by slot (Slipstream's snapshots). */

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { readCriteoTsv } from '../data/criteo-tsv.ts';
 import { type Dataset, sliceRows } from '../data/dataset.ts';
-import type { Kernels } from '../kernels/kernels.ts';
+import type { Device } from '../device/device.ts';
 import { type DlrmArch, presets } from '../model/arch.ts';
 import { Dlrm } from '../model/dlrm.ts';
 import type { HostTables } from '../embedding/tables.ts';
@@ -37,11 +37,11 @@ export function loadCriteoSample(): CriteoSample {
 }
 
 /** Trains hotline's baseline on the sample; onInit sees the model before the first step. */
-export function trainCriteoSample(kernels: Kernels, sample: CriteoSample, onInit?: (model: Dlrm, home: HostTables) => void): number {
+export function trainCriteoSample(device: Device, sample: CriteoSample, onInit?: (model: Dlrm, home: HostTables) => void): number {
   const { batchSize, learningRate, seed } = criteoSampleSettings;
-  const model = new Dlrm(kernels, sample.arch, seed);
+  const { kernels } = device, model = new Dlrm(kernels, sample.arch, seed);
   const source = new DatasetSource(sample.train, batchSize, false, seed, Infinity);
-  const ctx = policyContext(kernels, model, new Optimizer(kernels, { name: 'sgd', lr: learningRate, eps: 0, initialAccumulator: 0 }), source);
+  const ctx = policyContext(device, model, new Optimizer(kernels, { name: 'sgd', lr: learningRate, eps: 0, initialAccumulator: 0 }), source);
   onInit?.(model, ctx.home);
   const policy = new BaselinePolicy(ctx);
   for (const batch of source.batches(0)) policy.step(batch);

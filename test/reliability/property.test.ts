@@ -24,7 +24,7 @@ import { preprocess, type PreprocessOptions } from '../../src/data/preprocess.ts
 import { StreamingSource } from '../../src/data/streaming.ts';
 import { generateSynthetic } from '../../src/data/synthetic.ts';
 import { BinaryDatasetWriter } from '../../src/data/write-binary.ts';
-import { createKernels } from '../../src/kernels/index.ts';
+import { createKernels } from '../../src/device/registry.ts';
 import { ArchError } from '../../src/model/arch.ts';
 import { describeOsError, isOsError } from '../../src/util/os-error.ts';
 import { printable } from '../../src/util/printable.ts';

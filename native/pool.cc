@@ -1,10 +1,17 @@
 #include "pool.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <memory>
 
 namespace {
-constexpr int kSpinIterations = 1 << 16;
+// How long an idle worker spins before it sleeps on the futex: long enough to catch the next kernel of a step
+// (they come back to back), short enough to leave the core to a lane's thread. HOTLINE_POOL_SPIN overrides it
+// (bench/threads.ts measures the choice).
+const int kSpinIterations = [] {
+  const char* asked = std::getenv("HOTLINE_POOL_SPIN");
+  return asked != nullptr ? std::max(0, std::atoi(asked)) : 1 << 16;
+}();
 std::unique_ptr<Pool> globalPool;
 
 inline void cpuRelax() {

@@ -51,7 +51,7 @@ export const trainOptions = {
   'print-freq': { kind: { type: 'int', min: 1 }, default: 100, help: 'steps between progress lines when not on a terminal' },
   'seed': { kind: { type: 'int', min: 0 }, default: 123, help: 'seed for initialisation, shuffling and generated data' },
   'shuffle': { kind: { type: 'flag' }, default: true, help: 'shuffle the training rows each epoch (--no-shuffle to keep file order)' },
-  'threads': { kind: { type: 'int', min: 1 }, default: 1, help: 'compute threads' },
+  'threads': { kind: { type: 'int', min: 1 }, default: availableParallelism(), help: "compute threads (this machine's cores)" },
   'policy': { kind: { type: 'enum', values: policyNames }, default: 'baseline', help: policyNames.map((n) => `${n} (${policies[n].summary})`).join('; ') },
   'hot-budget': { kind: { type: 'bytes' }, default: '256MiB', help: 'fast-tier budget for hot rows and their optimizer state' },
   'sampling-rate': { kind: { type: 'number', min: 0, exclusiveMin: true, max: 1 }, default: 0.05, help: 'share of the training inputs the profiler samples (1: all)' },

@@ -13,7 +13,7 @@ import { classifyInputs, hotInputCurve } from '../src/popularity/hot-inputs.ts';
 import { type AccessProfile, profileAccesses, rankRows, type RowRanking } from '../src/popularity/profiler.ts';
 import { policyContext } from '../src/policies/context.ts';
 import { FaePolicy } from '../src/policies/fae.ts';
-import { Stepper } from '../src/policies/step.ts';
+import { Stepper } from '../src/pipeline/step.ts';
 import { fastTier, FastTierError, homeTier } from '../src/policies/tiers.ts';
 import { formatBytes } from '../src/util/bytes.ts';
 import { DatasetSource } from '../src/data/sources.ts';

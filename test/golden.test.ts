@@ -6,7 +6,7 @@ import { createKernels } from '../src/device/registry.ts';
 import { mergeRowGradients } from '../src/kernels/typescript.ts';
 import type { DlrmArch } from '../src/model/arch.ts';
 import { forwardOn } from '../src/model/model.ts';
-import { Stepper } from '../src/policies/step.ts';
+import { Stepper } from '../src/pipeline/step.ts';
 import { tableBags } from '../src/tensor/jagged.ts';
 import { bceWithLogits, sigmoid } from '../src/model/loss.ts';
 import { Optimizer, type OptimizerName } from '../src/optim/optimizer.ts';

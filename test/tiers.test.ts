@@ -13,7 +13,7 @@ import { Dlrm } from '../src/model/dlrm.ts';
 import { Optimizer, type OptimizerName } from '../src/optim/optimizer.ts';
 import { Pipeline } from '../src/pipeline/pipeline.ts';
 import { policyContext } from '../src/policies/context.ts';
-import { Stepper } from '../src/policies/step.ts';
+import { Stepper } from '../src/pipeline/step.ts';
 import { homeTier } from '../src/policies/tiers.ts';
 import { profileAccesses, rankRows } from '../src/popularity/profiler.ts';
 

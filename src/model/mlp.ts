@@ -88,21 +88,20 @@ export class Mlp {
    * Back-propagates outputGrad() into the layer gradients; returns the input gradient when asked for.
    * With sgdRate, each layer is updated by SGD right after its input gradient is computed, the weight
    * gradient going straight into the weights (W -= rate * dY^T X as one GEMM, never materialised).
-   * With accumulate, the layer gradients are added to (micro-batches of one mini-batch).
    */
-  backward(wantInputGrad: boolean, sgdRate: number | null = null, accumulate = false): Float32Array | null {
+  backward(wantInputGrad: boolean, sgdRate: number | null = null): Float32Array | null {
     const batch = this.batch;
     for (let l = this.layers.length - 1; l >= 0; l--) {
       const layer = this.layers[l];
       const dy = this.outputGrads[l];
       const x = l === 0 ? this.input : this.outputs[l - 1];
-      this.kernels.activationBackward(dy, this.outputs[l], batch, layer.outputs, layer.relu, layer.biasGrad, accumulate);
+      this.kernels.activationBackward(dy, this.outputs[l], batch, layer.outputs, layer.relu, layer.biasGrad, false);
       if (l > 0 || wantInputGrad) {
         const dx = l === 0 ? this.inputGradBuffer : this.outputGrads[l - 1];
         this.kernels.gemm(false, false, batch, layer.inputs, layer.outputs, 1, dy, layer.outputs, layer.weight, layer.inputs, 0, dx, layer.inputs);
       }
       if (sgdRate === null) {
-        this.kernels.gemm(true, false, layer.outputs, layer.inputs, batch, 1, dy, layer.outputs, x, layer.inputs, accumulate ? 1 : 0, layer.weightGrad, layer.inputs);
+        this.kernels.gemm(true, false, layer.outputs, layer.inputs, batch, 1, dy, layer.outputs, x, layer.inputs, 0, layer.weightGrad, layer.inputs);
       } else {
         this.kernels.gemm(true, false, layer.outputs, layer.inputs, batch, -sgdRate, dy, layer.outputs, x, layer.inputs, 1, layer.weight, layer.inputs);
         this.kernels.denseSgd(layer.bias, layer.biasGrad, sgdRate);

@@ -16,9 +16,9 @@ import type { EmbeddingTier } from '../embedding/tier.ts';
 import type { Lane, LaneJob } from '../io/lane.ts';
 import type { Kernels } from '../kernels/kernels.ts';
 import type { Model } from '../model/model.ts';
-import { bceWithLogits } from '../model/loss.ts';
 import type { Optimizer } from '../optim/optimizer.ts';
 import type { Jagged } from '../tensor/jagged.ts';
+import { Stepper } from './step.ts';
 import { Timeline } from './timeline.ts';
 
 /** A mini-batch split by tier, with its laned tiers' pools in flight. */
@@ -50,7 +50,7 @@ export class Pipeline {
   /** Each laned tier's update of the last step, with what it reads (kept alive until it ran). */
   private pendingUpdates: { tier: number; job: number; reads: unknown[] }[] = [];
   private readonly buffers = new Map<string, Float32Array>();
-  private dLogits = new Float32Array(0);
+  private readonly stepper: Stepper;
   private steps = 0;
   private splits = 0;
 
@@ -61,7 +61,9 @@ export class Pipeline {
   constructor(
     private readonly kernels: Kernels, private readonly model: Model, private readonly optimizer: Optimizer,
     private readonly clock: Lane, private readonly lookAhead: boolean,
-  ) {}
+  ) {
+    this.stepper = new Stepper(model, optimizer);
+  }
 
   /** Trains on this placement from now on; tiers[k] serves its tier k (fastest first, the home tier last). */
   place(placement: Placement, tiers: readonly EmbeddingTier[]): void {
@@ -139,10 +141,7 @@ export class Pipeline {
     this.timeline.mark(step, 'compute', 'wait for the lanes', t1, t2);
     const upcoming = this.lookAhead && next ? (this.prefetched = next()) : null;
     for (const part of current.pooled.values()) for (let i = 0; i < part.length; i++) features[i] += part[i];
-    const d = this.lossGradient(n);
-    const loss = bceWithLogits(model.forwardOutput(features), batch.labels, n, d);
-    model.backward(d, this.optimizer.fusedDenseRate);
-    this.optimizer.applyDense(model);
+    const loss = this.stepper.finish(batch, model.forwardOutput(features));
     const grad = this.keep(`grad:${step % 2}`, model.embeddingGrad());
     const e1 = process.hrtime.bigint();
     this.tiers.forEach((tier, k) => {
@@ -159,11 +158,6 @@ export class Pipeline {
     }
     this.timeline.mark(step, 'compute', 'interaction, top MLP, backward, updates', t2, this.clock.now());
     return loss;
-  }
-
-  private lossGradient(n: number): Float32Array {
-    if (this.dLogits.length < n) this.dLogits = new Float32Array(n);
-    return this.dLogits.subarray(0, n);
   }
 
   /** A copy of a step's array in a buffer of its own (two alternate, as a lane may still read the last step's). */

@@ -2,7 +2,7 @@
 import type { Batch, BatchSource } from '../data/batch.ts';
 import type { EmbeddingTier } from '../embedding/tier.ts';
 import type { Policy, PolicyContext, PolicyEvents, PolicyState, StepResult } from './policy.ts';
-import { Stepper } from './step.ts';
+import { Stepper } from '../pipeline/step.ts';
 import { homeTier } from './tiers.ts';
 
 export class BaselinePolicy implements Policy {

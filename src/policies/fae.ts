@@ -26,7 +26,7 @@ import { Rng } from '../util/rng.ts';
 import type { TensorArray, TensorReader } from '../util/tensors.ts';
 import type { Policy, PolicyContext, PolicyEvents, PolicyState, StepResult } from './policy.ts';
 import { Slipstream, type StalenessOptions } from './slipstream.ts';
-import { Stepper } from './step.ts';
+import { Stepper } from '../pipeline/step.ts';
 import { fastTier, homeTier, readTier } from './tiers.ts';
 
 export type FaeSchedule = 'adaptive' | 'cold-then-hot';

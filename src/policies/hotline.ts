@@ -25,7 +25,7 @@ import { selectBags } from '../tensor/jagged.ts';
 import type { TensorArray, TensorReader } from '../util/tensors.ts';
 import type { Policy, PolicyContext, PolicyEvents, PolicyState, StepResult } from './policy.ts';
 import { Slipstream, type StalenessOptions } from './slipstream.ts';
-import { Stepper } from './step.ts';
+import { Stepper } from '../pipeline/step.ts';
 import { fastTier, homeTier, readTier } from './tiers.ts';
 
 export interface HotlineOptions {

@@ -3,6 +3,7 @@
  * build policies through this table only, so a new policy is one entry here.
  */
 import { DatasetSource } from '../data/sources.ts';
+import { ConfigError } from '../util/errors.ts';
 import { BaselinePolicy } from './baseline.ts';
 import { type FaeOptions, FaePolicy } from './fae.ts';
 import { type HotlineOptions, HotlinePolicy } from './hotline.ts';
@@ -17,7 +18,7 @@ export interface PolicyOptions {
   staleness: StalenessOptions;
 }
 
-export class PolicyError extends Error {}
+export class PolicyError extends ConfigError {}
 
 interface PolicyEntry {
   summary: string;

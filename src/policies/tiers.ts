@@ -3,9 +3,10 @@ import type { Placement } from '../embedding/placement.ts';
 import { compactTier, type EmbeddingTier, MemoryTier } from '../embedding/tier.ts';
 import type { Lane } from '../io/lane.ts';
 import { formatBytes } from '../util/bytes.ts';
+import { ConfigError } from '../util/errors.ts';
 import type { PolicyContext } from './policy.ts';
 
-export class FastTierError extends Error {}
+export class FastTierError extends ConfigError {}
 
 /** Every row of every table, pooled inline or, with a lane, as jobs on it. */
 export function homeTier(ctx: PolicyContext, lane: Lane | null = null): MemoryTier {

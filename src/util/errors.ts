@@ -2,3 +2,6 @@
 
 /** Bad input: the message names the file, the line and the field (or the path in use), shown without a stack trace. */
 export class DataError extends Error {}
+
+/** A run that cannot be carried out as configured (a policy's requirement, a tier that does not fit its device). */
+export class ConfigError extends Error {}

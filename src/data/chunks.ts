@@ -7,11 +7,11 @@
 import { closeSync, openSync, readSync, statSync, createReadStream } from 'node:fs';
 import { createGunzip } from 'node:zlib';
 import { DataError } from '../util/errors.ts';
-import { loadAddon } from '../kernels/native.ts';
+import { loadNativeAddon } from '../util/addon.ts';
 import { readZipEntry } from './formats/zip.ts';
 
-const loaded = loadAddon();
-const addon = loaded instanceof Error ? null : (loaded as unknown as { countLineEnds(bytes: Uint8Array): number });
+const loaded = loadNativeAddon<{ countLineEnds(bytes: Uint8Array): number }>();
+const addon = loaded instanceof Error ? null : loaded;
 
 export interface Chunk {
   index: number;

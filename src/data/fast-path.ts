@@ -3,7 +3,7 @@
  * TypeScript versions as fallback and reference. Any chunk the native parser does not accept whole (a bad
  * line, a BOM) goes to the TypeScript parser, which words the errors and applies --on-bad-line.
  */
-import { loadAddon } from '../kernels/native.ts';
+import { loadNativeAddon } from '../util/addon.ts';
 import { criteoCategorical, criteoDense, parseCriteoLines } from './formats/criteo-tsv.ts';
 import type { ParseContext, ParsedRows } from './formats/lines.ts';
 
@@ -20,8 +20,8 @@ interface DataAddon {
   setThreads(threads: number): void;
 }
 
-const loaded = loadAddon();
-const addon = loaded instanceof Error ? null : (loaded as unknown as DataAddon);
+const loaded = loadNativeAddon<DataAddon>();
+const addon = loaded instanceof Error ? null : loaded;
 
 /** Threads the native parse, count and lookup work is spread over. */
 export function setDataThreads(threads: number): void {

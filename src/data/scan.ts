@@ -3,7 +3,7 @@
  * addon is built (vectorised, blocks spread over its thread pool), else the plain loops below, which give the
  * same answers and are the reference the native scans are tested against.
  */
-import { loadAddon } from '../kernels/native.ts';
+import { loadNativeAddon } from '../util/addon.ts';
 
 export interface Scans {
   /** The first id < 0 or >= rows. */
@@ -31,7 +31,7 @@ export const typescriptScans: Scans = {
   },
 };
 
-const addon = loadAddon();
+const addon = loadNativeAddon<Scans>();
 
 /** The addon's scans, or null when it is not built. */
 export const nativeScans: Scans | null = addon instanceof Error ? null : addon;

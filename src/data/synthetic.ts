@@ -3,7 +3,7 @@
  * ids scattered over the id space, log-normal counts as dense features, and a planted logistic signal
  * (per-id effects on some tables plus dense effects) so a DLRM has something real to learn.
  */
-import { streamKey, uniformAt } from '../kernels/counter-hash.ts';
+import { streamKey, uniformAt } from '../util/counter-hash.ts';
 import { Rng } from '../util/rng.ts';
 import type { Dataset } from './dataset.ts';
 

@@ -1,6 +1,5 @@
 /** The native backend: C++ kernels (OpenBLAS GEMM when linked) on a pool of threads, via N-API. */
-import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
+import { loadNativeAddon } from '../util/addon.ts';
 import type { Lane, LaneJob, LaneOwner } from '../io/lane.ts';
 import type { Kernels, SlotLayout, SparseUpdate } from './kernels.ts';
 import { type Jagged, tableBags } from '../tensor/jagged.ts';
@@ -42,16 +41,8 @@ interface Addon {
   firstNotBinary(labels: Float32Array): number;
 }
 
-const addonPath = fileURLToPath(new URL('../../build/Release/hotline.node', import.meta.url));
-
 /** Loads the addon, or returns the reason it cannot be used. */
-export function loadAddon(): Addon | Error {
-  try {
-    return createRequire(import.meta.url)(addonPath) as Addon;
-  } catch (error) {
-    return new Error(`native kernels not available (${(error as Error).message.split('\n')[0]}); run \`npm run build:native\``);
-  }
-}
+export const loadAddon = (): Addon | Error => loadNativeAddon<Addon>();
 
 /**
  * The native embedding kernels' bounds check (ids, offsets and array lengths checked before every kernel

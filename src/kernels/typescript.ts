@@ -6,7 +6,7 @@ import type { Lane, LaneJob, LaneOwner } from '../io/lane.ts';
 import type { Bags, Kernels, SlotLayout, SparseUpdate } from './kernels.ts';
 import { closeSync, openSync, readSync } from 'node:fs';
 import { type Jagged, tableBags } from '../tensor/jagged.ts';
-import { streamKey, uniformAt } from './counter-hash.ts';
+import { streamKey, uniformAt } from '../util/counter-hash.ts';
 
 /** The gradient of each distinct row a table's bags touched, summed over its lookups, in first-seen order. */
 export function mergeRowGradients(

@@ -1,7 +1,7 @@
 /** A finished (or running) run directory read back for reporting: config, environment, logs, summary, extras. */
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { UsageError } from '../cli/options.ts';
+import { DataError } from '../util/errors.ts';
 import type { TimelineEvent } from '../pipeline/timeline.ts';
 import type { AccessAnalysis } from '../popularity/analysis.ts';
 import type { TrainResult } from '../train/trainer.ts';
@@ -45,7 +45,7 @@ function readJson(file: string): unknown {
   try {
     return parseExact(readFileSync(file, 'utf8'));
   } catch (error) {
-    throw new UsageError(`${file}: ${(error as Error).message}`);
+    throw new DataError(`${file}: ${(error as Error).message}`);
   }
 }
 
@@ -61,7 +61,7 @@ function readLines(file: string): Record<string, unknown>[] {
     try {
       records.push(parseExact(line) as Record<string, unknown>);
     } catch {
-      if (i < lines.length - 1) throw new UsageError(`${file}:${i + 1}: not a JSON record`);
+      if (i < lines.length - 1) throw new DataError(`${file}:${i + 1}: not a JSON record`);
     }
   });
   return records;
@@ -69,7 +69,7 @@ function readLines(file: string): Record<string, unknown>[] {
 
 export function readRun(dir: string): RunRecord {
   const configFile = join(dir, 'config.json');
-  if (!existsSync(configFile)) throw new UsageError(`${dir}: no config.json, not a hotline run directory`);
+  if (!existsSync(configFile)) throw new DataError(`${dir}: no config.json, not a hotline run directory`);
   const config = readJson(configFile) as Record<string, unknown>;
   const metrics = readLines(join(dir, 'metrics.jsonl'));
   return {

@@ -47,21 +47,20 @@ describe('a table larger than 4 GiB', { skip }, () => {
   it('trains: a 6 GiB table of 100M rows on random data, on the host lane; rows never looked up keep their initial values', async () => {
     const arch: DlrmArch = { bottomMlp: [13, 32, dim], topMlp: [32, 1], embeddingDim: dim, tableRows: [100_000_000, 10], interaction: 'dot' };
     const seed = 5, batch = 128, steps = 10, big = arch.tableRows[0], boundary = (4 * GiB) / (dim * 4);
-    const kernels = native;
-    kernels.setThreads(2);
+    native.setThreads(2);
     const data = randomRows(arch.tableRows, 13, batch * steps, seed);
     // Rows around the 4 GiB boundary and the last row are looked up for sure, in the batches after learning.
     [boundary - 1, boundary, boundary + 1, big - 1].forEach((row, i) => (data.categorical[0][batch * steps - 1 - i] = row));
     const lookedUp = new Set(data.categorical[0]);
-    const model = new Dlrm(kernels, arch, seed);
-    const optimizer = new Optimizer(kernels, { name: 'sgd', lr: 0.5, eps: 1e-10, initialAccumulator: 0 });
+    const model = new Dlrm(native, arch, seed);
+    const optimizer = new Optimizer(native, { name: 'sgd', lr: 0.5, eps: 1e-10, initialAccumulator: 0 });
     const source = new DatasetSource(data, batch, false, seed, steps);
-    const ctx = policyContext(kernels, model, optimizer, source);
+    const ctx = policyContext(native, model, optimizer, source);
     const table = ctx.home.weights[0];
     assert.equal(table.byteLength, big * dim * 4);
     assert.ok(table.byteLength > 4 * GiB);
     // Watched: every row looked up, and windows at the start, at 2 GiB, at 4 GiB and at the end, mostly never looked up.
-    const windows = [0, 2 ** 25, boundary - 64, big - 64].flatMap((from) => Array.from({ length: 128 }, (_, i) => Math.min(big - 1, from + i)));
+    const windows = [0, 2 ** 25, boundary - 64, big - 128].flatMap((from) => Array.from({ length: 128 }, (_, i) => from + i));
     const watched = [...new Set([...lookedUp, ...windows])];
     const before = new Map(watched.map((row) => [row, rowsOf(table, row, row + 1).slice()]));
     for (const [row, values] of before) assert.deepEqual(values, initialRow(seed, 0, Math.sqrt(1 / big), row), `row ${row} starts as the oracle's init`);

@@ -2,6 +2,7 @@
 #include <fcntl.h>
 #include <node_api.h>
 #include <unistd.h>
+#include <v8.h>
 
 #include <algorithm>
 #include <atomic>
@@ -9,6 +10,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <memory>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -454,19 +456,31 @@ napi_value FillUniform(napi_env env, napi_callback_info info) {
   });
 }
 
+// A table's memory is mapped natively (allocateTable) and handed to JavaScript as an ArrayBuffer over a V8
+// backing store whose deleter unmaps it once the buffer is collected. napi_create_external_arraybuffer would
+// do the same in N-API, but Node 20 implements it through node::Buffer, which refuses more than 4 GiB; a
+// Float32Array may have 2^32 elements (16 GiB). V8 may run the deleter on any thread: munmap is thread-safe.
+napi_value tableBuffer(float* data, size_t bytes) {
+  v8::Isolate* isolate = v8::Isolate::GetCurrent();
+  std::shared_ptr<v8::BackingStore> store = v8::ArrayBuffer::NewBackingStore(
+      data, bytes, [](void* p, size_t length, void*) { freeTable(static_cast<float*>(p), static_cast<int64_t>(length / 4)); },
+      nullptr);
+  const v8::Local<v8::Value> buffer = v8::ArrayBuffer::New(isolate, std::move(store));
+  // A napi_value is the address of a V8 handle in the callback's handle scope, as Node converts them
+  // (v8impl::JsValueFromV8LocalValue in js_native_api_v8.h).
+  static_assert(sizeof(napi_value) == sizeof(v8::Local<v8::Value>));
+  return reinterpret_cast<napi_value>(*buffer);
+}
+
 napi_value AllocateTable(napi_env env, napi_callback_info info) {
   return guarded<1>(env, info, [&](const Args& a) {
     const int64_t floats = a.integer(0);
+    if (floats < 1 || static_cast<uint64_t>(floats) > v8::TypedArray::kMaxLength)
+      throw JsError{"hotline native: cannot allocate a table of " + std::to_string(floats) + " floats: one Float32Array holds 1 to " +
+                    std::to_string(v8::TypedArray::kMaxLength)};
     float* data = allocateTable(floats);
     if (!data) throw JsError{"hotline native: could not map " + std::to_string(floats * 4) + " bytes for a table"};
-    napi_value buffer;
-    auto release = [](napi_env, void* p, void* hint) {
-      freeTable(static_cast<float*>(p), reinterpret_cast<int64_t>(hint));
-    };
-    check(napi_create_external_arraybuffer(env, data, static_cast<size_t>(floats) * 4, release,
-                                           reinterpret_cast<void*>(floats), &buffer),
-          "external array buffer");
-    return buffer;
+    return tableBuffer(data, static_cast<size_t>(floats) * 4);
   });
 }
 

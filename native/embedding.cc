@@ -14,6 +14,13 @@ namespace {
 
 constexpr int kPrefetchDistance = 8;
 
+// Row `id` of a table of dim floats a row, its offset computed in 64 bits: a table may hold up to 2^32
+// floats (16 GiB), where id * dim passes 2^31.
+template <typename T>
+inline T* rowAt(T* weights, int64_t id, int64_t dim) {
+  return weights + id * dim;
+}
+
 inline void addRow(float* __restrict dst, const float* __restrict src, int64_t dim) {
   for (int64_t j = 0; j < dim; ++j) dst[j] += src[j];
 }
@@ -112,8 +119,8 @@ void poolBags(const float* w, const BagsView& bags, int64_t t, const SlotLayout&
     float* dst = out + b * L.stride + L.slot0 + t * L.dim;
     if (!accumulate) std::memset(dst, 0, sizeof(float) * L.dim);
     for (int64_t p = off[b]; p < off[b + 1]; ++p) {
-      if (p + kPrefetchDistance < nnz) __builtin_prefetch(w + static_cast<int64_t>(idx[p + kPrefetchDistance]) * L.dim);
-      addRow(dst, w + static_cast<int64_t>(idx[p]) * L.dim, L.dim);
+      if (p + kPrefetchDistance < nnz) __builtin_prefetch(rowAt(w, idx[p + kPrefetchDistance], L.dim));
+      addRow(dst, rowAt(w, idx[p], L.dim), L.dim);
     }
   }
 }
@@ -133,8 +140,8 @@ void embeddingUpdateTable(const TableView& table, const BagsView& bags, int64_t 
     for (int64_t b = 0; b < L.bags; ++b) {
       const float* g = grad + b * L.stride + L.slot0 + t * dim;
       for (int64_t p = off[b]; p < off[b + 1]; ++p) {
-        if (p + kPrefetchDistance < off[L.bags]) __builtin_prefetch(table.weights + idx[p + kPrefetchDistance] * dim, 1);
-        float* w = table.weights + static_cast<int64_t>(idx[p]) * dim;
+        if (p + kPrefetchDistance < off[L.bags]) __builtin_prefetch(rowAt(table.weights, idx[p + kPrefetchDistance], dim), 1);
+        float* w = rowAt(table.weights, idx[p], dim);
         for (int64_t j = 0; j < dim; ++j) w[j] -= lr * g[j];
       }
     }
@@ -147,9 +154,9 @@ void embeddingUpdateTable(const TableView& table, const BagsView& bags, int64_t 
   }
   const int64_t unique = static_cast<int64_t>(merger.rows.size());
   for (int64_t u = 0; u < unique; ++u) {
-    if (u + kPrefetchDistance < unique) __builtin_prefetch(table.weights + merger.rows[u + kPrefetchDistance] * dim, 1);
+    if (u + kPrefetchDistance < unique) __builtin_prefetch(rowAt(table.weights, merger.rows[u + kPrefetchDistance], dim), 1);
     const int64_t row = merger.rows[u];
-    float* w = table.weights + row * dim;
+    float* w = rowAt(table.weights, row, dim);
     const float* g = &merger.grads[static_cast<size_t>(u * dim)];
     float sumSquares = 0;
     for (int64_t j = 0; j < dim; ++j) sumSquares += g[j] * g[j];

@@ -10,7 +10,8 @@ import { SafetensorsFile, writeSafetensors } from '../src/checkpoint/safetensors
 import { randomRows } from '../src/data/random.ts';
 import { DatasetSource } from '../src/data/sources.ts';
 import { bytesPerRow } from '../src/embedding/planner.ts';
-import { streamKey, uniformAt } from '../src/kernels/counter-hash.ts';
+import { streamKey, uniformAt } from '../src/util/counter-hash.ts';
+import { CpuDevice } from '../src/device/cpu-device.ts';
 import { loadAddon, NativeKernels, setBoundsCheck } from '../src/kernels/native.ts';
 import { TypeScriptKernels } from '../src/kernels/typescript.ts';
 import type { SlotLayout, SparseUpdate } from '../src/kernels/kernels.ts';
@@ -55,7 +56,7 @@ describe('a table larger than 4 GiB', { skip }, () => {
     const model = new Dlrm(native, arch, seed);
     const optimizer = new Optimizer(native, { name: 'sgd', lr: 0.5, eps: 1e-10, initialAccumulator: 0 });
     const source = new DatasetSource(data, batch, false, seed, steps);
-    const ctx = policyContext(native, model, optimizer, source);
+    const ctx = policyContext(new CpuDevice('cpu-native', native), model, optimizer, source);
     const table = ctx.home.weights[0];
     assert.equal(table.byteLength, big * dim * 4);
     assert.ok(table.byteLength > 4 * GiB);

@@ -24,7 +24,10 @@ for (let r = 0; r < Number(values.repeats); r++) {
     results[side].push((JSON.parse(readFileSync(join(root, 'bench', 'out', 'policies.json'), 'utf8')) as { runs: Run[] }).runs);
   }
 }
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b), m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
 const rate = (side: 'new' | 'old', b: number, p: string) => results[side].map((runs) => runs.find((x) => x.batchSize === b && x.policy === p)!.samplesPerSecond);
 const rows = results.new[0].map(({ batchSize, policy, auc }) => {
   const n = rate('new', batchSize, policy), o = rate('old', batchSize, policy);

@@ -23,7 +23,10 @@ for (let r = 0; r < Number(values.repeats); r++) {
     rates.get(JSON.stringify(c))!.push(Number(/: ([\d.]+)k samples\/s/.exec(out)![1]) * 1000);
   }
 }
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b), m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
 const rows = configs.map((c) => ({ ...c, runs: rates.get(JSON.stringify(c))!, median: median(rates.get(JSON.stringify(c))!) }));
 console.log('policy | threads | pool spin | samples/s (min-max) | vs 1 thread, same spin');
 for (const r of rows) {

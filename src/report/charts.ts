@@ -117,7 +117,7 @@ export function reportCharts(runs: RunRecord[]): Chart[] {
     if (r.timeline && r.timeline.length > 0) {
       charts.push({
         id: `timeline${id}`, title: `Hotline pipeline${suffix}`,
-        caption: "What the compute threads and the gather engine did over a few mini-batches: the engine's gathers of host rows overlap the bottom MLP and the fast-tier pooling.",
+        caption: "What the compute threads and the host lane did over a few mini-batches: the lane's gathers of host rows overlap the bottom MLP and the fast-tier pooling.",
         spec: timelineChart(r.timeline),
       });
     }

@@ -1,4 +1,4 @@
-/** Hotline's pipeline as a Gantt chart: what the compute threads and the gather engine did, step by step. */
+/** Hotline's pipeline as a Gantt chart: what the compute threads and the lanes did, step by step. */
 import type { TimelineEvent } from '../pipeline/timeline.ts';
 import type { ChartSpec } from './plot.ts';
 

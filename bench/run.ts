@@ -24,6 +24,7 @@ const benchmarks: Record<string, string> = {
   checkpoint: 'checkpoint save and resume vs torch.save/torch.load (needs python3-torch)',
   scan: 'the dataset range scans, native vs TypeScript',
   'bounds-check': 'the embedding kernels with the bounds check off and on',
+  threads: 'baseline and Hotline at 1 and 2 threads, with the pool spinning long or briefly',
 };
 
 const named = process.argv.slice(2);

@@ -10,7 +10,7 @@
  * rounding (an epoch moved test AUC by 5.6e-4); one pass in the baseline's order is bit-identical to it on one-hot
  * data, and a full-size GEMM runs faster on a CPU than two smaller ones.
  */
-import type { Batch, BatchSource } from '../data/batch.ts';
+import { type Batch, type BatchSource, selectInputs } from '../data/batch.ts';
 import type { Placement } from '../embedding/placement.ts';
 import { restorePlacement, savePlacement } from '../embedding/placement-state.ts';
 import { bytesPerRow, planPlacement } from '../embedding/planner.ts';
@@ -21,7 +21,6 @@ import { Pipeline, type PipelineStats, type Split } from '../pipeline/pipeline.t
 import type { TimelineEvent } from '../pipeline/timeline.ts';
 import { AccessLearner } from '../popularity/learner.ts';
 import { rankRows } from '../popularity/profiler.ts';
-import { selectBags } from '../tensor/jagged.ts';
 import type { TensorArray, TensorReader } from '../util/tensors.ts';
 import type { Policy, PolicyContext, PolicyEvents, PolicyState, StepResult } from './policy.ts';
 import { Slipstream, type StalenessOptions } from './slipstream.ts';
@@ -48,17 +47,6 @@ export interface HotlineOptions {
 interface Kept {
   skippedInputs: number;
   popularSlots: Int32Array[];
-}
-
-/** The given inputs of a batch, in order (bags of any size). */
-function selectInputs(batch: Batch, inputs: number[]): Batch {
-  const nd = batch.dense.length / batch.size, n = inputs.length;
-  const dense = new Float32Array(n * nd), labels = new Float32Array(n);
-  inputs.forEach((i, k) => {
-    dense.set(batch.dense.subarray(i * nd, (i + 1) * nd), k * nd);
-    labels[k] = batch.labels[i];
-  });
-  return { size: n, dense, labels, sparse: selectBags(batch.sparse, inputs) };
 }
 
 /** Everything a checkpoint keeps of Hotline as JSON (placement, learner and Slipstream's arrays go as tensors). */

@@ -4,6 +4,8 @@ import { describe, it } from 'node:test';
 import { createDevice, deviceNames } from '../src/device/registry.ts';
 import { loadAddon } from '../src/kernels/native.ts';
 import { HostTensor } from '../src/tensor/tensor.ts';
+import { type AdapterInfo, autoAdapter, listAdapters } from '../src/device/webgpu/adapters.ts';
+import { hotline } from './reliability/cli.ts';
 
 const native = loadAddon() instanceof Error ? null : 'cpu-native';
 
@@ -35,4 +37,32 @@ describe('devices', () => {
       assert.throws(() => device.lane('loader').wait(host.read('/dev/null', 0, new Uint8Array(0))), /lane|job/);
     });
   }
+});
+
+describe('GPU adapters', () => {
+  const adapter = (description: string, software: boolean): AdapterInfo => ({
+    vendor: 'v', architecture: software ? 'software' : 'ampere', device: description, description, software,
+    limits: { maxBufferSize: 1, maxStorageBufferBindingSize: 1, maxComputeWorkgroupStorageSize: 1, maxComputeInvocationsPerWorkgroup: 1 },
+  });
+
+  it('auto takes the first adapter that is not a software rasteriser, else none (the CPU)', () => {
+    assert.equal(autoAdapter([adapter('llvmpipe', true), adapter('A100', false), adapter('H200', false)])?.description, 'A100');
+    assert.equal(autoAdapter([adapter('llvmpipe', true)]), null);
+    assert.equal(autoAdapter([]), null);
+  });
+
+  it('lists what Dawn finds from a worker thread; `hotline devices` says what auto picks', async () => {
+    const adapters = await listAdapters();
+    assert.ok(Array.isArray(adapters), `WebGPU could not be asked: ${(adapters as Error).message}`);
+    if (adapters.length === 0) console.log('no WebGPU adapter here (Mesa 25 from bookworm-backports gives lavapipe): adapter checks skipped');
+    for (const a of adapters) {
+      assert.ok(a.limits.maxBufferSize > 0 && a.limits.maxComputeInvocationsPerWorkgroup > 0, JSON.stringify(a));
+      if (/llvmpipe/.test(a.description)) assert.equal(a.software, true, 'lavapipe is a software rasteriser');
+    }
+    const r = hotline(['devices']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^cpu-native /m);
+    const pick = autoAdapter(adapters);
+    assert.match(r.stdout, pick ? new RegExp(`auto picks  the GPU ${pick.description}`) : /auto picks  cpu-(native|ts) \(no GPU adapter/);
+  });
 });

@@ -28,6 +28,7 @@ commands:
            raw files (plain, .gz, MovieLens .zip) to a hotline dataset (resumable; train on it with --dataset DIR)
   gen      --out PATH [--rows N] [--format binary|tsv] [--zipf S] [--threads N]: a skewed synthetic Criteo-like set
   inspect  DIR [--verify]: rows, cardinalities, label rate and skew per column of a dataset
+  devices  the compute devices here: the CPU ones and the GPU adapters WebGPU finds, their limits, what auto picks
 
 options of train (demo takes the same, with its own defaults):
 ${helpText()}
@@ -120,6 +121,7 @@ export async function main(argv: string[]): Promise<number> {
     else if (command === 'preprocess') await runPreprocess(rest);
     else if (command === 'gen') await runGen(rest);
     else if (command === 'inspect') runInspect(rest);
+    else if (command === 'devices') await (await import('./devices-command.ts')).runDevices();
     else throw new UsageError(`unknown command '${command}'`);
     return 0;
   } catch (error) {

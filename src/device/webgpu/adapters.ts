@@ -1,0 +1,36 @@
+/**
+ * The GPU adapters this machine offers through WebGPU (Dawn, the `webgpu` package), listed from a worker thread, and
+ * the rule `--device auto` follows: a real GPU when an adapter that is not a software rasteriser exists, else the CPU.
+ */
+import { Worker } from 'node:worker_threads';
+
+export interface AdapterInfo {
+  vendor: string;
+  architecture: string;
+  device: string;
+  description: string;
+  /** A software rasteriser (Mesa's lavapipe, SwiftShader): correct, but no faster than the CPU. */
+  software: boolean;
+  limits: { maxBufferSize: number; maxStorageBufferBindingSize: number; maxComputeWorkgroupStorageSize: number; maxComputeInvocationsPerWorkgroup: number };
+}
+
+// A worker registers tsx (as bin/hotline.mjs does) before it loads the TypeScript worker module.
+const workerBoot = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))})
+  .then(({ register }) => { register(); return import(${JSON.stringify(new URL('./adapter-worker.ts', import.meta.url).href)}); })`;
+
+/** Every adapter Dawn finds (none where no Vulkan driver gives one), or the reason WebGPU could not be asked. */
+export function listAdapters(): Promise<AdapterInfo[] | Error> {
+  return new Promise((resolve) => {
+    const worker = new Worker(workerBoot, { eval: true });
+    worker.once('message', (adapters: AdapterInfo[]) => {
+      resolve(adapters);
+      void worker.terminate();
+    });
+    worker.once('error', (error) => resolve(new Error(`WebGPU is not available: ${error.message.split('\n')[0]}`)));
+  });
+}
+
+/** The adapter `--device auto` trains on: the first that is not a software rasteriser, or null (the CPU). */
+export function autoAdapter(adapters: readonly AdapterInfo[]): AdapterInfo | null {
+  return adapters.find((a) => !a.software) ?? null;
+}

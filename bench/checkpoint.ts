@@ -23,8 +23,7 @@ const kernels = createKernels('auto', 2);
 const model = new Dlrm(kernels, presets.kaggle, 1);
 const optimizer = new Optimizer(kernels, { name: 'sgd', lr: 0.1, eps: 0, initialAccumulator: 0 });
 const home = new HostTables(kernels, model.tables, 1);
-const tableNames = presets.kaggle.tableRows.map((_, t) => `C${t + 1}`);
-const tensors = modelTensors(model, home, optimizer, tableNames);
+const tensors = modelTensors(model, home, optimizer);
 const seconds = async (f: () => unknown) => {
   const t = process.hrtime.bigint();
   await f();
@@ -35,7 +34,7 @@ const store = new CheckpointStore(join(folder, 'checkpoints'), 1);
 const save = await seconds(() => store.save(1, {}, tensors));
 let checkpoint = (await store.latest(() => {}))!;
 const verify = await seconds(async () => (checkpoint = await store.open(checkpoint.name)));
-const restore = await seconds(() => restoreModel(model, home, optimizer, tableNames, checkpoint.tensors));
+const restore = await seconds(() => restoreModel(model, home, optimizer, checkpoint.tensors));
 const bytes = checkpoint.manifest.tensors.bytes;
 rmSync(join(folder, 'checkpoints'), { recursive: true });
 

@@ -37,16 +37,17 @@ function denseTensors(model: Dlrm): DenseTensor[] {
 const adagradState = (name: string) => `optimizer.${name}.adagrad_state`;
 const tableTensor = (table: string, what: 'weight' | 'adagrad_state') => `embeddings.${table}.${what}`;
 
-/** One name per table, distinct, as the checkpoint's names need. */
-function checkTableNames(model: Dlrm, tableNames: readonly string[]): void {
-  const tables = model.arch.tableRows.length;
-  if (tableNames.length !== tables || new Set(tableNames).size !== tables || tableNames.some((n) => n === '')) {
-    throw new Error(`a checkpoint needs ${tables} distinct table names, got [${tableNames.join(', ')}]`);
+/** The tables' names (the model's, from the data's columns), distinct, as the checkpoint's names need. */
+function tableNamesOf(home: HostTables): string[] {
+  const names = home.tables.map((t) => t.name);
+  if (new Set(names).size !== names.length || names.some((n) => n === '')) {
+    throw new Error(`a checkpoint needs ${names.length} distinct table names, got [${names.join(', ')}]`);
   }
+  return names;
 }
 
-export function modelTensors(model: Dlrm, home: HostTables, optimizer: Optimizer, tableNames: readonly string[]): Map<string, ShapedTensor> {
-  checkTableNames(model, tableNames);
+export function modelTensors(model: Dlrm, home: HostTables, optimizer: Optimizer): Map<string, ShapedTensor> {
+  const tableNames = tableNamesOf(home);
   const tensors = new Map<string, ShapedTensor>(), dense = denseTensors(model), { tableRows, embeddingDim } = model.arch;
   for (const { name, data, shape } of dense) tensors.set(name, { data, shape });
   home.weights.forEach((data, t) => {
@@ -64,8 +65,8 @@ export function modelTensors(model: Dlrm, home: HostTables, optimizer: Optimizer
 
 /** Overwrites every parameter and optimizer state with the file's; a tensor of another shape than the model's
  *  (another arch) is refused by the file, naming it and both shapes. */
-export function restoreModel(model: Dlrm, home: HostTables, optimizer: Optimizer, tableNames: readonly string[], file: SafetensorsFile): void {
-  checkTableNames(model, tableNames);
+export function restoreModel(model: Dlrm, home: HostTables, optimizer: Optimizer, file: SafetensorsFile): void {
+  const tableNames = tableNamesOf(home);
   const dense = denseTensors(model), { tableRows, embeddingDim } = model.arch;
   for (const { name, data, shape } of dense) file.readInto(name, data, shape);
   home.weights.forEach((w, t) => file.readInto(tableTensor(tableNames[t], 'weight'), w, [tableRows[t], embeddingDim]));

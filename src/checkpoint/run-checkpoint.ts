@@ -21,14 +21,12 @@ export interface RunParts {
   optimizer: Optimizer;
   policy: Policy;
   runDir: RunDir;
-  /** The tables' names in the checkpoint (the data's column names). */
-  tableNames: readonly string[];
 }
 
 /** Saves the run at `trainer`'s position; `check` sees the model's settled tensors first and may refuse them. */
 export function saveRunCheckpoint(store: CheckpointStore, parts: RunParts, trainer: TrainerState, check?: (model: Map<string, ShapedTensor>) => void): Promise<string> {
   parts.policy.settle();
-  const tensors = modelTensors(parts.model, parts.home, parts.optimizer, parts.tableNames);
+  const tensors = modelTensors(parts.model, parts.home, parts.optimizer);
   check?.(tensors);
   const policy = parts.policy.saveState();
   for (const [name, t] of policy.tensors) tensors.set(`${policyPrefix}${name}`, shaped(t));
@@ -48,7 +46,7 @@ export function restoreRunCheckpoint(checkpoint: Checkpoint, parts: RunParts, wa
   if (state.policyName !== parts.policy.name) {
     throw new CheckpointError(`${checkpoint.path}: saved by policy ${state.policyName}, the run's config says ${parts.policy.name}`);
   }
-  readingTensors(() => restoreModel(parts.model, parts.home, parts.optimizer, parts.tableNames, checkpoint.tensors));
+  readingTensors(() => restoreModel(parts.model, parts.home, parts.optimizer, checkpoint.tensors));
   parts.policy.restoreState(state.policy, policyTensors(checkpoint));
   parts.runDir.truncateLogs(state.logs, warn);
   return state.trainer;

@@ -24,5 +24,5 @@ export async function runDevices(out: NodeJS.WriteStream = process.stdout): Prom
   out.write(`webgpu      ${adapters.length === 0 ? 'no adapter (no Vulkan driver offers one)' : `${adapters.length} adapter${adapters.length > 1 ? 's' : ''}:`}\n`);
   for (const a of adapters) out.write(`${describeAdapter(a)}\n`);
   const gpu = autoAdapter(adapters);
-  out.write(`auto picks  ${gpu ? `the GPU ${gpu.description || gpu.device}` : `${native instanceof Error ? 'cpu-ts' : 'cpu-native'} (no GPU adapter that is not a software rasteriser)`}\n`);
+  out.write(`auto picks  ${gpu ? `the GPU ${gpu.description || gpu.device}` : `${createDevice('auto').name} (no GPU adapter that is not a software rasteriser)`}\n`);
 }

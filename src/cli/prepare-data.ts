@@ -4,6 +4,7 @@ import { StreamingSource } from '../data/streaming.ts';
 import { UsageError } from './options.ts';
 import { DataError } from '../util/errors.ts';
 import { readCriteoTsv } from '../data/criteo-tsv.ts';
+import { criteoCategorical } from '../data/formats/criteo-tsv.ts';
 import { type Dataset, sliceRows } from '../data/dataset.ts';
 import { generateSynthetic } from '../data/synthetic.ts';
 import type { Device } from '../device/device.ts';
@@ -21,6 +22,7 @@ export interface PreparedData {
 /** The training and test splits of a synthetic set or a Criteo TSV (random data has none). */
 /** The column names of the configured data's tables (a dataset's own, else Criteo's C1..). */
 export function tableNames(config: TrainConfig): string[] | undefined {
+  if (config.data.kind === 'dataset') return Array.from({ length: criteoCategorical }, (_, t) => `C${t + 1}`);
   return config.data.kind === 'binary' ? readManifest(config.data.path).categoricalNames : undefined;
 }
 

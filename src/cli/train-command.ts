@@ -103,7 +103,7 @@ export async function runTraining(config: TrainConfig, out: NodeJS.WriteStream =
   const saved = checkpoint && { json: (checkpoint.manifest.state as { policy: Record<string, unknown> }).policy, tensors: policyTensors(checkpoint) };
   const ctx = policyContext(device, model, optimizer, prepared.source, saved), { home } = ctx;
   const policy = createPolicy(config.policy, ctx, { seed: config.seed, fae: config.fae, hotline: config.hotline, staleness: config.staleness });
-  const parts: RunParts | null = runDir ? { model, home, optimizer, policy, runDir, tableNames: checkpointTableNames(config, arch.tableRows.length) } : null;
+  const parts: RunParts | null = runDir ? { model, home, optimizer, policy, runDir } : null;
   let from: TrainerState | undefined;
   if (parts && checkpoint) {
     from = restoreRunCheckpoint(checkpoint, parts, (message) => out.write(`hotline: ${message}\n`));
@@ -156,12 +156,6 @@ export async function runTraining(config: TrainConfig, out: NodeJS.WriteStream =
 function firstNonFiniteTensor(tensors: Map<string, ShapedTensor>): string | null {
   for (const [name, { data }] of tensors) if (data instanceof Float32Array && firstNonFinite(data) >= 0) return name;
   return null;
-}
-
-/** The tables' names in a checkpoint: a dataset's column names (C1.. for a Criteo TSV), table1.. for generated data. */
-function checkpointTableNames(config: TrainConfig, tables: number): string[] {
-  const prefix = config.data.kind === 'dataset' ? 'C' : 'table';
-  return tableNames(config) ?? Array.from({ length: tables }, (_, t) => `${prefix}${t + 1}`);
 }
 
 /** What most likely made a run diverge, and what is left of it. */

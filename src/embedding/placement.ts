@@ -27,14 +27,19 @@ export class Placement {
     return this.tierEnd.length;
   }
 
+  /** The first slot of placed tier k. */
+  private tierStart(k: number): number {
+    return k > 0 ? this.tierEnd[k - 1] : 0;
+  }
+
   /** Rows held by placed tier k. */
   rowsIn(k: number): number {
-    return this.tierEnd[k] - (k > 0 ? this.tierEnd[k - 1] : 0);
+    return this.tierEnd[k] - this.tierStart(k);
   }
 
   /** The (table, row) of each slot of placed tier k, slot by slot. */
   slotsOf(k: number): { tables: Int32Array; rows: Int32Array } {
-    const from = k > 0 ? this.tierEnd[k - 1] : 0;
+    const from = this.tierStart(k);
     return { tables: this.tableOfSlot.subarray(from, this.tierEnd[k]), rows: this.rowOfSlot.subarray(from, this.tierEnd[k]) };
   }
 

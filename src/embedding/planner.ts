@@ -20,7 +20,7 @@ export function bytesPerRow(dim: number, stateFloatsPerRow: number): number {
 }
 
 /** Rows a budget holds. */
-export const rowsWithin = (b: TierBudget): number => Math.floor(b.budgetBytes / b.bytesPerRow);
+const rowsWithin = (b: TierBudget): number => Math.floor(b.budgetBytes / b.bytesPerRow);
 
 /** A placement over the budgeted tiers (fastest first) and the home tier, from the ranked rows. */
 export function planPlacement(profile: AccessProfile, ranking: RowRanking, budgets: readonly TierBudget[], quota: HotQuota = 'global'): Placement {

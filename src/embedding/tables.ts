@@ -33,10 +33,6 @@ export class HostTables {
     });
   }
 
-  get rows(): number[] {
-    return this.tables.map((t) => t.rows);
-  }
-
   rowWiseStates(initialAccumulator: number): Float32Array[] {
     this.states ??= this.tables.map(({ rows }) => this.kernels.allocateTable(rows).fill(initialAccumulator));
     return this.states;

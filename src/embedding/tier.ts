@@ -82,20 +82,20 @@ export class MemoryTier implements EmbeddingTier {
   }
 
   readRows(tables: Int32Array, slots: Int32Array, into: Float32Array, state: Float32Array | null): void {
-    const d = this.dim;
+    const d = this.dim, states = state && this.requireStates();
     for (let i = 0; i < slots.length; i++) {
       const w = this.weights[tables[i]], at = slots[i] * d;
       for (let j = 0; j < d; j++) into[i * d + j] = w[at + j];
-      if (state) state[i] = this.requireStates()[tables[i]][slots[i]];
+      if (states) state![i] = states[tables[i]][slots[i]];
     }
   }
 
   writeRows(tables: Int32Array, slots: Int32Array, from: Float32Array, state: Float32Array | null): void {
-    const d = this.dim;
+    const d = this.dim, states = state && this.requireStates();
     for (let i = 0; i < slots.length; i++) {
       const w = this.weights[tables[i]], at = slots[i] * d;
       for (let j = 0; j < d; j++) w[at + j] = from[i * d + j];
-      if (state) this.requireStates()[tables[i]][slots[i]] = state[i];
+      if (states) states[tables[i]][slots[i]] = state![i];
     }
   }
 }

@@ -16,7 +16,7 @@ import type { Batch } from '../data/batch.ts';
 import { batchesOf, type Dataset, requireOneHot, selectRows } from '../data/dataset.ts';
 import type { Placement } from '../embedding/placement.ts';
 import { restorePlacement, savePlacement } from '../embedding/placement-state.ts';
-import { bytesPerRow, type HotQuota, planPlacement } from '../embedding/planner.ts';
+import { type HotQuota, planPlacement } from '../embedding/planner.ts';
 import type { EmbeddingTier } from '../embedding/tier.ts';
 import { TierSync } from '../embedding/tier-sync.ts';
 import { classifyInputs } from '../popularity/hot-inputs.ts';
@@ -27,7 +27,7 @@ import type { TensorArray, TensorReader } from '../util/tensors.ts';
 import type { Policy, PolicyContext, PolicyEvents, PolicyState, StepResult } from './policy.ts';
 import { Slipstream, type StalenessOptions } from './slipstream.ts';
 import { Stepper } from '../pipeline/step.ts';
-import { fastTier, homeTier, readTier } from './tiers.ts';
+import { fastTier, homeTier, readTier, tierBudget } from './tiers.ts';
 
 export type FaeSchedule = 'adaptive' | 'cold-then-hot';
 
@@ -102,8 +102,7 @@ export class FaePolicy implements Policy {
       this.placement = restorePlacement(ctx.saved.tensors, data.tableRows);
     } else {
       const profile = profileAccesses(data, options.samplingRate, options.seed);
-      const budget = { budgetBytes: options.budgetBytes, bytesPerRow: bytesPerRow(model.arch.embeddingDim, optimizer.rowState ? 1 : 0) };
-      this.placement = planPlacement(profile, rankRows(profile), [budget], options.quota);
+      this.placement = planPlacement(profile, rankRows(profile), [tierBudget(ctx, options.budgetBytes)], options.quota);
     }
     const split = classifyInputs(data.categorical, data.rows, this.placement.slotOf, this.placement.rowsIn(0));
     this.hotInputs = split.hot;

@@ -13,7 +13,7 @@
 import { type Batch, type BatchSource, selectInputs } from '../data/batch.ts';
 import type { Placement } from '../embedding/placement.ts';
 import { restorePlacement, savePlacement } from '../embedding/placement-state.ts';
-import { bytesPerRow, planPlacement } from '../embedding/planner.ts';
+import { planPlacement } from '../embedding/planner.ts';
 import type { EmbeddingTier } from '../embedding/tier.ts';
 import { TierSync } from '../embedding/tier-sync.ts';
 import type { Lane } from '../io/lane.ts';
@@ -25,7 +25,7 @@ import type { TensorArray, TensorReader } from '../util/tensors.ts';
 import type { Policy, PolicyContext, PolicyEvents, PolicyState, StepResult } from './policy.ts';
 import { Slipstream, type StalenessOptions } from './slipstream.ts';
 import { Stepper } from '../pipeline/step.ts';
-import { fastTier, homeTier, readTier } from './tiers.ts';
+import { fastTier, homeTier, readTier, tierBudget } from './tiers.ts';
 
 export interface HotlineOptions {
   budgetBytes: number;
@@ -138,10 +138,8 @@ export class HotlinePolicy implements Policy {
       this.sync!.storeToHome();
       this.s.relearns++;
     }
-    const { model, optimizer } = this.ctx;
     const profile = this.learner.profile(old ? { slotOf: old.slotOf, bonus: this.options.hysteresis } : undefined);
-    const budget = { budgetBytes: this.options.budgetBytes, bytesPerRow: bytesPerRow(model.arch.embeddingDim, optimizer.rowState ? 1 : 0) };
-    this.s.migratedRows += this.usePlacement(planPlacement(profile, rankRows(profile), [budget]));
+    this.s.migratedRows += this.usePlacement(planPlacement(profile, rankRows(profile), [tierBudget(this.ctx, this.options.budgetBytes)]));
     if (old) this.learner.decay();
     this.events('hot-set', { hotRows: this.hotRows, hotBytes: this.fast!.bytes, learnedInputs: this.learner.observedInputs, relearn: old !== null });
   }

@@ -1,5 +1,6 @@
 /** The tiers a policy trains on, built from its context: the home tier (the host tables) and a placed fast tier. */
 import type { Placement } from '../embedding/placement.ts';
+import { bytesPerRow, type TierBudget } from '../embedding/planner.ts';
 import { compactTier, type EmbeddingTier, MemoryTier } from '../embedding/tier.ts';
 import type { Lane } from '../io/lane.ts';
 import { formatBytes } from '../util/bytes.ts';
@@ -14,13 +15,18 @@ export function homeTier(ctx: PolicyContext, lane: Lane | null = null): MemoryTi
   return new MemoryTier('host', ctx.device.kernels, home.weights, state ? home.rowWiseStates(state.initial) : null, home.dim, lane);
 }
 
+/** A placed tier's budget: each row costs its weights and the row-wise state the optimizer keeps with it. */
+export function tierBudget(ctx: PolicyContext, budgetBytes: number): TierBudget {
+  return { budgetBytes, bytesPerRow: bytesPerRow(ctx.home.dim, ctx.optimizer.rowState ? 1 : 0) };
+}
+
 /** Placed tier k in the device's memory (one compact table), refused when the device cannot hold it. */
 export function fastTier(ctx: PolicyContext, placement: Placement, k: number): MemoryTier {
   const { home, optimizer } = ctx, rows = placement.rowsIn(k), state = optimizer.rowState;
-  const bytes = rows * 4 * (home.dim + (state ? 1 : 0)), free = ctx.device.memory().freeBytes;
+  const rowBytes = tierBudget(ctx, 0).bytesPerRow, bytes = rows * rowBytes, free = ctx.device.memory().freeBytes;
   if (bytes > free) {
     throw new FastTierError(
-      `the fast tier needs ${formatBytes(bytes)} (${rows.toLocaleString('en-US')} rows x ${bytes / Math.max(1, rows)} bytes) ` +
+      `the fast tier needs ${formatBytes(bytes)} (${rows.toLocaleString('en-US')} rows x ${rowBytes} bytes) ` +
         `but the device has ${formatBytes(free)} free; lower --hot-budget`,
     );
   }

@@ -41,11 +41,6 @@ export function bagOf(j: Jagged, t: number, b: number): Int32Array {
   return j.ids.subarray(j.offsets[t * j.bags + b], j.offsets[t * j.bags + b + 1]);
 }
 
-/** One-hot bags: every input has exactly one lookup in every table. */
-export function isOneHot(j: Jagged): boolean {
-  return j.ids.length === j.tables * j.bags;
-}
-
 /** Builds a jagged batch from per-table columns: one id per bag (offsets null) or CSR bags with offsets from 0. */
 export function jaggedOf(bags: number, columns: Int32Array[], columnOffsets?: readonly (Int32Array | null)[]): Jagged {
   const tables = columns.length, offsets = new Int32Array(tables * bags + 1);

@@ -54,7 +54,7 @@ describe('a table larger than 4 GiB', { skip }, () => {
     [boundary - 1, boundary, boundary + 1, big - 1].forEach((row, i) => (data.categorical[0][batch * steps - 1 - i] = row));
     const lookedUp = new Set(data.categorical[0]);
     const model = new Dlrm(native, arch, seed);
-    const optimizer = new Optimizer(native, { name: 'sgd', lr: 0.5, eps: 1e-10, initialAccumulator: 0 });
+    const optimizer = new Optimizer({ name: 'sgd', lr: 0.5, eps: 1e-10, initialAccumulator: 0 });
     const source = new DatasetSource(data, batch, false, seed, steps);
     const ctx = policyContext(new CpuDevice('cpu-native', native), model, optimizer, source);
     const table = ctx.home.weights[0];

@@ -93,7 +93,7 @@ describe('fast tier', () => {
       const split = classifyInputs(data.categorical, data.rows, hot.slotOf, hot.rowsIn(0));
       const config = { name: optimizer, lr: 0.1, eps: 1e-10, initialAccumulator: 0.01 };
       const side = () => {
-        const optimizer = new Optimizer(kernels, config);
+        const optimizer = new Optimizer(config);
         return { optimizer, ctx: policyContext(device, new Dlrm(kernels, arch, 5), optimizer, new DatasetSource(data, 64, false, 1, 1)) };
       };
       const a = side(), b = side();
@@ -121,7 +121,7 @@ describe('fast tier', () => {
     const profile = profileAccesses(data, 1, 1);
     const hot = hotSet(profile, rankRows(profile), 32, 32 * 1000);
     const rows = hot.rowsIn(0).toLocaleString('en-US');
-    const ctx = { ...policyContext(device, new Dlrm(kernels, arch, 5), new Optimizer(kernels, { name: 'sgd', lr: 0.1, eps: 0, initialAccumulator: 0 }), new DatasetSource(data, 64, false, 1, 1)), device: Object.assign(Object.create(device), { memory: () => ({ totalBytes: 1000, freeBytes: 1000 }) }) };
+    const ctx = { ...policyContext(device, new Dlrm(kernels, arch, 5), new Optimizer({ name: 'sgd', lr: 0.1, eps: 0, initialAccumulator: 0 }), new DatasetSource(data, 64, false, 1, 1)), device: Object.assign(Object.create(device), { memory: () => ({ totalBytes: 1000, freeBytes: 1000 }) }) };
     assert.throws(() => fastTier(ctx, hot, 0), (e: Error) => e instanceof FastTierError &&
       e.message === `the fast tier needs ${formatBytes(hot.rowsIn(0) * 32)} (${rows} rows x 32 bytes) but the device has 1000 B free; lower --hot-budget`);
   });
@@ -133,7 +133,7 @@ describe('FAE policy', () => {
     const test = { ...data, rows: 4000, dense: data.dense.subarray(20000 * 13), categorical: data.categorical.map((c) => c.subarray(20000)), labels: data.labels.subarray(20000) };
     const run = (policyName: 'baseline' | 'adaptive' | 'cold-then-hot') => {
       const model = new Dlrm(kernels, arch, 9);
-      const optimizer = new Optimizer(kernels, { name: 'sgd', lr: 0.1, eps: 0, initialAccumulator: 0 });
+      const optimizer = new Optimizer({ name: 'sgd', lr: 0.1, eps: 0, initialAccumulator: 0 });
       const source = new DatasetSource(train, 32, true, 9, Infinity), ctx = policyContext(device, model, optimizer, source);
       if (policyName === 'baseline') {
         const stepper = new Stepper(model, optimizer), tier = homeTier(ctx);

@@ -6,6 +6,10 @@ import { MemoryTier } from '../src/embedding/tier.ts';
 import type { Kernels } from '../src/kernels/kernels.ts';
 import type { DlrmArch } from '../src/model/arch.ts';
 import { Dlrm } from '../src/model/dlrm.ts';
+import { GpuDlrm } from '../src/model/gpu-dlrm.ts';
+import { WebGpuDevice } from '../src/device/webgpu/webgpu-device.ts';
+import { listAdapters } from '../src/device/webgpu/adapters.ts';
+import { createKernels } from '../src/device/registry.ts';
 
 export function randomArray(rng: Rng, n: number, scale = 1): Float32Array {
   const a = new Float32Array(n);
@@ -43,7 +47,16 @@ export function jaggedOfBags(b: { indices: Int32Array[]; offsets: Int32Array[] }
 }
 
 /** A DLRM with its tables in host memory, as one tier (with row-wise state when `state` is given). */
-export function dlrmOnHost(kernels: Kernels, arch: DlrmArch, seed: number, state: { initial: number } | null = null): { model: Dlrm; home: HostTables; tier: MemoryTier } {
-  const model = new Dlrm(kernels, arch, seed), home = new HostTables(kernels, model.tables, seed);
+export function dlrmOnHost(kernels: Kernels, arch: DlrmArch, seed: number, state: { initial: number } | null = null, gpu?: WebGpuDevice): { model: Dlrm; home: HostTables; tier: MemoryTier } {
+  const model = gpu ? new GpuDlrm(gpu, arch, seed) : new Dlrm(kernels, arch, seed), home = new HostTables(kernels, model.tables, seed);
   return { model, home, tier: new MemoryTier('host', kernels, home.weights, state && home.rowWiseStates(state.initial), home.dim) };
+}
+
+export const gpuSkipReason = 'no WebGPU adapter here (Mesa 25 from bookworm-backports gives lavapipe; .ci/run installs it)';
+
+/** The WebGPU device on the first adapter, or null where there is none. */
+export async function openGpuForTests(): Promise<WebGpuDevice | null> {
+  const adapters = await listAdapters();
+  if (adapters instanceof Error || adapters.length === 0) return null;
+  return WebGpuDevice.open(createKernels('auto'));
 }

@@ -23,7 +23,7 @@ const data: Dataset = generateSynthetic({ rows: 64 * 60, tableRows: arch.tableRo
 function train(backend: BackendName, make: (ctx: PolicyContext) => Policy, optimizer: OptimizerName, steps: number) {
   const device = deviceFor(backend, 2), { kernels } = device;
   const model = new Dlrm(kernels, arch, 21);
-  const opt = new Optimizer(kernels, { name: optimizer, lr: 0.05, eps: 1e-10, initialAccumulator: 0.01 });
+  const opt = new Optimizer({ name: optimizer, lr: 0.05, eps: 1e-10, initialAccumulator: 0.01 });
   const source = new DatasetSource(data, 64, true, 21, steps);
   const ctx = policyContext(device, model, opt, source), policy = make(ctx);
   for (const batch of policy.schedule(source, 0, 0)) policy.step(batch);

@@ -22,7 +22,7 @@ const options = {
 const context = (random: boolean) => {
   const device = deviceFor('auto', 1), model = new Dlrm(device.kernels, arch, 1);
   const source = random ? new RandomSource(arch.tableRows, 13, 64, 10, 1) : new DatasetSource(data, 64, true, 1, Infinity);
-  return policyContext(device, model, new Optimizer(device.kernels, { name: 'sgd', lr: 0.1, eps: 0, initialAccumulator: 0 }), source);
+  return policyContext(device, model, new Optimizer({ name: 'sgd', lr: 0.1, eps: 0, initialAccumulator: 0 }), source);
 };
 
 describe('policy registry', () => {

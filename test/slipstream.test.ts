@@ -66,7 +66,7 @@ const arch = { bottomMlp: [13, 16, 8], topMlp: [16, 1], embeddingDim: 8, tableRo
 function trainSlipstream(data: Dataset) {
   const device = deviceFor('auto', 1), { kernels } = device;
   const model = new Dlrm(kernels, arch, 3);
-  const optimizer = new Optimizer(kernels, { name: 'sgd', lr: 0.05, eps: 0, initialAccumulator: 0 });
+  const optimizer = new Optimizer({ name: 'sgd', lr: 0.05, eps: 0, initialAccumulator: 0 });
   const source = new DatasetSource(data, 32, true, 3, Infinity), ctx = policyContext(device, model, optimizer, source);
   const policy = new FaePolicy(ctx, source, {
     budgetBytes: 200 * bytesPerHotRow(8, 0), samplingRate: 0.3, quota: 'global', schedule: 'adaptive', seed: 3,
@@ -104,7 +104,7 @@ describe('slipstream on Hotline', () => {
     const data = generateSynthetic({ rows: 12000, tableRows: arch.tableRows, denseFeatures: 13, zipf: 1.3, seed: 6 });
     const device = deviceFor('auto', 1), { kernels } = device;
     const model = new Dlrm(kernels, arch, 3);
-    const optimizer = new Optimizer(kernels, { name: 'sgd', lr: 0.05, eps: 0, initialAccumulator: 0 });
+    const optimizer = new Optimizer({ name: 'sgd', lr: 0.05, eps: 0, initialAccumulator: 0 });
     const source = new DatasetSource(data, 64, true, 3, Infinity);
     const policy = new HotlinePolicy(policyContext(device, model, optimizer, source), {
       budgetBytes: 300 * bytesPerHotRow(8, 0), learnBatches: 10, learnSamplingRate: 1, relearnEvery: 0, hysteresis: 1.5, pipeline: true, seed: 3,

@@ -23,7 +23,7 @@ const budgets = [{ bytesPerRow: 36, budgetBytes: 36 * 80 }, { bytesPerRow: 36, b
 
 function setup(backend: BackendName, optimizer: OptimizerName) {
   const device = deviceFor(backend, 2), model = new Dlrm(device.kernels, arch, 3);
-  const opt = new Optimizer(device.kernels, { name: optimizer, lr: 0.05, eps: 1e-10, initialAccumulator: 0.01 });
+  const opt = new Optimizer({ name: optimizer, lr: 0.05, eps: 1e-10, initialAccumulator: 0.01 });
   return { device, model, opt, ctx: policyContext(device, model, opt, new DatasetSource(data, 64, true, 3, Infinity)) };
 }
 

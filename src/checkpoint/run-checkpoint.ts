@@ -26,6 +26,7 @@ export interface RunParts {
 /** Saves the run at `trainer`'s position; `check` sees the model's settled tensors first and may refuse them. */
 export function saveRunCheckpoint(store: CheckpointStore, parts: RunParts, trainer: TrainerState, check?: (model: Map<string, ShapedTensor>) => void): Promise<string> {
   parts.policy.settle();
+  parts.model.syncToHost(parts.optimizer.denseRule);
   const tensors = modelTensors(parts.model, parts.home, parts.optimizer);
   check?.(tensors);
   const policy = parts.policy.saveState();
@@ -47,6 +48,7 @@ export function restoreRunCheckpoint(checkpoint: Checkpoint, parts: RunParts, wa
     throw new CheckpointError(`${checkpoint.path}: saved by policy ${state.policyName}, the run's config says ${parts.policy.name}`);
   }
   readingTensors(() => restoreModel(parts.model, parts.home, parts.optimizer, checkpoint.tensors));
+  parts.model.syncFromHost();
   parts.policy.restoreState(state.policy, policyTensors(checkpoint));
   parts.runDir.truncateLogs(state.logs, warn);
   return state.trainer;

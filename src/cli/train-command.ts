@@ -97,7 +97,7 @@ export async function runTraining(config: TrainConfig, out: NodeJS.WriteStream =
   if (threadsWarning) out.write(`hotline: ${threadsWarning}\n`);
   out.write(`hotline: ${describeArch(arch)}\nkernels: ${kernels.describe()}\n`);
   const model = new Dlrm(kernels, arch, config.seed, tableNames(config));
-  const optimizer = new Optimizer(kernels, {
+  const optimizer = new Optimizer({
     name: config.optimizer, lr: config.learningRate, eps: 1e-10, initialAccumulator: config.adagradInitialAccumulator,
   });
   const saved = checkpoint && { json: (checkpoint.manifest.state as { policy: Record<string, unknown> }).policy, tensors: policyTensors(checkpoint) };

@@ -3,10 +3,10 @@ import { freemem, totalmem } from 'node:os';
 import type { Lane, LaneOwner } from '../io/lane.ts';
 import type { Kernels } from '../kernels/kernels.ts';
 import { type Dtype, elements, type HostArray, HostTensor, type Tensor } from '../tensor/tensor.ts';
-import type { Device, DeviceMemory, DeviceName } from './device.ts';
+import type { CpuDeviceName, Device, DeviceMemory } from './device.ts';
 
 export class CpuDevice implements Device {
-  constructor(readonly name: DeviceName, readonly kernels: Kernels) {}
+  constructor(readonly name: CpuDeviceName, readonly kernels: Kernels) {}
 
   describe(): string {
     return this.kernels.describe();

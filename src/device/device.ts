@@ -8,7 +8,8 @@ import type { Lane, LaneOwner } from '../io/lane.ts';
 import type { Kernels } from '../kernels/kernels.ts';
 import type { Dtype, HostArray, Tensor } from '../tensor/tensor.ts';
 
-export type DeviceName = 'cpu-native' | 'cpu-ts';
+export type CpuDeviceName = 'cpu-native' | 'cpu-ts';
+export type DeviceName = CpuDeviceName | 'webgpu';
 
 export interface DeviceMemory {
   totalBytes: number;

@@ -10,7 +10,8 @@ import { Rng } from '../util/rng.ts';
 import type { PhaseTimes } from '../util/phase-times.ts';
 import { type DlrmArch, interactionWidth, validateArch } from './arch.ts';
 import { type DenseParam, Mlp } from './mlp.ts';
-import type { Model, SparseArch } from './model.ts';
+import { bceWithLogits } from './loss.ts';
+import type { DenseRule, Model, SparseArch } from './model.ts';
 
 export class Dlrm implements Model, SparseArch {
   readonly bottom: Mlp;
@@ -29,6 +30,7 @@ export class Dlrm implements Model, SparseArch {
   private features_: Float32Array = new Float32Array(0);
   private featureGrad = new Float32Array(0);
   private interactionOut = new Float32Array(0);
+  private dLogits = new Float32Array(0);
   times: PhaseTimes | null = null;
 
   /** tableNames: the dataset's column names (table1, table2, ... when absent). */
@@ -94,6 +96,23 @@ export class Dlrm implements Model, SparseArch {
     return this.top.forward(topInput, n);
   }
 
+  learn(pooled: Float32Array, labels: Float32Array, rule: DenseRule): number {
+    const n = this.batchSize, logits = this.forwardOutput(pooled);
+    if (this.dLogits.length < n) this.dLogits = new Float32Array(n);
+    const d = this.dLogits.subarray(0, n), loss = bceWithLogits(logits, labels, n, d);
+    this.backward(d, rule.name === 'sgd' ? rule.lr : null);
+    if (rule.name === 'adagrad') {
+      for (const p of this.denseParams()) this.kernels.denseAdagrad(p.value, rule.state(p), p.grad, rule.lr, rule.eps);
+    }
+    return loss;
+  }
+
+  /** The model computes on denseParams()' own arrays. */
+  syncToHost(_rule: DenseRule): void {}
+  syncFromHost(): void {}
+
+  /** Back-propagates dLogits [n]; dense gradients land in the parameters' grads, or, with fusedSgdRate, are applied
+   *  at once. The pooled vectors' gradient is left in embeddingGrad(). */
   backward(dLogits: Float32Array, fusedSgdRate: number | null): void {
     const n = this.batchSize, dim = this.arch.embeddingDim, stride = this.features * dim;
     this.top.outputGrad().set(dLogits.subarray(0, n));

@@ -19,6 +19,12 @@ export interface SparseArch {
   pooledFloats(n: number): number;
 }
 
+/** How the dense parameters learn: SGD (applied as the backward pass goes), or Adagrad with an element-wise state
+ *  per parameter, kept by the optimizer (`state` hands out a parameter's, created on first use). */
+export type DenseRule =
+  | { name: 'sgd'; lr: number }
+  | { name: 'adagrad'; lr: number; eps: number; state(param: DenseParam): Float32Array };
+
 export interface Model {
   readonly sparse: SparseArch;
   /** Values per input of the output (1: a logit). */
@@ -30,10 +36,16 @@ export interface Model {
   forwardDense(batch: Batch): Float32Array;
   /** The rest of the forward pass once `pooled` (the model's buffer or the caller's) holds every table's vectors. */
   forwardOutput(pooled: Float32Array): Float32Array;
-  /** Back-propagates dOut [n x outputs]; dense gradients land in the parameters' grads, or, with fusedSgdRate, are
-   *  applied at once. The pooled vectors' gradient is left in embeddingGrad(). */
-  backward(dOut: Float32Array, fusedSgdRate: number | null): void;
+  /** Trains on the batch whose pooled buffer is filled: the rest of the forward pass, the mean BCE loss against
+   *  labels, the backward pass and the dense update by rule; returns the loss. The pooled vectors' gradient is left
+   *  in embeddingGrad(). */
+  learn(pooled: Float32Array, labels: Float32Array, rule: DenseRule): number;
   embeddingGrad(): Float32Array;
+  /** Brings the dense parameters (and the rule's state) back into denseParams()' arrays from where the model
+   *  computes, before they are read (a checkpoint); a no-op where they are the arrays it computes on. */
+  syncToHost(rule: DenseRule): void;
+  /** Sends denseParams()' arrays (and, at its next step, the rule's state) to where the model computes, after they were set. */
+  syncFromHost(): void;
 }
 
 /** The whole forward pass with every lookup pooled from one tier (inline), embedding time recorded. */

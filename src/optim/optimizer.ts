@@ -1,12 +1,12 @@
 /**
  * SGD, or Adagrad as dlrm's rwsadagrad: element-wise state for the dense MLP parameters, one state per row for the
  * embedding tables (kept by each tier beside its rows). It applies updates from the gradients a model's backward left;
- * it never runs the backward itself. Under SGD the dense update is fused into the backward pass (fusedDenseRate).
+ * it never runs the backward itself: the model applies its dense rule as its backward goes (SGD fused into it).
  */
-import type { Kernels, SlotLayout } from '../kernels/kernels.ts';
+import type { SlotLayout } from '../kernels/kernels.ts';
 import type { Jagged } from '../tensor/jagged.ts';
 import type { EmbeddingTier, SparseRule } from '../embedding/tier.ts';
-import type { Model } from '../model/model.ts';
+import type { DenseRule } from '../model/model.ts';
 
 export type OptimizerName = 'sgd' | 'adagrad';
 
@@ -22,12 +22,7 @@ export interface OptimizerConfig {
 export class Optimizer {
   private readonly denseStates = new Map<string, Float32Array>();
 
-  constructor(private readonly kernels: Kernels, readonly config: OptimizerConfig) {}
-
-  /** The learning rate the model's backward applies as it goes (SGD: W -= lr dY^T X as one GEMM), or null. */
-  get fusedDenseRate(): number | null {
-    return this.config.name === 'sgd' ? this.config.lr : null;
-  }
+  constructor(readonly config: OptimizerConfig) {}
 
   /** Whether tiers keep a row-wise state (and its initial value). */
   get rowState(): { initial: number } | null {
@@ -39,15 +34,18 @@ export class Optimizer {
     return { optimizer: name === 'sgd' ? 'sgd' : 'rowwise-adagrad', lr, eps };
   }
 
-  /** One step of every dense parameter from the gradients the model holds (nothing left to do under fused SGD). */
-  applyDense(model: Model): void {
-    if (this.fusedDenseRate !== null) return;
-    const { lr, eps } = this.config;
-    for (const p of model.denseParams()) {
-      let state = this.denseStates.get(p.name);
-      if (!state) this.denseStates.set(p.name, (state = new Float32Array(p.value.length).fill(this.config.initialAccumulator)));
-      this.kernels.denseAdagrad(p.value, state, p.grad, lr, eps);
-    }
+  /** How the model's dense parameters learn; Adagrad's states are kept here, one per parameter, by name. */
+  get denseRule(): DenseRule {
+    const { name, lr, eps, initialAccumulator } = this.config;
+    if (name === 'sgd') return { name, lr };
+    return {
+      name, lr, eps,
+      state: (p) => {
+        let state = this.denseStates.get(p.name);
+        if (!state) this.denseStates.set(p.name, (state = new Float32Array(p.value.length).fill(initialAccumulator)));
+        return state;
+      },
+    };
   }
 
   /** The sparse update of the rows a tier pooled for ids; a lane job when the tier works on one. */

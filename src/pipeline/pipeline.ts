@@ -141,7 +141,7 @@ export class Pipeline {
     this.timeline.mark(step, 'compute', 'wait for the lanes', t1, t2);
     const upcoming = this.lookAhead && next ? (this.prefetched = next()) : null;
     for (const part of current.pooled.values()) for (let i = 0; i < part.length; i++) features[i] += part[i];
-    const loss = this.stepper.finish(batch, model.forwardOutput(features));
+    const loss = this.stepper.finish(batch, features);
     const grad = this.keep(`grad:${step % 2}`, model.embeddingGrad());
     const e1 = process.hrtime.bigint();
     this.tiers.forEach((tier, k) => {

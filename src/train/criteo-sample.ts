@@ -41,7 +41,7 @@ export function trainCriteoSample(device: Device, sample: CriteoSample, onInit?:
   const { batchSize, learningRate, seed } = criteoSampleSettings;
   const { kernels } = device, model = new Dlrm(kernels, sample.arch, seed);
   const source = new DatasetSource(sample.train, batchSize, false, seed, Infinity);
-  const ctx = policyContext(device, model, new Optimizer(kernels, { name: 'sgd', lr: learningRate, eps: 0, initialAccumulator: 0 }), source);
+  const ctx = policyContext(device, model, new Optimizer({ name: 'sgd', lr: learningRate, eps: 0, initialAccumulator: 0 }), source);
   onInit?.(model, ctx.home);
   const policy = new BaselinePolicy(ctx);
   for (const batch of source.batches(0)) policy.step(batch);

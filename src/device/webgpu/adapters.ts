@@ -2,7 +2,7 @@
  * The GPU adapters this machine offers through WebGPU (Dawn, the `webgpu` package), listed from a worker thread, and
  * the rule `--device auto` follows: a real GPU when an adapter that is not a software rasteriser exists, else the CPU.
  */
-import { Worker } from 'node:worker_threads';
+import { tsWorker } from '../../util/ts-worker.ts';
 
 export interface AdapterInfo {
   vendor: string;
@@ -14,14 +14,10 @@ export interface AdapterInfo {
   limits: { maxBufferSize: number; maxStorageBufferBindingSize: number; maxComputeWorkgroupStorageSize: number; maxComputeInvocationsPerWorkgroup: number };
 }
 
-// A worker registers tsx (as bin/hotline.mjs does) before it loads the TypeScript worker module.
-const workerBoot = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))})
-  .then(({ register }) => { register(); return import(${JSON.stringify(new URL('./adapter-worker.ts', import.meta.url).href)}); })`;
-
 /** Every adapter Dawn finds (none where no Vulkan driver gives one), or the reason WebGPU could not be asked. */
 export function listAdapters(): Promise<AdapterInfo[] | Error> {
   return new Promise((resolve) => {
-    const worker = new Worker(workerBoot, { eval: true });
+    const worker = tsWorker(new URL('./adapter-worker.ts', import.meta.url));
     worker.once('message', (adapters: AdapterInfo[]) => {
       resolve(adapters);
       void worker.terminate();

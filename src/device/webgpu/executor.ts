@@ -1,0 +1,196 @@
+/**
+ * Runs in the GPU worker: owns the GPUDevice, its buffers (one per tensor) and the compiled programs. A program
+ * run writes its inputs from the arena, encodes every kernel into one command buffer, and reads its outputs back
+ * into the arena. Dawn crashes on writeBuffer from a SharedArrayBuffer view, so inputs pass through a private copy.
+ */
+import { type Dim, type KernelOp, type Program, resolveDim, type Transfer } from './program.ts';
+import { gemmTile, type KernelName, packParams, shaders, type ShaderSpec, wgslOf, workgroupSize } from './shaders.ts';
+
+const maxGroupsPerDimension = 65535;
+
+interface Dispatch {
+  pipeline: GPUComputePipeline;
+  bindGroup: GPUBindGroup;
+  uniform: GPUBuffer;
+  spec: ShaderSpec;
+  params(n: number): Record<string, number>;
+  groups(n: number): [number, number];
+}
+
+/** Workgroups for `count` elementwise invocations, folded into 2-D when they exceed one dimension. */
+function elementwise(count: number): [number, number] {
+  const groups = Math.max(1, Math.ceil(count / workgroupSize));
+  if (groups <= maxGroupsPerDimension) return [groups, 1];
+  return [maxGroupsPerDimension, Math.ceil(groups / maxGroupsPerDimension)];
+}
+
+/** A kernel's shader, its tensors in binding order, its parameters and grid for n inputs. */
+function plan(op: KernelOp): { kernel: KernelName; tensors: number[]; params(n: number): Record<string, number>; groups(n: number): [number, number] } {
+  const d = (x: Dim, n: number) => resolveDim(x, n), flag = (b: boolean) => (b ? 1 : 0);
+  switch (op.kernel) {
+    case 'gemm':
+      return {
+        kernel: 'gemm', tensors: [op.a, op.b, op.c],
+        params: (n) => ({
+          M: d(op.M, n), N: d(op.N, n), K: d(op.K, n), lda: op.lda, ldb: op.ldb, ldc: op.ldc, transA: flag(op.transA), transB: flag(op.transB),
+          aOffset: op.aOffset ?? 0, bOffset: op.bOffset ?? 0, cOffset: op.cOffset ?? 0, alpha: op.alpha, beta: op.beta,
+        }),
+        groups: (n) => [Math.ceil(d(op.N, n) / gemmTile), Math.ceil(d(op.M, n) / gemmTile)],
+      };
+    case 'biasActivation':
+      return {
+        kernel: 'biasActivation', tensors: [op.y, op.bias],
+        params: (n) => ({ count: d(op.rows, n) * op.cols, cols: op.cols, relu: flag(op.relu) }),
+        groups: (n) => elementwise(d(op.rows, n) * op.cols),
+      };
+    case 'activationBackward':
+      return {
+        kernel: 'activationBackward', tensors: [op.dy, op.y, op.dBias],
+        params: (n) => ({ rows: d(op.rows, n), cols: op.cols, relu: flag(op.relu) }),
+        groups: () => [op.cols, 1],
+      };
+    case 'copy2d':
+      return {
+        kernel: 'copy2d', tensors: [op.src, op.dst],
+        params: (n) => ({ rows: d(op.rows, n), cols: op.cols, srcStride: op.srcStride, srcOffset: op.srcOffset, dstStride: op.dstStride, dstOffset: op.dstOffset }),
+        groups: (n) => elementwise(d(op.rows, n) * op.cols),
+      };
+    case 'interactionForward':
+      return {
+        kernel: 'interactionForward', tensors: [op.t, op.out],
+        params: (n) => ({ rows: d(op.rows, n), features: op.features, dim: op.dim, outStride: op.outStride }),
+        groups: (n) => elementwise(d(op.rows, n) * (op.dim + (op.features * (op.features - 1)) / 2)),
+      };
+    case 'interactionBackward':
+      return {
+        kernel: 'interactionBackward', tensors: [op.t, op.dOut, op.dT],
+        params: (n) => ({ rows: d(op.rows, n), features: op.features, dim: op.dim, outStride: op.outStride }),
+        groups: (n) => elementwise(d(op.rows, n) * op.features * op.dim),
+      };
+    case 'bceWithLogits':
+      return { kernel: 'bceWithLogits', tensors: [op.logits, op.labels, op.dLogits, op.loss], params: (n) => ({ rows: d(op.rows, n) }), groups: () => [1, 1] };
+    case 'sgd':
+      return { kernel: 'sgd', tensors: [op.w, op.g], params: () => ({ length: op.length, lr: op.lr }), groups: () => elementwise(op.length) };
+    case 'adagrad':
+      return {
+        kernel: 'adagrad', tensors: [op.w, op.state, op.g], params: () => ({ length: op.length, lr: op.lr, eps: op.eps }), groups: () => elementwise(op.length),
+      };
+  }
+}
+
+export class CompiledProgram {
+  private lastN = -1;
+  private readonly readback: GPUBuffer | null;
+
+  constructor(
+    private readonly executor: Executor, private readonly program: Program, private readonly arena: Float32Array,
+    private readonly dispatches: Dispatch[],
+  ) {
+    const floats = Math.max(0, ...program.outputs.map((t) => t.slot + resolveDim(t.floats, program.maxInputs)));
+    this.readback = floats > 0 ? executor.device.createBuffer({ size: floats * 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST }) : null;
+  }
+
+  /** One step over n inputs: inputs in, every kernel, outputs back to the arena. */
+  async run(n: number): Promise<void> {
+    const { device } = this.executor, { inputs, outputs } = this.program;
+    for (const t of inputs) this.executor.write(t, this.arena, n);
+    if (n !== this.lastN) {
+      for (const dsp of this.dispatches) device.queue.writeBuffer(dsp.uniform, 0, packParams(dsp.spec, dsp.params(n)));
+      this.lastN = n;
+    }
+    const encoder = device.createCommandEncoder();
+    const pass = encoder.beginComputePass();
+    for (const dsp of this.dispatches) {
+      const [x, y] = dsp.groups(n);
+      if (x === 0 || y === 0) continue;
+      pass.setPipeline(dsp.pipeline);
+      pass.setBindGroup(0, dsp.bindGroup);
+      pass.dispatchWorkgroups(x, y);
+    }
+    pass.end();
+    for (const t of outputs) {
+      const floats = resolveDim(t.floats, n);
+      if (floats > 0) encoder.copyBufferToBuffer(this.executor.buffer(t.tensor), (t.offset ?? 0) * 4, this.readback!, t.slot * 4, floats * 4);
+    }
+    device.queue.submit([encoder.finish()]);
+    if (!this.readback) return device.queue.onSubmittedWorkDone();
+    await this.readback.mapAsync(GPUMapMode.READ);
+    const mapped = new Float32Array(this.readback.getMappedRange());
+    for (const t of outputs) this.arena.set(mapped.subarray(t.slot, t.slot + resolveDim(t.floats, n)), t.slot);
+    this.readback.unmap();
+  }
+}
+
+export class Executor {
+  private readonly buffers = new Map<number, GPUBuffer>();
+  private readonly pipelines = new Map<KernelName, GPUComputePipeline>();
+  private staging = new Float32Array(0);
+  /** The first error Dawn reported outside a call (a validation or out-of-memory error in a submitted command). */
+  failure: string | null = null;
+
+  constructor(readonly device: GPUDevice) {
+    device.addEventListener('uncapturederror', (event) => {
+      this.failure ??= (event as GPUUncapturedErrorEvent).error.message;
+    });
+  }
+
+  alloc(id: number, floats: number): void {
+    const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+    this.buffers.set(id, this.device.createBuffer({ size: Math.max(16, Math.ceil(floats / 4) * 16), usage }));
+  }
+
+  free(id: number): void {
+    this.buffers.get(id)?.destroy();
+    this.buffers.delete(id);
+  }
+
+  buffer(id: number): GPUBuffer {
+    const b = this.buffers.get(id);
+    if (!b) throw new Error(`device tensor ${id} does not exist`);
+    return b;
+  }
+
+  /** Queues the copy of a transfer's floats from the arena into its tensor. */
+  write(t: Transfer, arena: Float32Array, n: number): void {
+    const floats = resolveDim(t.floats, n);
+    if (floats === 0) return;
+    if (this.staging.length < floats) this.staging = new Float32Array(floats);
+    this.staging.set(arena.subarray(t.slot, t.slot + floats));
+    this.device.queue.writeBuffer(this.buffer(t.tensor), (t.offset ?? 0) * 4, this.staging, 0, floats);
+  }
+
+  async read(t: Transfer, arena: Float32Array): Promise<void> {
+    const floats = resolveDim(t.floats, 0), bytes = floats * 4;
+    const readback = this.device.createBuffer({ size: Math.max(16, bytes), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    const encoder = this.device.createCommandEncoder();
+    encoder.copyBufferToBuffer(this.buffer(t.tensor), (t.offset ?? 0) * 4, readback, 0, bytes);
+    this.device.queue.submit([encoder.finish()]);
+    await readback.mapAsync(GPUMapMode.READ);
+    arena.set(new Float32Array(readback.getMappedRange(), 0, floats), t.slot);
+    readback.destroy();
+  }
+
+  compile(program: Program, arena: Float32Array): CompiledProgram {
+    const dispatches = program.kernels.map((op): Dispatch => {
+      const { kernel, tensors, params, groups } = plan(op), spec: ShaderSpec = shaders[kernel];
+      const pipeline = this.pipeline(kernel);
+      const uniform = this.device.createBuffer({ size: packParams(spec, params(1)).byteLength, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+      const bindGroup = this.device.createBindGroup({
+        layout: pipeline.getBindGroupLayout(0),
+        entries: [{ binding: 0, resource: { buffer: uniform } }, ...tensors.map((id, i) => ({ binding: i + 1, resource: { buffer: this.buffer(id) } }))],
+      });
+      return { pipeline, bindGroup, uniform, spec, params, groups };
+    });
+    return new CompiledProgram(this, program, arena, dispatches);
+  }
+
+  private pipeline(kernel: KernelName): GPUComputePipeline {
+    let pipeline = this.pipelines.get(kernel);
+    if (!pipeline) {
+      const module = this.device.createShaderModule({ code: wgslOf(shaders[kernel]) });
+      pipeline = this.device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' } });
+      this.pipelines.set(kernel, pipeline);
+    }
+    return pipeline;
+  }
+}

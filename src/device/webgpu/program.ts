@@ -1,0 +1,62 @@
+/**
+ * A device program: the kernels of one training (or evaluation) step over device tensors, compiled once in the GPU
+ * worker and run once per step with that step's input count. Its inputs and outputs travel through a shared arena
+ * (a SharedArrayBuffer the caller fills and reads), so a step is one request and one answer, never one per kernel.
+ * Plain data: it crosses to the worker by structured clone.
+ */
+
+/** A length or count: fixed, or a multiple of the step's input count n. */
+export type Dim = number | { perInput: number };
+
+export const resolveDim = (d: Dim, n: number): number => (typeof d === 'number' ? d : d.perInput * n);
+
+/** Floats copied between the arena (from float `slot` on) and a tensor (from element `offset` on). */
+export interface Transfer {
+  slot: number;
+  tensor: number;
+  floats: Dim;
+  offset?: number;
+}
+
+/** Every kernel the device runs; tensors are ids, offsets and strides count elements. */
+export type KernelOp =
+  | {
+    kernel: 'gemm'; transA: boolean; transB: boolean; M: Dim; N: Dim; K: Dim; alpha: number; beta: number;
+    a: number; lda: number; b: number; ldb: number; c: number; ldc: number; aOffset?: number; bOffset?: number; cOffset?: number;
+  }
+  | { kernel: 'biasActivation'; y: number; rows: Dim; cols: number; bias: number; relu: boolean }
+  | { kernel: 'activationBackward'; dy: number; y: number; rows: Dim; cols: number; relu: boolean; dBias: number }
+  | { kernel: 'copy2d'; src: number; srcStride: number; srcOffset: number; dst: number; dstStride: number; dstOffset: number; rows: Dim; cols: number }
+  | { kernel: 'interactionForward'; t: number; rows: Dim; features: number; dim: number; out: number; outStride: number }
+  | { kernel: 'interactionBackward'; t: number; dOut: number; rows: Dim; features: number; dim: number; outStride: number; dT: number }
+  | { kernel: 'bceWithLogits'; logits: number; labels: number; rows: Dim; dLogits: number; loss: number }
+  | { kernel: 'sgd'; w: number; g: number; lr: number; length: number }
+  | { kernel: 'adagrad'; w: number; state: number; g: number; lr: number; eps: number; length: number };
+
+export interface Program {
+  /** The most inputs one run takes (sizes its buffers). */
+  maxInputs: number;
+  /** Arena floats this program's transfers use. */
+  arenaFloats: number;
+  /** Copied into their tensors before the kernels run. */
+  inputs: Transfer[];
+  kernels: KernelOp[];
+  /** Copied out once the kernels are done. */
+  outputs: Transfer[];
+}
+
+/** Hands out arena slots in order, one per transfer. */
+export class ArenaLayout {
+  private next = 0;
+
+  /** A slot of `floats` floats (a multiple of 4, for 16-byte aligned copies). */
+  take(floats: number): number {
+    const slot = this.next;
+    this.next += Math.ceil(floats / 4) * 4;
+    return slot;
+  }
+
+  get floats(): number {
+    return this.next;
+  }
+}

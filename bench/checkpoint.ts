@@ -21,7 +21,7 @@ const { values } = parseArgs({ options: { dir: { type: 'string', default: '/tmp'
 const folder = mkdtempSync(join(values.dir!, 'hotline-bench-checkpoint-'));
 const kernels = createKernels('auto', 2);
 const model = new Dlrm(kernels, presets.kaggle, 1);
-const optimizer = new Optimizer(kernels, { name: 'sgd', lr: 0.1, eps: 0, initialAccumulator: 0 });
+const optimizer = new Optimizer({ name: 'sgd', lr: 0.1, eps: 0, initialAccumulator: 0 });
 const home = new HostTables(kernels, model.tables, 1);
 const tensors = modelTensors(model, home, optimizer);
 const seconds = async (f: () => unknown) => {

@@ -15,7 +15,7 @@ const [folder, threadsArg, warmupArg] = process.argv.slice(2);
 const { meta, train } = readBatchFiles(folder);
 const device = deviceFor('auto', Number(threadsArg)), { kernels } = device;
 const model = new Dlrm(kernels, { ...meta, interaction: 'dot' }, meta.seed);
-const optimizer = new Optimizer(kernels, { name: 'sgd', lr: meta.learningRate, eps: 0, initialAccumulator: 0 });
+const optimizer = new Optimizer({ name: 'sgd', lr: meta.learningRate, eps: 0, initialAccumulator: 0 });
 const batches = [...batchesOf(train, meta.batchSize, null)];
 const policy = new BaselinePolicy(policyContext(device, model, optimizer, { batchesPerEpoch: batches.length, batches: () => batches }));
 const warmup = Number(warmupArg);

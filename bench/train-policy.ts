@@ -25,7 +25,7 @@ export async function trainPolicy(
   options: { batchSize: number; budgetBytes: number; seed: number; learnBatches?: number; staleness?: StalenessOptions },
 ): Promise<PolicyRun> {
   const { kernels } = device, model = new Dlrm(kernels, arch, options.seed);
-  const optimizer = new Optimizer(kernels, { name: 'sgd', lr: 0.1, eps: 0, initialAccumulator: 0 });
+  const optimizer = new Optimizer({ name: 'sgd', lr: 0.1, eps: 0, initialAccumulator: 0 });
   const source = new DatasetSource(train, options.batchSize, true, options.seed, Infinity);
   const [registered, schedule] = name.split(' ') as [PolicyName, FaeSchedule | undefined];
   const ctx = policyContext(device, model, optimizer, source);

@@ -9,9 +9,11 @@ import { readJsonFile } from '../util/os-error.ts';
 import { checkMemoryNeed } from '../model/memory-need.ts';
 import { CheckpointError, CheckpointStore } from '../checkpoint/checkpoint-store.ts';
 import { policyTensors, restoreRunCheckpoint, type RunParts, saveRunCheckpoint } from '../checkpoint/run-checkpoint.ts';
-import { deviceFor } from '../device/registry.ts';
+import { openDevice } from '../device/registry.ts';
+import { CpuDevice } from '../device/cpu-device.ts';
+import type { Device } from '../device/device.ts';
 import { describeArch, type DlrmArch, validateArch } from '../model/arch.ts';
-import { Dlrm } from '../model/dlrm.ts';
+import { createDlrm } from '../model/create-model.ts';
 import { Optimizer } from '../optim/optimizer.ts';
 import { policyContext } from '../policies/context.ts';
 import { createPolicy, policyEntry } from '../policies/registry.ts';
@@ -80,7 +82,15 @@ function fingerprintOf(config: TrainConfig): DataFingerprint | null {
 
 /** Trains as configured: a new run, or the resumed run in `resumed`. */
 export async function runTraining(config: TrainConfig, out: NodeJS.WriteStream = process.stdout, resumed?: RunDir): Promise<TrainingRun> {
-  const device = deviceFor(config.backend, config.threads), { kernels } = device;
+  const device = await openDevice(config.device, config.backend, config.threads);
+  try {
+    return await train(config, device, out, resumed);
+  } finally {
+    await device.dispose?.();
+  }
+}
+
+async function train(config: TrainConfig, device: Device, out: NodeJS.WriteStream, resumed?: RunDir): Promise<TrainingRun> {
   // A resumed run's dataset files are verified against their checksums: the run must go on with the same bytes.
   const prepared = prepareData(config, device, Boolean(resumed));
   // The bottom MLP's input is the data's dense features (13 for Criteo, none for MovieLens or libFM sources).
@@ -95,8 +105,8 @@ export async function runTraining(config: TrainConfig, out: NodeJS.WriteStream =
   if (resumed && !checkpoint) throw new CheckpointError(`${resumed.path}: no sound checkpoint to resume from`);
   const threadsWarning = checkThreads(config.threads, '--threads');
   if (threadsWarning) out.write(`hotline: ${threadsWarning}\n`);
-  out.write(`hotline: ${describeArch(arch)}\nkernels: ${kernels.describe()}\n`);
-  const model = new Dlrm(kernels, arch, config.seed, tableNames(config));
+  out.write(`hotline: ${describeArch(arch)}\n${device instanceof CpuDevice ? 'kernels' : 'device'}: ${device.describe()}\n`);
+  const model = createDlrm(device, arch, config.seed, tableNames(config));
   const optimizer = new Optimizer({
     name: config.optimizer, lr: config.learningRate, eps: 1e-10, initialAccumulator: config.adagradInitialAccumulator,
   });

@@ -1,6 +1,6 @@
 /** The resolved, typed configuration of a training run, built from the validated options. */
 import { type DlrmArch, type Interaction, parseWidths, presets } from '../model/arch.ts';
-import type { BackendName } from '../device/registry.ts';
+import type { BackendName, DeviceChoice } from '../device/registry.ts';
 import type { OptimizerName } from '../optim/optimizer.ts';
 import type { SplitRule } from '../data/binary-dataset.ts';
 import type { FaeSchedule } from '../policies/fae.ts';
@@ -39,6 +39,7 @@ export interface TrainConfig {
   seed: number;
   shuffle: boolean;
   threads: number;
+  device: DeviceChoice;
   backend: BackendName;
   runDir: string;
   checkpointEvery: number;
@@ -112,6 +113,7 @@ export function trainConfigFrom(argv: string[], base: OptionValues = {}): TrainC
     seed: Number(o.seed),
     shuffle: Boolean(o.shuffle),
     threads: Number(o.threads),
+    device: String(o.device) as DeviceChoice,
     backend: String(o.backend) as BackendName,
     runDir: String(o['run-dir']),
     checkpointEvery: Number(o['checkpoint-every']),

@@ -30,4 +30,6 @@ export interface Device {
   flush(): Promise<void>;
   memory(): DeviceMemory;
   lane(owner: LaneOwner): Lane;
+  /** Releases what the device holds beyond the process's memory (a GPU worker); absent where nothing is. */
+  dispose?(): Promise<void>;
 }

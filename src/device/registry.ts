@@ -7,7 +7,7 @@ import { TypeScriptKernels } from '../kernels/typescript.ts';
 import { CpuDevice } from './cpu-device.ts';
 import type { Kernels } from '../kernels/kernels.ts';
 import type { CpuDeviceName, Device } from './device.ts';
-import { autoAdapter, listAdapters } from './webgpu/adapters.ts';
+import { autoAdapter, listAdapters, mayHaveHardwareGpu } from './webgpu/adapters.ts';
 import { WebGpuDevice } from './webgpu/webgpu-device.ts';
 
 export const deviceNames: readonly CpuDeviceName[] = ['cpu-native', 'cpu-ts'];
@@ -48,6 +48,7 @@ export async function openDevice(choice: DeviceChoice, backend: BackendName, thr
   const cpu = deviceFor(backend, threads);
   if (choice === 'cpu') return cpu;
   if (choice === 'webgpu') return WebGpuDevice.open(cpu.kernels);
+  if (!mayHaveHardwareGpu()) return cpu;
   const adapters = await listAdapters(), gpu = adapters instanceof Error ? null : autoAdapter(adapters);
   return gpu ? WebGpuDevice.open(cpu.kernels, gpu.description || gpu.device) : cpu;
 }

@@ -78,7 +78,7 @@ export class GpuDlrm extends Dlrm {
     return b.arena.subarray(b.slots.featureGrad, b.slots.featureGrad + floats);
   }
 
-  override syncToHost(): void {
+  override syncToHost(_rule: DenseRule): void {
     if (this.built) this.syncParamsToHost(this.built);
   }
 

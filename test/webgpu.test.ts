@@ -15,7 +15,10 @@ import { Stepper } from '../src/pipeline/step.ts';
 import { policyContext } from '../src/policies/context.ts';
 import { HotlinePolicy } from '../src/policies/hotline.ts';
 import { bytesPerRow } from '../src/embedding/planner.ts';
-import { assertClose, gpuSkipReason, openGpuForTests } from './helpers.ts';
+import { assertClose, gpuSkipReason, openGpuForTests, randomArray } from './helpers.ts';
+import { Rng } from '../src/util/rng.ts';
+import { rowSegments } from '../src/tensor/segments.ts';
+import { TypeScriptKernels } from '../src/kernels/typescript.ts';
 import { hotline } from './reliability/cli.ts';
 
 const gpu = await openGpuForTests();
@@ -82,6 +85,63 @@ describe('webgpu device', { skip: gpu ? false : gpuSkipReason }, () => {
     };
     assertSame(run(new Dlrm(kernels, arch, 4)), run(new GpuDlrm(gpu!, arch, 4)), 'hotline');
   });
+
+  for (const accumulate of [false, true]) {
+    it(`pools jagged multi-hot bags (empty ones too) from a device table as the oracle does (accumulate ${accumulate})`, () => {
+      const rng = new Rng(3, 1), rows = 500, dim = 8, tables = 3, bags = 37, layout = { bags, dim, stride: 4 * dim, slot0: dim };
+      const table = randomArray(rng, rows * dim), lengths = Array.from({ length: tables * bags }, () => rng.int(4));
+      const offsets = Int32Array.from([0, ...lengths.map(((sum) => (l: number) => (sum += l))(0))]);
+      const ids = Int32Array.from({ length: offsets.at(-1)! }, () => rng.int(rows));
+      const jagged = { tables, bags, ids, offsets }, start = randomArray(rng, bags * layout.stride);
+      const want = start.slice();
+      new TypeScriptKernels().embeddingForward(Array(tables).fill(table), jagged, layout, want, accumulate);
+      const w = gpu!.alloc('f32', [table.length]), i = gpu!.alloc('i32', [ids.length]), o = gpu!.alloc('i32', [offsets.length]), out = gpu!.alloc('f32', [start.length]);
+      gpu!.upload(table, w);
+      gpu!.upload(ids, i);
+      gpu!.upload(offsets, o);
+      gpu!.upload(start, out);
+      const program = gpu!.compile({
+        maxInputs: bags, arenaFloats: start.length, inputs: [], outputs: [{ slot: 0, tensor: out.id, floats: start.length }],
+        kernels: [{ kernel: 'embeddingPool', weights: w.id, ids: i.id, offsets: o.id, out: out.id, tables, bags: { perInput: 1 }, dim, stride: layout.stride, slot0: dim, accumulate }],
+      });
+      program.run(bags);
+      assertClose(program.arena, want, 1e-6, 'pooled');
+      for (const t of [w, i, o, out]) gpu!.free(t);
+    });
+  }
+
+  for (const optimizer of ['sgd', 'rowwise-adagrad'] as const) {
+    it(`updates each distinct row once from its lookups' merged gradient as the oracle does (${optimizer})`, () => {
+      const rng = new Rng(5, 1), rows = 300, dim = 12, tables = 2, bags = 50, layout = { bags, dim, stride: 3 * dim, slot0: dim };
+      const lengths = Array.from({ length: tables * bags }, () => rng.int(5));
+      const offsets = Int32Array.from([0, ...lengths.map(((sum) => (l: number) => (sum += l))(0))]);
+      // Repeated rows within a table (they merge); each table its own rows, as slots of a compact tier are.
+      const tableOf = (q: number) => (q < offsets[bags] ? 0 : 1);
+      const ids = Int32Array.from({ length: offsets.at(-1)! }, (_, q) => tableOf(q) * 150 + ((rng.int(40) * 7) % 150));
+      const jagged = { tables, bags, ids, offsets }, grad = randomArray(rng, bags * layout.stride), table = randomArray(rng, rows * dim);
+      const state = Float32Array.from({ length: rows }, () => 0.5 + rng.next());
+      const want = table.slice(), wantState = state.slice();
+      // The oracle with every table the same array: one device table holds all tables' rows.
+      new TypeScriptKernels().embeddingUpdate(Array(tables).fill(want), jagged, layout, grad, { optimizer, lr: 0.1, eps: 1e-8, states: Array(tables).fill(wantState) });
+      const seg = rowSegments(jagged);
+      assert.ok(seg.rows.length < ids.length, 'some rows repeat');
+      const tensors = [table, state, grad].map((a) => { const t = gpu!.alloc('f32', [a.length]); gpu!.upload(a, t); return t; });
+      const ints = [seg.rows, seg.starts, seg.lookups].map((a) => { const t = gpu!.alloc('i32', [a.length]); gpu!.upload(a, t); return t; });
+      const program = gpu!.compile({
+        maxInputs: bags, arenaFloats: rows * dim + rows, inputs: [],
+        outputs: [{ slot: 0, tensor: tensors[0].id, floats: rows * dim }, { slot: rows * dim, tensor: tensors[1].id, floats: rows }],
+        kernels: [{
+          kernel: 'rowUpdate', weights: tensors[0].id, state: tensors[1].id, grad: tensors[2].id, rows: ints[0].id, starts: ints[1].id, lookups: ints[2].id,
+          segments: seg.rows.length, dim, stride: layout.stride, slot0: dim, bags: { perInput: 1 }, adagrad: optimizer === 'rowwise-adagrad', lr: 0.1, eps: 1e-8,
+        }],
+      });
+      program.run(bags);
+      assertClose(program.arena.subarray(0, rows * dim), want, 1e-5, 'rows');
+      assertClose(program.arena.subarray(rows * dim, rows * dim + rows), wantState, 1e-5, 'row states');
+      assert.ok(want.some((v, i) => v !== table[i]), 'the update moved rows');
+      for (const t of [...tensors, ...ints]) gpu!.free(t);
+    });
+  }
 
   it('hotline train --device webgpu trains and says where', () => {
     const r = hotline(['train', '--device', 'webgpu', '--num-batches', '4', '--mini-batch-size', '32', '--arch-embedding-size', '50-60-70',

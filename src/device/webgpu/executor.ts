@@ -69,6 +69,21 @@ function plan(op: KernelOp): { kernel: KernelName; tensors: number[]; params(n: 
       };
     case 'bceWithLogits':
       return { kernel: 'bceWithLogits', tensors: [op.logits, op.labels, op.dLogits, op.loss], params: (n) => ({ rows: d(op.rows, n) }), groups: () => [1, 1] };
+    case 'embeddingPool':
+      return {
+        kernel: 'embeddingPool', tensors: [op.weights, op.ids, op.offsets, op.out],
+        params: (n) => ({ tables: op.tables, bags: d(op.bags, n), dim: op.dim, stride: op.stride, slot0: op.slot0, accumulate: flag(op.accumulate) }),
+        groups: (n) => elementwise(op.tables * d(op.bags, n) * op.dim),
+      };
+    case 'rowUpdate':
+      if (op.dim > workgroupSize) throw new Error(`the row update takes rows of at most ${workgroupSize} floats, not ${op.dim}`);
+      return {
+        kernel: 'rowUpdate', tensors: [op.weights, op.state, op.grad, op.rows, op.starts, op.lookups],
+        params: (n) => ({
+          segments: op.segments, dim: op.dim, stride: op.stride, slot0: op.slot0, bags: d(op.bags, n), adagrad: flag(op.adagrad), lr: op.lr, eps: op.eps,
+        }),
+        groups: () => (op.segments <= maxGroupsPerDimension ? [Math.max(1, op.segments), 1] : [maxGroupsPerDimension, Math.ceil(op.segments / maxGroupsPerDimension)]),
+      };
     case 'sgd':
       return { kernel: 'sgd', tensors: [op.w, op.g], params: () => ({ length: op.length, lr: op.lr }), groups: () => elementwise(op.length) };
     case 'adagrad':

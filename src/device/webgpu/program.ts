@@ -30,6 +30,14 @@ export type KernelOp =
   | { kernel: 'interactionForward'; t: number; rows: Dim; features: number; dim: number; out: number; outStride: number }
   | { kernel: 'interactionBackward'; t: number; dOut: number; rows: Dim; features: number; dim: number; outStride: number; dT: number }
   | { kernel: 'bceWithLogits'; logits: number; labels: number; rows: Dim; dLogits: number; loss: number }
+  | {
+    kernel: 'embeddingPool'; weights: number; ids: number; offsets: number; out: number; tables: number; bags: Dim; dim: number;
+    stride: number; slot0: number; accumulate: boolean;
+  }
+  | {
+    kernel: 'rowUpdate'; weights: number; state: number; grad: number; rows: number; starts: number; lookups: number;
+    segments: number; dim: number; stride: number; slot0: number; bags: Dim; adagrad: boolean; lr: number; eps: number;
+  }
   | { kernel: 'sgd'; w: number; g: number; lr: number; length: number }
   | { kernel: 'adagrad'; w: number; state: number; g: number; lr: number; eps: number; length: number };
 

@@ -10,6 +10,8 @@ export type ParamType = 'u32' | 'f32';
 export interface Binding {
   name: string;
   access: 'read' | 'read_write';
+  /** Element type (f32 unless given). */
+  type?: 'f32' | 'i32';
 }
 
 export interface ShaderSpec {
@@ -21,6 +23,7 @@ export interface ShaderSpec {
 
 const read = (name: string): Binding => ({ name, access: 'read' });
 const write = (name: string): Binding => ({ name, access: 'read_write' });
+const readInts = (name: string): Binding => ({ name, access: 'read', type: 'i32' });
 
 export const workgroupSize = 256;
 /** Rows and columns of the GEMM tile one workgroup computes. */
@@ -221,6 +224,70 @@ fn main(@builtin(local_invocation_id) l: vec3u) {
   if (l.x == 0u) { loss[0] = part[0] / n; }
 }`,
   },
+  embeddingPool: {
+    params: [['tables', 'u32'], ['bags', 'u32'], ['dim', 'u32'], ['stride', 'u32'], ['slot0', 'u32'], ['accumulate', 'u32']],
+    bindings: [read('W'), readInts('ids'), readInts('offsets'), write('out')],
+    // Sum-pools each bag of a jagged batch (offsets over tables x bags) from one table of rows x dim into its slot of
+    // out [bags x stride] at slot0 + t * dim: one invocation per output value, the bag's rows summed in order.
+    body: /* wgsl */ `${flatIndex}
+@compute @workgroup_size(${workgroupSize})
+fn main(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) n: vec3u) {
+  let e = flat(g, n);
+  if (e >= p.tables * p.bags * p.dim) { return; }
+  let bag = e / p.dim;
+  let k = e % p.dim;
+  let t = bag / p.bags;
+  let b = bag % p.bags;
+  let at = b * p.stride + p.slot0 + t * p.dim + k;
+  var s = 0.0;
+  if (p.accumulate == 1u) { s = out[at]; }
+  for (var q = offsets[bag]; q < offsets[bag + 1u]; q++) { s += W[u32(ids[q]) * p.dim + k]; }
+  out[at] = s;
+}`,
+  },
+  rowUpdate: {
+    params: [['segments', 'u32'], ['dim', 'u32'], ['stride', 'u32'], ['slot0', 'u32'], ['bags', 'u32'], ['adagrad', 'u32'], ['lr', 'f32'], ['eps', 'f32']],
+    bindings: [write('W'), write('state'), read('grad'), readInts('rows'), readInts('starts'), readInts('lookups')],
+    // One workgroup per distinct row (rowSegments): its gradient summed over its lookups in batch order, then SGD or
+    // row-wise Adagrad (the state grows by the mean square of the row's gradient) applied once. dim <= ${workgroupSize}.
+    body: /* wgsl */ `
+var<workgroup> g: array<f32, ${workgroupSize}>;
+var<workgroup> part: array<f32, 64>;
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) n: vec3u, @builtin(local_invocation_id) l: vec3u) {
+  let u = wg.y * n.x + wg.x;
+  let live = u < p.segments;
+  var row = 0u;
+  var sq = 0.0;
+  if (live) {
+    row = u32(rows[u]);
+    for (var k = l.x; k < p.dim; k += 64u) {
+      var s = 0.0;
+      for (var q = starts[u]; q < starts[u + 1u]; q++) {
+        let bag = u32(lookups[q]);
+        s += grad[(bag % p.bags) * p.stride + p.slot0 + (bag / p.bags) * p.dim + k];
+      }
+      g[k] = s;
+      sq += s * s;
+    }
+  }
+  part[l.x] = sq;
+  workgroupBarrier();
+  for (var w = 32u; w > 0u; w = w / 2u) {
+    if (l.x < w) { part[l.x] += part[l.x + w]; }
+    workgroupBarrier();
+  }
+  if (!live) { return; }
+  var denominator = 1.0;
+  if (p.adagrad == 1u) {
+    let st = state[row] + part[0] / f32(p.dim);
+    denominator = sqrt(st) + p.eps;
+    workgroupBarrier();
+    if (l.x == 0u) { state[row] = st; }
+  }
+  for (var k = l.x; k < p.dim; k += 64u) { W[row * p.dim + k] -= p.lr * (g[k] / denominator); }
+}`,
+  },
   sgd: {
     params: [['length', 'u32'], ['lr', 'f32']],
     bindings: [write('w'), read('grad')],
@@ -252,7 +319,7 @@ export type KernelName = keyof typeof shaders;
 /** The full WGSL of a kernel: its parameter struct, its bindings, its body. */
 export function wgslOf(spec: ShaderSpec): string {
   const fields = spec.params.map(([name, type]) => `  ${name}: ${type},`).join('\n');
-  const bindings = spec.bindings.map((b, i) => `@group(0) @binding(${i + 1}) var<storage, ${b.access}> ${b.name}: array<f32>;`).join('\n');
+  const bindings = spec.bindings.map((b, i) => `@group(0) @binding(${i + 1}) var<storage, ${b.access}> ${b.name}: array<${b.type ?? 'f32'}>;`).join('\n');
   return `struct Params {\n${fields}\n}\n@group(0) @binding(0) var<uniform> p: Params;\n${bindings}\n${spec.body}\n`;
 }
 

@@ -85,8 +85,9 @@ export class WebGpuDevice implements Device {
   }
 
   upload<D extends Dtype>(src: HostArray<D>, dst: Tensor, offset = 0): void {
-    const data = src instanceof Float32Array ? src : new Float32Array(src.buffer, src.byteOffset, src.length);
-    this.channel.setup({ type: 'write', id: this.gpu(dst).id, offset, data: data.slice() });
+    // Ids travel as their bytes (a copy of the Int32Array, viewed as floats: no value conversion).
+    const data = src instanceof Float32Array ? src.slice() : new Float32Array(src.slice().buffer);
+    this.channel.setup({ type: 'write', id: this.gpu(dst).id, offset, data });
   }
 
   async download<D extends Dtype>(src: Tensor, dst: HostArray<D>, offset = 0): Promise<void> {

@@ -39,11 +39,15 @@ interface Built {
   shared: SharedArrayBuffer;
   arena: Float32Array;
   slots: { dense: number; pooled: number; labels: number; logits: number; loss: number; featureGrad: number };
+  /** The forward program's inputs (the dense features, the pooled vectors). */
+  inputs: Transfer[];
   forward: GpuProgram;
   /** The training program and the rule it applies (a new rule, a new program). */
   train: { key: string; program: GpuProgram; states: Map<GpuTensor, Float32Array> } | null;
   tensors: GpuTensor[];
 }
+
+const allLayers = (b: Built): LayerTensors[] => [...b.layers.bottom, ...b.layers.top];
 
 export class GpuDlrm extends Dlrm {
   private built: Built | null = null;
@@ -85,10 +89,7 @@ export class GpuDlrm extends Dlrm {
   override syncFromHost(): void {
     const b = this.built;
     if (!b) return;
-    for (const t of [...b.layers.bottom, ...b.layers.top]) {
-      this.gpu.upload(t.layer.weight, t.weight);
-      this.gpu.upload(t.layer.bias, t.bias);
-    }
+    this.uploadParams(b);
     // The optimizer's states may be new arrays (a restore): the next step builds its program from them.
     if (b.train) for (const t of b.train.states.keys()) this.free(b, t);
     b.train = null;
@@ -110,16 +111,23 @@ export class GpuDlrm extends Dlrm {
     return this.built;
   }
 
+  private uploadParams(b: Built): void {
+    for (const t of allLayers(b)) {
+      this.gpu.upload(t.layer.weight, t.weight);
+      this.gpu.upload(t.layer.bias, t.bias);
+    }
+  }
+
   /** The parameters, and under Adagrad its states and the last step's gradients, into the host arrays. */
   private syncParamsToHost(b: Built): void {
-    for (const t of [...b.layers.bottom, ...b.layers.top]) {
+    for (const t of allLayers(b)) {
       this.gpu.downloadNow(t.weight, t.layer.weight);
       this.gpu.downloadNow(t.bias, t.layer.bias);
     }
     if (!b.train || b.train.states.size === 0) return;
     // Adagrad's program leaves the gradients of its last step on the device too.
     for (const [tensor, state] of b.train.states) this.gpu.downloadNow(tensor, state);
-    for (const t of [...b.layers.bottom, ...b.layers.top]) {
+    for (const t of allLayers(b)) {
       this.gpu.downloadNow(t.weightGrad, t.layer.weightGrad);
       this.gpu.downloadNow(t.biasGrad, t.layer.biasGrad);
     }
@@ -154,8 +162,6 @@ export class GpuDlrm extends Dlrm {
         layer, weight: alloc(layer.weight.length), bias: alloc(layer.bias.length), weightGrad: alloc(layer.weight.length),
         biasGrad: alloc(layer.bias.length), out: alloc(capacity * layer.outputs), outGrad: alloc(capacity * layer.outputs),
       };
-      gpu.upload(layer.weight, t.weight);
-      gpu.upload(layer.bias, t.bias);
       return t;
     });
     const featureFloats = this.pooledFloats(capacity), dot = arch.interaction === 'dot', width = interactionWidth(arch);
@@ -169,14 +175,16 @@ export class GpuDlrm extends Dlrm {
       logits: arena.take(capacity), loss: arena.take(4), featureGrad: arena.take(featureFloats),
     };
     const shared = new SharedArrayBuffer(arena.floats * 4);
-    const built: Built = {
-      capacity, layers, input, features, featureGrad, interaction, interactionGrad, labels, loss, shared, arena: new Float32Array(shared), slots,
-      forward: null!, train: null, tensors,
-    };
+    // Both programs take the dense features and the pooled vectors; training takes the labels too.
     const inputs: Transfer[] = [
       { slot: slots.dense, tensor: input.id, floats: perInput(arch.bottomMlp[0]) },
       { slot: slots.pooled, tensor: features.id, floats: perInput(this.features * arch.embeddingDim) },
     ];
+    const built: Built = {
+      capacity, layers, input, features, featureGrad, interaction, interactionGrad, labels, loss, shared, arena: new Float32Array(shared), slots,
+      inputs, forward: null!, train: null, tensors,
+    };
+    this.uploadParams(built);
     const logits = layers.top.at(-1)!.out;
     built.forward = gpu.compile({
       maxInputs: capacity, arenaFloats: arena.floats, inputs, kernels: this.forwardKernels(built),
@@ -242,11 +250,7 @@ export class GpuDlrm extends Dlrm {
     ];
     const program: Program = {
       maxInputs: b.capacity, arenaFloats: b.arena.length,
-      inputs: [
-        { slot: slots.dense, tensor: b.input.id, floats: perInput(arch.bottomMlp[0]) },
-        { slot: slots.pooled, tensor: b.features.id, floats: perInput(stride) },
-        { slot: slots.labels, tensor: b.labels.id, floats: perInput(1) },
-      ],
+      inputs: [...b.inputs, { slot: slots.labels, tensor: b.labels.id, floats: perInput(1) }],
       kernels: [...kernels, ...updates],
       outputs: [
         { slot: slots.loss, tensor: b.loss.id, floats: 1 },

@@ -20,6 +20,11 @@ export type SetupMessage =
 
 export class GpuError extends Error {}
 
+/** The control words and the error text of a control block. */
+function controlViews(shared: SharedArrayBuffer): { control: Int32Array; errorText: Uint8Array } {
+  return { control: new Int32Array(shared, 0, controlWords), errorText: new Uint8Array(shared, controlWords * 4, errorBytes) };
+}
+
 /** How long a request may take before the worker is taken for dead (a Dawn crash in it ends the process anyway). */
 const answerTimeoutMs = 10 * 60 * 1000;
 
@@ -29,8 +34,7 @@ export class GpuChannel {
   private pending = false;
 
   constructor(private readonly worker: Worker, shared: SharedArrayBuffer) {
-    this.control = new Int32Array(shared, 0, controlWords);
-    this.errorText = new Uint8Array(shared, controlWords * 4, errorBytes);
+    ({ control: this.control, errorText: this.errorText } = controlViews(shared));
   }
 
   static shared(): SharedArrayBuffer {
@@ -79,8 +83,7 @@ export class WorkerEnd {
   private readonly errorText: Uint8Array;
 
   constructor(shared: SharedArrayBuffer) {
-    this.control = new Int32Array(shared, 0, controlWords);
-    this.errorText = new Uint8Array(shared, controlWords * 4, errorBytes);
+    ({ control: this.control, errorText: this.errorText } = controlViews(shared));
   }
 
   answer(error: unknown): void {

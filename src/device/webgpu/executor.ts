@@ -17,12 +17,15 @@ interface Dispatch {
   groups(n: number): [number, number];
 }
 
-/** Workgroups for `count` elementwise invocations, folded into 2-D when they exceed one dimension. */
-function elementwise(count: number): [number, number] {
-  const groups = Math.max(1, Math.ceil(count / workgroupSize));
+/** A grid of `groups` workgroups (at least one), folded into 2-D when they exceed one dimension. */
+function grid(groups: number): [number, number] {
+  groups = Math.max(1, groups);
   if (groups <= maxGroupsPerDimension) return [groups, 1];
   return [maxGroupsPerDimension, Math.ceil(groups / maxGroupsPerDimension)];
 }
+
+/** Workgroups for `count` elementwise invocations. */
+const elementwise = (count: number): [number, number] => grid(Math.ceil(count / workgroupSize));
 
 /** A kernel's shader, its tensors in binding order, its parameters and grid for n inputs. */
 function plan(op: KernelOp): { kernel: KernelName; tensors: number[]; params(n: number): Record<string, number>; groups(n: number): [number, number] } {
@@ -82,7 +85,7 @@ function plan(op: KernelOp): { kernel: KernelName; tensors: number[]; params(n: 
         params: (n) => ({
           segments: op.segments, dim: op.dim, stride: op.stride, slot0: op.slot0, bags: d(op.bags, n), adagrad: flag(op.adagrad), lr: op.lr, eps: op.eps,
         }),
-        groups: () => (op.segments <= maxGroupsPerDimension ? [Math.max(1, op.segments), 1] : [maxGroupsPerDimension, Math.ceil(op.segments / maxGroupsPerDimension)]),
+        groups: () => grid(op.segments),
       };
     case 'sgd':
       return { kernel: 'sgd', tensors: [op.w, op.g], params: () => ({ length: op.length, lr: op.lr }), groups: () => elementwise(op.length) };

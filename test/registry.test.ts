@@ -8,7 +8,7 @@ import { deviceFor } from '../src/device/registry.ts';
 import { Dlrm } from '../src/model/dlrm.ts';
 import { Optimizer } from '../src/optim/optimizer.ts';
 import { policyContext } from '../src/policies/context.ts';
-import { createPolicy, PolicyError, policyEntry, policyNames } from '../src/policies/registry.ts';
+import { createPolicy, PolicyError, policyEntry, type PolicyName, policyNames } from '../src/policies/registry.ts';
 import { defaultStaleness } from '../src/policies/slipstream.ts';
 import { helpText } from '../src/cli/options.ts';
 
@@ -27,13 +27,26 @@ const context = (random: boolean) => {
 
 describe('policy registry', () => {
   it('builds every policy by its name, and each trains a mini-batch', () => {
-    assert.deepEqual(policyNames, ['baseline', 'fae', 'hotline', 'slipstream', 'hotline+slipstream']);
+    assert.deepEqual(policyNames, ['baseline', 'device-only', 'fae', 'hotline', 'slipstream', 'hotline+slipstream']);
     for (const name of policyNames) {
       const ctx = context(false), policy = createPolicy(name, ctx, options);
       assert.equal(policy.name, name);
       const [batch] = policy.schedule(ctx.source, 0, 0);
       assert.ok(Number.isFinite(policy.step(batch).loss as number), name);
     }
+  });
+
+  it('device-only (every row in the fast tier) trains as the baseline does, bit for bit, the tables written back at settle', () => {
+    const run = (name: PolicyName) => {
+      const ctx = context(false), policy = createPolicy(name, ctx, options);
+      for (const b of policy.schedule(ctx.source, 0, 0)) policy.step(b);
+      policy.settle();
+      return ctx;
+    };
+    const base = run('baseline'), deviceOnly = run('device-only');
+    assert.deepEqual(deviceOnly.home.weights, base.home.weights);
+    assert.deepEqual(deviceOnly.model.denseParams().map((p) => p.value), base.model.denseParams().map((p) => p.value));
+    assert.notDeepEqual(base.home.weights, context(false).home.weights);
   });
 
   it('refuses a policy that profiles rows in memory on generated batches, naming it', () => {

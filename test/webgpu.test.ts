@@ -14,6 +14,8 @@ import { Optimizer, type OptimizerName } from '../src/optim/optimizer.ts';
 import { Stepper } from '../src/pipeline/step.ts';
 import { policyContext } from '../src/policies/context.ts';
 import { HotlinePolicy } from '../src/policies/hotline.ts';
+import { createPolicy, type PolicyName, type PolicyOptions } from '../src/policies/registry.ts';
+import { defaultStaleness } from '../src/policies/slipstream.ts';
 import { bytesPerRow } from '../src/embedding/planner.ts';
 import { assertClose, gpuSkipReason, openGpuForTests, randomArray } from './helpers.ts';
 import { Rng } from '../src/util/rng.ts';
@@ -101,7 +103,7 @@ describe('webgpu device', { skip: gpu ? false : gpuSkipReason }, () => {
       gpu!.upload(offsets, o);
       gpu!.upload(start, out);
       const program = gpu!.compile({
-        maxInputs: bags, arenaFloats: start.length, inputs: [], outputs: [{ slot: 0, tensor: out.id, floats: start.length }],
+        arenaFloats: start.length, inputs: [], outputs: [{ slot: 0, tensor: out.id, floats: start.length }],
         kernels: [{ kernel: 'embeddingPool', weights: w.id, ids: i.id, offsets: o.id, out: out.id, tables, bags: { perInput: 1 }, dim, stride: layout.stride, slot0: dim, accumulate }],
       });
       program.run(bags);
@@ -128,7 +130,7 @@ describe('webgpu device', { skip: gpu ? false : gpuSkipReason }, () => {
       const tensors = [table, state, grad].map((a) => { const t = gpu!.alloc('f32', [a.length]); gpu!.upload(a, t); return t; });
       const ints = [seg.rows, seg.starts, seg.lookups].map((a) => { const t = gpu!.alloc('i32', [a.length]); gpu!.upload(a, t); return t; });
       const program = gpu!.compile({
-        maxInputs: bags, arenaFloats: rows * dim + rows, inputs: [],
+        arenaFloats: rows * dim + rows, inputs: [],
         outputs: [{ slot: 0, tensor: tensors[0].id, floats: rows * dim }, { slot: rows * dim, tensor: tensors[1].id, floats: rows }],
         kernels: [{
           kernel: 'rowUpdate', weights: tensors[0].id, state: tensors[1].id, grad: tensors[2].id, rows: ints[0].id, starts: ints[1].id, lookups: ints[2].id,
@@ -140,6 +142,33 @@ describe('webgpu device', { skip: gpu ? false : gpuSkipReason }, () => {
       assertClose(program.arena.subarray(rows * dim, rows * dim + rows), wantState, 1e-5, 'row states');
       assert.ok(want.some((v, i) => v !== table[i]), 'the update moved rows');
       for (const t of [...tensors, ...ints]) gpu!.free(t);
+    });
+  }
+
+  // The device tier: pools and updates inside the step's program, row copies at every tier sync and snapshot.
+  const policyData = generateSynthetic({ rows: 1500, tableRows: arch.tableRows, denseFeatures: 13, zipf: 1.3, seed: 12 });
+  const staleness = { ...defaultStaleness, startHotBatch: 2, windowShare: 0.15, minSamples: 30, sampleRate: 0.05, targetDrop: 0.3, band: 0.2 };
+  const options: PolicyOptions = {
+    seed: 1, staleness, fae: { budgetBytes: 150 * bytesPerRow(8, 1), samplingRate: 0.5, quota: 'global', schedule: 'adaptive', initialBlock: 2 },
+    hotline: { learnBatches: 3, learnSamplingRate: 1, relearnEvery: 20, pipeline: true },
+  };
+  for (const name of ['device-only', 'fae', 'slipstream', 'hotline+slipstream'] as PolicyName[]) {
+    it(`the ${name} policy trains on the device tier as on the CPU (row-wise Adagrad)`, () => {
+      const run = (model: Dlrm) => {
+        const opt = new Optimizer({ name: 'adagrad', lr: 0.05, eps: 1e-8, initialAccumulator: 0.01 });
+        const ctx = policyContext(model instanceof GpuDlrm ? gpu! : cpuDevice, model, opt, new DatasetSource(policyData, 32, true, 4, Infinity));
+        const policy = createPolicy(name, ctx, options);
+        for (const b of policy.schedule(ctx.source, 0, 0)) policy.step(b);
+        policy.settle();
+        model.syncToHost(opt.denseRule);
+        return { model, home: ctx.home, counters: policy.counters() };
+      };
+      const cpu = run(new Dlrm(kernels, arch, 4)), onGpu = run(new GpuDlrm(gpu!, arch, 4));
+      assertSame(cpu, onGpu, name);
+      assert.deepEqual(onGpu.counters, cpu.counters);
+      if (name.includes('slipstream')) assert.ok(cpu.counters.skippedInputs > 0, 'inputs were skipped');
+      const initial = new HostTables(kernels, new Dlrm(kernels, arch, 4).tables, 4);
+      assert.ok(cpu.home.weights[0].some((v, i) => v !== initial.weights[0][i]), 'the tables trained');
     });
   }
 

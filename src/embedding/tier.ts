@@ -32,6 +32,8 @@ export interface EmbeddingTier {
   /** Copies rows (table t's slot s for each pair) into into [n x dim], and their row-wise state into state. */
   readRows(tables: Int32Array, slots: Int32Array, into: Float32Array, state: Float32Array | null): void;
   writeRows(tables: Int32Array, slots: Int32Array, from: Float32Array, state: Float32Array | null): void;
+  /** Frees memory the tier holds outside the process's heap (a device's); absent where there is none. */
+  release?(): void;
 }
 
 /**

@@ -4,6 +4,7 @@
  * interaction-gradient buffer, for the tiers to apply.
  */
 import type { Batch } from '../data/batch.ts';
+import type { EmbeddingTier } from '../embedding/tier.ts';
 import type { Kernels, SlotLayout } from '../kernels/kernels.ts';
 import { type TableConfig, tableConfigs } from '../embedding/tables.ts';
 import { Rng } from '../util/rng.ts';
@@ -42,6 +43,10 @@ export class Dlrm implements Model, SparseArch {
     this.tables = tableConfigs(arch.tableRows, arch.embeddingDim, tableNames);
     this.features = arch.tableRows.length + 1;
   }
+
+  /** A placed tier in the device's memory whose work joins this model's step (absent: the device computes in host
+   *  memory, and a placed tier is a compact host table). */
+  deviceTier?(rows: number, state: { initial: number } | null): EmbeddingTier;
 
   get sparse(): SparseArch {
     return this;

@@ -1,17 +1,29 @@
 /**
  * DLRM on the WebGPU device: the same network, parameters and initialisation as Dlrm, its dense work compiled into
- * two device programs (evaluation: forward; training: forward, loss, backward and the dense update) that run once per
+ * device programs (evaluation: forward; training: forward, loss, backward and the dense update) that run once per
  * step. The pooled buffer the tiers fill is the programs' shared arena, so the host tiers pool straight into what is
  * uploaded, and the pooled vectors' gradient comes back the same way. The parameters live on the device; the host
  * arrays of Dlrm are their mirror, brought up to date by syncToHost (a checkpoint) and sent by syncFromHost.
+ *
+ * A device tier (GpuTier) stages its work here: its pool joins the step's program (the lookups travel as the run's
+ * inputs, their counts as its parameters), and its update joins the next program (before that step's pools), so a
+ * step stays one request. A program is compiled per combination of the work it runs, once. When every lookup of a
+ * step is pooled on the device (an FAE hot mini-batch, GPU-only), neither the pooled vectors nor their gradient
+ * cross to the host.
  */
 import type { Batch } from '../data/batch.ts';
 import type { GpuTensor, WebGpuDevice, GpuProgram } from '../device/webgpu/webgpu-device.ts';
-import { ArenaLayout, type KernelOp, type Program, type Transfer } from '../device/webgpu/program.ts';
+import { ArenaLayout, type KernelOp, type Transfer } from '../device/webgpu/program.ts';
+import type { SparseRule } from '../embedding/tier.ts';
+import type { SlotLayout } from '../kernels/kernels.ts';
+import type { Jagged } from '../tensor/jagged.ts';
+import { rowSegments } from '../tensor/segments.ts';
 import { type DlrmArch, interactionWidth } from './arch.ts';
 import { Dlrm } from './dlrm.ts';
+import { type DeviceSteps, GpuTier } from './gpu-tier.ts';
 import type { DenseParam, Linear, Mlp } from './mlp.ts';
 import type { DenseRule } from './model.ts';
+
 
 const perInput = (k: number) => ({ perInput: k });
 
@@ -25,9 +37,20 @@ interface LayerTensors {
   outGrad: GpuTensor;
 }
 
-/** Everything on the device for batches of up to `capacity` inputs. */
+/** The run parameters of a step program: the staged pool's lookups and offsets, the staged update's distinct rows,
+ *  lookups and bags. */
+const enum Param { PoolIds, PoolOffsets, Segments, UpdateLookups, UpdateBags }
+
+/** A device tier's pool and update, staged for the next program run. */
+interface Staged {
+  pool: { tier: GpuTier; accumulate: boolean; lookups: number; offsets: number } | null;
+  update: { tier: GpuTier; rule: SparseRule; segments: number; lookups: number; bags: number } | null;
+}
+
+/** Everything on the device for batches of up to `capacity` inputs and `lookupCapacity` lookups. */
 interface Built {
   capacity: number;
+  lookupCapacity: number;
   layers: { bottom: LayerTensors[]; top: LayerTensors[] };
   input: GpuTensor;
   features: GpuTensor;
@@ -36,29 +59,51 @@ interface Built {
   interactionGrad: GpuTensor | null;
   labels: GpuTensor;
   loss: GpuTensor;
+  /** A device tier's lookups: the staged pool's ids and offsets, the staged update's row segments. */
+  lookups: { ids: GpuTensor; offsets: GpuTensor; rows: GpuTensor; starts: GpuTensor; bags: GpuTensor };
+  /** Bound where a kernel's optional tensor is absent (an SGD tier's state). */
+  none: GpuTensor;
   shared: SharedArrayBuffer;
   arena: Float32Array;
-  slots: { dense: number; pooled: number; labels: number; logits: number; loss: number; featureGrad: number };
-  /** The forward program's inputs (the dense features, the pooled vectors). */
-  inputs: Transfer[];
-  forward: GpuProgram;
-  /** The training program and the rule it applies (a new rule, a new program). */
-  train: { key: string; program: GpuProgram; states: Map<GpuTensor, Float32Array> } | null;
+  ints: Int32Array;
+  slots: {
+    dense: number; pooled: number; labels: number; logits: number; loss: number; featureGrad: number;
+    ids: number; offsets: number; rows: number; starts: number; bags: number;
+  };
+  /** The programs compiled so far, by the work they run, with the device tiers they name. */
+  programs: Map<string, { program: GpuProgram; tiers: GpuTier[] }>;
+  /** The dense rule the training programs apply, with Adagrad's state of each parameter (by its host array) on the
+   *  device beside the optimizer's host copy (a new rule, new programs). */
+  dense: { key: string; states: Map<Float32Array, { tensor: GpuTensor; host: Float32Array }> } | null;
   tensors: GpuTensor[];
 }
 
 const allLayers = (b: Built): LayerTensors[] => [...b.layers.bottom, ...b.layers.top];
+const denseKey = (rule: DenseRule) => (rule.name === 'sgd' ? `sgd ${rule.lr}` : `adagrad ${rule.lr} ${rule.eps}`);
+const lookupsOf = (j: Jagged) => j.offsets[j.tables * j.bags] - j.offsets[0];
 
-export class GpuDlrm extends Dlrm {
+export class GpuDlrm extends Dlrm implements DeviceSteps {
   private built: Built | null = null;
   private inputs = 0;
+  private staged: Staged = { pool: null, update: null };
+  /** Whether the last training run brought the pooled vectors' gradient to the host. */
+  private gradOnHost = false;
+  private readonly tierIds = new WeakMap<GpuTier, number>();
+  private nextTier = 1;
 
   constructor(private readonly gpu: WebGpuDevice, arch: DlrmArch, seed: number, tableNames?: readonly string[]) {
     super(gpu.kernels, arch, seed, tableNames);
   }
 
+  /** A placed tier of `rows` rows in GPU memory whose work runs inside this model's step programs. */
+  override deviceTier(rows: number, state: { initial: number } | null): GpuTier {
+    const tier = GpuTier.create(this.gpu, this, rows, this.arch.embeddingDim, state);
+    this.tierIds.set(tier, this.nextTier++);
+    return tier;
+  }
+
   override forwardDense(batch: Batch): Float32Array {
-    const b = this.ensure(batch.size), width = this.arch.bottomMlp[0];
+    const b = this.ensure(batch.size, lookupsOf(batch.sparse)), width = this.arch.bottomMlp[0];
     this.inputs = batch.size;
     b.arena.set(batch.dense.subarray(0, batch.size * width), b.slots.dense);
     return this.pooledView(b);
@@ -66,20 +111,26 @@ export class GpuDlrm extends Dlrm {
 
   override forwardOutput(pooled: Float32Array): Float32Array {
     const b = this.withPooled(pooled);
-    b.forward.run(this.inputs);
+    this.run(b, 'forward', null);
     return b.arena.subarray(b.slots.logits, b.slots.logits + this.inputs);
   }
 
   override learn(pooled: Float32Array, labels: Float32Array, rule: DenseRule): number {
     const b = this.withPooled(pooled), n = this.inputs;
     b.arena.set(labels.subarray(0, n), b.slots.labels);
-    this.trainProgram(b, rule).run(n);
+    this.gradOnHost = this.run(b, 'train', rule);
     return b.arena[b.slots.loss];
   }
 
+  /** The pooled vectors' gradient; brought from the device on demand after a step that pooled only there. */
   override embeddingGrad(): Float32Array {
     const b = this.built!, floats = this.pooledFloats(this.inputs);
-    return b.arena.subarray(b.slots.featureGrad, b.slots.featureGrad + floats);
+    const view = b.arena.subarray(b.slots.featureGrad, b.slots.featureGrad + floats);
+    if (!this.gradOnHost) {
+      this.gpu.downloadNow(b.featureGrad, view);
+      this.gradOnHost = true;
+    }
+    return view;
   }
 
   override syncToHost(_rule: DenseRule): void {
@@ -89,26 +140,88 @@ export class GpuDlrm extends Dlrm {
   override syncFromHost(): void {
     const b = this.built;
     if (!b) return;
+    this.flush();
     this.uploadParams(b);
-    // The optimizer's states may be new arrays (a restore): the next step builds its program from them.
-    if (b.train) for (const t of b.train.states.keys()) this.free(b, t);
-    b.train = null;
+    // The optimizer's states may be new arrays (a restore): the next step builds its programs from them.
+    this.dropDense(b);
   }
 
   override backward(): void {
     throw new Error('on webgpu the backward pass runs inside learn()');
   }
 
-  /** The device tensors for batches of n inputs, rebuilt (parameters carried over) when n outgrows them. */
-  private ensure(n: number): Built {
-    if (this.built && n <= this.built.capacity) return this.built;
-    const old = this.built, capacity = Math.max(n, 2 * (old?.capacity ?? 0));
+  stagePool(tier: GpuTier, ids: Jagged, out: Float32Array, accumulate: boolean): void {
+    const b = this.built;
+    if (!b || out.buffer !== b.shared || out.byteOffset !== b.slots.pooled * 4) throw new Error('a device tier pools into the model\'s own pooled buffer');
+    if (this.staged.pool) throw new Error('one device tier pools per step');
+    const lookups = lookupsOf(ids), bags = ids.tables * ids.bags, base = ids.offsets[0];
+    b.ints.set(ids.ids.subarray(base, base + lookups), b.slots.ids);
+    for (let i = 0; i <= bags; i++) b.ints[b.slots.offsets + i] = ids.offsets[i] - base;
+    this.staged.pool = { tier, accumulate, lookups, offsets: bags + 1 };
+  }
+
+  stageUpdate(tier: GpuTier, ids: Jagged, layout: SlotLayout, rule: SparseRule): void {
+    if (this.staged.update) this.flush();
+    const b = this.built!, seg = rowSegments(ids);
+    if (layout.stride !== this.features * this.arch.embeddingDim || layout.slot0 !== this.arch.embeddingDim) throw new Error('a device tier updates from the model\'s own gradient');
+    b.ints.set(seg.rows, b.slots.rows);
+    b.ints.set(seg.starts, b.slots.starts);
+    b.ints.set(seg.lookups, b.slots.bags);
+    this.staged.update = { tier, rule, segments: seg.rows.length, lookups: seg.lookups.length, bags: ids.bags };
+  }
+
+  flush(): void {
+    if (this.built && this.staged.update) this.run(this.built, 'flush', null);
+  }
+
+  forget(tier: GpuTier): void {
+    if (this.staged.update?.tier === tier) this.flush();
+    if (this.staged.pool?.tier === tier) this.staged.pool = null;
+    const b = this.built;
+    if (b) for (const [key, { tiers }] of b.programs) if (tiers.includes(tier)) this.release(b, key);
+  }
+
+  /** Runs the program for `kind` with the staged work; returns whether the gradient came back to the host. */
+  private run(b: Built, kind: 'forward' | 'train' | 'flush', rule: DenseRule | null): boolean {
+    const { pool, update } = this.staged, hostGrad = !(pool && !pool.accumulate);
+    const key = [
+      kind, rule ? denseKey(rule) : '', pool ? `${this.tierIds.get(pool.tier)} ${pool.accumulate ? '+' : '='}` : '',
+      update ? `${this.tierIds.get(update.tier)} ${update.rule.optimizer} ${update.rule.lr} ${update.rule.eps}` : '', hostGrad,
+    ].join('|');
+    let compiled = b.programs.get(key);
+    if (!compiled) {
+      compiled = { program: this.compile(b, kind, rule, hostGrad), tiers: [pool?.tier, update?.tier].filter((t) => t !== undefined) };
+      b.programs.set(key, compiled);
+    }
+    const params: number[] = [];
+    params[Param.PoolIds] = pool?.lookups ?? 0;
+    params[Param.PoolOffsets] = pool?.offsets ?? 0;
+    params[Param.Segments] = update?.segments ?? 0;
+    params[Param.UpdateLookups] = update?.lookups ?? 0;
+    params[Param.UpdateBags] = update?.bags ?? 0;
+    this.staged = { pool: null, update: null };
+    compiled.program.run(kind === 'flush' ? 0 : this.inputs, params);
+    return kind === 'train' && hostGrad;
+  }
+
+  /** The device tensors for batches of n inputs and `lookups` lookups, rebuilt (parameters carried over) when the batch
+   *  outgrows them. */
+  private ensure(n: number, lookups: number): Built {
+    const old = this.built;
+    if (old && n <= old.capacity && lookups <= old.lookupCapacity) return old;
     if (old) {
+      this.flush();
       this.syncParamsToHost(old);
+      for (const key of old.programs.keys()) this.release(old, key);
       for (const t of old.tensors) this.gpu.free(t);
     }
-    this.built = this.build(capacity);
+    this.built = this.build(Math.max(n, 2 * (old?.capacity ?? 0)), Math.max(lookups, 2 * (old?.lookupCapacity ?? 0)));
     return this.built;
+  }
+
+  private release(b: Built, key: string): void {
+    b.programs.get(key)?.program.release();
+    b.programs.delete(key);
   }
 
   private uploadParams(b: Built): void {
@@ -124,18 +237,24 @@ export class GpuDlrm extends Dlrm {
       this.gpu.downloadNow(t.weight, t.layer.weight);
       this.gpu.downloadNow(t.bias, t.layer.bias);
     }
-    if (!b.train || b.train.states.size === 0) return;
-    // Adagrad's program leaves the gradients of its last step on the device too.
-    for (const [tensor, state] of b.train.states) this.gpu.downloadNow(tensor, state);
+    if (!b.dense || b.dense.states.size === 0) return;
+    // Adagrad's programs leave the gradients of their last step on the device too.
+    for (const { tensor, host } of b.dense.states.values()) this.gpu.downloadNow(tensor, host);
     for (const t of allLayers(b)) {
       this.gpu.downloadNow(t.weightGrad, t.layer.weightGrad);
       this.gpu.downloadNow(t.biasGrad, t.layer.biasGrad);
     }
   }
 
-  private free(b: Built, t: GpuTensor): void {
-    this.gpu.free(t);
-    b.tensors.splice(b.tensors.indexOf(t), 1);
+  /** Forgets the dense rule's device states and the training programs that apply them. */
+  private dropDense(b: Built): void {
+    if (!b.dense) return;
+    for (const { tensor } of b.dense.states.values()) {
+      this.gpu.free(tensor);
+      b.tensors.splice(b.tensors.indexOf(tensor), 1);
+    }
+    for (const key of b.programs.keys()) if (key.startsWith('train|')) this.release(b, key);
+    b.dense = null;
   }
 
   private pooledView(b: Built): Float32Array {
@@ -150,63 +269,105 @@ export class GpuDlrm extends Dlrm {
     return b;
   }
 
-  private build(capacity: number): Built {
+  private build(capacity: number, lookupCapacity: number): Built {
     const { arch } = this, gpu = this.gpu, tensors: GpuTensor[] = [];
     const alloc = (floats: number) => {
       const t = gpu.alloc('f32', [floats]);
       tensors.push(t);
       return t;
     };
-    const layerTensors = (mlp: Mlp) => mlp.layers.map((layer): LayerTensors => {
-      const t = {
-        layer, weight: alloc(layer.weight.length), bias: alloc(layer.bias.length), weightGrad: alloc(layer.weight.length),
-        biasGrad: alloc(layer.bias.length), out: alloc(capacity * layer.outputs), outGrad: alloc(capacity * layer.outputs),
-      };
-      return t;
-    });
+    const layerTensors = (mlp: Mlp) => mlp.layers.map((layer): LayerTensors => ({
+      layer, weight: alloc(layer.weight.length), bias: alloc(layer.bias.length), weightGrad: alloc(layer.weight.length),
+      biasGrad: alloc(layer.bias.length), out: alloc(capacity * layer.outputs), outGrad: alloc(capacity * layer.outputs),
+    }));
     const featureFloats = this.pooledFloats(capacity), dot = arch.interaction === 'dot', width = interactionWidth(arch);
-    const layers = { bottom: layerTensors(this.bottom), top: layerTensors(this.top) };
-    const input = alloc(capacity * arch.bottomMlp[0]), features = alloc(featureFloats), featureGrad = alloc(featureFloats);
-    const interaction = dot ? alloc(capacity * width) : null, interactionGrad = dot ? alloc(capacity * width) : null;
-    const labels = alloc(capacity), loss = alloc(4);
+    const offsets = this.tables.length * capacity + 1;
     const arena = new ArenaLayout();
     const slots = {
       dense: arena.take(capacity * arch.bottomMlp[0]), pooled: arena.take(featureFloats), labels: arena.take(capacity),
       logits: arena.take(capacity), loss: arena.take(4), featureGrad: arena.take(featureFloats),
+      ids: arena.take(lookupCapacity), offsets: arena.take(offsets), rows: arena.take(lookupCapacity), starts: arena.take(lookupCapacity + 1),
+      bags: arena.take(lookupCapacity),
     };
     const shared = new SharedArrayBuffer(arena.floats * 4);
-    // Both programs take the dense features and the pooled vectors; training takes the labels too.
-    const inputs: Transfer[] = [
-      { slot: slots.dense, tensor: input.id, floats: perInput(arch.bottomMlp[0]) },
-      { slot: slots.pooled, tensor: features.id, floats: perInput(this.features * arch.embeddingDim) },
-    ];
     const built: Built = {
-      capacity, layers, input, features, featureGrad, interaction, interactionGrad, labels, loss, shared, arena: new Float32Array(shared), slots,
-      inputs, forward: null!, train: null, tensors,
+      capacity, lookupCapacity, layers: { bottom: layerTensors(this.bottom), top: layerTensors(this.top) },
+      input: alloc(capacity * arch.bottomMlp[0]), features: alloc(featureFloats), featureGrad: alloc(featureFloats),
+      interaction: dot ? alloc(capacity * width) : null, interactionGrad: dot ? alloc(capacity * width) : null,
+      labels: alloc(capacity), loss: alloc(4),
+      lookups: { ids: alloc(lookupCapacity), offsets: alloc(offsets), rows: alloc(lookupCapacity), starts: alloc(lookupCapacity + 1), bags: alloc(lookupCapacity) },
+      none: alloc(4),
+      shared, arena: new Float32Array(shared), ints: new Int32Array(shared), slots, programs: new Map(), dense: null, tensors,
     };
     this.uploadParams(built);
-    const logits = layers.top.at(-1)!.out;
-    built.forward = gpu.compile({
-      maxInputs: capacity, arenaFloats: arena.floats, inputs, kernels: this.forwardKernels(built),
-      outputs: [{ slot: slots.logits, tensor: logits.id, floats: perInput(1) }],
-    }, shared);
     return built;
   }
 
-  private trainProgram(b: Built, rule: DenseRule): GpuProgram {
-    const key = rule.name === 'sgd' ? `sgd ${rule.lr}` : `adagrad ${rule.lr} ${rule.eps}`;
-    if (b.train?.key === key) return b.train.program;
-    if (b.train) for (const t of b.train.states.keys()) this.free(b, t);
-    const states = new Map<GpuTensor, Float32Array>(), { arch } = this, { slots } = b, stride = this.features * arch.embeddingDim;
-    const stateOf = (param: DenseParam, state: (p: DenseParam) => Float32Array) => {
-      const host = state(param), t = this.gpu.alloc('f32', [host.length]);
-      this.gpu.upload(host, t);
-      b.tensors.push(t);
-      states.set(t, host);
-      return t;
+  /** The program of one kind of run with the staged work: the staged update first, then the pool, then the model's. */
+  private compile(b: Built, kind: 'forward' | 'train' | 'flush', rule: DenseRule | null, hostGrad: boolean): GpuProgram {
+    const { pool, update } = this.staged, { slots, lookups } = b, dim = this.arch.embeddingDim, stride = this.features * dim;
+    const inputs: Transfer[] = [], kernels: KernelOp[] = [], outputs: Transfer[] = [];
+    if (update) {
+      const segments = { param: Param.Segments }, { tier, rule: r } = update;
+      inputs.push(
+        { slot: slots.rows, tensor: lookups.rows.id, floats: segments },
+        { slot: slots.starts, tensor: lookups.starts.id, floats: { param: Param.Segments, plus: 1 } },
+        { slot: slots.bags, tensor: lookups.bags.id, floats: { param: Param.UpdateLookups } },
+      );
+      kernels.push({
+        kernel: 'rowUpdate', weights: tier.weights.id, state: (tier.state ?? b.none).id, grad: b.featureGrad.id, rows: lookups.rows.id,
+        starts: lookups.starts.id, lookups: lookups.bags.id, segments, dim, stride, slot0: dim, bags: { param: Param.UpdateBags },
+        adagrad: r.optimizer === 'rowwise-adagrad', lr: r.lr, eps: r.eps,
+      });
+    }
+    if (kind !== 'flush') {
+      inputs.push({ slot: slots.dense, tensor: b.input.id, floats: perInput(this.arch.bottomMlp[0]) });
+      // A pool that overwrites every slot leaves nothing of the host's to send.
+      if (!pool || pool.accumulate) inputs.push({ slot: slots.pooled, tensor: b.features.id, floats: perInput(stride) });
+      if (pool) {
+        inputs.push(
+          { slot: slots.ids, tensor: lookups.ids.id, floats: { param: Param.PoolIds } },
+          { slot: slots.offsets, tensor: lookups.offsets.id, floats: { param: Param.PoolOffsets } },
+        );
+        kernels.push({
+          kernel: 'embeddingPool', weights: pool.tier.weights.id, ids: lookups.ids.id, offsets: lookups.offsets.id, out: b.features.id,
+          tables: this.tables.length, bags: perInput(1), dim, stride, slot0: dim, accumulate: pool.accumulate,
+        });
+      }
+      kernels.push(...this.forwardKernels(b));
+    }
+    if (kind === 'forward') outputs.push({ slot: slots.logits, tensor: b.layers.top.at(-1)!.out.id, floats: perInput(1) });
+    if (kind === 'train') {
+      inputs.push({ slot: slots.labels, tensor: b.labels.id, floats: perInput(1) });
+      kernels.push(...this.trainKernels(b, rule!));
+      outputs.push({ slot: slots.loss, tensor: b.loss.id, floats: 1 });
+      if (hostGrad) outputs.push({ slot: slots.featureGrad, tensor: b.featureGrad.id, floats: perInput(stride) });
+    }
+    return this.gpu.compile({ arenaFloats: b.arena.length, inputs, kernels, outputs }, b.shared);
+  }
+
+  /** The dense rule's device states (Adagrad's), created from the optimizer's on first use. */
+  private denseStates(b: Built, rule: DenseRule): NonNullable<Built['dense']>['states'] {
+    const key = denseKey(rule);
+    if (b.dense?.key === key) return b.dense.states;
+    this.dropDense(b);
+    b.dense = { key, states: new Map() };
+    return b.dense.states;
+  }
+
+  /** After the forward kernels: the loss, the backward pass and the dense update. */
+  private trainKernels(b: Built, rule: DenseRule): KernelOp[] {
+    const states = this.denseStates(b, rule), { arch } = this, stride = this.features * arch.embeddingDim;
+    const byArray = new Map(this.denseParams().map((p) => [p.value, p]));
+    const stateOf = (param: Float32Array, state: (p: DenseParam) => Float32Array): GpuTensor => {
+      const known = states.get(param);
+      if (known) return known.tensor;
+      const host = state(byArray.get(param)!), tensor = this.gpu.alloc('f32', [host.length]);
+      this.gpu.upload(host, tensor);
+      b.tensors.push(tensor);
+      states.set(param, { tensor, host });
+      return tensor;
     };
-    const params = this.denseParams();
-    const byArray = new Map(params.map((p) => [p.value, p]));
     // Adagrad steps every parameter once the whole backward pass is done, as on the CPU.
     const updates: KernelOp[] = [];
     const backward = (mlp: LayerTensors[], input: GpuTensor, inputGrad: GpuTensor | null): KernelOp[] => {
@@ -230,16 +391,14 @@ export class GpuDlrm extends Dlrm {
         } else {
           ops.push(gradOf(t.weightGrad, 1, 0));
           for (const [param, grad, host] of [[t.weight, t.weightGrad, layer.weight], [t.bias, t.biasGrad, layer.bias]] as const) {
-            const state = stateOf(byArray.get(host)!, rule.state);
-            updates.push({ kernel: 'adagrad', w: param.id, state: state.id, g: grad.id, lr: rule.lr, eps: rule.eps, length: host.length });
+            updates.push({ kernel: 'adagrad', w: param.id, state: stateOf(host, rule.state).id, g: grad.id, lr: rule.lr, eps: rule.eps, length: host.length });
           }
         }
       }
       return ops;
     };
     const top = b.layers.top, bottom = b.layers.bottom, rows = perInput(1), dim = arch.embeddingDim;
-    const kernels: KernelOp[] = [
-      ...this.forwardKernels(b),
+    return [
       { kernel: 'bceWithLogits', logits: top.at(-1)!.out.id, labels: b.labels.id, rows, dLogits: top.at(-1)!.outGrad.id, loss: b.loss.id },
       ...backward(top, b.interaction ?? b.features, b.interactionGrad ?? b.featureGrad),
       ...(b.interaction
@@ -247,18 +406,8 @@ export class GpuDlrm extends Dlrm {
         : []),
       { kernel: 'copy2d', src: b.featureGrad.id, srcStride: stride, srcOffset: 0, dst: bottom.at(-1)!.outGrad.id, dstStride: dim, dstOffset: 0, rows, cols: dim },
       ...backward(bottom, b.input, null),
+      ...updates,
     ];
-    const program: Program = {
-      maxInputs: b.capacity, arenaFloats: b.arena.length,
-      inputs: [...b.inputs, { slot: slots.labels, tensor: b.labels.id, floats: perInput(1) }],
-      kernels: [...kernels, ...updates],
-      outputs: [
-        { slot: slots.loss, tensor: b.loss.id, floats: 1 },
-        { slot: slots.featureGrad, tensor: b.featureGrad.id, floats: perInput(stride) },
-      ],
-    };
-    b.train = { key, program: this.gpu.compile(program, b.shared), states };
-    return b.train.program;
   }
 
   /** Bottom MLP, its output into the features' slot 0, the interaction, the top MLP. */

@@ -123,13 +123,12 @@ export class Pipeline {
     const t0 = this.clock.now();
     const features = model.forwardDense(batch);
     const e0 = process.hrtime.bigint();
-    let first = true;
+    // Every tier adds its bags' vectors to zeros (0 + x is x: the baseline's bits), so a tier may pool where it
+    // computes (a device tier, in the step's program) in any order with the others.
+    features.fill(0);
     this.tiers.forEach((tier, k) => {
-      if (tier.lane) return;
-      tier.pool(current.ids[k], layout, features, !first);
-      first = false;
+      if (!tier.lane) tier.pool(current.ids[k], layout, features, true);
     });
-    if (first) features.fill(0);
     model.times?.add('embedding', process.hrtime.bigint() - e0);
     const t1 = this.clock.now();
     this.timeline.mark(step, 'compute', 'dense part and inline tiers', t0, t1);

@@ -147,6 +147,7 @@ export class HotlinePolicy implements Policy {
   /** A fast tier for the placement, loaded from the home tables; returns the rows copied. */
   private usePlacement(placement: Placement): number {
     this.placement = placement;
+    this.fast?.release?.();
     this.fast = fastTier(this.ctx, placement, 0);
     this.sync = new TierSync(this.ctx.device.kernels, placement, 0, this.fast, this.home, this.ctx.optimizer.rowState !== null);
     this.pipeline.place(placement, [this.fast, this.home]);

@@ -5,6 +5,7 @@
 import { DatasetSource } from '../data/sources.ts';
 import { ConfigError } from '../util/errors.ts';
 import { BaselinePolicy } from './baseline.ts';
+import { DeviceOnlyPolicy } from './device-only.ts';
 import { type FaeOptions, FaePolicy } from './fae.ts';
 import { type HotlineOptions, HotlinePolicy } from './hotline.ts';
 import type { Policy, PolicyContext } from './policy.ts';
@@ -36,6 +37,10 @@ const hotline = (ctx: PolicyContext, o: PolicyOptions, staleness?: StalenessOpti
 
 export const policies = {
   'baseline': { summary: 'every table in host memory', needsRowsInMemory: false, fastTier: false, create: (ctx) => new BaselinePolicy(ctx) },
+  'device-only': {
+    summary: 'every table in the device\'s memory (GPU-only on webgpu; refused when they do not fit)', needsRowsInMemory: false, fastTier: false,
+    create: (ctx) => new DeviceOnlyPolicy(ctx),
+  },
   'fae': { summary: 'profiled hot rows in a fast tier, hot and cold mini-batches', needsRowsInMemory: true, fastTier: true, create: (ctx, o) => fae(ctx, o) },
   'hotline': { summary: 'popular rows learned at run time, host rows gathered on a lane', needsRowsInMemory: false, fastTier: true, create: (ctx, o) => hotline(ctx, o) },
   'slipstream': { summary: 'fae skipping hot inputs whose rows went stale', needsRowsInMemory: true, fastTier: true, create: (ctx, o) => fae(ctx, o, o.staleness) },

@@ -20,8 +20,9 @@ export function tierBudget(ctx: PolicyContext, budgetBytes: number): TierBudget 
   return { budgetBytes, bytesPerRow: bytesPerRow(ctx.home.dim, ctx.optimizer.rowState ? 1 : 0) };
 }
 
-/** Placed tier k in the device's memory (one compact table), refused when the device cannot hold it. */
-export function fastTier(ctx: PolicyContext, placement: Placement, k: number): MemoryTier {
+/** Placed tier k in the device's memory (one compact table: on a GPU, beside the model), refused when the device
+ *  cannot hold it. */
+export function fastTier(ctx: PolicyContext, placement: Placement, k: number): EmbeddingTier {
   const { home, optimizer } = ctx, rows = placement.rowsIn(k), state = optimizer.rowState;
   const rowBytes = tierBudget(ctx, 0).bytesPerRow, bytes = rows * rowBytes, free = ctx.device.memory().freeBytes;
   if (bytes > free) {
@@ -30,7 +31,7 @@ export function fastTier(ctx: PolicyContext, placement: Placement, k: number): M
         `but the device has ${formatBytes(free)} free; lower --hot-budget`,
     );
   }
-  return compactTier('device', ctx.device.kernels, home.tables.length, rows, home.dim, state);
+  return ctx.model.deviceTier?.(rows, state) ?? compactTier('device', ctx.device.kernels, home.tables.length, rows, home.dim, state);
 }
 
 /** A copy of placed tier k's rows, slot by slot (Slipstream's snapshots). */

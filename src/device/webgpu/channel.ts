@@ -5,10 +5,11 @@
  * never blocks: it waits with Atomics.waitAsync, so Dawn's events keep running on its thread.
  */
 import type { Worker } from 'node:worker_threads';
+import { maxParams, type Program, type RunSize } from './program.ts';
 
-/** Control block words. */
-export const enum Word { Request, Done, Status, Program, Inputs }
-export const controlWords = 8;
+/** Control block words: then the run's parameters from Params on. */
+export const enum Word { Request, Done, Status, Program, Inputs, Params }
+export const controlWords = Word.Params + maxParams;
 export const errorBytes = 4096;
 
 export type SetupMessage =
@@ -16,7 +17,8 @@ export type SetupMessage =
   | { type: 'free'; id: number }
   | { type: 'write'; id: number; offset: number; data: Float32Array }
   | { type: 'read'; id: number; offset: number; floats: number; into: SharedArrayBuffer }
-  | { type: 'compile'; id: number; program: import('./program.ts').Program; arena: SharedArrayBuffer };
+  | { type: 'compile'; id: number; program: Program; arena: SharedArrayBuffer }
+  | { type: 'release'; id: number };
 
 export class GpuError extends Error {}
 
@@ -48,11 +50,13 @@ export class GpuChannel {
     this.wait();
   }
 
-  /** Starts program `id` on n inputs; wait() returns when its outputs are in the arena. */
-  start(id: number, n: number): void {
+  /** Starts program `id` at a size; wait() returns when its outputs are in the arena. */
+  start(id: number, size: RunSize): void {
+    if (size.params.length > maxParams) throw new RangeError(`a run takes at most ${maxParams} parameters`);
     this.begin();
     Atomics.store(this.control, Word.Program, id);
-    Atomics.store(this.control, Word.Inputs, n);
+    Atomics.store(this.control, Word.Inputs, size.n);
+    size.params.forEach((v, i) => Atomics.store(this.control, Word.Params + i, v));
     Atomics.store(this.control, Word.Request, 1);
     Atomics.notify(this.control, Word.Request);
   }
@@ -80,6 +84,12 @@ export class GpuChannel {
 /** The worker's end: answers each request with its status (and the error's message). */
 export class WorkerEnd {
   readonly control: Int32Array;
+
+  /** The size of the run requested. */
+  size(): RunSize {
+    const params = Array.from({ length: maxParams }, (_, i) => Atomics.load(this.control, Word.Params + i));
+    return { n: Atomics.load(this.control, Word.Inputs), params };
+  }
   private readonly errorText: Uint8Array;
 
   constructor(shared: SharedArrayBuffer) {

@@ -3,18 +3,19 @@
  * run writes its inputs from the arena, encodes every kernel into one command buffer, and reads its outputs back
  * into the arena. Dawn crashes on writeBuffer from a SharedArrayBuffer view, so inputs pass through a private copy.
  */
-import { type Dim, type KernelOp, type Program, resolveDim, type Transfer } from './program.ts';
+import { type Dim, type KernelOp, type Program, resolveDim, type RunSize, type Transfer } from './program.ts';
 import { gemmTile, type KernelName, packParams, shaders, type ShaderSpec, wgslOf, workgroupSize } from './shaders.ts';
 
 const maxGroupsPerDimension = 65535;
+const noSize: RunSize = { n: 0, params: [] };
 
 interface Dispatch {
   pipeline: GPUComputePipeline;
   bindGroup: GPUBindGroup;
   uniform: GPUBuffer;
   spec: ShaderSpec;
-  params(n: number): Record<string, number>;
-  groups(n: number): [number, number];
+  params(size: RunSize): Record<string, number>;
+  groups(size: RunSize): [number, number];
 }
 
 /** A grid of `groups` workgroups (at least one), folded into 2-D when they exceed one dimension. */
@@ -27,9 +28,9 @@ function grid(groups: number): [number, number] {
 /** Workgroups for `count` elementwise invocations. */
 const elementwise = (count: number): [number, number] => grid(Math.ceil(count / workgroupSize));
 
-/** A kernel's shader, its tensors in binding order, its parameters and grid for n inputs. */
-function plan(op: KernelOp): { kernel: KernelName; tensors: number[]; params(n: number): Record<string, number>; groups(n: number): [number, number] } {
-  const d = (x: Dim, n: number) => resolveDim(x, n), flag = (b: boolean) => (b ? 1 : 0);
+/** A kernel's shader, its tensors in binding order, its parameters and grid for a run's size. */
+function plan(op: KernelOp): { kernel: KernelName; tensors: number[]; params(n: RunSize): Record<string, number>; groups(n: RunSize): [number, number] } {
+  const d = (x: Dim, n: RunSize) => resolveDim(x, n), flag = (b: boolean) => (b ? 1 : 0);
   switch (op.kernel) {
     case 'gemm':
       return {
@@ -83,9 +84,22 @@ function plan(op: KernelOp): { kernel: KernelName; tensors: number[]; params(n: 
       return {
         kernel: 'rowUpdate', tensors: [op.weights, op.state, op.grad, op.rows, op.starts, op.lookups],
         params: (n) => ({
-          segments: op.segments, dim: op.dim, stride: op.stride, slot0: op.slot0, bags: d(op.bags, n), adagrad: flag(op.adagrad), lr: op.lr, eps: op.eps,
+          segments: d(op.segments, n), dim: op.dim, stride: op.stride, slot0: op.slot0, bags: d(op.bags, n), adagrad: flag(op.adagrad), lr: op.lr, eps: op.eps,
         }),
-        groups: () => grid(op.segments),
+        groups: (n) => grid(d(op.segments, n)),
+      };
+    case 'gatherRows':
+    case 'scatterRows':
+      return {
+        kernel: op.kernel, tensors: [op.src, op.rows, op.dst],
+        params: (n) => ({ count: d(op.count, n), dim: op.dim }),
+        groups: (n) => elementwise(d(op.count, n) * op.dim),
+      };
+    case 'rowChange':
+      return {
+        kernel: 'rowChange', tensors: [op.before, op.after, op.change],
+        params: (n) => ({ count: d(op.count, n), dim: op.dim, relative: flag(op.relative) }),
+        groups: (n) => elementwise(d(op.count, n)),
       };
     case 'sgd':
       return { kernel: 'sgd', tensors: [op.w, op.g], params: () => ({ length: op.length, lr: op.lr }), groups: () => elementwise(op.length) };
@@ -97,24 +111,25 @@ function plan(op: KernelOp): { kernel: KernelName; tensors: number[]; params(n: 
 }
 
 export class CompiledProgram {
-  private lastN = -1;
+  /** The size the uniforms were last written for. */
+  private lastSize = '';
   private readonly readback: GPUBuffer | null;
 
   constructor(
     private readonly executor: Executor, private readonly program: Program, private readonly arena: Float32Array,
     private readonly dispatches: Dispatch[],
   ) {
-    const floats = Math.max(0, ...program.outputs.map((t) => t.slot + resolveDim(t.floats, program.maxInputs)));
-    this.readback = floats > 0 ? executor.device.createBuffer({ size: floats * 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST }) : null;
+    const usage = GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST;
+    this.readback = program.outputs.length > 0 ? executor.device.createBuffer({ size: Math.max(16, program.arenaFloats * 4), usage }) : null;
   }
 
-  /** One step over n inputs: inputs in, every kernel, outputs back to the arena. */
-  async run(n: number): Promise<void> {
-    const { device } = this.executor, { inputs, outputs } = this.program;
+  /** One step of the given size: inputs in, every kernel, outputs back to the arena. */
+  async run(n: RunSize): Promise<void> {
+    const { device } = this.executor, { inputs, outputs } = this.program, key = `${n.n} ${n.params.join(' ')}`;
     for (const t of inputs) this.executor.write(t, this.arena, n);
-    if (n !== this.lastN) {
+    if (key !== this.lastSize) {
       for (const dsp of this.dispatches) device.queue.writeBuffer(dsp.uniform, 0, packParams(dsp.spec, dsp.params(n)));
-      this.lastN = n;
+      this.lastSize = key;
     }
     const encoder = device.createCommandEncoder();
     const pass = encoder.beginComputePass();
@@ -136,6 +151,12 @@ export class CompiledProgram {
     const mapped = new Float32Array(this.readback.getMappedRange());
     for (const t of outputs) this.arena.set(mapped.subarray(t.slot, t.slot + resolveDim(t.floats, n)), t.slot);
     this.readback.unmap();
+  }
+
+  /** Releases its buffers (the tensors it reads stay). */
+  destroy(): void {
+    for (const dsp of this.dispatches) dsp.uniform.destroy();
+    this.readback?.destroy();
   }
 }
 
@@ -169,7 +190,7 @@ export class Executor {
   }
 
   /** Queues the copy of a transfer's floats from the arena into its tensor. */
-  write(t: Transfer, arena: Float32Array, n: number): void {
+  write(t: Transfer, arena: Float32Array, n: RunSize): void {
     const floats = resolveDim(t.floats, n);
     if (floats === 0) return;
     if (this.staging.length < floats) this.staging = new Float32Array(floats);
@@ -178,7 +199,7 @@ export class Executor {
   }
 
   async read(t: Transfer, arena: Float32Array): Promise<void> {
-    const floats = resolveDim(t.floats, 0), bytes = floats * 4;
+    const floats = resolveDim(t.floats, noSize), bytes = floats * 4;
     const readback = this.device.createBuffer({ size: Math.max(16, bytes), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
     const encoder = this.device.createCommandEncoder();
     encoder.copyBufferToBuffer(this.buffer(t.tensor), (t.offset ?? 0) * 4, readback, 0, bytes);
@@ -192,7 +213,7 @@ export class Executor {
     const dispatches = program.kernels.map((op): Dispatch => {
       const { kernel, tensors, params, groups } = plan(op), spec: ShaderSpec = shaders[kernel];
       const pipeline = this.pipeline(kernel);
-      const uniform = this.device.createBuffer({ size: packParams(spec, params(1)).byteLength, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+      const uniform = this.device.createBuffer({ size: packParams(spec, params(noSize)).byteLength, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
       const bindGroup = this.device.createBindGroup({
         layout: pipeline.getBindGroupLayout(0),
         entries: [{ binding: 0, resource: { buffer: uniform } }, ...tensors.map((id, i) => ({ binding: i + 1, resource: { buffer: this.buffer(id) } }))],

@@ -27,7 +27,9 @@ if (!adapter) {
     queue = queue.then(async () => {
       try {
         await work();
-        if (executor.failure) throw new Error(executor.failure);
+        const failure = executor.failure;
+        executor.failure = null;
+        if (failure) throw new Error(failure);
         end.answer(null);
       } catch (error) {
         end.answer(error);
@@ -45,26 +47,30 @@ if (!adapter) {
         case 'alloc': return executor.alloc(m.id, m.floats);
         case 'free': return executor.free(m.id);
         case 'write':
-          return executor.write({ slot: 0, tensor: m.id, floats: m.data.length, offset: m.offset }, m.data, 0);
+          return executor.write({ slot: 0, tensor: m.id, floats: m.data.length, offset: m.offset }, m.data, { n: 0, params: [] });
         case 'read':
           return executor.read({ slot: 0, tensor: m.id, floats: m.floats, offset: m.offset }, new Float32Array(m.into));
         case 'compile':
           programs.set(m.id, executor.compile(m.program, new Float32Array(m.arena)));
+          return;
+        case 'release':
+          programs.get(m.id)?.destroy();
+          programs.delete(m.id);
       }
     });
   });
   const { info } = adapter;
-  parentPort!.postMessage({ ready: { vendor: info.vendor, architecture: info.architecture, device: info.device, description: info.description, maxBufferSize: l.maxBufferSize } });
+  parentPort!.postMessage({ ready: { vendor: info.vendor, architecture: info.architecture, device: info.device, description: info.description, maxTensorBytes: Math.min(l.maxBufferSize, l.maxStorageBufferBindingSize) } });
   // Program runs: woken through the control block, never blocking this thread.
   for (;;) {
     const waiting = Atomics.waitAsync(end.control, Word.Request, 0);
     if (waiting.async) await waiting.value;
     Atomics.store(end.control, Word.Request, 0);
-    const id = Atomics.load(end.control, Word.Program), n = Atomics.load(end.control, Word.Inputs);
+    const id = Atomics.load(end.control, Word.Program), size = end.size();
     serve(() => {
       const program = programs.get(id);
       if (!program) throw new Error(`program ${id} was never compiled`);
-      return program.run(n);
+      return program.run(size);
     });
     await queue;
   }

@@ -5,10 +5,24 @@
  * Plain data: it crosses to the worker by structured clone.
  */
 
-/** A length or count: fixed, or a multiple of the step's input count n. */
-export type Dim = number | { perInput: number };
+/** A length or count: fixed, a multiple of the step's input count n, or one of the run's parameters (plus a constant):
+ *  counts the host knows only per step (a batch's lookups, its distinct rows). */
+export type Dim = number | { perInput: number } | { param: number; plus?: number };
 
-export const resolveDim = (d: Dim, n: number): number => (typeof d === 'number' ? d : d.perInput * n);
+/** What one run of a program is sized by: its input count and its parameters. */
+export interface RunSize {
+  n: number;
+  params: readonly number[];
+}
+
+/** The most parameters a run takes. */
+export const maxParams = 8;
+
+export function resolveDim(d: Dim, size: RunSize): number {
+  if (typeof d === 'number') return d;
+  if ('perInput' in d) return d.perInput * size.n;
+  return (size.params[d.param] ?? 0) + (d.plus ?? 0);
+}
 
 /** Floats copied between the arena (from float `slot` on) and a tensor (from element `offset` on). */
 export interface Transfer {
@@ -36,15 +50,16 @@ export type KernelOp =
   }
   | {
     kernel: 'rowUpdate'; weights: number; state: number; grad: number; rows: number; starts: number; lookups: number;
-    segments: number; dim: number; stride: number; slot0: number; bags: Dim; adagrad: boolean; lr: number; eps: number;
+    segments: Dim; dim: number; stride: number; slot0: number; bags: Dim; adagrad: boolean; lr: number; eps: number;
   }
+  | { kernel: 'gatherRows'; src: number; rows: number; dst: number; count: Dim; dim: number }
+  | { kernel: 'scatterRows'; src: number; rows: number; dst: number; count: Dim; dim: number }
+  | { kernel: 'rowChange'; before: number; after: number; change: number; count: Dim; dim: number; relative: boolean }
   | { kernel: 'sgd'; w: number; g: number; lr: number; length: number }
   | { kernel: 'adagrad'; w: number; state: number; g: number; lr: number; eps: number; length: number };
 
 export interface Program {
-  /** The most inputs one run takes (sizes its buffers). */
-  maxInputs: number;
-  /** Arena floats this program's transfers use. */
+  /** Arena floats this program's transfers use (each transfer stays within its slot). */
   arenaFloats: number;
   /** Copied into their tensors before the kernels run. */
   inputs: Transfer[];

@@ -288,6 +288,50 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) n: vec3u, @bu
   for (var k = l.x; k < p.dim; k += 64u) { W[row * p.dim + k] -= p.lr * (g[k] / denominator); }
 }`,
   },
+  gatherRows: {
+    params: [['count', 'u32'], ['dim', 'u32']],
+    bindings: [read('src'), readInts('rows'), write('dst')],
+    // Row i of dst [count x dim] is row rows[i] of src: the rows a tier sync or a snapshot reads, packed.
+    body: /* wgsl */ `${flatIndex}
+@compute @workgroup_size(${workgroupSize})
+fn main(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) n: vec3u) {
+  let e = flat(g, n);
+  if (e >= p.count * p.dim) { return; }
+  dst[e] = src[u32(rows[e / p.dim]) * p.dim + e % p.dim];
+}`,
+  },
+  scatterRows: {
+    params: [['count', 'u32'], ['dim', 'u32']],
+    bindings: [read('src'), readInts('rows'), write('dst')],
+    // Row i of src [count x dim] becomes row rows[i] of dst (the rows distinct): a tier sync's writes.
+    body: /* wgsl */ `${flatIndex}
+@compute @workgroup_size(${workgroupSize})
+fn main(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) n: vec3u) {
+  let e = flat(g, n);
+  if (e >= p.count * p.dim) { return; }
+  dst[u32(rows[e / p.dim]) * p.dim + e % p.dim] = src[e];
+}`,
+  },
+  rowChange: {
+    params: [['count', 'u32'], ['dim', 'u32'], ['relative', 'u32']],
+    bindings: [read('before'), read('after'), write('change')],
+    // Slipstream's measure per row: the largest change of an element between two snapshots, relative: over the
+    // row's largest element before (floored at 1e-12).
+    body: /* wgsl */ `${flatIndex}
+@compute @workgroup_size(${workgroupSize})
+fn main(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) n: vec3u) {
+  let r = flat(g, n);
+  if (r >= p.count) { return; }
+  var worst = 0.0;
+  var size = 0.0;
+  for (var k = r * p.dim; k < (r + 1u) * p.dim; k++) {
+    worst = max(worst, abs(after[k] - before[k]));
+    size = max(size, abs(before[k]));
+  }
+  if (p.relative == 1u) { worst = worst / max(size, 1e-12); }
+  change[r] = worst;
+}`,
+  },
   sgd: {
     params: [['length', 'u32'], ['lr', 'f32']],
     bindings: [write('w'), read('grad')],

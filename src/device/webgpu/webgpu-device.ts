@@ -22,8 +22,8 @@ export interface GpuAdapter {
   architecture: string;
   device: string;
   description: string;
-  /** The largest buffer it allows (WebGPU tells no memory size). */
-  maxBufferSize: number;
+  /** The largest tensor a kernel can bind (WebGPU tells no memory size). */
+  maxTensorBytes: number;
 }
 
 /** A compiled program: fill its arena's input slots, run(n), read its output slots. */
@@ -34,10 +34,15 @@ export class GpuProgram {
     this.arena = new Float32Array(shared);
   }
 
-  /** Runs the program on n inputs and returns once its outputs are in the arena. */
-  run(n: number): void {
-    this.channel.start(this.id, n);
+  /** Runs the program on n inputs (and the run's parameters) and returns once its outputs are in the arena. */
+  run(n: number, params: readonly number[] = []): void {
+    this.channel.start(this.id, { n, params });
     this.channel.wait();
+  }
+
+  /** Drops the compiled program in the worker (its tensors stay). */
+  release(): void {
+    this.channel.setup({ type: 'release', id: this.id });
   }
 }
 
@@ -114,9 +119,9 @@ export class WebGpuDevice implements Device {
     return new GpuProgram(this.channel, id, shared);
   }
 
-  /** WebGPU tells no memory size; the largest buffer the adapter allows stands for it. */
+  /** WebGPU tells no memory size; the largest tensor a kernel can bind stands for it (a fast tier is one tensor). */
   memory(): DeviceMemory {
-    return { totalBytes: this.adapter.maxBufferSize, freeBytes: this.adapter.maxBufferSize };
+    return { totalBytes: this.adapter.maxTensorBytes, freeBytes: this.adapter.maxTensorBytes };
   }
 
   lane(owner: LaneOwner): Lane {

@@ -2,7 +2,7 @@
 import type { Dataset } from '../src/data/dataset.ts';
 import type { Device } from '../src/device/device.ts';
 import type { DlrmArch } from '../src/model/arch.ts';
-import { Dlrm } from '../src/model/dlrm.ts';
+import { createDlrm } from '../src/model/create-model.ts';
 import { Optimizer } from '../src/optim/optimizer.ts';
 import { policyContext } from '../src/policies/context.ts';
 import type { FaeSchedule } from '../src/policies/fae.ts';
@@ -13,7 +13,7 @@ import { Progress } from '../src/train/progress.ts';
 import { DatasetSource } from '../src/data/sources.ts';
 import { Trainer, type TrainResult } from '../src/train/trainer.ts';
 
-export type BenchPolicy = 'baseline' | 'fae adaptive' | 'fae cold-then-hot' | 'hotline' | 'slipstream' | 'hotline+slipstream';
+export type BenchPolicy = 'baseline' | 'device-only' | 'fae adaptive' | 'fae cold-then-hot' | 'hotline' | 'slipstream' | 'hotline+slipstream';
 
 export interface PolicyRun {
   result: TrainResult;
@@ -22,11 +22,11 @@ export interface PolicyRun {
 
 export async function trainPolicy(
   device: Device, arch: DlrmArch, train: Dataset, test: Dataset, name: BenchPolicy,
-  options: { batchSize: number; budgetBytes: number; seed: number; learnBatches?: number; staleness?: StalenessOptions },
+  options: { batchSize: number; budgetBytes: number; seed: number; learnBatches?: number; staleness?: StalenessOptions; steps?: number },
 ): Promise<PolicyRun> {
-  const { kernels } = device, model = new Dlrm(kernels, arch, options.seed);
+  const model = createDlrm(device, arch, options.seed);
   const optimizer = new Optimizer({ name: 'sgd', lr: 0.1, eps: 0, initialAccumulator: 0 });
-  const source = new DatasetSource(train, options.batchSize, true, options.seed, Infinity);
+  const source = new DatasetSource(train, options.batchSize, true, options.seed, options.steps ?? Infinity);
   const [registered, schedule] = name.split(' ') as [PolicyName, FaeSchedule | undefined];
   const ctx = policyContext(device, model, optimizer, source);
   const policy = createPolicy(registered, ctx, {

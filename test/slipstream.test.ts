@@ -7,7 +7,7 @@ import { deviceFor } from '../src/device/registry.ts';
 import { Dlrm } from '../src/model/dlrm.ts';
 import { Optimizer } from '../src/optim/optimizer.ts';
 import { bytesPerRow as bytesPerHotRow } from '../src/embedding/planner.ts';
-import { isStaleInput, rowChanges, searchThreshold } from '../src/popularity/staleness.ts';
+import { HostChangeMeter, isStaleInput, rowChanges, searchThreshold } from '../src/popularity/staleness.ts';
 import { FaePolicy } from '../src/policies/fae.ts';
 import { HotlinePolicy } from '../src/policies/hotline.ts';
 import { policyContext } from '../src/policies/context.ts';
@@ -133,8 +133,8 @@ describe('slipstream around any policy\'s hot steps', () => {
   const inputsOf = (k: number) => Array.from({ length: 10 }, (_, i) => Int32Array.of((k * 10 + i) % slots, (k * 7 + i) % slots));
 
   it('samples only the window\'s inputs, max(minSamples, rate x hot inputs), and decides when the window ends', () => {
-    const tier = new Float32Array(slots * dim);
-    const slipstream = new Slipstream(options, () => tier.slice(), dim, 1);
+    const tier = new Float32Array(slots * dim), meter = new HostChangeMeter(() => tier.slice(), dim);
+    const slipstream = new Slipstream(options, () => meter, 1);
     slipstream.startEpoch(100, 5000); // window: 10 hot steps; sample: max(20, 0.01 x 5000) = 50
     const decided = drive(slipstream, tier, 0, 100, inputsOf)!;
     assert.equal(decided.k, 3 + 10, 'the second snapshot comes windowShare of the hot steps after the first');
@@ -147,13 +147,13 @@ describe('slipstream around any policy\'s hot steps', () => {
 
   it('resumes its window, sample and decision exactly from its saved state', () => {
     const run = (cut: number | null) => {
-      const tier = new Float32Array(slots * dim);
-      let slipstream = new Slipstream(options, () => tier.slice(), dim, 1);
+      const tier = new Float32Array(slots * dim), meter = new HostChangeMeter(() => tier.slice(), dim);
+      let slipstream = new Slipstream(options, () => meter, 1);
       slipstream.startEpoch(100, 5000);
       if (cut !== null) {
         assert.equal(drive(slipstream, tier, 0, cut, inputsOf), null);
         const tensors = new Map<string, TensorArray>(), json = slipstream.saveState(tensors, 's.');
-        slipstream = new Slipstream(options, () => tier.slice(), dim, 1);
+        slipstream = new Slipstream(options, () => meter, 1);
         slipstream.restoreState(structuredClone(json), { has: (n) => tensors.has(n), read: (n) => tensors.get(n)! }, 's.');
       }
       return drive(slipstream, tier, cut ?? 0, 100, inputsOf);

@@ -16,6 +16,7 @@ import { policyContext } from '../src/policies/context.ts';
 import { HotlinePolicy } from '../src/policies/hotline.ts';
 import { createPolicy, type PolicyName, type PolicyOptions } from '../src/policies/registry.ts';
 import { defaultStaleness } from '../src/policies/slipstream.ts';
+import { rowChanges } from '../src/popularity/staleness.ts';
 import { bytesPerRow } from '../src/embedding/planner.ts';
 import { assertClose, gpuSkipReason, openGpuForTests, randomArray } from './helpers.ts';
 import { Rng } from '../src/util/rng.ts';
@@ -144,6 +145,29 @@ describe('webgpu device', { skip: gpu ? false : gpuSkipReason }, () => {
       for (const t of [...tensors, ...ints]) gpu!.free(t);
     });
   }
+
+  it('a device tier copies rows in and out (with their state) and measures how far they moved as the CPU does', () => {
+    const rng = new Rng(8, 1), rows = 70, dim = arch.embeddingDim, tier = new GpuDlrm(gpu!, arch, 4).deviceTier(rows, { initial: 0.1 });
+    const all = Int32Array.from({ length: rows }, (_, i) => i), none = new Int32Array(rows);
+    const values = randomArray(rng, rows * dim), states = randomArray(rng, rows);
+    tier.writeRows(none, all, values, states);
+    const some = Int32Array.of(5, 0, 69, 33), got = new Float32Array(some.length * dim), gotState = new Float32Array(some.length);
+    tier.readRows(none, some, got, gotState);
+    some.forEach((r, i) => {
+      assert.deepEqual(got.subarray(i * dim, (i + 1) * dim), values.subarray(r * dim, (r + 1) * dim));
+      assert.equal(gotState[i], states[r]);
+    });
+    const meter = tier.changeMeter(), moved = values.map((v, i) => v + (i % 3 === 0 ? rng.next() * 1e-2 : 0));
+    meter.mark();
+    assert.deepEqual(meter.marked(), values);
+    tier.writeRows(none, all, moved, null);
+    for (const relative of [false, true]) assertClose(meter.since(relative), rowChanges(values, moved, dim, relative), 1e-6, `change (relative ${relative})`);
+    assert.ok(meter.since(false).some((c) => c > 0), 'rows moved');
+    meter.mark(values);
+    assertClose(meter.since(false), rowChanges(values, moved, dim, false), 1e-6, 'change from a restored mark');
+    meter.clear();
+    tier.release();
+  });
 
   // The device tier: pools and updates inside the step's program, row copies at every tier sync and snapshot.
   const policyData = generateSynthetic({ rows: 1500, tableRows: arch.tableRows, denseFeatures: 13, zipf: 1.3, seed: 12 });

@@ -6,6 +6,7 @@
  */
 import type { Lane } from '../io/lane.ts';
 import type { Kernels, SlotLayout, SparseOptimizer } from '../kernels/kernels.ts';
+import type { RowChangeMeter } from '../popularity/staleness.ts';
 import { idsOf, type Jagged, tableBags } from '../tensor/jagged.ts';
 
 export type TierKind = 'device' | 'host' | 'ssd' | 'remote';
@@ -34,6 +35,8 @@ export interface EmbeddingTier {
   writeRows(tables: Int32Array, slots: Int32Array, from: Float32Array, state: Float32Array | null): void;
   /** Frees memory the tier holds outside the process's heap (a device's); absent where there is none. */
   release?(): void;
+  /** A meter of how far its rows move, measured where they are (absent: on copies read to the host). */
+  changeMeter?(): RowChangeMeter;
 }
 
 /**

@@ -6,9 +6,10 @@
  * Row copies go through gather and scatter kernels, in chunks of at most `chunkRows` rows.
  */
 import type { GpuProgram, GpuTensor, WebGpuDevice } from '../device/webgpu/webgpu-device.ts';
-import { ArenaLayout, type KernelOp, type Transfer } from '../device/webgpu/program.ts';
+import { ArenaLayout, type KernelOp, type Program, type Transfer } from '../device/webgpu/program.ts';
 import type { EmbeddingTier, SparseRule } from '../embedding/tier.ts';
 import type { SlotLayout } from '../kernels/kernels.ts';
+import type { RowChangeMeter } from '../popularity/staleness.ts';
 import type { Jagged } from '../tensor/jagged.ts';
 
 /** What a device tier asks of the model that runs the step's programs. */
@@ -92,6 +93,11 @@ export class GpuTier implements EmbeddingTier {
     }, true);
   }
 
+  /** Slipstream's meter on the device: the mark is a copy of the rows there, and only one float per row comes back. */
+  changeMeter(): RowChangeMeter {
+    return new GpuChangeMeter(this.gpu, this.steps, this);
+  }
+
   /** Frees its memory on the device; the tier is not used again. */
   release(): void {
     this.steps.forget(this);
@@ -137,5 +143,65 @@ export class GpuTier implements EmbeddingTier {
     const copier = { program, ints: new Int32Array(program.arena.buffer), slots };
     this.copiers.set(key, copier);
     return copier;
+  }
+}
+
+/** The mark is a device copy of the tier's rows; `since` runs the rowChange kernel against the rows as they are. */
+class GpuChangeMeter implements RowChangeMeter {
+  private before: { tensor: GpuTensor; change: GpuTensor; programs: Map<string, GpuProgram> } | null = null;
+
+  constructor(private readonly gpu: WebGpuDevice, private readonly steps: DeviceSteps, private readonly tier: GpuTier) {}
+
+  mark(rows?: Float32Array): void {
+    this.clear();
+    const { gpu, tier } = this, floats = tier.rows * tier.dim;
+    if (rows && rows.length !== floats) throw new RangeError(`a mark of ${rows.length} floats for a device tier of ${floats}`);
+    this.before = { tensor: gpu.alloc('f32', [floats]), change: gpu.alloc('f32', [tier.rows]), programs: new Map() };
+    if (rows) {
+      gpu.upload(rows, this.before.tensor);
+      return;
+    }
+    const { tensor } = this.before, d = tier.dim;
+    this.run('copy', () => ({
+      arenaFloats: 0, inputs: [], outputs: [],
+      kernels: [{ kernel: 'copy2d', src: tier.weights.id, srcStride: d, srcOffset: 0, dst: tensor.id, dstStride: d, dstOffset: 0, rows: tier.rows, cols: d }],
+    }));
+  }
+
+  since(relative: boolean): Float32Array {
+    const { tier } = this, { tensor, change } = this.marking();
+    return this.run(`change ${relative}`, () => ({
+      arenaFloats: tier.rows, inputs: [], outputs: [{ slot: 0, tensor: change.id, floats: tier.rows }],
+      kernels: [{ kernel: 'rowChange', before: tensor.id, after: tier.weights.id, change: change.id, count: tier.rows, dim: tier.dim, relative }],
+    })).slice(0, tier.rows);
+  }
+
+  marked(): Float32Array {
+    const rows = new Float32Array(this.tier.rows * this.tier.dim);
+    this.gpu.downloadNow(this.marking().tensor, rows);
+    return rows;
+  }
+
+  clear(): void {
+    if (!this.before) return;
+    for (const p of this.before.programs.values()) p.release();
+    this.gpu.free(this.before.tensor);
+    this.gpu.free(this.before.change);
+    this.before = null;
+  }
+
+  private marking(): NonNullable<GpuChangeMeter['before']> {
+    if (!this.before) throw new Error('no rows were marked');
+    return this.before;
+  }
+
+  /** Runs a program over the tier's rows as they are (staged updates first), compiled on first use; its arena. */
+  private run(key: string, program: () => Program): Float32Array {
+    const { programs } = this.marking();
+    let compiled = programs.get(key);
+    if (!compiled) programs.set(key, (compiled = this.gpu.compile(program())));
+    this.steps.flush();
+    compiled.run(0);
+    return compiled.arena;
   }
 }

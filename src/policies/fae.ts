@@ -27,7 +27,7 @@ import type { TensorArray, TensorReader } from '../util/tensors.ts';
 import type { Policy, PolicyContext, PolicyEvents, PolicyState, StepResult } from './policy.ts';
 import { Slipstream, type StalenessOptions } from './slipstream.ts';
 import { Stepper } from '../pipeline/step.ts';
-import { fastTier, homeTier, readTier, tierBudget } from './tiers.ts';
+import { changeMeter, fastTier, homeTier, tierBudget } from './tiers.ts';
 
 export type FaeSchedule = 'adaptive' | 'cold-then-hot';
 
@@ -114,8 +114,8 @@ export class FaePolicy implements Policy {
     this.home = homeTier(ctx);
     this.sync = new TierSync(ctx.device.kernels, this.placement, 0, this.fast, this.home, optimizer.rowState !== null);
     this.stepper = new Stepper(model, optimizer);
-    const dim = model.arch.embeddingDim;
-    this.slipstream = options.staleness ? new Slipstream(options.staleness, () => readTier(this.fast, this.placement, 0), dim, options.seed) : null;
+    const meter = options.staleness && changeMeter(this.fast, this.placement, 0);
+    this.slipstream = options.staleness ? new Slipstream(options.staleness, () => meter!, options.seed) : null;
     this.s = {
       cursor: freshCursor(), block: options.initialBlock ?? 16, coldLossMean: NaN, afterHotBlock: false,
       stats: { profileSeconds: Number(process.hrtime.bigint() - started) / 1e9, syncs: 0, rowsSynced: 0, blocks: 0 },

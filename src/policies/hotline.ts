@@ -21,11 +21,12 @@ import { Pipeline, type PipelineStats, type Split } from '../pipeline/pipeline.t
 import type { TimelineEvent } from '../pipeline/timeline.ts';
 import { AccessLearner } from '../popularity/learner.ts';
 import { rankRows } from '../popularity/profiler.ts';
+import type { RowChangeMeter } from '../popularity/staleness.ts';
 import type { TensorArray, TensorReader } from '../util/tensors.ts';
 import type { Policy, PolicyContext, PolicyEvents, PolicyState, StepResult } from './policy.ts';
 import { Slipstream, type StalenessOptions } from './slipstream.ts';
 import { Stepper } from '../pipeline/step.ts';
-import { fastTier, homeTier, readTier, tierBudget } from './tiers.ts';
+import { changeMeter, fastTier, homeTier, tierBudget } from './tiers.ts';
 
 export interface HotlineOptions {
   budgetBytes: number;
@@ -72,6 +73,8 @@ export class HotlinePolicy implements Policy {
   private readonly slipstream: Slipstream | null;
   private placement: Placement | null = null;
   private fast: EmbeddingTier | null = null;
+  /** Slipstream's meter of the fast tier's rows. */
+  private meter: RowChangeMeter | null = null;
   private sync: TierSync | null = null;
   private upcoming: Batch | null = null;
   private readonly kept = new WeakMap<Split, Kept>();
@@ -88,7 +91,7 @@ export class HotlinePolicy implements Policy {
     this.stepper = new Stepper(model, optimizer);
     this.pipeline = new Pipeline(kernels, model, optimizer, this.lane, options.pipeline);
     this.slipstream = options.staleness
-      ? new Slipstream(options.staleness, () => readTier(this.fast!, this.placement!, 0), model.arch.embeddingDim, options.seed)
+      ? new Slipstream(options.staleness, () => this.meter!, options.seed)
       : null;
   }
 
@@ -137,6 +140,7 @@ export class HotlinePolicy implements Policy {
     if (old) {
       this.sync!.storeToHome();
       this.s.relearns++;
+      this.slipstream?.restartWindow(this.s.fragmentedSteps);
     }
     const profile = this.learner.profile(old ? { slotOf: old.slotOf, bonus: this.options.hysteresis } : undefined);
     this.s.migratedRows += this.usePlacement(planPlacement(profile, rankRows(profile), [tierBudget(this.ctx, this.options.budgetBytes)]));
@@ -149,6 +153,7 @@ export class HotlinePolicy implements Policy {
     this.placement = placement;
     this.fast?.release?.();
     this.fast = fastTier(this.ctx, placement, 0);
+    this.meter = changeMeter(this.fast, placement, 0);
     this.sync = new TierSync(this.ctx.device.kernels, placement, 0, this.fast, this.home, this.ctx.optimizer.rowState !== null);
     this.pipeline.place(placement, [this.fast, this.home]);
     return this.sync.loadFromHome();

@@ -10,7 +10,7 @@
  * hot inputs trained inside the snapshot window, the inputs whose rows the window's change describes; the sample
  * holds max(minSamples, sampleRate x the epoch's hot inputs) of them.
  */
-import { isStaleInput, rowChanges, searchThreshold, type StaleSearch, type StaleSearchOptions } from '../popularity/staleness.ts';
+import { isStaleInput, type RowChangeMeter, searchThreshold, type StaleSearch, type StaleSearchOptions } from '../popularity/staleness.ts';
 import { Rng } from '../util/rng.ts';
 import type { TensorArray, TensorReader } from '../util/tensors.ts';
 
@@ -50,14 +50,15 @@ interface State {
 }
 
 export class Slipstream {
-  private before: Float32Array | null = null;
+  /** The meter holding the first snapshot of the open window (null: no window open). */
+  private before: RowChangeMeter | null = null;
   private change: Float32Array | null = null;
   private sample: Int32Array[] = [];
   private s: State;
   private readonly rng: Rng;
 
-  /** snapshot: a copy of the fast tier's rows, slot by slot; seed: the reservoir's. */
-  constructor(readonly options: StalenessOptions, private readonly snapshot: () => Float32Array, private readonly dim: number, seed: number) {
+  /** meter: the change meter of the current fast tier (slot by slot); seed: the reservoir's. */
+  constructor(readonly options: StalenessOptions, private readonly meter: () => RowChangeMeter, seed: number) {
     this.s = {
       threshold: 0, nextSnapshot: options.startHotBatch, window: 1, capacity: options.minSamples, seen: 0, decisions: [], overheadNs: 0,
     };
@@ -69,14 +70,29 @@ export class Slipstream {
     this.s.window = Math.max(1, Math.round(this.options.windowShare * hotSteps));
     this.s.capacity = Math.max(this.options.minSamples, Math.round(this.options.sampleRate * hotInputs));
     this.s.nextSnapshot = this.options.startHotBatch;
-    this.before = this.change = null;
+    this.closeWindow();
+    this.change = null;
+  }
+
+  /** The fast tier was rebuilt (its slots changed): an open window starts again at hot step k. */
+  restartWindow(k: number): void {
+    if (!this.before) return;
+    this.closeWindow();
+    this.s.nextSnapshot = k;
+  }
+
+  private closeWindow(): void {
+    this.before?.clear();
+    this.before = null;
   }
 
   /** Before hot step k of the epoch trains: the first snapshot when it is due. */
   beforeHotStep(k: number): void {
     if (k !== this.s.nextSnapshot) return;
     this.timed(() => {
-      this.before = this.snapshot();
+      this.closeWindow();
+      this.before = this.meter();
+      this.before.mark();
       this.sample = [];
       this.s.seen = 0;
     });
@@ -100,11 +116,11 @@ export class Slipstream {
   afterHotStep(k: number): StaleDecision | null {
     if (!this.decisionDue(k)) return null;
     return this.timed(() => {
-      const change = rowChanges(this.before!, this.snapshot(), this.dim, this.options.relative);
+      const change = this.before!.since(this.options.relative);
       const search = searchThreshold(this.sample, change, this.options);
       this.change = change;
       this.s.threshold = search.threshold;
-      this.before = null;
+      this.closeWindow();
       this.s.nextSnapshot = this.options.reevaluateEvery > 0 ? k + this.options.reevaluateEvery : Infinity;
       const decision = { ...search, hotBatch: k, samples: this.sample.length };
       this.sample = [];
@@ -156,7 +172,7 @@ export class Slipstream {
 
   /** Its state as JSON, with the snapshot, the change per slot and the sample put in `tensors` under `prefix`. */
   saveState(tensors: Map<string, TensorArray>, prefix: string): Record<string, unknown> {
-    if (this.before) tensors.set(`${prefix}before`, this.before);
+    if (this.before) tensors.set(`${prefix}before`, this.before.marked());
     if (this.change) tensors.set(`${prefix}change`, this.change);
     const width = this.sample[0]?.length ?? 0, flat = new Int32Array(this.sample.length * width);
     this.sample.forEach((slots, i) => flat.set(slots, i * width));
@@ -168,7 +184,11 @@ export class Slipstream {
     const { sampleWidth, rng, ...state } = json as unknown as State & { sampleWidth: number; rng: number[] };
     this.s = state;
     this.rng.restore(rng);
-    this.before = tensors.has(`${prefix}before`) ? (tensors.read(`${prefix}before`) as Float32Array) : null;
+    this.closeWindow();
+    if (tensors.has(`${prefix}before`)) {
+      this.before = this.meter();
+      this.before.mark(tensors.read(`${prefix}before`) as Float32Array);
+    }
     this.change = tensors.has(`${prefix}change`) ? (tensors.read(`${prefix}change`) as Float32Array) : null;
     const flat = tensors.read(`${prefix}sample`) as Int32Array;
     this.sample = sampleWidth > 0 ? Array.from({ length: flat.length / sampleWidth }, (_, i) => flat.slice(i * sampleWidth, (i + 1) * sampleWidth)) : [];

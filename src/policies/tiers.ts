@@ -3,6 +3,7 @@ import type { Placement } from '../embedding/placement.ts';
 import { bytesPerRow, type TierBudget } from '../embedding/planner.ts';
 import { compactTier, type EmbeddingTier, MemoryTier } from '../embedding/tier.ts';
 import type { Lane } from '../io/lane.ts';
+import { HostChangeMeter, type RowChangeMeter } from '../popularity/staleness.ts';
 import { formatBytes } from '../util/bytes.ts';
 import { ConfigError } from '../util/errors.ts';
 import type { PolicyContext } from './policy.ts';
@@ -34,8 +35,14 @@ export function fastTier(ctx: PolicyContext, placement: Placement, k: number): E
   return ctx.model.deviceTier?.(rows, state) ?? compactTier('device', ctx.device.kernels, home.tables.length, rows, home.dim, state);
 }
 
-/** A copy of placed tier k's rows, slot by slot (Slipstream's snapshots). */
-export function readTier(tier: EmbeddingTier, placement: Placement, k: number): Float32Array {
+/** Slipstream's meter of how far placed tier k's rows moved: where the tier keeps its rows when it can measure
+ *  there (a GPU tier), else on copies read to the host. */
+export function changeMeter(tier: EmbeddingTier, placement: Placement, k: number): RowChangeMeter {
+  return tier.changeMeter?.() ?? new HostChangeMeter(() => readTier(tier, placement, k), tier.dim);
+}
+
+/** A copy of placed tier k's rows, slot by slot. */
+function readTier(tier: EmbeddingTier, placement: Placement, k: number): Float32Array {
   const { tables } = placement.slotsOf(k), slots = Int32Array.from({ length: tables.length }, (_, s) => s);
   const rows = new Float32Array(tables.length * tier.dim);
   tier.readRows(tables, slots, rows, null);

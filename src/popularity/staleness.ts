@@ -38,6 +38,42 @@ export function rowChanges(before: Float32Array, after: Float32Array, dim: numbe
   return change;
 }
 
+/** How far each row of a tier moved since a mark (rowChanges' measure), measured where the rows are. */
+export interface RowChangeMeter {
+  /** Keeps the rows as they are now, or as given (a checkpoint's). */
+  mark(rows?: Float32Array): void;
+  /** Per row, the change since the mark. */
+  since(relative: boolean): Float32Array;
+  /** The marked rows on the host (for a checkpoint). */
+  marked(): Float32Array;
+  /** Forgets the mark and frees what it held. */
+  clear(): void;
+}
+
+/** A meter over rows read to the host: the mark is a copy, the change is computed on the CPU. */
+export class HostChangeMeter implements RowChangeMeter {
+  private before: Float32Array | null = null;
+
+  constructor(private readonly read: () => Float32Array, private readonly dim: number) {}
+
+  mark(rows?: Float32Array): void {
+    this.before = rows ?? this.read();
+  }
+
+  since(relative: boolean): Float32Array {
+    return rowChanges(this.marked(), this.read(), this.dim, relative);
+  }
+
+  marked(): Float32Array {
+    if (!this.before) throw new Error('no rows were marked');
+    return this.before;
+  }
+
+  clear(): void {
+    this.before = null;
+  }
+}
+
 /** Whether an input (its lookups as slots) is skippable: at least alpha of its lookups changed less than T. */
 export function isStaleInput(slots: ArrayLike<number>, change: Float32Array, threshold: number, alpha: number): boolean {
   let stale = 0;

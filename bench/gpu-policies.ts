@@ -3,7 +3,7 @@
  * (tables in host memory, pooled by the CPU, MLPs on the GPU), GPU-only (device-only: every table in GPU memory,
  * where it fits), FAE (hot rows on the GPU), Hotline (the popular micro-batch on the GPU while the host lane gathers
  * the rest), Slipstream on each; and this CPU backend's baseline for the GPU-only ratio. Kaggle and Terabyte
- * configurations (Kaggle's full cardinalities, 2.0 GiB; Terabyte's capped at 2M rows a table, 3.0 GiB at dimension 64;
+ * configurations (Kaggle's full cardinalities, 2.0 GiB; Terabyte's capped at 2M rows a table, 2.9 GiB at dimension 64;
  * --max-table-rows caps both), batch 2048 and 4096, synthetic skewed data generated here.
  * Prints a line per run as it goes, then the table with the ratios against the targets; writes bench/out/gpu.json.
  * Runs that would start after --deadline seconds are left out (and listed), so the script ends in its time.

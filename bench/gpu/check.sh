@@ -39,7 +39,7 @@ fi
 tests=$?
 step "bench/gpu-policies.ts ${sizes[*]}"
 mkdir -p bench/out
-node --expose-gc --import tsx bench/gpu-policies.ts "${sizes[@]}" 2>&1 | grep -v 'artificially reduced' | tee bench/out/gpu.txt
+node --expose-gc --import tsx bench/gpu-policies.ts "${sizes[@]}" 2>&1 | grep --line-buffered -v 'artificially reduced' | tee bench/out/gpu.txt
 bench=${PIPESTATUS[0]}
 [ -n "${OUT:-}" ] && cp bench/out/gpu.json bench/out/gpu.txt "$OUT/" 2>/dev/null
 step "done: tests exit $tests, benchmark exit $bench"

@@ -328,6 +328,29 @@ napi_value SplitLookups(napi_env env, napi_callback_info info) {
   });
 }
 
+// Arguments: ids, offsets, bagCount, rows, starts, lookups (see rowSegments); returns the distinct rows.
+napi_value RowSegments(napi_env env, napi_callback_info info) {
+  return guarded<6>(env, info, [&](const Args& a) {
+    size_t idCount = 0, offsetCount = 0, rowRoom = 0, startRoom = 0, lookupRoom = 0;
+    const int32_t* ids = a.array<int32_t>(0, &idCount);
+    const int32_t* offsets = a.array<int32_t>(1, &offsetCount);
+    const int64_t bagCount = a.integer(2);
+    int32_t* rows = a.array<int32_t>(3, &rowRoom);
+    int32_t* starts = a.array<int32_t>(4, &startRoom);
+    int32_t* lookups = a.array<int32_t>(5, &lookupRoom);
+    if (bagCount < 0 || offsetCount != static_cast<size_t>(bagCount + 1)) throw JsError{"hotline native: row segments need bags + 1 offsets"};
+    const int64_t n = offsets[bagCount] - offsets[0];
+    for (int64_t b = 0; b < bagCount; ++b)
+      if (offsets[b + 1] < offsets[b]) throw JsError{"hotline native: bag offsets must not decrease"};
+    if (offsets[0] < 0 || static_cast<size_t>(offsets[bagCount]) > idCount) throw JsError{"hotline native: bag offsets run past the ids"};
+    if (rowRoom < static_cast<size_t>(n) || lookupRoom < static_cast<size_t>(n) || startRoom < static_cast<size_t>(n + 1))
+      throw JsError{"hotline native: row segment outputs are too small"};
+    for (int64_t q = offsets[0]; q < offsets[bagCount]; ++q)
+      if (ids[q] < 0) throw JsError{"hotline native: a negative id " + std::to_string(ids[q]) + " at lookup " + std::to_string(q)};
+    return numberValue(env, static_cast<double>(rowSegments(ids, offsets, bagCount, rows, starts, lookups)));
+  });
+}
+
 napi_value ParseCriteo(napi_env env, napi_callback_info info) {
   return guarded<5>(env, info, [&](const Args& a) {
     size_t length = 0, capacity = 0;
@@ -679,6 +702,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"embeddingForward", nullptr, EmbeddingForward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"embeddingUpdate", nullptr, EmbeddingUpdate, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"splitLookups", nullptr, SplitLookups, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"rowSegments", nullptr, RowSegments, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"parseCriteo", nullptr, ParseCriteo, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"countKeys", nullptr, CountKeys, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"createCounts", nullptr, CreateCounts, nullptr, nullptr, nullptr, napi_default, nullptr},

@@ -2,6 +2,7 @@
 
 #include <sys/mman.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <cstring>
@@ -164,6 +165,49 @@ void embeddingUpdateTable(const TableView& table, const BagsView& bags, int64_t 
     const float denom = std::sqrt(table.state[row]) + eps;
     for (int64_t j = 0; j < dim; ++j) w[j] -= lr * (g[j] / denom);
   }
+}
+
+int64_t rowSegments(const int32_t* ids, const int32_t* offsets, int64_t bagCount, int32_t* rows, int32_t* starts, int32_t* lookups) {
+  const int64_t base = offsets[0], n = offsets[bagCount] - base;
+  // Kept between calls (a step's batch is the size of the last): no fresh pages to fault in every step.
+  thread_local std::vector<uint32_t> keys, keysOut;
+  thread_local std::vector<int32_t> bags, bagsOut;
+  for (auto* v : {&keys, &keysOut}) v->resize(static_cast<size_t>(n));
+  for (auto* v : {&bags, &bagsOut}) v->resize(static_cast<size_t>(n));
+  uint32_t largest = 0;
+  for (int64_t bag = 0; bag < bagCount; ++bag) {
+    for (int64_t q = offsets[bag]; q < offsets[bag + 1]; ++q) {
+      keys[q - base] = static_cast<uint32_t>(ids[q]);
+      bags[q - base] = static_cast<int32_t>(bag);
+      largest = std::max(largest, static_cast<uint32_t>(ids[q]));
+    }
+  }
+  // 11 bits a pass: the counts stay in L1.
+  constexpr int kBits = 11;
+  constexpr uint32_t kMask = (1u << kBits) - 1;
+  int64_t counts[(1 << kBits) + 1];
+  for (int shift = 0; shift < 32 && (shift == 0 || (largest >> shift) > 0); shift += kBits) {
+    std::fill(counts, counts + (1 << kBits) + 1, 0);
+    for (int64_t q = 0; q < n; ++q) ++counts[((keys[q] >> shift) & kMask) + 1];
+    for (size_t d = 0; d < (1u << kBits); ++d) counts[d + 1] += counts[d];
+    for (int64_t i = 0; i < n; ++i) {
+      const int64_t at = counts[(keys[i] >> shift) & kMask]++;
+      keysOut[at] = keys[i];
+      bagsOut[at] = bags[i];
+    }
+    keys.swap(keysOut);
+    bags.swap(bagsOut);
+  }
+  int64_t distinct = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    if (i == 0 || keys[i] != keys[i - 1]) {
+      rows[distinct] = static_cast<int32_t>(keys[i]);
+      starts[distinct++] = static_cast<int32_t>(i);
+    }
+    lookups[i] = bags[i];
+  }
+  starts[distinct] = static_cast<int32_t>(n);
+  return distinct;
 }
 
 void splitLookups(const int32_t* const* slotOf, const int32_t* ids, const int32_t* offsets, int64_t tables,

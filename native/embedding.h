@@ -54,6 +54,12 @@ void embeddingUpdateTable(const TableView& table, const BagsView& bags, int64_t 
 void splitLookups(const int32_t* const* slotOf, const int32_t* ids, const int32_t* offsets, int64_t tables,
                   int64_t bags, const int32_t* tierEnd, int64_t tiers, int32_t* const* outIds, int32_t* const* outOffsets);
 
+// Groups a jagged batch's lookups (ids, offsets over bagCount bags) by the id they read: rows gets each distinct id
+// once, ascending; segment u is lookups[starts[u] .. starts[u + 1]), the bag of each lookup of rows[u] in batch order.
+// A stable radix sort, 11 bits a pass. rows and lookups have room for every lookup, starts for one more. Returns the
+// number of distinct rows.
+int64_t rowSegments(const int32_t* ids, const int32_t* offsets, int64_t bagCount, int32_t* rows, int32_t* starts, int32_t* lookups);
+
 // Fills a table with uniform values in [low, high) from a counter-based hash, identical to the TS oracle.
 void fillUniform(float* data, int64_t n, uint32_t seed, uint32_t stream, double low, double high);
 // Maps memory for a table, asking the kernel for transparent huge pages (fewer TLB misses on random rows).

@@ -122,6 +122,21 @@ for (const threads of [1, 2]) {
       }
     });
 
+    it('row segments (a device tier\'s update groups): native against the oracle, and the oracle against a direct count', () => {
+      const rng = new Rng(9);
+      // Ids past 16 bits take the radix sort's second pass; empty bags and repeats within a bag included.
+      for (const rows of [[50, 1000, 7], [70_000, 3, 2_000_000]]) {
+        const bags = jaggedOfBags(randomBags(rng, 3, 60, rows, 4)), want = oracle.rowSegments(bags), got = native.rowSegments(bags);
+        for (const key of ['rows', 'starts', 'lookups'] as const) assert.deepEqual(Array.from(got[key]), Array.from(want[key]), key);
+        const seen = new Map<number, number[]>();
+        for (let bag = 0; bag < 3 * 60; bag++) {
+          for (let q = bags.offsets[bag]; q < bags.offsets[bag + 1]; q++) seen.set(bags.ids[q], [...(seen.get(bags.ids[q]) ?? []), bag]);
+        }
+        assert.deepEqual(Array.from(want.rows), [...seen.keys()].sort((x, y) => x - y));
+        want.rows.forEach((row, u) => assert.deepEqual(Array.from(want.lookups.subarray(want.starts[u], want.starts[u + 1])), seen.get(row), `row ${row}`));
+      }
+    });
+
     it('split of lookups by tier, against the oracle and a direct count', () => {
       const rng = new Rng(7);
       const rows = [50, 1000, 7], bags = jaggedOfBags(randomBags(rng, 3, 40, rows, 3));

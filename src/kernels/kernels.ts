@@ -6,6 +6,7 @@
  * Layout conventions: matrices are row-major Float32Arrays; a view at an offset is a subarray.
  */
 import type { Jagged } from '../tensor/jagged.ts';
+import type { RowSegments } from '../tensor/segments.ts';
 import type { Lane, LaneOwner } from '../io/lane.ts';
 
 /** The lookups of every table for one batch, in CSR form: bag b of table t pools
@@ -64,6 +65,9 @@ export interface Kernels {
   /** Splits the lookups by tier, in batch order, one jagged per tier: a row with slotOf[t][row] < 0 stays in the
    *  home tier (the last) as its id; slot s belongs to the first tier k with s < tierEnd[k], as s - tierEnd[k - 1]. */
   splitLookups(slotOf: Int32Array[], tierEnd: Int32Array, ids: Jagged): Jagged[];
+
+  /** A batch's lookups grouped by the row they read (a device tier's deterministic update: rowSegments). */
+  rowSegments(ids: Jagged): RowSegments;
 
   denseSgd(w: Float32Array, g: Float32Array, lr: number): void;
   /** state += g^2; w -= lr * g / (sqrt(state) + eps). */

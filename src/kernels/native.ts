@@ -3,6 +3,7 @@ import { loadNativeAddon } from '../util/addon.ts';
 import type { Lane, LaneJob, LaneOwner } from '../io/lane.ts';
 import type { Kernels, SlotLayout, SparseUpdate } from './kernels.ts';
 import { type Jagged, tableBags } from '../tensor/jagged.ts';
+import type { RowSegments } from '../tensor/segments.ts';
 
 interface Addon {
   gemm(...args: [boolean, boolean, number, number, number, number, Float32Array, number, Float32Array, number, number, Float32Array, number]): void;
@@ -20,6 +21,7 @@ interface Addon {
     bags: number, dim: number, stride: number, slot0: number, grad: Float32Array, optimizer: number, lr: number, eps: number,
   ): void;
   splitLookups(...args: [Int32Array[], Int32Array, Int32Array, number, number, Int32Array, Int32Array[], Int32Array[]]): void;
+  rowSegments(ids: Int32Array, offsets: Int32Array, bagCount: number, rows: Int32Array, starts: Int32Array, lookups: Int32Array): number;
   denseSgd(w: Float32Array, g: Float32Array, n: number, lr: number): void;
   denseAdagrad(w: Float32Array, state: Float32Array, g: Float32Array, n: number, lr: number, eps: number): void;
   fillUniform(data: Float32Array, n: number, seed: number, stream: number, low: number, high: number): void;
@@ -113,6 +115,13 @@ export class NativeKernels implements Kernels {
     const outOffsets = Array.from({ length: tiers }, () => new Int32Array(ids.offsets.length));
     this.addon.splitLookups(slotOf, ids.ids, ids.offsets, tables, bags, tierEnd, outIds, outOffsets);
     return outIds.map((a, k) => ({ tables, bags, ids: a.subarray(0, outOffsets[k][tables * bags]), offsets: outOffsets[k] }));
+  }
+
+  rowSegments(ids: Jagged): RowSegments {
+    const bagCount = ids.tables * ids.bags, n = ids.offsets[bagCount] - ids.offsets[0];
+    const rows = new Int32Array(n), starts = new Int32Array(n + 1), lookups = new Int32Array(n);
+    const distinct = this.addon.rowSegments(ids.ids, ids.offsets.subarray(0, bagCount + 1), bagCount, rows, starts, lookups);
+    return { rows: rows.subarray(0, distinct), starts: starts.subarray(0, distinct + 1), lookups };
   }
 
   denseSgd(w: Float32Array, g: Float32Array, lr: number): void {

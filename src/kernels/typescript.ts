@@ -6,6 +6,7 @@ import type { Lane, LaneJob, LaneOwner } from '../io/lane.ts';
 import type { Bags, Kernels, SlotLayout, SparseUpdate } from './kernels.ts';
 import { closeSync, openSync, readSync } from 'node:fs';
 import { type Jagged, tableBags } from '../tensor/jagged.ts';
+import { type RowSegments, rowSegments } from '../tensor/segments.ts';
 import { streamKey, uniformAt } from '../util/counter-hash.ts';
 
 /** The gradient of each distinct row a table's bags touched, summed over its lookups, in first-seen order. */
@@ -169,6 +170,10 @@ export class TypeScriptKernels implements Kernels {
       for (const o of out) o.offsets[b + 1] = o.ids.length;
     }
     return out.map((o) => ({ tables, bags, ids: Int32Array.from(o.ids), offsets: o.offsets }));
+  }
+
+  rowSegments(ids: Jagged): RowSegments {
+    return rowSegments(ids);
   }
 
   denseSgd(w: Float32Array, g: Float32Array, lr: number): void {

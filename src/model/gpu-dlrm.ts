@@ -17,7 +17,6 @@ import { ArenaLayout, type KernelOp, type Transfer } from '../device/webgpu/prog
 import type { SparseRule } from '../embedding/tier.ts';
 import type { SlotLayout } from '../kernels/kernels.ts';
 import type { Jagged } from '../tensor/jagged.ts';
-import { rowSegments } from '../tensor/segments.ts';
 import { type DlrmArch, interactionWidth } from './arch.ts';
 import { Dlrm } from './dlrm.ts';
 import { type DeviceSteps, GpuTier } from './gpu-tier.ts';
@@ -162,7 +161,7 @@ export class GpuDlrm extends Dlrm implements DeviceSteps {
 
   stageUpdate(tier: GpuTier, ids: Jagged, layout: SlotLayout, rule: SparseRule): void {
     if (this.staged.update) this.flush();
-    const b = this.built!, seg = rowSegments(ids);
+    const b = this.built!, seg = this.gpu.kernels.rowSegments(ids);
     if (layout.stride !== this.features * this.arch.embeddingDim || layout.slot0 !== this.arch.embeddingDim) throw new Error('a device tier updates from the model\'s own gradient');
     b.ints.set(seg.rows, b.slots.rows);
     b.ints.set(seg.starts, b.slots.starts);

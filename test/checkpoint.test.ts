@@ -10,6 +10,8 @@ import { CheckpointStore } from '../src/checkpoint/checkpoint-store.ts';
 import { SafetensorsFile, writeSafetensors } from '../src/checkpoint/safetensors.ts';
 import type { ShapedTensor } from '../src/util/tensors.ts';
 import { literal } from './reliability/cli.ts';
+import { listAdapters } from '../src/device/webgpu/adapters.ts';
+import { gpuSkipReason } from './helpers.ts';
 
 const bin = new URL('../bin/hotline.mjs', import.meta.url).pathname;
 const temp = (label: string) => mkdtempSync(join(tmpdir(), `hotline-${label}-`));
@@ -121,7 +123,7 @@ function trainLosses(dir: string): string[] {
     .filter((m) => m.kind === 'train').map((m) => `${m.step}:${m.samples}:${m.loss}:${m.skippedInputs}:${m.popularInputs}`);
 }
 
-const cases: { policy: string; flags: string[]; damage?: 'flip' | 'truncate' }[] = [
+const cases: ResumeCase[] = [
   { policy: 'baseline', flags: ['--optimizer', 'adagrad', '--learning-rate', '0.05'], damage: 'flip' },
   { policy: 'fae', flags: ['--fae-schedule', 'adaptive', '--optimizer', 'adagrad', '--learning-rate', '0.05'] },
   { policy: 'slipstream', flags: ['--stale-start', '20', '--stale-window', '0.05', '--stale-reevaluate', '60', '--learning-rate', '0.5'] },
@@ -130,43 +132,49 @@ const cases: { policy: string; flags: string[]; damage?: 'flip' | 'truncate' }[]
   { policy: 'hotline+slipstream', flags: ['--learn-batches', '20', '--relearn-every', '90', '--stale-start', '30', '--stale-reevaluate', '50', '--stale-window', '0.05', '--learning-rate', '0.5'] },
 ];
 
+type ResumeCase = { policy: string; flags: string[]; damage?: 'flip' | 'truncate' };
+
+/** Trains `steps` steps whole, and again killed after 2 x `every` then resumed: the same parameters, logs and AUC. */
+async function checkResume(c: ResumeCase, flags: string[], every: number, steps: number): Promise<void> {
+  const args = [...flags, '--policy', c.policy, ...c.flags, '--num-batches', String(steps), '--checkpoint-every', String(every)];
+  const whole = temp('whole'), killed = temp('killed');
+  const full = spawnSync(process.execPath, [bin, 'train', ...args, '--run-dir', whole], { encoding: 'utf8' });
+  assert.equal(full.status, 0, full.stderr);
+  const dir = await runAndKill(args, killed, 2 * every);
+  if (c.damage) {
+    const file = join(dir, 'checkpoints', `step-${String(2 * every).padStart(10, '0')}`, 'state.safetensors');
+    if (c.damage === 'truncate') truncateSync(file, statSync(file).size - 4096);
+    else {
+      const bytes = readFileSync(file);
+      bytes[Math.floor(bytes.length / 2)] ^= 0x40;
+      writeFileSync(file, bytes);
+    }
+  }
+  const resumed = spawnSync(process.execPath, [bin, 'train', '--resume', dir], { encoding: 'utf8' });
+  assert.equal(resumed.status, 0, resumed.stderr);
+  const from = c.damage ? every : 2 * every;
+  assert.match(resumed.stdout, new RegExp(`resumed from .*step-${String(from).padStart(10, '0')} at step ${from}`));
+  if (c.damage) assert.match(resumed.stdout, c.damage === 'flip' ? /refused: .*SHA-256 does not match/ : /refused: .*bytes, the manifest says/);
+
+  const a = await finalTensors(runDirIn(whole)!), b = await finalTensors(dir);
+  const names = [...a.tensors.keys()].filter((n) => !n.startsWith('policy.'));
+  assert.ok(names.some((n) => n.startsWith('embeddings.')) && names.some((n) => n.startsWith('bottom_mlp.')));
+  assert.deepEqual([...b.tensors.keys()].filter((n) => !n.startsWith('policy.')), names);
+  for (const name of names) assert.ok(Buffer.from(a.read(name).buffer).equals(Buffer.from(b.read(name).buffer)), `${name} differs after resume`);
+  // The logs hold every line once: what the killed run wrote after its checkpoint was cut and written again.
+  assert.deepEqual(trainLosses(dir), trainLosses(runDirIn(whole)!));
+  const summaryA = JSON.parse(readFileSync(join(runDirIn(whole)!, 'summary.json'), 'utf8'));
+  const summaryB = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8'));
+  assert.equal(summaryB.steps, steps);
+  assert.equal(summaryB.test.auc, summaryA.test.auc);
+  if (c.policy.includes('slipstream')) assert.ok(summaryB.policy.skippedInputs > 0, 'the run should skip stale inputs');
+}
+
 describe('resume after SIGKILL', () => {
   const every = 100, steps = 4 * every; // kill after 2 checkpoints; resume trains the other half
   for (const c of cases) {
-    it(`${c.policy}: ${steps / 2} steps, kill -9, resume = ${steps} steps uninterrupted${c.damage ? ` (newest checkpoint ${c.damage === 'flip' ? 'corrupted' : 'truncated'})` : ''}`, async () => {
-      const args = [...base, '--policy', c.policy, ...c.flags, '--num-batches', String(steps), '--checkpoint-every', String(every)];
-      const whole = temp('whole'), killed = temp('killed');
-      const full = spawnSync(process.execPath, [bin, 'train', ...args, '--run-dir', whole], { encoding: 'utf8' });
-      assert.equal(full.status, 0, full.stderr);
-      const dir = await runAndKill(args, killed, 2 * every);
-      if (c.damage) {
-        const file = join(dir, 'checkpoints', `step-${String(2 * every).padStart(10, '0')}`, 'state.safetensors');
-        if (c.damage === 'truncate') truncateSync(file, statSync(file).size - 4096);
-        else {
-          const bytes = readFileSync(file);
-          bytes[Math.floor(bytes.length / 2)] ^= 0x40;
-          writeFileSync(file, bytes);
-        }
-      }
-      const resumed = spawnSync(process.execPath, [bin, 'train', '--resume', dir], { encoding: 'utf8' });
-      assert.equal(resumed.status, 0, resumed.stderr);
-      const from = c.damage ? every : 2 * every;
-      assert.match(resumed.stdout, new RegExp(`resumed from .*step-${String(from).padStart(10, '0')} at step ${from}`));
-      if (c.damage) assert.match(resumed.stdout, c.damage === 'flip' ? /refused: .*SHA-256 does not match/ : /refused: .*bytes, the manifest says/);
-
-      const a = await finalTensors(runDirIn(whole)!), b = await finalTensors(dir);
-      const names = [...a.tensors.keys()].filter((n) => !n.startsWith('policy.'));
-      assert.ok(names.some((n) => n.startsWith('embeddings.')) && names.some((n) => n.startsWith('bottom_mlp.')));
-      assert.deepEqual([...b.tensors.keys()].filter((n) => !n.startsWith('policy.')), names);
-      for (const name of names) assert.ok(Buffer.from(a.read(name).buffer).equals(Buffer.from(b.read(name).buffer)), `${name} differs after resume`);
-      // The logs hold every line once: what the killed run wrote after its checkpoint was cut and written again.
-      assert.deepEqual(trainLosses(dir), trainLosses(runDirIn(whole)!));
-      const summaryA = JSON.parse(readFileSync(join(runDirIn(whole)!, 'summary.json'), 'utf8'));
-      const summaryB = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8'));
-      assert.equal(summaryB.steps, steps);
-      assert.equal(summaryB.test.auc, summaryA.test.auc);
-      if (c.policy.includes('slipstream')) assert.ok(summaryB.policy.skippedInputs > 0, 'the run should skip stale inputs');
-    });
+    it(`${c.policy}: ${steps / 2} steps, kill -9, resume = ${steps} steps uninterrupted${c.damage ? ` (newest checkpoint ${c.damage === 'flip' ? 'corrupted' : 'truncated'})` : ''}`,
+      () => checkResume(c, base, every, steps));
   }
 
   it('SIGTERM stops a run at the end of a step with a checkpoint, and resume finishes it exactly', async () => {
@@ -206,4 +214,20 @@ describe('resume after SIGKILL', () => {
     assert.equal(r2.status, 2);
     assert.match(r2.stderr, /no config\.json, not a hotline run directory/);
   });
+});
+
+// On the GPU: the device tier's rows and deferred updates, Slipstream's snapshot on the device and the dense state
+// come back through the checkpoint as on the CPU (lavapipe is slow: a small model and few steps).
+const gpuBase = [
+  '--device', 'webgpu', '--data-generation', 'synthetic', '--data-size', '8000', '--max-table-rows', '2000', '--zipf', '1.2',
+  '--arch-mlp-bot', '13-16-8', '--arch-mlp-top', '16-1', '--arch-sparse-feature-size', '8', '--mini-batch-size', '64', '--threads', '1',
+  '--print-freq', '1000', '--hot-budget', '2MiB', '--test-fraction', '0.05',
+];
+const gpuCases: ResumeCase[] = [
+  { policy: 'fae', flags: ['--optimizer', 'adagrad', '--learning-rate', '0.05'] },
+  { policy: 'hotline+slipstream', flags: ['--learn-batches', '10', '--learn-sampling-rate', '1', '--stale-start', '3', '--stale-reevaluate', '12', '--stale-window', '0.1', '--learning-rate', '0.5'] },
+];
+const adapters = await listAdapters();
+describe('resume after SIGKILL on the GPU', { skip: adapters instanceof Error || adapters.length === 0 ? gpuSkipReason : false }, () => {
+  for (const c of gpuCases) it(`${c.policy} on webgpu: 20 steps, kill -9, resume = 40 steps uninterrupted`, () => checkResume(c, gpuBase, 10, 40));
 });

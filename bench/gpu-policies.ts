@@ -58,11 +58,12 @@ async function measure(config: string, device: Device, policy: BenchPolicy, batc
     return;
   }
   const t0 = Date.now(), arch = data.arch;
-  // Slipstream decides once its window closes: early enough in a short run to skip for most of it.
+  // Hotline learns over the first tenth of the run; Slipstream decides once its window closes, early enough in a
+  // short run to skip for most of it.
   const staleness = { ...defaultStaleness, startHotBatch: Math.max(2, Math.round(runSteps / 20)), windowShare: 0.05 };
   try {
     const { result: r } = await trainPolicy(device, arch, data.train, data.test, policy, {
-      batchSize, budgetBytes, seed: 11, learnBatches: Math.max(5, Math.round(runSteps / 20)), staleness, steps: runSteps,
+      batchSize, budgetBytes, seed: 11, learnBatches: Math.max(1, Math.round(runSteps / 10)), staleness, steps: runSteps,
     });
     const p = r.policy, share = p.hotInputShare ?? p.popularInputShare;
     runs.push({

@@ -12,6 +12,10 @@ t0=$(date +%s)
 step() { echo "[$(($(date +%s) - t0)) s] $*"; }
 kit=bench/gpu/kit work=${TMPDIR:-/tmp}/hotline-gpu-kit
 [ -f "$kit/node.xz" ] || { echo "check.sh: $kit is missing: make it with bench/gpu/make-kit.sh (bench/gpu/README.md)" >&2; exit 2; }
+if [ "$(bench/gpu/kit-stamp.sh)" != "$(cat "$kit/stamp" 2>/dev/null)" ]; then
+  echo "check.sh: $kit was made from other native sources or modules than this tree's: remake it (bench/gpu/make-kit.sh)" >&2
+  exit 2
+fi
 unxz() { if command -v xz >/dev/null; then xz -dc "$1"; else python3 -c 'import lzma, shutil, sys; shutil.copyfileobj(lzma.open(sys.argv[1]), sys.stdout.buffer)' "$1"; fi; }
 
 step "unpacking the kit"

@@ -15,4 +15,6 @@ tar -c --exclude='node_modules/webgpu/dist/darwin*' --exclude='node_modules/webg
   node_modules/tsx node_modules/esbuild node_modules/@esbuild/linux-x64 \
   node_modules/webgpu build/Release/hotline.node | xz -T0 -6 >"$kit/modules.tar.xz"
 (cd "$kit/debs" && apt-get download libvulkan1 libopenblas0-pthread libgfortran5 libquadmath0 >/dev/null)
+# What the addon and the modules were made from: check.sh refuses a kit made from other sources.
+bench/gpu/kit-stamp.sh >"$kit/stamp"
 du -sh "$kit"/* "$kit"/debs/*

@@ -1,12 +1,13 @@
 {
   "variables": {
-    "openblas%": "0"
+    "openblas%": "0",
+    "march%": "native"
   },
   "targets": [
     {
       "target_name": "hotline",
       "sources": ["native/addon.cc", "native/pool.cc", "native/gemm.cc", "native/embedding.cc", "native/dense.cc", "native/lanes.cc", "native/criteo.cc", "native/scan.cc"],
-      "cflags_cc": ["-std=c++20", "-O3", "-march=native", "-fno-math-errno", "-Wall", "-Wextra"],
+      "cflags_cc": ["-std=c++20", "-O3", "-march=<(march)", "-fno-math-errno", "-Wall", "-Wextra"],
       "cflags_cc!": ["-fno-exceptions", "-std=gnu++17"],
       "cflags!": ["-fno-exceptions"],
       "conditions": [

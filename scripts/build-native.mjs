@@ -10,7 +10,8 @@ const openblas = process.env.HOTLINE_OPENBLAS ?? (existsSync(header) && existsSy
 const strict = process.argv.includes('--strict');
 
 try {
-  execFileSync('node-gyp', ['rebuild', `--openblas=${openblas}`], { stdio: 'inherit' });
+  // HOTLINE_MARCH: the instruction set to build for (default: this machine's; bench/gpu/make-kit.sh builds a portable one).
+  execFileSync('node-gyp', ['rebuild', `--openblas=${openblas}`, `--march=${process.env.HOTLINE_MARCH ?? 'native'}`], { stdio: 'inherit' });
   console.log(`hotline: native kernels built (${openblas === '1' ? 'OpenBLAS GEMM' : 'own GEMM'})`);
 } catch (error) {
   const message = `hotline: native build failed (${error.message}); falling back to the TypeScript kernels`;

@@ -33,7 +33,7 @@ node bin/hotline.mjs devices
 
 sizes=()
 if [ "${1:-}" = --tiny ]; then
-  sizes=(--rows 4000 --steps 8 --cpu-steps 4 --batches 128,256 --max-table-rows 3000 --hot-budget 1 --deadline 240)
+  sizes=(--rows 4000 --steps 8 --cpu-steps 4 --batches 128,256 --max-table-rows 3000 --hot-budget 1 --deadline 420)
   step "golden tests on the GPU (the WebGPU suite is left to CI at these sizes)"
   node --import tsx --test --test-reporter=dot test/golden.test.ts
 else

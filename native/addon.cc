@@ -17,6 +17,7 @@
 
 #include "criteo.h"
 #include "dense.h"
+#include "block-io.h"
 #include "embedding.h"
 #include "gemm.h"
 #include "lanes.h"
@@ -348,6 +349,65 @@ napi_value RowSegments(napi_env env, napi_callback_info info) {
     for (int64_t q = offsets[0]; q < offsets[bagCount]; ++q)
       if (ids[q] < 0) throw JsError{"hotline native: a negative id " + std::to_string(ids[q]) + " at lookup " + std::to_string(q)};
     return numberValue(env, static_cast<double>(rowSegments(ids, offsets, bagCount, rows, starts, lookups)));
+  });
+}
+
+// Block files by handle (an index; closed ones keep their place).
+std::vector<BlockFile>& blockFiles() {
+  static std::vector<BlockFile> files;
+  return files;
+}
+
+BlockFile& blockFile(int64_t handle) {
+  auto& files = blockFiles();
+  if (handle < 0 || static_cast<size_t>(handle) >= files.size() || files[handle].fd < 0) throw JsError{"hotline native: no such open block file"};
+  return files[static_cast<size_t>(handle)];
+}
+
+// Arguments: path, create, tryDirect; returns the handle, negated minus one when O_DIRECT was refused.
+napi_value BlockFileOpen(napi_env env, napi_callback_info info) {
+  return guarded<3>(env, info, [&](const Args& a) {
+    const BlockFile file = openBlockFile(a.text(0), a.flag(1), a.flag(2));
+    blockFiles().push_back(file);
+    const auto handle = static_cast<double>(blockFiles().size() - 1);
+    return numberValue(env, file.direct ? handle : -handle - 1);
+  });
+}
+
+napi_value BlockFileClose(napi_env env, napi_callback_info info) {
+  return guarded<1>(env, info, [&](const Args& a) {
+    closeBlockFile(blockFile(a.integer(0)));
+    return undefinedValue(env);
+  });
+}
+
+// Arguments: handle, engine (0 threads, 1 io_uring), write, blocks (Int32Array), blockBytes, buffer (Float32Array), queueDepth.
+napi_value BlockTransfer(napi_env env, napi_callback_info info) {
+  return guarded<7>(env, info, [&](const Args& a) {
+    const BlockFile& file = blockFile(a.integer(0));
+    size_t count = 0, floats = 0;
+    const int32_t* blocks = a.array<int32_t>(3, &count);
+    const int64_t blockBytes = a.integer(4);
+    auto* buffer = reinterpret_cast<uint8_t*>(a.array<float>(5, &floats));
+    if (blockBytes <= 0 || blockBytes % 4096 != 0) throw JsError{"hotline native: blocks are a multiple of 4096 bytes"};
+    if (floats * 4 < count * static_cast<size_t>(blockBytes)) throw JsError{"hotline native: the buffer is smaller than the blocks"};
+    if (file.direct && reinterpret_cast<uintptr_t>(buffer) % 4096 != 0) throw JsError{"hotline native: O_DIRECT needs a 4096-aligned buffer"};
+    std::vector<int64_t> wide(count);
+    for (size_t i = 0; i < count; ++i) {
+      if (blocks[i] < 0) throw JsError{"hotline native: a negative block index"};
+      wide[i] = blocks[i];
+    }
+    transferBlocks(file, a.integer(1) == 1 ? IoEngine::Uring : IoEngine::Threads, a.flag(2), wide.data(), static_cast<int64_t>(count), blockBytes,
+                   buffer, static_cast<int>(a.integer(6)));
+    return undefinedValue(env);
+  });
+}
+
+napi_value UringAvailable(napi_env env, napi_callback_info info) {
+  return guarded<0>(env, info, [&](const Args&) {
+    napi_value v;
+    check(napi_get_boolean(env, uringAvailable(), &v), "boolean");
+    return v;
   });
 }
 
@@ -703,6 +763,10 @@ napi_value Init(napi_env env, napi_value exports) {
       {"embeddingUpdate", nullptr, EmbeddingUpdate, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"splitLookups", nullptr, SplitLookups, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"rowSegments", nullptr, RowSegments, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"blockFileOpen", nullptr, BlockFileOpen, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"blockFileClose", nullptr, BlockFileClose, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"blockTransfer", nullptr, BlockTransfer, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"uringAvailable", nullptr, UringAvailable, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"parseCriteo", nullptr, ParseCriteo, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"countKeys", nullptr, CountKeys, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"createCounts", nullptr, CreateCounts, nullptr, nullptr, nullptr, napi_default, nullptr},

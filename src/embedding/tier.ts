@@ -29,7 +29,8 @@ export interface EmbeddingTier {
   pool(ids: Jagged, layout: SlotLayout, out: Float32Array, accumulate?: boolean): number | null;
   /** Re-pools the bags that read a row of `touched` (a jagged whose ids were updated since): a lane job, or null. */
   repool(ids: Jagged, layout: SlotLayout, out: Float32Array, touched: Jagged): number | null;
-  update(ids: Jagged, layout: SlotLayout, grad: Float32Array, rule: SparseRule): number | null;
+  /** Applies the pooled gradient (grad(): asked for only where the tier reads it on the host). */
+  update(ids: Jagged, layout: SlotLayout, grad: () => Float32Array, rule: SparseRule): number | null;
   /** Copies rows (table t's slot s for each pair) into into [n x dim], and their row-wise state into state. */
   readRows(tables: Int32Array, slots: Int32Array, into: Float32Array, state: Float32Array | null): void;
   writeRows(tables: Int32Array, slots: Int32Array, from: Float32Array, state: Float32Array | null): void;
@@ -74,10 +75,10 @@ export class MemoryTier implements EmbeddingTier {
     return this.lane.refetch(this.weights, tableBags(ids), layout, out, rows);
   }
 
-  update(ids: Jagged, layout: SlotLayout, grad: Float32Array, rule: SparseRule): number | null {
+  update(ids: Jagged, layout: SlotLayout, grad: () => Float32Array, rule: SparseRule): number | null {
     const update = { ...rule, states: rule.optimizer === 'rowwise-adagrad' ? this.requireStates() : null };
-    if (this.lane) return this.lane.update(this.weights, tableBags(ids), layout, grad, update);
-    this.kernels.embeddingUpdate(this.weights, ids, layout, grad, update);
+    if (this.lane) return this.lane.update(this.weights, tableBags(ids), layout, grad(), update);
+    this.kernels.embeddingUpdate(this.weights, ids, layout, grad(), update);
     return null;
   }
 

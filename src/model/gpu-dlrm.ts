@@ -153,6 +153,7 @@ export class GpuDlrm extends Dlrm implements DeviceSteps {
     const b = this.built;
     if (!b || out.buffer !== b.shared || out.byteOffset !== b.slots.pooled * 4) throw new Error('a device tier pools into the model\'s own pooled buffer');
     if (this.staged.pool) throw new Error('one device tier pools per step');
+    if (ids.bags !== this.inputs || ids.tables !== this.tables.length) throw new Error(`a device pool of ${ids.tables} x ${ids.bags} bags for a step of ${this.tables.length} x ${this.inputs}`);
     const lookups = lookupsOf(ids), bags = ids.tables * ids.bags, base = ids.offsets[0];
     b.ints.set(ids.ids.subarray(base, base + lookups), b.slots.ids);
     for (let i = 0; i <= bags; i++) b.ints[b.slots.offsets + i] = ids.offsets[i] - base;
@@ -175,14 +176,15 @@ export class GpuDlrm extends Dlrm implements DeviceSteps {
 
   forget(tier: GpuTier): void {
     if (this.staged.update?.tier === tier) this.flush();
-    if (this.staged.pool?.tier === tier) this.staged.pool = null;
+    if (this.staged.pool?.tier === tier) throw new Error('a device tier was released with its pool staged');
     const b = this.built;
     if (b) for (const [key, { tiers }] of b.programs) if (tiers.includes(tier)) this.release(b, key);
   }
 
-  /** Runs the program for `kind` with the staged work; returns whether the gradient came back to the host. */
+  /** Runs the program for `kind` with the staged work (a flush runs the update only, and keeps a staged pool for its
+   *  step); returns whether the gradient came back to the host. */
   private run(b: Built, kind: 'forward' | 'train' | 'flush', rule: DenseRule | null): boolean {
-    const { pool, update } = this.staged, hostGrad = !(pool && !pool.accumulate);
+    const { update } = this.staged, pool = kind === 'flush' ? null : this.staged.pool, hostGrad = !(pool && !pool.accumulate);
     const key = [
       kind, rule ? denseKey(rule) : '', pool ? `${this.tierIds.get(pool.tier)} ${pool.accumulate ? '+' : '='}` : '',
       update ? `${this.tierIds.get(update.tier)} ${update.rule.optimizer} ${update.rule.lr} ${update.rule.eps}` : '', hostGrad,
@@ -198,7 +200,7 @@ export class GpuDlrm extends Dlrm implements DeviceSteps {
     params[Param.Segments] = update?.segments ?? 0;
     params[Param.UpdateLookups] = update?.lookups ?? 0;
     params[Param.UpdateBags] = update?.bags ?? 0;
-    this.staged = { pool: null, update: null };
+    this.staged = { pool: kind === 'flush' ? this.staged.pool : null, update: null };
     compiled.program.run(kind === 'flush' ? 0 : this.inputs, params);
     return kind === 'train' && hostGrad;
   }
@@ -214,7 +216,8 @@ export class GpuDlrm extends Dlrm implements DeviceSteps {
       for (const key of old.programs.keys()) this.release(old, key);
       for (const t of old.tensors) this.gpu.free(t);
     }
-    this.built = this.build(Math.max(n, 2 * (old?.capacity ?? 0)), Math.max(lookups, 2 * (old?.lookupCapacity ?? 0)));
+    const grown = (need: number, had = 0) => (need > had ? Math.max(need, 2 * had) : had);
+    this.built = this.build(grown(n, old?.capacity), grown(lookups, old?.lookupCapacity));
     return this.built;
   }
 
@@ -304,7 +307,7 @@ export class GpuDlrm extends Dlrm implements DeviceSteps {
 
   /** The program of one kind of run with the staged work: the staged update first, then the pool, then the model's. */
   private compile(b: Built, kind: 'forward' | 'train' | 'flush', rule: DenseRule | null, hostGrad: boolean): GpuProgram {
-    const { pool, update } = this.staged, { slots, lookups } = b, dim = this.arch.embeddingDim, stride = this.features * dim;
+    const { update } = this.staged, pool = kind === 'flush' ? null : this.staged.pool, { slots, lookups } = b, dim = this.arch.embeddingDim, stride = this.features * dim;
     const inputs: Transfer[] = [], kernels: KernelOp[] = [], outputs: Transfer[] = [];
     if (update) {
       const segments = { param: Param.Segments }, { tier, rule: r } = update;

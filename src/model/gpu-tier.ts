@@ -67,8 +67,8 @@ export class GpuTier implements EmbeddingTier {
     throw new Error('repool is a lane job: the device tier is inline');
   }
 
-  /** The gradient is the model's, on the device: `grad` (its host copy) is not read. */
-  update(ids: Jagged, layout: SlotLayout, _grad: Float32Array, rule: SparseRule): null {
+  /** The gradient is the model's, on the device: its host copy is never asked for. */
+  update(ids: Jagged, layout: SlotLayout, _grad: () => Float32Array, rule: SparseRule): null {
     if (rule.optimizer === 'rowwise-adagrad' && !this.state) throw new Error('the device tier was built without optimizer state');
     this.steps.stageUpdate(this, ids, layout, rule);
     return null;

@@ -49,7 +49,8 @@ export class Optimizer {
   }
 
   /** The sparse update of the rows a tier pooled for ids; a lane job when the tier works on one. */
-  applySparse(tier: EmbeddingTier, ids: Jagged, layout: SlotLayout, grad: Float32Array): number | null {
+  /** grad: the pooled vectors' gradient, asked for only by a tier that reads it on the host. */
+  applySparse(tier: EmbeddingTier, ids: Jagged, layout: SlotLayout, grad: () => Float32Array): number | null {
     return tier.update(ids, layout, grad, this.sparseRule);
   }
 

@@ -144,7 +144,7 @@ export class Pipeline {
     const grad = this.keep(`grad:${step % 2}`, model.embeddingGrad());
     const e1 = process.hrtime.bigint();
     this.tiers.forEach((tier, k) => {
-      const job = this.optimizer.applySparse(tier, current.ids[k], layout, grad);
+      const job = this.optimizer.applySparse(tier, current.ids[k], layout, () => grad);
       if (job !== null) this.pendingUpdates.push({ tier: k, job, reads: [current.ids[k], grad] });
     });
     model.times?.add('embedding', process.hrtime.bigint() - e1);

@@ -17,7 +17,7 @@ export class Stepper {
     tier.pool(batch.sparse, this.model.sparse.layout(batch.size), pooled);
     this.model.times?.add('embedding', process.hrtime.bigint() - e0);
     const loss = this.finish(batch, pooled), t0 = process.hrtime.bigint();
-    this.optimizer.applySparse(tier, batch.sparse, this.model.sparse.layout(batch.size), this.model.embeddingGrad());
+    this.optimizer.applySparse(tier, batch.sparse, this.model.sparse.layout(batch.size), () => this.model.embeddingGrad());
     this.model.times?.add('embedding', process.hrtime.bigint() - t0);
     return loss;
   }

@@ -74,10 +74,13 @@ export class Slipstream {
     this.change = null;
   }
 
-  /** The fast tier was rebuilt (its slots changed): an open window starts again at hot step k. */
+  /** The fast tier was rebuilt (its slots name other rows): the decision and any open window are dropped, and a new
+   *  window opens at hot step k. */
   restartWindow(k: number): void {
-    if (!this.before) return;
+    if (!this.before && !this.change) return; // nothing measured yet: the first window comes as planned
     this.closeWindow();
+    this.change = null;
+    this.s.threshold = 0;
     this.s.nextSnapshot = k;
   }
 

@@ -24,6 +24,7 @@ function orderById(ids: Int32Array): Int32Array {
   let order = new Int32Array(n), spare = new Int32Array(n), largest = 0;
   for (let q = 0; q < n; q++) {
     order[q] = q;
+    if (ids[q] < 0) throw new RangeError(`a negative id ${ids[q]} at lookup ${q}`);
     if (ids[q] > largest) largest = ids[q];
   }
   // Two passes at most (ids are below 2^31); the second only where an id needs more than 16 bits.

@@ -56,7 +56,7 @@ export class GpuChannel {
     this.begin();
     Atomics.store(this.control, Word.Program, id);
     Atomics.store(this.control, Word.Inputs, size.n);
-    size.params.forEach((v, i) => Atomics.store(this.control, Word.Params + i, v));
+    for (let i = 0; i < maxParams; i++) Atomics.store(this.control, Word.Params + i, size.params[i] ?? 0);
     Atomics.store(this.control, Word.Request, 1);
     Atomics.notify(this.control, Word.Request);
   }

@@ -1,0 +1,70 @@
+/**
+ * A file read and written in aligned blocks for the SSD tier: O_DIRECT where the file system allows it (the page
+ * cache is not the cache; the host tier is), many transfers in flight through one of two engines: a pool of threads
+ * each doing positional reads and writes, or io_uring where the kernel gives a ring and the addon was built with
+ * liburing (bench/ssd-io.ts measures both). Buffers for O_DIRECT must be 4096-aligned: allocate them with
+ * `alignedBuffer` (page-aligned, from the native allocator).
+ */
+import { loadNativeAddon } from '../util/addon.ts';
+
+interface BlockAddon {
+  blockFileOpen(path: string, create: boolean, tryDirect: boolean): number;
+  blockFileClose(handle: number): void;
+  blockTransfer(handle: number, engine: number, write: boolean, blocks: Int32Array, blockBytes: number, buffer: Float32Array, queueDepth: number): void;
+  uringAvailable(): boolean;
+  allocateTable(floats: number): ArrayBuffer;
+}
+
+export type IoEngine = 'threads' | 'uring';
+
+export const blockBytes = 4096;
+
+function addon(): BlockAddon {
+  const loaded = loadNativeAddon<BlockAddon>();
+  if (loaded instanceof Error) throw loaded;
+  return loaded;
+}
+
+/** The engines usable here: threads always, io_uring where the build and the kernel allow it. */
+export function ioEngines(): IoEngine[] {
+  return addon().uringAvailable() ? ['threads', 'uring'] : ['threads'];
+}
+
+/** A zeroed, page-aligned buffer of `blocks` blocks. */
+export function alignedBuffer(blocks: number): Float32Array {
+  return new Float32Array(addon().allocateTable((blocks * blockBytes) / 4));
+}
+
+/** Runs a native call, its error worded for the user (`prefix`: the file, where the addon does not name it). */
+function native<T>(call: () => T, prefix: string): T {
+  try {
+    return call();
+  } catch (error) {
+    throw new Error(prefix + (error as Error).message.replace(/^hotline native: /, ''));
+  }
+}
+
+export class BlockFile {
+  private handle: number;
+
+  private constructor(handle: number, readonly path: string, readonly direct: boolean) {
+    this.handle = handle;
+  }
+
+  /** Opens `path` (created when asked) for block I/O; `direct` tells whether O_DIRECT was accepted. */
+  static open(path: string, options: { create: boolean; direct: boolean }): BlockFile {
+    const h = native(() => addon().blockFileOpen(path, options.create, options.direct), '');
+    return h >= 0 ? new BlockFile(h, path, true) : new BlockFile(-h - 1, path, false);
+  }
+
+  /** Reads blocks[i] into buffer block i (or, with write, writes it there), queueDepth transfers in flight. */
+  transfer(write: boolean, blocks: Int32Array, buffer: Float32Array, engine: IoEngine, queueDepth: number): void {
+    native(() => addon().blockTransfer(this.handle, engine === 'uring' ? 1 : 0, write, blocks, blockBytes, buffer, queueDepth), `${this.path}: `);
+  }
+
+  close(): void {
+    if (this.handle < 0) return;
+    addon().blockFileClose(this.handle);
+    this.handle = -1;
+  }
+}

@@ -532,9 +532,9 @@ napi_value DenseAdagrad(napi_env env, napi_callback_info info) {
 }
 
 napi_value FillUniform(napi_env env, napi_callback_info info) {
-  return guarded<6>(env, info, [&](const Args& a) {
+  return guarded<7>(env, info, [&](const Args& a) {
     fillUniform(a.array<float>(0), a.integer(1), static_cast<uint32_t>(a.integer(2)),
-                static_cast<uint32_t>(a.integer(3)), a.number(4), a.number(5));
+                static_cast<uint32_t>(a.integer(3)), a.number(4), a.number(5), a.integer(6));
     return undefinedValue(env);
   });
 }

@@ -249,11 +249,11 @@ void splitLookups(const int32_t* const* slotOf, const int32_t* ids, const int32_
   }
 }
 
-void fillUniform(float* data, int64_t n, uint32_t seed, uint32_t stream, double low, double high) {
+void fillUniform(float* data, int64_t n, uint32_t seed, uint32_t stream, double low, double high, int64_t first) {
   const uint32_t key = hash32(seed ^ hash32(stream + 0x9e3779b9u));
   pool().parallelFor(n, 1 << 16, [&](int64_t lo, int64_t hi) {
     for (int64_t i = lo; i < hi; ++i) {
-      const double u = static_cast<double>(hash32(key ^ hash32(static_cast<uint32_t>(i))) >> 8) / 16777216.0;
+      const double u = static_cast<double>(hash32(key ^ hash32(static_cast<uint32_t>(first + i))) >> 8) / 16777216.0;
       data[i] = static_cast<float>(low + (high - low) * u);
     }
   });

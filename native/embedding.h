@@ -60,8 +60,9 @@ void splitLookups(const int32_t* const* slotOf, const int32_t* ids, const int32_
 // number of distinct rows.
 int64_t rowSegments(const int32_t* ids, const int32_t* offsets, int64_t bagCount, int32_t* rows, int32_t* starts, int32_t* lookups);
 
-// Fills a table with uniform values in [low, high) from a counter-based hash, identical to the TS oracle.
-void fillUniform(float* data, int64_t n, uint32_t seed, uint32_t stream, double low, double high);
+// Fills a table with uniform values in [low, high) from a counter-based hash, identical to the TS oracle; element i
+// takes counter first + i, so a table filled in parts (an SSD tier's file, chunk by chunk) equals one filled whole.
+void fillUniform(float* data, int64_t n, uint32_t seed, uint32_t stream, double low, double high, int64_t first);
 // Maps memory for a table, asking the kernel for transparent huge pages (fewer TLB misses on random rows).
 float* allocateTable(int64_t floats);
 void freeTable(float* data, int64_t floats);

@@ -122,6 +122,16 @@ for (const threads of [1, 2]) {
       }
     });
 
+    it('fillUniform in parts (from an index on) equals one fill of the whole, on both backends', () => {
+      const whole = new Float32Array(10_000);
+      oracle.fillUniform(whole, 4, 2, -1, 1);
+      for (const k of [oracle, native]) {
+        const parts = new Float32Array(whole.length);
+        for (const [from, to] of [[0, 1], [1, 4097], [4097, 9999], [9999, 10_000]]) k.fillUniform(parts.subarray(from, to), 4, 2, -1, 1, from);
+        assert.deepEqual(parts, whole, k.name);
+      }
+    });
+
     it('row segments (a device tier\'s update groups): native against the oracle, and the oracle against a direct count', () => {
       const rng = new Rng(9);
       // Ids past 16 bits take the radix sort's second pass; empty bags and repeats within a bag included.

@@ -74,7 +74,8 @@ export interface Kernels {
   denseAdagrad(w: Float32Array, state: Float32Array, g: Float32Array, lr: number, eps: number): void;
 
   /** Uniform values in [low, high) from a counter-based hash of (seed, stream, index): the same on every backend. */
-  fillUniform(data: Float32Array, seed: number, stream: number, low: number, high: number): void;
+  /** Element i takes counter first + i (default 0), so a table filled in parts equals one filled whole. */
+  fillUniform(data: Float32Array, seed: number, stream: number, low: number, high: number, first?: number): void;
   /** A zeroed table of `floats` floats (the native backend maps it with transparent huge pages). */
   allocateTable(floats: number): Float32Array;
 

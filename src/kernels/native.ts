@@ -24,7 +24,7 @@ interface Addon {
   rowSegments(ids: Int32Array, offsets: Int32Array, bagCount: number, rows: Int32Array, starts: Int32Array, lookups: Int32Array): number;
   denseSgd(w: Float32Array, g: Float32Array, n: number, lr: number): void;
   denseAdagrad(w: Float32Array, state: Float32Array, g: Float32Array, n: number, lr: number, eps: number): void;
-  fillUniform(data: Float32Array, n: number, seed: number, stream: number, low: number, high: number): void;
+  fillUniform(data: Float32Array, n: number, seed: number, stream: number, low: number, high: number, first: number): void;
   allocateTable(floats: number): ArrayBuffer;
   setThreads(threads: number): void;
   info(): { gemm: string; threads: number };
@@ -132,8 +132,8 @@ export class NativeKernels implements Kernels {
     this.addon.denseAdagrad(w, state, g, w.length, lr, eps);
   }
 
-  fillUniform(data: Float32Array, seed: number, stream: number, low: number, high: number): void {
-    this.addon.fillUniform(data, data.length, seed >>> 0, stream >>> 0, low, high);
+  fillUniform(data: Float32Array, seed: number, stream: number, low: number, high: number, first = 0): void {
+    this.addon.fillUniform(data, data.length, seed >>> 0, stream >>> 0, low, high, first);
   }
 
   allocateTable(floats: number): Float32Array {

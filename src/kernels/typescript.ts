@@ -187,9 +187,9 @@ export class TypeScriptKernels implements Kernels {
     }
   }
 
-  fillUniform(data: Float32Array, seed: number, stream: number, low: number, high: number): void {
+  fillUniform(data: Float32Array, seed: number, stream: number, low: number, high: number, first = 0): void {
     const key = streamKey(seed, stream);
-    for (let i = 0; i < data.length; i++) data[i] = low + (high - low) * uniformAt(key, i);
+    for (let i = 0; i < data.length; i++) data[i] = low + (high - low) * uniformAt(key, first + i);
   }
 
   allocateTable(floats: number): Float32Array {

@@ -146,12 +146,12 @@ describe('webgpu device', { skip: gpu ? false : gpuSkipReason }, () => {
     });
   }
 
-  it('a device tier copies rows in and out (with their state) and measures how far they moved as the CPU does', () => {
-    const rng = new Rng(8, 1), rows = 70, dim = arch.embeddingDim, tier = new GpuDlrm(gpu!, arch, 4).deviceTier(rows, { initial: 0.1 });
+  it('a device tier copies rows in and out (with their state, in chunks of 16 rows) and measures how far they moved as the CPU does', () => {
+    const rng = new Rng(8, 1), rows = 70, dim = arch.embeddingDim, tier = new GpuDlrm(gpu!, arch, 4).deviceTier(rows, { initial: 0.1 }, 16);
     const all = Int32Array.from({ length: rows }, (_, i) => i), none = new Int32Array(rows);
     const values = randomArray(rng, rows * dim), states = randomArray(rng, rows);
     tier.writeRows(none, all, values, states);
-    const some = Int32Array.of(5, 0, 69, 33), got = new Float32Array(some.length * dim), gotState = new Float32Array(some.length);
+    const some = Int32Array.of(5, 0, 69, 33, 16, 15, 64, 47, 48, 2, 3, 4, 6, 7, 8, 9, 10, 11, 12, 13, 14), got = new Float32Array(some.length * dim), gotState = new Float32Array(some.length);
     tier.readRows(none, some, got, gotState);
     some.forEach((r, i) => {
       assert.deepEqual(got.subarray(i * dim, (i + 1) * dim), values.subarray(r * dim, (r + 1) * dim));

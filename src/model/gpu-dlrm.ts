@@ -94,9 +94,10 @@ export class GpuDlrm extends Dlrm implements DeviceSteps {
     super(gpu.kernels, arch, seed, tableNames);
   }
 
-  /** A placed tier of `rows` rows in GPU memory whose work runs inside this model's step programs. */
-  override deviceTier(rows: number, state: { initial: number } | null): GpuTier {
-    const tier = GpuTier.create(this.gpu, this, rows, this.arch.embeddingDim, state);
+  /** A placed tier of `rows` rows in GPU memory whose work runs inside this model's step programs (its row copies in
+   *  chunks of chunkRows rows). */
+  override deviceTier(rows: number, state: { initial: number } | null, chunkRows?: number): GpuTier {
+    const tier = GpuTier.create(this.gpu, this, rows, this.arch.embeddingDim, state, chunkRows);
     this.tierIds.set(tier, this.nextTier++);
     return tier;
   }

@@ -3,7 +3,7 @@
  * across tables. Its pools and updates do not run on their own: they are staged with the model whose programs run
  * the step (GpuDlrm), so a step on the device stays one request; an update runs at the start of the next program,
  * and anything that reads or writes rows from the host (tier syncs, snapshots) first runs what is still staged.
- * Row copies go through gather and scatter kernels, in chunks of at most `chunkRows` rows.
+ * Row copies go through gather and scatter kernels, in chunks of at most `chunkRows` rows (2^20 unless told).
  */
 import type { GpuProgram, GpuTensor, WebGpuDevice } from '../device/webgpu/webgpu-device.ts';
 import { ArenaLayout, type KernelOp, type Program, type Transfer } from '../device/webgpu/program.ts';
@@ -22,7 +22,6 @@ export interface DeviceSteps {
   forget(tier: GpuTier): void;
 }
 
-const chunkRows = 1 << 20;
 
 /** A program that copies rows between the tier and the arena: params [rows, rows x dim]. */
 interface Copier {
@@ -41,17 +40,17 @@ export class GpuTier implements EmbeddingTier {
   /** weights: rows x dim floats; state: one float per row (row-wise Adagrad), or null. */
   constructor(
     private readonly gpu: WebGpuDevice, private readonly steps: DeviceSteps, readonly rows: number, readonly dim: number,
-    readonly weights: GpuTensor, readonly state: GpuTensor | null,
+    readonly weights: GpuTensor, readonly state: GpuTensor | null, chunkRows = 1 << 20,
   ) {
     this.chunk = Math.max(1, Math.min(rows, chunkRows));
     this.packed = { rows: gpu.alloc('i32', [this.chunk]), values: gpu.alloc('f32', [this.chunk * dim]), states: gpu.alloc('f32', [this.chunk]) };
   }
 
   /** A tier of `rows` rows, zero until written (a tier sync loads it), state at `initial` when kept. */
-  static create(gpu: WebGpuDevice, steps: DeviceSteps, rows: number, dim: number, state: { initial: number } | null): GpuTier {
+  static create(gpu: WebGpuDevice, steps: DeviceSteps, rows: number, dim: number, state: { initial: number } | null, chunkRows?: number): GpuTier {
     const weights = gpu.alloc('f32', [rows * dim]), states = state ? gpu.alloc('f32', [rows]) : null;
     if (states) gpu.upload(new Float32Array(rows).fill(state!.initial), states);
-    return new GpuTier(gpu, steps, rows, dim, weights, states);
+    return new GpuTier(gpu, steps, rows, dim, weights, states, chunkRows);
   }
 
   get bytes(): number {

@@ -29,7 +29,7 @@ after(() => gpu?.dispose());
 const arch = { bottomMlp: [13, 24, 8], topMlp: [20, 1], embeddingDim: 8, tableRows: [300, 40, 900, 7], interaction: 'dot' as const };
 const data = generateSynthetic({ rows: 600, tableRows: arch.tableRows, denseFeatures: 13, zipf: 1.2, seed: 11 });
 const cpuDevice = deviceFor('auto', 2), { kernels } = cpuDevice;
-const tolerance = 2e-5;
+const tolerance = 1e-5;
 
 function trained(model: Dlrm, optimizer: OptimizerName, sizes: number[]): { model: Dlrm; home: HostTables; opt: Optimizer } {
   const opt = new Optimizer({ name: optimizer, lr: 0.05, eps: 1e-8, initialAccumulator: 0.01 });

@@ -34,6 +34,8 @@ export class SsdTier implements EmbeddingTier {
   readonly kind = 'ssd';
   readonly lane = null;
   private readonly rowsPerBlock: number;
+  /** Block buffers by table and file, kept between batches (grown when a batch needs more). */
+  private readonly scratch = new Map<string, Float32Array>();
 
   private constructor(
     private readonly kernels: Kernels, readonly tables: readonly TableConfig[], readonly dim: number,
@@ -137,7 +139,8 @@ export class SsdTier implements EmbeddingTier {
     const rows = Int32Array.from(new Set(wanted)).sort(), d = this.dim;
     if (rows.length === 0) return { rows, values: new Float32Array(0), states: withState ? new Float32Array(0) : null, blocks: null };
     const weightBlocks = distinct(rows, this.rowsPerBlock), stateBlocks = withState ? distinct(rows, floatsPerBlock) : new Int32Array(0);
-    const weightData = this.read(this.weightFiles[t], weightBlocks), stateData = withState ? this.read(this.stateFiles![t], stateBlocks) : new Float32Array(0);
+    const weightData = this.read(this.weightFiles[t], weightBlocks, `${t} rows`);
+    const stateData = withState ? this.read(this.stateFiles![t], stateBlocks, `${t} state`) : new Float32Array(0);
     const values = new Float32Array(rows.length * d), states = withState ? new Float32Array(rows.length) : null;
     rows.forEach((r, u) => {
       const at = indexOf(weightBlocks, Math.floor(r / this.rowsPerBlock)) * floatsPerBlock + (r % this.rowsPerBlock) * d;
@@ -160,8 +163,11 @@ export class SsdTier implements EmbeddingTier {
     if (g.states) this.stateFiles![t].transfer(true, states, stateData, this.io.engine, this.io.queueDepth);
   }
 
-  private read(file: BlockFile, blocks: Int32Array): Float32Array {
-    const data = alignedBuffer(blocks.length);
+  /** Reads the blocks into the scratch buffer `key` (a view of exactly those blocks). */
+  private read(file: BlockFile, blocks: Int32Array, key: string): Float32Array {
+    let buffer = this.scratch.get(key);
+    if (!buffer || buffer.length < blocks.length * floatsPerBlock) this.scratch.set(key, (buffer = alignedBuffer(Math.max(blocks.length, 2 * (buffer?.length ?? 0) / floatsPerBlock))));
+    const data = buffer.subarray(0, blocks.length * floatsPerBlock);
     file.transfer(false, blocks, data, this.io.engine, this.io.queueDepth);
     return data;
   }

@@ -61,6 +61,18 @@ describe('ssd tier', { skip }, () => {
         ssd.writeRows(which, at, values, s);
         memory.writeRows(which, at, values, s);
         assert.deepEqual(readAll(ssd), readAll(memory), 'rows after writeRows');
+        // Rows read and written between a batch's pool and its update: the update starts from the rows as written.
+        const rule = { optimizer, lr: 0.2, eps: 1e-8 };
+        for (const between of ['readRows', 'writeRows'] as const) {
+          const ids = batch(rng), grad = randomArray(rng, layout.bags * layout.stride);
+          for (const tier of [memory, ssd]) {
+            tier.pool(ids, layout, new Float32Array(grad.length));
+            if (between === 'readRows') tier.readRows(which, at, new Float32Array(4 * dim), s && new Float32Array(4));
+            else tier.writeRows(Int32Array.of(1), Int32Array.of(ids.ids[ids.offsets[layout.bags]]), values.subarray(0, dim), s && s.subarray(0, 1));
+            tier.update(ids, layout, () => grad, rule);
+          }
+          assert.deepEqual(readAll(ssd), readAll(memory), `rows after a pool, ${between} and the update`);
+        }
         ssd.release();
       });
     }

@@ -3,8 +3,10 @@
  * are each file's head), the row-wise optimizer state in a file beside it, read and written in 4 KiB blocks with
  * O_DIRECT (src/io/block-file.ts). A batch's work reads the blocks its lookups touch, gathers the distinct rows into
  * a compact table, pools or updates that with the compute kernels (the same arithmetic as a memory tier, so the same
- * bits), and writes the changed blocks back. New files are initialised as HostTables initialises its tables (the
- * same values, chunk by chunk). This version runs inline; read-ahead on a lane comes with the pipeline's part.
+ * bits), and writes the changed blocks back; an update of the batch just pooled reuses the rows that pool read (the
+ * step's one read), unless rows were written between. New files are initialised as HostTables initialises its
+ * tables (the same values, chunk by chunk). This version runs inline; read-ahead on a lane comes with the pipeline's
+ * part.
  */
 import { join } from 'node:path';
 import { alignedBuffer, BlockFile, blockBytes, type IoEngine } from '../io/block-file.ts';
@@ -36,6 +38,8 @@ export class SsdTier implements EmbeddingTier {
   private readonly rowsPerBlock: number;
   /** Block buffers by table and file, kept between batches (grown when a batch needs more). */
   private readonly scratch = new Map<string, Float32Array>();
+  /** The last pool's batch and what it gathered (with state where the tier keeps it), for that batch's update. */
+  private pooled: { ids: Jagged; compact: Gathered[]; local: Jagged } | null = null;
 
   private constructor(
     private readonly kernels: Kernels, readonly tables: readonly TableConfig[], readonly dim: number,
@@ -64,8 +68,8 @@ export class SsdTier implements EmbeddingTier {
   }
 
   pool(ids: Jagged, layout: SlotLayout, out: Float32Array, accumulate = false): null {
-    const { compact, local } = this.gatherBatch(ids, false);
-    this.kernels.embeddingForward(compact.map((g) => g.values), local, layout, out, accumulate);
+    this.pooled = { ids, ...this.gatherBatch(ids, this.stateFiles !== null) };
+    this.kernels.embeddingForward(this.pooled.compact.map((g) => g.values), this.pooled.local, layout, out, accumulate);
     return null;
   }
 
@@ -76,7 +80,8 @@ export class SsdTier implements EmbeddingTier {
   update(ids: Jagged, layout: SlotLayout, grad: () => Float32Array, rule: SparseRule): null {
     const adagrad = rule.optimizer === 'rowwise-adagrad';
     if (adagrad && !this.stateFiles) throw new Error('the ssd tier was built without optimizer state');
-    const { compact, local } = this.gatherBatch(ids, adagrad);
+    const { compact, local } = this.pooled?.ids === ids ? this.pooled : this.gatherBatch(ids, adagrad);
+    this.pooled = null;
     this.kernels.embeddingUpdate(compact.map((g) => g.values), local, layout, grad(), { ...rule, states: adagrad ? compact.map((g) => g.states!) : null });
     compact.forEach((g, t) => this.scatter(t, g));
     return null;
@@ -84,6 +89,7 @@ export class SsdTier implements EmbeddingTier {
 
   /** Rows (table t's row for each pair) into into [n x dim], and their row-wise state into state. */
   readRows(tables: Int32Array, rows: Int32Array, into: Float32Array, state: Float32Array | null): void {
+    this.pooled = null; // its gather reuses the block buffers the last pool's rows were read into
     this.eachTable(tables, rows, state !== null, (_t, g, positions) => {
       for (const i of positions) {
         const u = indexOf(g.rows, rows[i]);
@@ -94,6 +100,7 @@ export class SsdTier implements EmbeddingTier {
   }
 
   writeRows(tables: Int32Array, rows: Int32Array, from: Float32Array, state: Float32Array | null): void {
+    this.pooled = null;
     this.eachTable(tables, rows, state !== null, (t, g, positions) => {
       for (const i of positions) {
         const u = indexOf(g.rows, rows[i]);

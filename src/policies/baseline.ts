@@ -6,10 +6,10 @@ import { Stepper } from '../pipeline/step.ts';
 import { homeTier } from './tiers.ts';
 
 export class BaselinePolicy implements Policy {
-  readonly name = 'baseline';
+  readonly name: string = 'baseline';
   events: PolicyEvents = () => {};
   private readonly tier: EmbeddingTier;
-  private readonly stepper: Stepper;
+  protected readonly stepper: Stepper;
 
   constructor(ctx: PolicyContext) {
     this.tier = homeTier(ctx);

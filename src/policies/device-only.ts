@@ -3,12 +3,12 @@
  * crosses to the host (refused when the tables do not fit). The home tables are the checkpoint's copy: the device
  * rows are loaded from them before the first step after a settle, and the rows that changed go back at a settle.
  */
-import type { Batch, BatchSource } from '../data/batch.ts';
+import type { Batch } from '../data/batch.ts';
 import { Placement } from '../embedding/placement.ts';
 import type { EmbeddingTier } from '../embedding/tier.ts';
 import { TierSync } from '../embedding/tier-sync.ts';
-import { Stepper } from '../pipeline/step.ts';
-import type { Policy, PolicyContext, PolicyEvents, PolicyState, StepResult } from './policy.ts';
+import { BaselinePolicy } from './baseline.ts';
+import type { PolicyContext, StepResult } from './policy.ts';
 import { fastTier, homeTier } from './tiers.ts';
 
 /** Every row in tier 0, table after table. */
@@ -24,71 +24,44 @@ function everyRow(tableRows: readonly number[]): Placement {
   return new Placement(tableRows, tableOfSlot, rowOfSlot, Int32Array.of(total));
 }
 
-export class DeviceOnlyPolicy implements Policy {
-  readonly name = 'device-only';
-  events: PolicyEvents = () => {};
+/** The baseline's schedule and bookkeeping, its lookups on the device tier. */
+export class DeviceOnlyPolicy extends BaselinePolicy {
+  override readonly name = 'device-only';
   private readonly placement: Placement;
-  private readonly tier: EmbeddingTier;
+  private readonly deviceRows: EmbeddingTier;
   private readonly sync: TierSync;
-  private readonly stepper: Stepper;
   /** Whether the device rows are current (false until the first step, and after a settle wrote them back). */
   private loaded = false;
   private rowsSynced = 0;
 
   constructor(private readonly ctx: PolicyContext) {
+    super(ctx);
     this.placement = everyRow(ctx.model.arch.tableRows);
-    this.tier = fastTier(ctx, this.placement, 0);
-    this.sync = new TierSync(ctx.device.kernels, this.placement, 0, this.tier, homeTier(ctx), ctx.optimizer.rowState !== null);
-    this.stepper = new Stepper(ctx.model, ctx.optimizer);
+    this.deviceRows = fastTier(ctx, this.placement, 0);
+    this.sync = new TierSync(ctx.device.kernels, this.placement, 0, this.deviceRows, homeTier(ctx), ctx.optimizer.rowState !== null);
   }
 
-  batchesPerEpoch(source: BatchSource): number {
-    return source.batchesPerEpoch;
-  }
-
-  schedule(source: BatchSource, epoch: number, fromStep: number): Iterable<Batch> {
-    return source.batches(epoch, fromStep);
-  }
-
-  step(batch: Batch): StepResult {
+  override step(batch: Batch): StepResult {
     if (!this.loaded) {
       this.rowsSynced += this.sync.loadFromHome();
       this.loaded = true;
     }
     const slots = this.placement.split(this.ctx.device.kernels, batch.sparse)[0];
-    const loss = this.stepper.on({ ...batch, sparse: slots }, this.tier);
+    const loss = this.stepper.on({ ...batch, sparse: slots }, this.deviceRows);
     this.sync.markPlacedUpdates(slots);
     return { samples: batch.size, loss };
   }
 
-  settle(): void {
+  override settle(): void {
     this.rowsSynced += this.sync.storeToHome();
     this.loaded = false;
   }
 
-  saveState(): PolicyState {
-    return { json: {}, tensors: new Map() };
+  override report(): Record<string, unknown> {
+    return { deviceRows: this.placement.rowsIn(0), deviceBytes: this.deviceRows.bytes, rowsSynced: this.rowsSynced };
   }
 
-  restoreState(): void {}
-
-  counters(): Record<string, number> {
-    return {};
-  }
-
-  report(): Record<string, unknown> {
-    return { deviceRows: this.placement.rowsIn(0), deviceBytes: this.tier.bytes, rowsSynced: this.rowsSynced };
-  }
-
-  describe(): string[] {
-    return [`device-only: ${this.placement.rowsIn(0).toLocaleString('en-US')} rows (${(this.tier.bytes / 2 ** 20).toFixed(1)} MiB) in the device's memory`];
-  }
-
-  summary(): string[] {
-    return [];
-  }
-
-  timeline(): [] {
-    return [];
+  override describe(): string[] {
+    return [`device-only: ${this.placement.rowsIn(0).toLocaleString('en-US')} rows (${(this.deviceRows.bytes / 2 ** 20).toFixed(1)} MiB) in the device's memory`];
   }
 }

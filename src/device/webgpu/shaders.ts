@@ -32,6 +32,13 @@ export const gemmTile = 64;
 /** The flat invocation index of an elementwise kernel dispatched over a 2-D grid of 256-wide workgroups. */
 const flatIndex = `fn flat(g: vec3u, n: vec3u) -> u32 { return (g.y * n.x * ${workgroupSize}u) + g.x; }`;
 
+/** An elementwise kernel's entry point: one invocation per element, its flat index named `index`, then `body`. */
+const elementwise = (index: string, body: string) => `${flatIndex}
+@compute @workgroup_size(${workgroupSize})
+fn main(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) n: vec3u) {
+  let ${index} = flat(g, n);${body}
+}`;
+
 export const shaders = {
   gemm: {
     params: [['M', 'u32'], ['N', 'u32'], ['K', 'u32'], ['lda', 'u32'], ['ldb', 'u32'], ['ldc', 'u32'], ['transA', 'u32'], ['transB', 'u32'],
@@ -92,15 +99,11 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) l: vec3u
   biasActivation: {
     params: [['count', 'u32'], ['cols', 'u32'], ['relu', 'u32']],
     bindings: [write('Y'), read('bias')],
-    body: /* wgsl */ `${flatIndex}
-@compute @workgroup_size(${workgroupSize})
-fn main(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) n: vec3u) {
-  let i = flat(g, n);
+    body: elementwise('i', /* wgsl */ `
   if (i >= p.count) { return; }
   var v = Y[i] + bias[i % p.cols];
   if (p.relu == 1u) { v = max(v, 0.0); }
-  Y[i] = v;
-}`,
+  Y[i] = v;`),
   },
   activationBackward: {
     params: [['rows', 'u32'], ['cols', 'u32'], ['relu', 'u32']],
@@ -130,24 +133,17 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) l: vec3u
   copy2d: {
     params: [['rows', 'u32'], ['cols', 'u32'], ['srcStride', 'u32'], ['srcOffset', 'u32'], ['dstStride', 'u32'], ['dstOffset', 'u32']],
     bindings: [read('src'), write('dst')],
-    body: /* wgsl */ `${flatIndex}
-@compute @workgroup_size(${workgroupSize})
-fn main(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) n: vec3u) {
-  let i = flat(g, n);
+    body: elementwise('i', /* wgsl */ `
   if (i >= p.rows * p.cols) { return; }
   let r = i / p.cols;
   let c = i % p.cols;
-  dst[p.dstOffset + r * p.dstStride + c] = src[p.srcOffset + r * p.srcStride + c];
-}`,
+  dst[p.dstOffset + r * p.dstStride + c] = src[p.srcOffset + r * p.srcStride + c];`),
   },
   interactionForward: {
     params: [['rows', 'u32'], ['features', 'u32'], ['dim', 'u32'], ['outStride', 'u32']],
     bindings: [read('T'), write('out')],
     // out[b] = [T[b,0,:], <T[b,i],T[b,j]> for i = 1..F-1, j < i]: one invocation per output value.
-    body: /* wgsl */ `${flatIndex}
-@compute @workgroup_size(${workgroupSize})
-fn main(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) n: vec3u) {
-  let e = flat(g, n);
+    body: elementwise('e', /* wgsl */ `
   let width = p.dim + p.features * (p.features - 1u) / 2u;
   if (e >= p.rows * width) { return; }
   let b = e / width;
@@ -161,17 +157,13 @@ fn main(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) n: vec
   let j = pair - i * (i - 1u) / 2u;
   var s = 0.0;
   for (var k = 0u; k < p.dim; k++) { s += T[t + i * p.dim + k] * T[t + j * p.dim + k]; }
-  out[b * p.outStride + q] = s;
-}`,
+  out[b * p.outStride + q] = s;`),
   },
   interactionBackward: {
     params: [['rows', 'u32'], ['features', 'u32'], ['dim', 'u32'], ['outStride', 'u32']],
     bindings: [read('T'), read('dOut'), write('dT')],
     // dT[b,f,k] = [f = 0] dOut[b,k] + sum over g != f of dOut[b, pair(f,g)] T[b,g,k]: one invocation per element.
-    body: /* wgsl */ `${flatIndex}
-@compute @workgroup_size(${workgroupSize})
-fn main(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) n: vec3u) {
-  let e = flat(g, n);
+    body: elementwise('e', /* wgsl */ `
   let per = p.features * p.dim;
   if (e >= p.rows * per) { return; }
   let b = e / per;
@@ -186,8 +178,7 @@ fn main(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) n: vec
     let lo = min(f, h);
     s += dOut[o + p.dim + hi * (hi - 1u) / 2u + lo] * T[b * per + h * p.dim + k];
   }
-  dT[e] = s;
-}`,
+  dT[e] = s;`),
   },
   bceWithLogits: {
     params: [['rows', 'u32']],
@@ -229,10 +220,7 @@ fn main(@builtin(local_invocation_id) l: vec3u) {
     bindings: [read('W'), readInts('ids'), readInts('offsets'), write('out')],
     // Sum-pools each bag of a jagged batch (offsets over tables x bags) from one table of rows x dim into its slot of
     // out [bags x stride] at slot0 + t * dim: one invocation per output value, the bag's rows summed in order.
-    body: /* wgsl */ `${flatIndex}
-@compute @workgroup_size(${workgroupSize})
-fn main(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) n: vec3u) {
-  let e = flat(g, n);
+    body: elementwise('e', /* wgsl */ `
   if (e >= p.tables * p.bags * p.dim) { return; }
   let bag = e / p.dim;
   let k = e % p.dim;
@@ -242,8 +230,7 @@ fn main(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) n: vec
   var s = 0.0;
   if (p.accumulate == 1u) { s = out[at]; }
   for (var q = offsets[bag]; q < offsets[bag + 1u]; q++) { s += W[u32(ids[q]) * p.dim + k]; }
-  out[at] = s;
-}`,
+  out[at] = s;`),
   },
   rowUpdate: {
     params: [['segments', 'u32'], ['dim', 'u32'], ['stride', 'u32'], ['slot0', 'u32'], ['bags', 'u32'], ['adagrad', 'u32'], ['lr', 'f32'], ['eps', 'f32']],
@@ -292,35 +279,24 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) n: vec3u, @bu
     params: [['count', 'u32'], ['dim', 'u32']],
     bindings: [read('src'), readInts('rows'), write('dst')],
     // Row i of dst [count x dim] is row rows[i] of src: the rows a tier sync or a snapshot reads, packed.
-    body: /* wgsl */ `${flatIndex}
-@compute @workgroup_size(${workgroupSize})
-fn main(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) n: vec3u) {
-  let e = flat(g, n);
+    body: elementwise('e', /* wgsl */ `
   if (e >= p.count * p.dim) { return; }
-  dst[e] = src[u32(rows[e / p.dim]) * p.dim + e % p.dim];
-}`,
+  dst[e] = src[u32(rows[e / p.dim]) * p.dim + e % p.dim];`),
   },
   scatterRows: {
     params: [['count', 'u32'], ['dim', 'u32']],
     bindings: [read('src'), readInts('rows'), write('dst')],
     // Row i of src [count x dim] becomes row rows[i] of dst (the rows distinct): a tier sync's writes.
-    body: /* wgsl */ `${flatIndex}
-@compute @workgroup_size(${workgroupSize})
-fn main(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) n: vec3u) {
-  let e = flat(g, n);
+    body: elementwise('e', /* wgsl */ `
   if (e >= p.count * p.dim) { return; }
-  dst[u32(rows[e / p.dim]) * p.dim + e % p.dim] = src[e];
-}`,
+  dst[u32(rows[e / p.dim]) * p.dim + e % p.dim] = src[e];`),
   },
   rowChange: {
     params: [['count', 'u32'], ['dim', 'u32'], ['relative', 'u32']],
     bindings: [read('before'), read('after'), write('change')],
     // Slipstream's measure per row: the largest change of an element between two snapshots, relative: over the
     // row's largest element before (floored at 1e-12).
-    body: /* wgsl */ `${flatIndex}
-@compute @workgroup_size(${workgroupSize})
-fn main(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) n: vec3u) {
-  let r = flat(g, n);
+    body: elementwise('r', /* wgsl */ `
   if (r >= p.count) { return; }
   var worst = 0.0;
   var size = 0.0;
@@ -329,32 +305,23 @@ fn main(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) n: vec
     size = max(size, abs(before[k]));
   }
   if (p.relative == 1u) { worst = worst / max(size, 1e-12); }
-  change[r] = worst;
-}`,
+  change[r] = worst;`),
   },
   sgd: {
     params: [['length', 'u32'], ['lr', 'f32']],
     bindings: [write('w'), read('grad')],
-    body: /* wgsl */ `${flatIndex}
-@compute @workgroup_size(${workgroupSize})
-fn main(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) n: vec3u) {
-  let i = flat(g, n);
-  if (i < p.length) { w[i] -= p.lr * grad[i]; }
-}`,
+    body: elementwise('i', /* wgsl */ `
+  if (i < p.length) { w[i] -= p.lr * grad[i]; }`),
   },
   adagrad: {
     params: [['length', 'u32'], ['lr', 'f32'], ['eps', 'f32']],
     bindings: [write('w'), write('state'), read('grad')],
-    body: /* wgsl */ `${flatIndex}
-@compute @workgroup_size(${workgroupSize})
-fn main(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) n: vec3u) {
-  let i = flat(g, n);
+    body: elementwise('i', /* wgsl */ `
   if (i >= p.length) { return; }
   let d = grad[i];
   let s = state[i] + d * d;
   state[i] = s;
-  w[i] -= p.lr * d / (sqrt(s) + p.eps);
-}`,
+  w[i] -= p.lr * d / (sqrt(s) + p.eps);`),
   },
 } satisfies Record<string, ShaderSpec>;
 

@@ -381,6 +381,16 @@ napi_value BlockFileClose(napi_env env, napi_callback_info info) {
   });
 }
 
+// The block indices of a transfer, checked, widened for transferBlocks.
+std::vector<int64_t> blockIndices(const int32_t* blocks, size_t count) {
+  std::vector<int64_t> wide(count);
+  for (size_t i = 0; i < count; ++i) {
+    if (blocks[i] < 0) throw JsError{"hotline native: a negative block index"};
+    wide[i] = blocks[i];
+  }
+  return wide;
+}
+
 // Arguments: handle, engine (0 threads, 1 io_uring), write, blocks (Int32Array), blockBytes, buffer (Float32Array), queueDepth.
 napi_value BlockTransfer(napi_env env, napi_callback_info info) {
   return guarded<7>(env, info, [&](const Args& a) {
@@ -392,14 +402,42 @@ napi_value BlockTransfer(napi_env env, napi_callback_info info) {
     if (blockBytes <= 0 || blockBytes % 4096 != 0) throw JsError{"hotline native: blocks are a multiple of 4096 bytes"};
     if (floats * 4 < count * static_cast<size_t>(blockBytes)) throw JsError{"hotline native: the buffer is smaller than the blocks"};
     if (file.direct && reinterpret_cast<uintptr_t>(buffer) % 4096 != 0) throw JsError{"hotline native: O_DIRECT needs a 4096-aligned buffer"};
-    std::vector<int64_t> wide(count);
-    for (size_t i = 0; i < count; ++i) {
-      if (blocks[i] < 0) throw JsError{"hotline native: a negative block index"};
-      wide[i] = blocks[i];
-    }
+    const std::vector<int64_t> wide = blockIndices(blocks, count);
     transferBlocks(file, a.integer(1) == 1 ? IoEngine::Uring : IoEngine::Threads, a.flag(2), wide.data(), static_cast<int64_t>(count), blockBytes,
                    buffer, static_cast<int>(a.integer(6)));
     return undefinedValue(env);
+  });
+}
+
+Lane& laneArg(const Args& a, size_t i);
+
+napi_value BlockFileSync(napi_env env, napi_callback_info info) {
+  return guarded<1>(env, info, [&](const Args& a) {
+    syncBlockFile(blockFile(a.integer(0)));
+    return undefinedValue(env);
+  });
+}
+
+// Arguments as BlockTransfer, then the lane: the transfer runs there (the buffer must stay untouched until waited
+// for); its count is the bytes moved, its failure the wait's error.
+napi_value LaneBlockTransfer(napi_env env, napi_callback_info info) {
+  return guarded<8>(env, info, [&](const Args& a) {
+    Lane& lane = laneArg(a, 7);
+    const BlockFile file = blockFile(a.integer(0));
+    size_t count = 0, floats = 0;
+    const int32_t* blocks = a.array<int32_t>(3, &count);
+    const int64_t blockBytes = a.integer(4);
+    auto* buffer = reinterpret_cast<uint8_t*>(a.array<float>(5, &floats));
+    if (blockBytes <= 0 || blockBytes % 4096 != 0) throw JsError{"hotline native: blocks are a multiple of 4096 bytes"};
+    if (floats * 4 < count * static_cast<size_t>(blockBytes)) throw JsError{"hotline native: the buffer is smaller than the blocks"};
+    if (file.direct && reinterpret_cast<uintptr_t>(buffer) % 4096 != 0) throw JsError{"hotline native: O_DIRECT needs a 4096-aligned buffer"};
+    const IoEngine engine = a.integer(1) == 1 ? IoEngine::Uring : IoEngine::Threads;
+    const bool write = a.flag(2);
+    const int queueDepth = static_cast<int>(a.integer(6));
+    return numberValue(env, lane.submit([file, engine, write, wide = blockIndices(blocks, count), blockBytes, buffer, queueDepth]() -> int64_t {
+      transferBlocks(file, engine, write, wide.data(), static_cast<int64_t>(wide.size()), blockBytes, buffer, queueDepth);
+      return static_cast<int64_t>(wide.size()) * blockBytes;
+    }));
   });
 }
 
@@ -688,6 +726,7 @@ napi_value LaneRead(napi_env env, napi_callback_info info) {
 napi_value LaneWait(napi_env env, napi_callback_info info) {
   return guarded<2>(env, info, [&](const Args& a) {
     const JobResult r = laneArg(a, 1).wait(static_cast<uint64_t>(a.integer(0)));
+    if (!r.error.empty()) throw JsError{r.error};
     napi_value obj;
     check(napi_create_object(env, &obj), "object");
     check(napi_set_named_property(env, obj, "startNs", numberValue(env, r.startNs)), "property");
@@ -765,6 +804,8 @@ napi_value Init(napi_env env, napi_value exports) {
       {"rowSegments", nullptr, RowSegments, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"blockFileOpen", nullptr, BlockFileOpen, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"blockFileClose", nullptr, BlockFileClose, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"blockFileSync", nullptr, BlockFileSync, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"laneBlockTransfer", nullptr, LaneBlockTransfer, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"blockTransfer", nullptr, BlockTransfer, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"uringAvailable", nullptr, UringAvailable, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"parseCriteo", nullptr, ParseCriteo, nullptr, nullptr, nullptr, napi_default, nullptr},

@@ -31,15 +31,36 @@ void transferOne(int fd, bool write, uint8_t* at, int64_t bytes, int64_t offset,
   }
 }
 
-void transferThreads(const BlockFile& file, bool write, const int64_t* blocks, int64_t count, int64_t blockBytes, uint8_t* buffer,
-                     int queueDepth) {
+// Consecutive blocks at consecutive buffer places, moved as one request (coalesced, up to kMaxRunBlocks).
+struct Run {
+  int64_t block;  // the first block
+  int64_t index;  // its place in the buffer, in blocks
+  int64_t blocks;
+};
+
+constexpr int64_t kMaxRunBlocks = 256;
+
+std::vector<Run> runsOf(const int64_t* blocks, int64_t count) {
+  std::vector<Run> runs;
+  for (int64_t i = 0; i < count; ++i) {
+    Run* last = runs.empty() ? nullptr : &runs.back();
+    if (last && blocks[i] == last->block + last->blocks && last->blocks < kMaxRunBlocks) ++last->blocks;
+    else runs.push_back(Run{blocks[i], i, 1});
+  }
+  return runs;
+}
+
+void transferThreads(const BlockFile& file, bool write, const std::vector<Run>& runs, int64_t blockBytes, uint8_t* buffer, int queueDepth) {
+  const auto count = static_cast<int64_t>(runs.size());
   std::atomic<int64_t> next{0};
   std::atomic<bool> failed{false};
   std::string error;
   auto work = [&] {
     try {
-      for (int64_t i; !failed && (i = next.fetch_add(1)) < count;)
-        transferOne(file.fd, write, buffer + i * blockBytes, blockBytes, blocks[i] * blockBytes, blocks[i]);
+      for (int64_t i; !failed && (i = next.fetch_add(1)) < count;) {
+        const Run& r = runs[i];
+        transferOne(file.fd, write, buffer + r.index * blockBytes, r.blocks * blockBytes, r.block * blockBytes, r.block);
+      }
     } catch (const std::exception& e) {
       if (!failed.exchange(true)) error = e.what();
     }
@@ -53,8 +74,8 @@ void transferThreads(const BlockFile& file, bool write, const int64_t* blocks, i
 }
 
 #ifdef HOTLINE_URING
-void transferUring(const BlockFile& file, bool write, const int64_t* blocks, int64_t count, int64_t blockBytes, uint8_t* buffer,
-                   int queueDepth) {
+void transferUring(const BlockFile& file, bool write, const std::vector<Run>& runs, int64_t blockBytes, uint8_t* buffer, int queueDepth) {
+  const auto count = static_cast<int64_t>(runs.size());
   io_uring ring;
   if (const int r = io_uring_queue_init(static_cast<unsigned>(queueDepth), &ring, 0); r < 0) fail("io_uring_queue_init", -r);
   int64_t submitted = 0, completed = 0;
@@ -64,10 +85,12 @@ void transferUring(const BlockFile& file, bool write, const int64_t* blocks, int
       while (submitted < count && submitted - completed < queueDepth) {
         io_uring_sqe* sqe = io_uring_get_sqe(&ring);
         if (!sqe) break;
-        uint8_t* at = buffer + submitted * blockBytes;
-        const auto offset = static_cast<uint64_t>(blocks[submitted] * blockBytes);
-        if (write) io_uring_prep_write(sqe, file.fd, at, static_cast<unsigned>(blockBytes), offset);
-        else io_uring_prep_read(sqe, file.fd, at, static_cast<unsigned>(blockBytes), offset);
+        const Run& run = runs[submitted];
+        uint8_t* at = buffer + run.index * blockBytes;
+        const auto offset = static_cast<uint64_t>(run.block * blockBytes);
+        const auto bytes = static_cast<unsigned>(run.blocks * blockBytes);
+        if (write) io_uring_prep_write(sqe, file.fd, at, bytes, offset);
+        else io_uring_prep_read(sqe, file.fd, at, bytes, offset);
         io_uring_sqe_set_data64(sqe, static_cast<uint64_t>(submitted));
         ++submitted;
       }
@@ -75,11 +98,12 @@ void transferUring(const BlockFile& file, bool write, const int64_t* blocks, int
       io_uring_cqe* cqe;
       unsigned head, seen = 0;
       io_uring_for_each_cqe(&ring, head, cqe) {
-        const auto i = static_cast<int64_t>(io_uring_cqe_get_data64(cqe));
+        const Run& run = runs[io_uring_cqe_get_data64(cqe)];
+        const int64_t bytes = run.blocks * blockBytes;
         // A short transfer (rare) is finished synchronously.
-        if (cqe->res < 0) fail(std::string(write ? "write" : "read") + " of block " + std::to_string(blocks[i]), -cqe->res);
-        if (cqe->res < blockBytes)
-          transferOne(file.fd, write, buffer + i * blockBytes + cqe->res, blockBytes - cqe->res, blocks[i] * blockBytes + cqe->res, blocks[i]);
+        if (cqe->res < 0) fail(std::string(write ? "write" : "read") + " of block " + std::to_string(run.block), -cqe->res);
+        if (cqe->res < bytes)
+          transferOne(file.fd, write, buffer + run.index * blockBytes + cqe->res, bytes - cqe->res, run.block * blockBytes + cqe->res, run.block);
         ++seen;
       }
       io_uring_cq_advance(&ring, seen);
@@ -124,14 +148,19 @@ void closeBlockFile(BlockFile& file) {
   file.fd = -1;
 }
 
+void syncBlockFile(const BlockFile& file) {
+  if (fdatasync(file.fd) != 0) fail("fdatasync", errno);
+}
+
 void transferBlocks(const BlockFile& file, IoEngine engine, bool write, const int64_t* blocks, int64_t count, int64_t blockBytes,
                     uint8_t* buffer, int queueDepth) {
   if (count == 0) return;
   if (queueDepth < 1) throw std::runtime_error("a queue depth of at least 1");
+  const std::vector<Run> runs = runsOf(blocks, count);
 #ifdef HOTLINE_URING
-  if (engine == IoEngine::Uring) return transferUring(file, write, blocks, count, blockBytes, buffer, queueDepth);
+  if (engine == IoEngine::Uring) return transferUring(file, write, runs, blockBytes, buffer, queueDepth);
 #else
   if (engine == IoEngine::Uring) throw std::runtime_error("this build has no io_uring (liburing-dev was not installed)");
 #endif
-  transferThreads(file, write, blocks, count, blockBytes, buffer, queueDepth);
+  transferThreads(file, write, runs, blockBytes, buffer, queueDepth);
 }

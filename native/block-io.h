@@ -19,6 +19,8 @@ struct BlockFile {
 // Opens (creating when asked) a file for block I/O; direct when O_DIRECT was accepted. Throws with errno's text.
 BlockFile openBlockFile(const std::string& path, bool create, bool tryDirect);
 void closeBlockFile(BlockFile& file);
+// Makes what was written durable (fdatasync). Throws with errno's text.
+void syncBlockFile(const BlockFile& file);
 
 // Reads (write == false) or writes count blocks of blockBytes at block indices blocks[i] from or into
 // buffer + i * blockBytes (aligned to 4096 for O_DIRECT), at most queueDepth in flight. Throws on a short or

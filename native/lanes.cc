@@ -79,12 +79,18 @@ void Lane::loop() {
       queue_.pop_front();
     }
     const int64_t start = monotonicNs();
-    const int64_t count = work();
+    int64_t count = 0;
+    std::string error;
+    try {
+      count = work();
+    } catch (const std::exception& e) {
+      error = e.what();
+    }
     const int64_t end = monotonicNs();
     {
       std::lock_guard<std::mutex> lock(mutex_);
       ++finished_;
-      done_[finished_] = JobResult{start, end, count};
+      done_[finished_] = JobResult{start, end, count, std::move(error)};
     }
     changed_.notify_all();
   }

@@ -16,6 +16,7 @@ struct JobResult {
   int64_t startNs;
   int64_t endNs;
   int64_t count;  // job-specific: bags refetched, bytes read
+  std::string error;  // what the job threw (empty: it ran through); wait() hands it to the caller
 };
 
 class Lane {

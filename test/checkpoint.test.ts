@@ -130,13 +130,23 @@ const cases: ResumeCase[] = [
   // The checkpoint comes before the popular set is chosen: the learner's counts and sampler are restored.
   { policy: 'hotline', flags: ['--hot-budget', '128KiB', '--learn-batches', '230', '--learn-sampling-rate', '0.5', '--learning-rate', '0.2'], damage: 'truncate' },
   { policy: 'hotline+slipstream', flags: ['--learn-batches', '20', '--relearn-every', '90', '--stale-start', '30', '--stale-reevaluate', '50', '--stale-window', '0.05', '--learning-rate', '0.5'] },
+  // Tables on the SSD: the undo logs roll the files back (over two checkpoints' logs when the newest is refused).
+  { policy: 'baseline', flags: ['--optimizer', 'adagrad', '--learning-rate', '0.05'], damage: 'flip', ssd: true },
+  { policy: 'fae', flags: ['--optimizer', 'adagrad', '--learning-rate', '0.05'], ssd: true },
+  { policy: 'hotline', flags: ['--hot-budget', '128KiB', '--learn-batches', '230', '--learning-rate', '0.2'], ssd: true },
 ];
 
-type ResumeCase = { policy: string; flags: string[]; damage?: 'flip' | 'truncate' };
+type ResumeCase = { policy: string; flags: string[]; damage?: 'flip' | 'truncate'; ssd?: boolean };
+
+/** The run's ssd table files (rows and state), by name. */
+function tableFiles(dir: string): Map<string, Buffer> {
+  const tables = join(dir, 'tables');
+  return new Map(readdirSync(tables).filter((n) => /^table\d+\.(rows|state)$/.test(n)).sort().map((n) => [n, readFileSync(join(tables, n))]));
+}
 
 /** Trains `steps` steps whole, and again killed after 2 x `every` then resumed: the same parameters, logs and AUC. */
 async function checkResume(c: ResumeCase, flags: string[], every: number, steps: number): Promise<void> {
-  const args = [...flags, '--policy', c.policy, ...c.flags, '--num-batches', String(steps), '--checkpoint-every', String(every)];
+  const args = [...flags, '--policy', c.policy, ...c.flags, '--num-batches', String(steps), '--checkpoint-every', String(every), ...(c.ssd ? ['--storage', 'ssd'] : [])];
   const whole = temp('whole'), killed = temp('killed');
   const full = spawnSync(process.execPath, [bin, 'train', ...args, '--run-dir', whole], { encoding: 'utf8' });
   assert.equal(full.status, 0, full.stderr);
@@ -158,7 +168,13 @@ async function checkResume(c: ResumeCase, flags: string[], every: number, steps:
 
   const a = await finalTensors(runDirIn(whole)!), b = await finalTensors(dir);
   const names = [...a.tensors.keys()].filter((n) => !n.startsWith('policy.'));
-  assert.ok(names.some((n) => n.startsWith('embeddings.')) && names.some((n) => n.startsWith('bottom_mlp.')));
+  assert.ok(names.some((n) => n.startsWith('embeddings.')) !== Boolean(c.ssd) && names.some((n) => n.startsWith('bottom_mlp.')));
+  if (c.ssd) {
+    const want = tableFiles(runDirIn(whole)!), got = tableFiles(dir);
+    assert.deepEqual([...got.keys()], [...want.keys()]);
+    assert.ok(want.size >= 26, 'every table has its file');
+    for (const [name, bytes] of want) assert.ok(got.get(name)!.equals(bytes), `${name} differs after resume`);
+  }
   assert.deepEqual([...b.tensors.keys()].filter((n) => !n.startsWith('policy.')), names);
   for (const name of names) assert.ok(Buffer.from(a.read(name).buffer).equals(Buffer.from(b.read(name).buffer)), `${name} differs after resume`);
   // The logs hold every line once: what the killed run wrote after its checkpoint was cut and written again.
@@ -173,7 +189,7 @@ async function checkResume(c: ResumeCase, flags: string[], every: number, steps:
 describe('resume after SIGKILL', () => {
   const every = 100, steps = 4 * every; // kill after 2 checkpoints; resume trains the other half
   for (const c of cases) {
-    it(`${c.policy}: ${steps / 2} steps, kill -9, resume = ${steps} steps uninterrupted${c.damage ? ` (newest checkpoint ${c.damage === 'flip' ? 'corrupted' : 'truncated'})` : ''}`,
+    it(`${c.policy}${c.ssd ? ' (tables on the ssd)' : ''}: ${steps / 2} steps, kill -9, resume = ${steps} steps uninterrupted${c.damage ? ` (newest checkpoint ${c.damage === 'flip' ? 'corrupted' : 'truncated'})` : ''}`,
       () => checkResume(c, base, every, steps));
   }
 

@@ -1,11 +1,14 @@
 // The SSD tier against the memory tier: the same initial rows as HostTables, and the same bits after pools, SGD and
-// row-wise Adagrad updates of multi-hot batches (duplicates, empty bags) and row copies, on every I/O engine.
+// row-wise Adagrad updates of multi-hot batches (duplicates, empty bags) and row copies, on every I/O engine; batches
+// read ahead pool what a read in step would; the undo logs roll the files back to a checkpoint.
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { SsdTables } from '../src/embedding/ssd-tables.ts';
 import { SsdTier } from '../src/embedding/ssd-tier.ts';
+import { UndoLogError } from '../src/io/undo-log.ts';
 import { HostTables, tableConfigs } from '../src/embedding/tables.ts';
 import { MemoryTier } from '../src/embedding/tier.ts';
 import { ioEngines } from '../src/io/block-file.ts';
@@ -85,5 +88,85 @@ describe('ssd tier', { skip }, () => {
     ssd.release();
     assert.throws(() => SsdTier.create(mkdtempSync(join(tmpdir(), 'hotline-ssd-')), kernels, tableConfigs([10], 12), 1, null, { engine: 'threads', queueDepth: 4 }),
       /power-of-two dimension up to 1024, not 12/);
+  });
+});
+
+describe('ssd tier: read-ahead and the undo log', { skip }, () => {
+  const kernels = createKernels('auto'), dim = 16, rows = [2000, 700, 3], tables = tableConfigs(rows, dim);
+  const layout = { bags: 64, dim, stride: (rows.length + 1) * dim, slot0: dim }, rule = { optimizer: 'rowwise-adagrad' as const, lr: 0.1, eps: 1e-8 };
+  const state = { initial: 0.1 }, io = { engine: 'threads' as const, queueDepth: 16 };
+  /** One-hot batches drawn from a few hundred rows, so consecutive batches share blocks. */
+  const batch = (rng: Rng) => ({
+    tables: rows.length, bags: layout.bags, offsets: Int32Array.from({ length: rows.length * layout.bags + 1 }, (_, i) => i),
+    ids: Int32Array.from({ length: rows.length * layout.bags }, (_, i) => rng.int(Math.min(rows[Math.floor(i / layout.bags)], 300))),
+  });
+  const readAll = (tier: MemoryTier | SsdTier) => rows.map((n, t) => {
+    const into = new Float32Array(n * dim), s = new Float32Array(n);
+    tier.readRows(new Int32Array(n).fill(t), Int32Array.from({ length: n }, (_, r) => r), into, s);
+    return [into, s];
+  });
+  const train = (tier: MemoryTier | SsdTier, ids: ReturnType<typeof batch>, rng: Rng) => {
+    const out = new Float32Array(layout.bags * layout.stride);
+    tier.pool(ids, layout, out);
+    const grad = randomArray(rng, out.length);
+    tier.update(ids, layout, () => grad, rule);
+    return out;
+  };
+
+  it('pools batches read two ahead as if read in step: updated blocks are forwarded into the reads ahead', () => {
+    const home = new HostTables(kernels, tables, 3), memory = new MemoryTier('host', kernels, home.weights, home.rowWiseStates(state.initial), dim);
+    const ssd = SsdTier.create(mkdtempSync(join(tmpdir(), 'hotline-ssd-')), kernels, tables, 3, state, io);
+    const rng = new Rng(9, 2), batches = Array.from({ length: 10 }, () => batch(rng));
+    ssd.prefetch(batches[0]);
+    ssd.prefetch(batches[1]);
+    batches.forEach((ids, i) => {
+      if (i + 2 < batches.length) ssd.prefetch(batches[i + 2]);
+      const a = train(memory, ids, new Rng(i, 3)), b = train(ssd, ids, new Rng(i, 3));
+      assert.deepEqual(b, a, `pooled, batch ${i}`);
+    });
+    assert.equal(ssd.stats.prefetchHits, batches.length);
+    assert.ok(ssd.stats.forwardedBlocks > 0, 'later batches read blocks that earlier updates wrote');
+    // A batch read ahead for other ids is dropped, and the batch read as asked.
+    ssd.prefetch(batch(rng));
+    const other = batch(rng);
+    assert.deepEqual(train(ssd, other, new Rng(99, 3)), train(memory, other, new Rng(99, 3)));
+    assert.equal(ssd.stats.prefetchMisses, 1);
+    assert.deepEqual(readAll(ssd), readAll(memory), 'rows after training');
+    ssd.release();
+  });
+
+  it('rolls the files back to any kept checkpoint through the undo logs, newest first, and names a damaged log', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hotline-ssd-store-'));
+    const store = SsdTables.create({ dir, readAhead: 0, io }, kernels, tables, 4, state), tier = store.tier(), rng = new Rng(4, 4);
+    const steps = (n: number) => { for (let i = 0; i < n; i++) train(tier, batch(rng), rng); };
+    steps(3);
+    store.beginCheckpoint(3);
+    const at3 = readAll(tier);
+    steps(3);
+    store.beginCheckpoint(6);
+    const at6 = readAll(tier);
+    steps(3);
+    assert.notDeepEqual(readAll(tier), at6, 'training moved the rows');
+    store.rollBack(6);
+    assert.deepEqual(readAll(tier), at6, 'back at step 6');
+    steps(2);
+    appendFileSync(join(dir, 'undo-0000000006.log'), Buffer.alloc(100, 7)); // a record torn by a kill is ignored
+    store.rollBack(6);
+    assert.deepEqual(readAll(tier), at6, 'back at step 6 again (the log restarted)');
+    steps(2);
+    store.rollBack(3);
+    assert.deepEqual(readAll(tier), at3, 'back at step 3 through both logs');
+    assert.throws(() => store.rollBack(6), /undo-0000000006\.log: missing/);
+    steps(2);
+    const log = join(dir, 'undo-0000000003.log'), bytes = readFileSync(log);
+    bytes[20] ^= 1;
+    writeFileSync(log, bytes);
+    assert.throws(() => store.rollBack(3), (e: Error) => e instanceof UndoLogError && e.message === `${log}: record 0 is damaged (bad header or checksum)`);
+    store.endCheckpoint(4);
+    assert.ok(!existsSync(log), 'logs older than the oldest kept checkpoint go');
+    store.release();
+    assert.throws(() => SsdTables.create({ dir, readAhead: 0, io }, kernels, tables, 4, state), /holds another run's tables/);
+    assert.throws(() => SsdTables.open({ dir, readAhead: 0, io }, kernels, tables, false), /has row-wise optimizer state, the run's optimizer keeps none/);
+    assert.throws(() => SsdTables.open({ dir, readAhead: 0, io }, kernels, tableConfigs([5], dim), true), /tables of \[rows, dim\]/);
   });
 });

@@ -61,6 +61,12 @@ export class CheckpointStore {
     return readdirSync(this.dir).filter((n) => /^step-\d+$/.test(n)).sort();
   }
 
+  /** The step of the oldest checkpoint kept (0 when there is none). */
+  oldestStep(): number {
+    const first = this.list()[0];
+    return first ? Number(first.slice('step-'.length)) : 0;
+  }
+
   async save(step: number, state: Record<string, unknown>, tensors: Map<string, ShapedTensor>): Promise<string> {
     mkdirSync(this.dir, { recursive: true });
     const name = `step-${String(step).padStart(10, '0')}`, final = join(this.dir, name), partial = `${final}.partial`;

@@ -2,9 +2,10 @@
  * A model and its optimizer as named, shaped tensors (checkpoints), and back. The names follow the modules as a
  * PyTorch state dict would: `bottom_mlp.<l>.weight` [out, in] and `.bias` [out] (torch.nn.Linear's layout),
  * `top_mlp.<l>.*`, `embeddings.<table>.weight` [rows, dim] and `.adagrad_state` [rows] (row-wise Adagrad),
- * `optimizer.<param>.adagrad_state` (dense Adagrad, the shape of its parameter). Tables go by the data's column names.
+ * `optimizer.<param>.adagrad_state` (dense Adagrad, the shape of its parameter). Tables go by the data's column names;
+ * tables on the SSD stay in their files (the store rolls them back), so only tables in memory are tensors here.
  */
-import type { HostTables } from '../embedding/tables.ts';
+import type { TableStore } from '../embedding/table-store.ts';
 import type { Dlrm } from '../model/dlrm.ts';
 import type { Optimizer } from '../optim/optimizer.ts';
 import type { SafetensorsFile } from './safetensors.ts';
@@ -38,7 +39,7 @@ const adagradState = (name: string) => `optimizer.${name}.adagrad_state`;
 const tableTensor = (table: string, what: 'weight' | 'adagrad_state') => `embeddings.${table}.${what}`;
 
 /** The tables' names (the model's, from the data's columns), distinct, as the checkpoint's names need. */
-function tableNamesOf(home: HostTables): string[] {
+function tableNamesOf(home: TableStore): string[] {
   const names = home.tables.map((t) => t.name);
   if (new Set(names).size !== names.length || names.some((n) => n === '')) {
     throw new Error(`a checkpoint needs ${names.length} distinct table names, got [${names.join(', ')}]`);
@@ -46,13 +47,13 @@ function tableNamesOf(home: HostTables): string[] {
   return names;
 }
 
-export function modelTensors(model: Dlrm, home: HostTables, optimizer: Optimizer): Map<string, ShapedTensor> {
+export function modelTensors(model: Dlrm, home: TableStore, optimizer: Optimizer): Map<string, ShapedTensor> {
   const tableNames = tableNamesOf(home);
   const tensors = new Map<string, ShapedTensor>(), dense = denseTensors(model), { tableRows, embeddingDim } = model.arch;
   for (const { name, data, shape } of dense) tensors.set(name, { data, shape });
-  home.weights.forEach((data, t) => {
+  home.memory?.weights.forEach((data, t) => {
     tensors.set(tableTensor(tableNames[t], 'weight'), { data, shape: [tableRows[t], embeddingDim] });
-    const state = home.states?.[t];
+    const state = home.memory!.states?.[t];
     if (state) tensors.set(tableTensor(tableNames[t], 'adagrad_state'), { data: state, shape: [tableRows[t]] });
   });
   const states = new Map(optimizer.denseStateEntries);
@@ -65,13 +66,13 @@ export function modelTensors(model: Dlrm, home: HostTables, optimizer: Optimizer
 
 /** Overwrites every parameter and optimizer state with the file's; a tensor of another shape than the model's
  *  (another arch) is refused by the file, naming it and both shapes. */
-export function restoreModel(model: Dlrm, home: HostTables, optimizer: Optimizer, file: SafetensorsFile): void {
-  const tableNames = tableNamesOf(home);
+export function restoreModel(model: Dlrm, home: TableStore, optimizer: Optimizer, file: SafetensorsFile): void {
+  const tableNames = tableNamesOf(home), memory = home.memory;
   const dense = denseTensors(model), { tableRows, embeddingDim } = model.arch;
   for (const { name, data, shape } of dense) file.readInto(name, data, shape);
-  home.weights.forEach((w, t) => file.readInto(tableTensor(tableNames[t], 'weight'), w, [tableRows[t], embeddingDim]));
-  if (file.has(tableTensor(tableNames[0], 'adagrad_state'))) {
-    home.rowWiseStates(optimizer.config.initialAccumulator).forEach((s, t) => file.readInto(tableTensor(tableNames[t], 'adagrad_state'), s, [tableRows[t]]));
+  memory?.weights.forEach((w, t) => file.readInto(tableTensor(tableNames[t], 'weight'), w, [tableRows[t], embeddingDim]));
+  if (memory && file.has(tableTensor(tableNames[0], 'adagrad_state'))) {
+    memory.rowWiseStates(optimizer.config.initialAccumulator).forEach((s, t) => file.readInto(tableTensor(tableNames[t], 'adagrad_state'), s, [tableRows[t]]));
   }
   for (const { name, param, shape } of dense) {
     if (!file.has(adagradState(name))) continue;

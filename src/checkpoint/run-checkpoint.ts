@@ -3,7 +3,7 @@
  * `policy.`), the trainer's position and the sizes of the run's logs, so a resumed run continues exactly
  * and its logs carry no line twice.
  */
-import type { HostTables } from '../embedding/tables.ts';
+import type { TableStore } from '../embedding/table-store.ts';
 import type { Dlrm } from '../model/dlrm.ts';
 import type { Optimizer } from '../optim/optimizer.ts';
 import type { Policy } from '../policies/policy.ts';
@@ -17,21 +17,24 @@ const policyPrefix = 'policy.';
 
 export interface RunParts {
   model: Dlrm;
-  home: HostTables;
+  home: TableStore;
   optimizer: Optimizer;
   policy: Policy;
   runDir: RunDir;
 }
 
 /** Saves the run at `trainer`'s position; `check` sees the model's settled tensors first and may refuse them. */
-export function saveRunCheckpoint(store: CheckpointStore, parts: RunParts, trainer: TrainerState, check?: (model: Map<string, ShapedTensor>) => void): Promise<string> {
+export async function saveRunCheckpoint(store: CheckpointStore, parts: RunParts, trainer: TrainerState, check?: (model: Map<string, ShapedTensor>) => void): Promise<string> {
   parts.policy.settle();
   parts.model.syncToHost(parts.optimizer.denseRule);
   const tensors = modelTensors(parts.model, parts.home, parts.optimizer);
   check?.(tensors);
   const policy = parts.policy.saveState();
   for (const [name, t] of policy.tensors) tensors.set(`${policyPrefix}${name}`, shaped(t));
-  return store.save(trainer.steps, { trainer, policyName: parts.policy.name, policy: policy.json, logs: parts.runDir.syncedLogSizes() }, tensors);
+  parts.home.beginCheckpoint(trainer.steps);
+  const saved = await store.save(trainer.steps, { trainer, policyName: parts.policy.name, policy: policy.json, logs: parts.runDir.syncedLogSizes() }, tensors);
+  parts.home.endCheckpoint(store.oldestStep());
+  return saved;
 }
 
 /** The policy's tensors of a checkpoint. */
@@ -47,6 +50,7 @@ export function restoreRunCheckpoint(checkpoint: Checkpoint, parts: RunParts, wa
   if (state.policyName !== parts.policy.name) {
     throw new CheckpointError(`${checkpoint.path}: saved by policy ${state.policyName}, the run's config says ${parts.policy.name}`);
   }
+  parts.home.rollBack(checkpoint.manifest.step);
   readingTensors(() => restoreModel(parts.model, parts.home, parts.optimizer, checkpoint.tensors));
   parts.model.syncFromHost();
   parts.policy.restoreState(state.policy, policyTensors(checkpoint));

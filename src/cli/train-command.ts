@@ -7,13 +7,17 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { readJsonFile } from '../util/os-error.ts';
 import { checkMemoryNeed } from '../model/memory-need.ts';
-import { CheckpointError, CheckpointStore } from '../checkpoint/checkpoint-store.ts';
+import { type Checkpoint, CheckpointError, CheckpointStore } from '../checkpoint/checkpoint-store.ts';
 import { policyTensors, restoreRunCheckpoint, type RunParts, saveRunCheckpoint } from '../checkpoint/run-checkpoint.ts';
 import { openDevice } from '../device/registry.ts';
 import { CpuDevice } from '../device/cpu-device.ts';
 import type { Device } from '../device/device.ts';
 import { describeArch, type DlrmArch, validateArch } from '../model/arch.ts';
 import { createDlrm } from '../model/create-model.ts';
+import type { Dlrm } from '../model/dlrm.ts';
+import type { StorageSpec } from '../embedding/storage.ts';
+import { ioEngines } from '../io/block-file.ts';
+import type { PolicyContext } from '../policies/policy.ts';
 import { Optimizer } from '../optim/optimizer.ts';
 import { policyContext } from '../policies/context.ts';
 import { createPolicy, policyEntry } from '../policies/registry.ts';
@@ -27,8 +31,8 @@ import { DatasetSource } from '../data/sources.ts';
 import { DivergenceError, Trainer, type TrainerState, type TrainResult } from '../train/trainer.ts';
 import { firstNonFinite } from '../data/scan.ts';
 import { checkThreads, UsageError } from './options.ts';
-import { prepareData, tableNames } from './prepare-data.ts';
-import { readRunConfig, type RunConfigFile, type TrainConfig } from './train-config.ts';
+import { type PreparedData, prepareData, tableNames } from './prepare-data.ts';
+import { readRunConfig, type RunConfigFile, type StorageConfig, type TrainConfig } from './train-config.ts';
 import { type DataFingerprint, datasetFingerprint, fileFingerprint } from '../data/fingerprint.ts';
 import { DataError } from '../util/errors.ts';
 import type { ShapedTensor } from '../util/tensors.ts';
@@ -97,6 +101,7 @@ async function train(config: TrainConfig, device: Device, out: NodeJS.WriteStrea
   const arch: DlrmArch = validateArch({ ...config.arch, tableRows: prepared.tableRows, bottomMlp: [prepared.denseFeatures, ...config.arch.bottomMlp.slice(1)] });
   checkMemoryNeed(arch, {
     batchSize: config.batchSize, testBatchSize: config.testBatchSize, adagrad: config.optimizer === 'adagrad', availableBytes: totalmem(),
+    tablesOnDisk: config.storage.kind === 'ssd',
     tablesFrom: config.data.kind === 'random' ? '--arch-embedding-size' : `the tables of ${config.data.kind === 'synthetic' ? 'the synthetic set' : config.data.path}`,
   });
   const runDir = resumed ?? (config.runDir ? RunDir.create(config.runDir, config.policy.replace('+', '-')) : null);
@@ -111,7 +116,36 @@ async function train(config: TrainConfig, device: Device, out: NodeJS.WriteStrea
     name: config.optimizer, lr: config.learningRate, eps: 1e-10, initialAccumulator: config.adagradInitialAccumulator,
   });
   const saved = checkpoint && { json: (checkpoint.manifest.state as { policy: Record<string, unknown> }).policy, tensors: policyTensors(checkpoint) };
-  const ctx = policyContext(device, model, optimizer, prepared.source, saved), { home } = ctx;
+  const ctx = policyContext(device, model, optimizer, prepared.source, saved, storageSpec(config.storage, runDir)), { home } = ctx;
+  try {
+    return await trainOn(config, device, out, { arch, runDir, store, checkpoint, model, optimizer, ctx, prepared });
+  } finally {
+    home.release();
+  }
+}
+
+/** The home storage of the configured tables: an ssd folder defaults to the run directory's tables/. */
+function storageSpec(storage: StorageConfig, runDir: RunDir | null): StorageSpec {
+  if (storage.kind === 'memory') return storage;
+  const engine = storage.engine === 'auto' ? ioEngines().at(-1)! : storage.engine;
+  if (!ioEngines().includes(engine)) throw new UsageError(`--io-engine ${engine}: not available here (${ioEngines().join(', ')} are)`);
+  return { kind: 'ssd', dir: storage.dir ?? join(runDir!.path, 'tables'), readAhead: storage.readAhead, io: { engine, queueDepth: storage.queueDepth } };
+}
+
+interface Built {
+  arch: DlrmArch;
+  runDir: RunDir | null;
+  store: CheckpointStore | null;
+  checkpoint: Checkpoint | null;
+  model: Dlrm;
+  optimizer: Optimizer;
+  ctx: PolicyContext;
+  prepared: PreparedData;
+}
+
+/** Trains the built run: restores its checkpoint or records its configuration, runs the trainer, reports. */
+async function trainOn(config: TrainConfig, device: Device, out: NodeJS.WriteStream, b: Built): Promise<TrainingRun> {
+  const { arch, runDir, store, checkpoint, model, optimizer, ctx, prepared } = b, { home } = ctx;
   const policy = createPolicy(config.policy, ctx, { seed: config.seed, fae: config.fae, hotline: config.hotline, staleness: config.staleness });
   const parts: RunParts | null = runDir ? { model, home, optimizer, policy, runDir } : null;
   let from: TrainerState | undefined;

@@ -13,12 +13,16 @@ import { existsSync } from 'node:fs';
 import { readJsonFile } from '../util/os-error.ts';
 import { join, resolve } from 'node:path';
 import { parseExact, stringifyExact } from '../util/json.ts';
+import type { IoEngine } from '../io/block-file.ts';
 
 export type DataConfig =
   | { kind: 'random' }
   | { kind: 'synthetic'; rows: number; zipf: number; maxTableRows: number }
   | { kind: 'dataset'; path: string }
   | { kind: 'binary'; path: string; split: SplitRule };
+
+/** The home storage as configured: an ssd folder of null is the run directory's tables/, an engine of auto the fastest here. */
+export type StorageConfig = { kind: 'memory' } | { kind: 'ssd'; dir: string | null; readAhead: number; engine: 'auto' | IoEngine; queueDepth: number };
 
 export interface TrainConfig {
   /** The options this configuration was resolved from (data paths absolute): what a resume resolves again. */
@@ -45,6 +49,7 @@ export interface TrainConfig {
   checkpointEvery: number;
   keepCheckpoints: number;
   policy: PolicyName;
+  storage: StorageConfig;
   staleness: StalenessOptions;
   hotline: { learnBatches: number; learnSamplingRate: number; relearnEvery: number; pipeline: boolean };
   fae: { budgetBytes: number; samplingRate: number; quota: HotQuota; schedule: FaeSchedule };
@@ -53,6 +58,7 @@ export interface TrainConfig {
 export function trainConfigFrom(argv: string[], base: OptionValues = {}): TrainConfig {
   const o = resolveOptions(argv, base);
   for (const path of ['dataset', 'raw-data-file'] as const) if (typeof o[path] === 'string') o[path] = resolve(o[path]);
+  if (typeof o.storage === 'string' && o.storage.startsWith('ssd:')) o.storage = `ssd:${resolve(o.storage.slice(4))}`;
   const { config: _file, ...options } = o;
   const preset = presets[String(o.preset)];
   const embeddingDim = Number(o['arch-sparse-feature-size'] ?? preset.embeddingDim);
@@ -94,6 +100,7 @@ export function trainConfigFrom(argv: string[], base: OptionValues = {}): TrainC
     throw new UsageError(`--hot-budget ${o['hot-budget']} bytes holds no hot row: one row needs ${rowBytes} bytes (${embeddingDim} floats${o.optimizer === 'adagrad' ? ' and its Adagrad state' : ''})`);
   }
   checkThreads(Number(o.threads), '--threads');
+  const storage = storageConfig(o);
   if (Number(o['checkpoint-every']) > 0 && o['run-dir'] === '') throw new UsageError("--checkpoint-every needs a run directory (--run-dir is '')");
   return {
     options,
@@ -119,6 +126,7 @@ export function trainConfigFrom(argv: string[], base: OptionValues = {}): TrainC
     checkpointEvery: Number(o['checkpoint-every']),
     keepCheckpoints: Number(o['keep-checkpoints']),
     policy: String(o.policy) as PolicyName,
+    storage,
     staleness: {
       ...defaultStaleness, targetDrop: Number(o['target-drop']), band: Number(o['drop-band']),
       alpha: Number(o['stale-alpha']) || Infinity, startHotBatch: Number(o['stale-start']), windowShare: Number(o['stale-window']),
@@ -133,6 +141,16 @@ export function trainConfigFrom(argv: string[], base: OptionValues = {}): TrainC
       quota: String(o['hot-quota']) as HotQuota, schedule: String(o['fae-schedule']) as FaeSchedule,
     },
   };
+}
+
+/** --storage memory | ssd | ssd:DIR (DIR made absolute), with the ssd tier's I/O options. */
+function storageConfig(o: OptionValues): StorageConfig {
+  const spec = String(o.storage);
+  if (spec === 'memory') return { kind: 'memory' };
+  const ssd = /^ssd(?::(.+))?$/.exec(spec);
+  if (!ssd) throw new UsageError(`--storage: expected memory, ssd or ssd:DIR, got ${JSON.stringify(spec)}`);
+  if (o['run-dir'] === '' && !ssd[1]) throw new UsageError("--storage ssd keeps its files in the run directory: with --run-dir '' give a folder, ssd:DIR");
+  return { kind: 'ssd', dir: ssd[1] ? resolve(ssd[1]) : null, readAhead: Number(o['read-ahead']), engine: String(o['io-engine']) as 'auto' | IoEngine, queueDepth: Number(o['io-depth']) };
 }
 
 /** What a run directory's config.json holds: the resolved configuration and the data's fingerprint. */

@@ -1,15 +1,21 @@
 /**
  * Rows on the SSD: a file per table, rows in id order (ids are numbered by descending frequency, so the hottest rows
  * are each file's head), the row-wise optimizer state in a file beside it, read and written in 4 KiB blocks with
- * O_DIRECT (src/io/block-file.ts). A batch's work reads the blocks its lookups touch, gathers the distinct rows into
- * a compact table, pools or updates that with the compute kernels (the same arithmetic as a memory tier, so the same
- * bits), and writes the changed blocks back; an update of the batch just pooled reuses the rows that pool read (the
- * step's one read), unless rows were written between. New files are initialised as HostTables initialises its
- * tables (the same values, chunk by chunk). This version runs inline; read-ahead on a lane comes with the pipeline's
- * part.
+ * O_DIRECT (src/io/block-file.ts) on a lane of their own. A batch's work reads the blocks its lookups touch, gathers
+ * the distinct rows into a compact table, pools or updates that with the compute kernels (the same arithmetic as a
+ * memory tier, so the same bits), and writes the changed blocks back behind the compute, consecutive blocks in one
+ * request. An update of the batch just pooled reuses the rows that pool read (the step's one read).
+ *
+ * Read-ahead: prefetch(ids) starts reading an upcoming batch's blocks while the compute runs. A block written after
+ * that read was queued is forwarded into the prefetched copy (read-after-write: the copy is then the block as
+ * written), so a prefetched batch pools exactly what a synchronous read would. The lane runs transfers in order, so
+ * a read queued after a write sees it. With an undo log (checkpoints), each block's first write after a checkpoint
+ * logs the block as it was, durably, before the write is queued.
  */
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { alignedBuffer, BlockFile, blockBytes, type IoEngine } from '../io/block-file.ts';
+import { alignedBuffer, type BlockFile, BlockFile as Files, type BlockIo, blockBytes, BlockQueue } from '../io/block-file.ts';
+import type { UndoLog } from '../io/undo-log.ts';
 import type { Kernels, SlotLayout } from '../kernels/kernels.ts';
 import type { Jagged } from '../tensor/jagged.ts';
 import type { TableConfig } from './tables.ts';
@@ -18,170 +24,372 @@ import type { EmbeddingTier, SparseRule } from './tier.ts';
 const floatsPerBlock = blockBytes / 4;
 /** Blocks written at once while initialising a file (16 MiB). */
 const initBlocks = 4096;
+/** Steps whose write-backs may be in flight before the oldest is waited for. */
+const writesInFlight = 2;
 
-export interface SsdIo {
-  engine: IoEngine;
-  queueDepth: number;
+/** Blocks of one file read into a buffer (blocks[i] at block i of data), by a lane job not yet waited for, or done. */
+interface BlockRead {
+  file: number;
+  blocks: Int32Array;
+  base: Float32Array;
+  data: Float32Array;
+  job: number | null;
 }
 
-/** One table's rows of a batch, gathered: the distinct rows (ascending), their values and state, and the blocks read. */
-interface Gathered {
+/** One table's rows of a batch: the distinct rows (ascending) and the blocks holding them and their state. */
+interface TableRead {
   rows: Int32Array;
-  values: Float32Array;
-  states: Float32Array | null;
-  blocks: { weights: Int32Array; weightData: Float32Array; states: Int32Array; stateData: Float32Array } | null;
+  weights: BlockRead | null;
+  states: BlockRead | null;
+}
+
+/** A batch's reads, with the ids they were made for (a later pool takes them only for the same ids). */
+interface Fetch {
+  ids: Jagged;
+  tables: TableRead[];
+  /** Whether the rows' state was read. */
+  withState: boolean;
+}
+
+/** A fetch gathered: per table, the rows' values and state, compact, and the batch's ids rewritten to them. */
+interface Gathered {
+  fetch: Fetch;
+  values: Float32Array[];
+  states: Float32Array[] | null;
+  local: Jagged;
 }
 
 export class SsdTier implements EmbeddingTier {
   readonly kind = 'ssd';
   readonly lane = null;
   private readonly rowsPerBlock: number;
-  /** Block buffers by table and file, kept between batches (grown when a batch needs more). */
-  private readonly scratch = new Map<string, Float32Array>();
-  /** The last pool's batch and what it gathered (with state where the tier keeps it), for that batch's update. */
-  private pooled: { ids: Jagged; compact: Gathered[]; local: Jagged } | null = null;
+  private readonly queue: BlockQueue;
+  /** Prefetched batches, oldest first. */
+  private readonly ahead: Fetch[] = [];
+  /** The last pool's batch, gathered, for that batch's update. */
+  private pooled: Gathered | null = null;
+  /** Write-backs in flight, a step's jobs and buffers per entry. */
+  private readonly writes: { jobs: number[]; buffers: Float32Array[] }[] = [];
+  private readonly free: Float32Array[] = [];
+  /** Undo log of the blocks' first writes since the last checkpoint (set by the table store). */
+  journal: UndoLog | null = null;
+  readonly stats = { blocksRead: 0, blocksWritten: 0, forwardedBlocks: 0, prefetchHits: 0, prefetchMisses: 0 };
 
+  /** files: table t's rows at t, its state (when kept) at tables + t. */
   private constructor(
-    private readonly kernels: Kernels, readonly tables: readonly TableConfig[], readonly dim: number,
-    private readonly weightFiles: BlockFile[], private readonly stateFiles: BlockFile[] | null, private readonly io: SsdIo,
+    private readonly kernels: Kernels, readonly tables: readonly TableConfig[], readonly dim: number, readonly files: readonly BlockFile[],
+    private readonly withState: boolean, io: BlockIo,
   ) {
     this.rowsPerBlock = floatsPerBlock / dim;
+    this.queue = new BlockQueue('ssd', io);
   }
 
-  /** New files in `dir` (table<t>.rows, table<t>.state), initialised as HostTables(kernels, tables, seed) would be. */
-  static create(dir: string, kernels: Kernels, tables: readonly TableConfig[], seed: number, state: { initial: number } | null, io: SsdIo): SsdTier {
-    const dim = tables[0]?.dim ?? 0;
-    if (dim <= 0 || floatsPerBlock % dim !== 0) throw new RangeError(`the ssd tier stores rows of a power-of-two dimension up to ${floatsPerBlock}, not ${dim}`);
-    const open = (name: string) => BlockFile.open(join(dir, name), { create: true, direct: true });
-    const weights = tables.map((_, t) => open(`table${t}.rows`)), states = state ? tables.map((_, t) => open(`table${t}.state`)) : null;
-    const buffer = alignedBuffer(initBlocks);
+  /** The files' names in dir, rows then state. */
+  static fileNames(tables: number, withState: boolean): string[] {
+    const names = Array.from({ length: tables }, (_, t) => `table${t}.rows`);
+    return withState ? [...names, ...names.map((_, t) => `table${t}.state`)] : names;
+  }
+
+  /** Blocks of each file: rows, then state. */
+  static fileBlocks(tables: readonly TableConfig[], withState: boolean): number[] {
+    const dim = tables[0]?.dim ?? 1, rows = tables.map((t) => Math.ceil((t.rows * dim) / floatsPerBlock));
+    return withState ? [...rows, ...tables.map((t) => Math.ceil(t.rows / floatsPerBlock))] : rows;
+  }
+
+  /** New files in `dir`, initialised as HostTables(kernels, tables, seed) would be (and the state at state.initial). */
+  static create(dir: string, kernels: Kernels, tables: readonly TableConfig[], seed: number, state: { initial: number } | null, io: BlockIo): SsdTier {
+    const dim = checkedDim(tables), names = SsdTier.fileNames(tables.length, state !== null);
+    const files = names.map((n) => Files.open(join(dir, n), { create: true, direct: true }));
+    const tier = new SsdTier(kernels, tables, dim, files, state !== null, io);
     tables.forEach(({ rows }, t) => {
       const bound = Math.sqrt(1 / rows);
-      writeFilled(weights[t], buffer, rows * dim, io, (part, first) => kernels.fillUniform(part, seed, t, -bound, bound, first));
-      if (states) writeFilled(states[t], buffer, rows, io, (part) => part.fill(state!.initial));
+      tier.writeFilled(t, rows * dim, (part, first) => kernels.fillUniform(part, seed, t, -bound, bound, first));
+      if (state) tier.writeFilled(tables.length + t, rows, (part) => part.fill(state.initial));
     });
-    return new SsdTier(kernels, tables, dim, weights, states, io);
+    tier.flush();
+    return tier;
+  }
+
+  /** The files a run left in `dir`. */
+  static open(dir: string, kernels: Kernels, tables: readonly TableConfig[], withState: boolean, io: BlockIo): SsdTier {
+    const dim = checkedDim(tables), names = SsdTier.fileNames(tables.length, withState);
+    for (const n of names) if (!existsSync(join(dir, n))) throw new Error(`${join(dir, n)}: missing (the ssd tables are incomplete)`);
+    return new SsdTier(kernels, tables, dim, names.map((n) => Files.open(join(dir, n), { create: false, direct: true })), withState, io);
   }
 
   get bytes(): number {
-    return this.tables.reduce((a, t) => a + t.rows * (this.dim + (this.stateFiles ? 1 : 0)) * 4, 0);
+    return this.tables.reduce((a, t) => a + t.rows * (this.dim + (this.withState ? 1 : 0)) * 4, 0);
+  }
+
+  /** Starts reading an upcoming batch's blocks (its pool takes them if its ids are these). */
+  prefetch(ids: Jagged): void {
+    this.ahead.push(this.fetchBatch(ids));
   }
 
   pool(ids: Jagged, layout: SlotLayout, out: Float32Array, accumulate = false): null {
-    this.pooled = { ids, ...this.gatherBatch(ids, this.stateFiles !== null) };
-    this.kernels.embeddingForward(this.pooled.compact.map((g) => g.values), this.pooled.local, layout, out, accumulate);
+    this.dropPooled();
+    this.pooled = this.gather(this.takeFetch(ids));
+    this.kernels.embeddingForward(this.pooled.values, this.pooled.local, layout, out, accumulate);
     return null;
   }
 
   repool(): never {
-    throw new Error('repool is a lane job: this ssd tier runs inline');
+    throw new Error('repool is a lane job: the ssd tier pools inline and forwards the rows it writes into what it read ahead');
   }
 
   update(ids: Jagged, layout: SlotLayout, grad: () => Float32Array, rule: SparseRule): null {
     const adagrad = rule.optimizer === 'rowwise-adagrad';
-    if (adagrad && !this.stateFiles) throw new Error('the ssd tier was built without optimizer state');
-    const { compact, local } = this.pooled?.ids === ids ? this.pooled : this.gatherBatch(ids, adagrad);
+    if (adagrad && !this.withState) throw new Error('the ssd tier was built without optimizer state');
+    const g = this.pooled?.fetch.ids === ids ? this.pooled : this.gather(this.takeFetch(ids));
     this.pooled = null;
-    this.kernels.embeddingUpdate(compact.map((g) => g.values), local, layout, grad(), { ...rule, states: adagrad ? compact.map((g) => g.states!) : null });
-    compact.forEach((g, t) => this.scatter(t, g));
+    this.kernels.embeddingUpdate(g.values, g.local, layout, grad(), { ...rule, states: adagrad ? g.states : null });
+    this.scatter(g, adagrad);
     return null;
   }
 
   /** Rows (table t's row for each pair) into into [n x dim], and their row-wise state into state. */
   readRows(tables: Int32Array, rows: Int32Array, into: Float32Array, state: Float32Array | null): void {
-    this.pooled = null; // its gather reuses the block buffers the last pool's rows were read into
-    this.eachTable(tables, rows, state !== null, (_t, g, positions) => {
-      for (const i of positions) {
-        const u = indexOf(g.rows, rows[i]);
-        into.set(g.values.subarray(u * this.dim, (u + 1) * this.dim), i * this.dim);
-        if (state) state[i] = g.states![u];
-      }
-    });
+    const g = this.gatherPairs(tables, rows, state !== null), d = this.dim;
+    for (let i = 0; i < rows.length; i++) {
+      const t = tables[i], u = indexOf(g.fetch.tables[t].rows, rows[i]);
+      into.set(g.values[t].subarray(u * d, (u + 1) * d), i * d);
+      if (state) state[i] = g.states![t][u];
+    }
+    this.releaseFetch(g.fetch);
   }
 
   writeRows(tables: Int32Array, rows: Int32Array, from: Float32Array, state: Float32Array | null): void {
-    this.pooled = null;
-    this.eachTable(tables, rows, state !== null, (t, g, positions) => {
-      for (const i of positions) {
-        const u = indexOf(g.rows, rows[i]);
-        g.values.set(from.subarray(i * this.dim, (i + 1) * this.dim), u * this.dim);
-        if (state) g.states![u] = state[i];
-      }
-      this.scatter(t, g);
-    });
+    this.dropPooled(); // its gathered copy would miss these rows
+    const g = this.gatherPairs(tables, rows, state !== null), d = this.dim;
+    for (let i = 0; i < rows.length; i++) {
+      const t = tables[i], u = indexOf(g.fetch.tables[t].rows, rows[i]);
+      g.values[t].set(from.subarray(i * d, (i + 1) * d), u * d);
+      if (state) g.states![t][u] = state[i];
+    }
+    this.scatter(g, state !== null);
   }
 
-  /** Closes its files (the rows stay in them). */
+  /** Waits for every write-back and makes the files durable (a checkpoint's tables are then on the disk). */
+  flush(): void {
+    while (this.writes.length > 0) this.reapWrite();
+    for (const f of this.files) f.sync();
+  }
+
+  /** Finishes the transfers in flight and closes its files (the rows stay in them). */
   release(): void {
-    for (const f of [...this.weightFiles, ...(this.stateFiles ?? [])]) f.close();
+    this.dropPooled();
+    for (const f of this.ahead.splice(0)) this.releaseFetch(f);
+    while (this.writes.length > 0) this.reapWrite();
+    for (const f of this.files) f.close();
   }
 
-  /** Groups (table, row) pairs by table, gathers each table's rows and hands over the pairs' positions. */
-  private eachTable(tables: Int32Array, rows: Int32Array, withState: boolean, fn: (t: number, g: Gathered, positions: number[]) => void): void {
-    if (withState && !this.stateFiles) throw new Error('the ssd tier was built without optimizer state');
-    const byTable = new Map<number, number[]>();
-    tables.forEach((t, i) => {
-      const positions = byTable.get(t);
-      if (positions) positions.push(i);
-      else byTable.set(t, [i]);
-    });
-    for (const [t, positions] of byTable) fn(t, this.gather(t, Int32Array.from(positions, (i) => rows[i]), withState), positions);
+  /** The prefetch made for these ids, or (none, or made for other ids: every prefetch is dropped) a read now. */
+  private takeFetch(ids: Jagged): Fetch {
+    const next = this.ahead[0];
+    if (next && sameIds(next.ids, ids)) {
+      this.stats.prefetchHits++;
+      return this.ahead.shift()!;
+    }
+    if (next) this.stats.prefetchMisses++;
+    for (const f of this.ahead.splice(0)) this.releaseFetch(f);
+    return this.fetchBatch(ids);
   }
 
-  /** Every table's lookups gathered, and the batch's ids rewritten to the compact rows. */
-  private gatherBatch(ids: Jagged, withState: boolean): { compact: Gathered[]; local: Jagged } {
-    const local = new Int32Array(ids.ids.length), { bags } = ids;
-    const compact = this.tables.map((_, t) => {
-      const from = ids.offsets[t * bags], to = ids.offsets[(t + 1) * bags], g = this.gather(t, ids.ids.subarray(from, to), withState);
-      for (let q = from; q < to; q++) local[q] = indexOf(g.rows, ids.ids[q]);
-      return g;
-    });
-    return { compact, local: { ...ids, ids: local } };
+  /** Queues the reads of a batch's blocks. */
+  private fetchBatch(ids: Jagged): Fetch {
+    const { bags } = ids;
+    return {
+      ids, withState: this.withState,
+      tables: this.tables.map((_, t) => this.fetchRows(t, distinctRows(ids.ids.subarray(ids.offsets[t * bags], ids.offsets[(t + 1) * bags])), this.withState)),
+    };
   }
 
-  /** Reads the blocks that hold table t's `wanted` rows and gathers those rows (and their state). */
-  private gather(t: number, wanted: Int32Array, withState: boolean): Gathered {
+  private fetchRows(t: number, rows: Int32Array, withState: boolean): TableRead {
     const n = this.tables[t].rows;
-    for (const r of wanted) if (r < 0 || r >= n) throw new RangeError(`row ${r} is outside table ${t}'s ${n} rows`);
-    const rows = Int32Array.from(new Set(wanted)).sort(), d = this.dim;
-    if (rows.length === 0) return { rows, values: new Float32Array(0), states: withState ? new Float32Array(0) : null, blocks: null };
-    const weightBlocks = distinct(rows, this.rowsPerBlock), stateBlocks = withState ? distinct(rows, floatsPerBlock) : new Int32Array(0);
-    const weightData = this.read(this.weightFiles[t], weightBlocks, `${t} rows`);
-    const stateData = withState ? this.read(this.stateFiles![t], stateBlocks, `${t} state`) : new Float32Array(0);
-    const values = new Float32Array(rows.length * d), states = withState ? new Float32Array(rows.length) : null;
-    rows.forEach((r, u) => {
-      const at = indexOf(weightBlocks, Math.floor(r / this.rowsPerBlock)) * floatsPerBlock + (r % this.rowsPerBlock) * d;
-      values.set(weightData.subarray(at, at + d), u * d);
-      if (states) states[u] = stateData[indexOf(stateBlocks, Math.floor(r / floatsPerBlock)) * floatsPerBlock + (r % floatsPerBlock)];
-    });
-    return { rows, values, states, blocks: { weights: weightBlocks, weightData, states: stateBlocks, stateData } };
+    if (rows.length > 0 && (rows[0] < 0 || rows[rows.length - 1] >= n)) {
+      throw new RangeError(`row ${rows[0] < 0 ? rows[0] : rows[rows.length - 1]} is outside table ${t}'s ${n} rows`);
+    }
+    if (rows.length === 0) return { rows, weights: null, states: null };
+    return {
+      rows,
+      weights: this.read(t, blocksOf(rows, this.rowsPerBlock)),
+      states: withState ? this.read(this.tables.length + t, blocksOf(rows, floatsPerBlock)) : null,
+    };
   }
 
-  /** Writes table t's gathered rows (and state, when gathered) back through the blocks they were read from. */
-  private scatter(t: number, g: Gathered): void {
-    if (!g.blocks) return;
-    const { weights, weightData, states, stateData } = g.blocks, d = this.dim;
-    g.rows.forEach((r, u) => {
-      const at = indexOf(weights, Math.floor(r / this.rowsPerBlock)) * floatsPerBlock + (r % this.rowsPerBlock) * d;
-      weightData.set(g.values.subarray(u * d, (u + 1) * d), at);
-      if (g.states) stateData[indexOf(states, Math.floor(r / floatsPerBlock)) * floatsPerBlock + (r % floatsPerBlock)] = g.states[u];
-    });
-    this.weightFiles[t].transfer(true, weights, weightData, this.io.engine, this.io.queueDepth);
-    if (g.states) this.stateFiles![t].transfer(true, states, stateData, this.io.engine, this.io.queueDepth);
+  private read(file: number, blocks: Int32Array): BlockRead {
+    const base = this.acquire(blocks.length), data = base.subarray(0, blocks.length * floatsPerBlock);
+    this.stats.blocksRead += blocks.length;
+    return { file, blocks, base, data, job: this.queue.submit(this.files[file], false, blocks, data) };
   }
 
-  /** Reads the blocks into the scratch buffer `key` (a view of exactly those blocks). */
-  private read(file: BlockFile, blocks: Int32Array, key: string): Float32Array {
-    let buffer = this.scratch.get(key);
-    if (!buffer || buffer.length < blocks.length * floatsPerBlock) this.scratch.set(key, (buffer = alignedBuffer(Math.max(blocks.length, 2 * (buffer?.length ?? 0) / floatsPerBlock))));
-    const data = buffer.subarray(0, blocks.length * floatsPerBlock);
-    file.transfer(false, blocks, data, this.io.engine, this.io.queueDepth);
-    return data;
+  /** A fetch of (table, row) pairs, read now and gathered. */
+  private gatherPairs(tables: Int32Array, rows: Int32Array, withState: boolean): Gathered {
+    if (withState && !this.withState) throw new Error('the ssd tier was built without optimizer state');
+    const byTable: number[][] = this.tables.map(() => []);
+    tables.forEach((t, i) => byTable[t].push(rows[i]));
+    const none = { tables: 0, bags: 0, ids: new Int32Array(0), offsets: new Int32Array(1) };
+    return this.gather({ ids: none, withState, tables: byTable.map((r, t) => this.fetchRows(t, distinctRows(Int32Array.from(r)), withState)) });
+  }
+
+  /** Waits for a fetch's reads and copies its rows out of the blocks; the batch's ids rewritten to those rows. */
+  private gather(fetch: Fetch): Gathered {
+    const d = this.dim, { ids } = fetch, local = new Int32Array(ids.ids.length);
+    const values = fetch.tables.map(({ rows, weights }) => {
+      const out = new Float32Array(rows.length * d);
+      if (weights) this.settle(weights);
+      rows.forEach((r, u) => {
+        const at = indexOf(weights!.blocks, Math.floor(r / this.rowsPerBlock)) * floatsPerBlock + (r % this.rowsPerBlock) * d;
+        out.set(weights!.data.subarray(at, at + d), u * d);
+      });
+      return out;
+    });
+    const states = fetch.withState ? fetch.tables.map(({ rows, states }) => {
+      const out = new Float32Array(rows.length);
+      if (!states) return out;
+      this.settle(states);
+      rows.forEach((r, u) => (out[u] = states.data[indexOf(states.blocks, Math.floor(r / floatsPerBlock)) * floatsPerBlock + (r % floatsPerBlock)]));
+      return out;
+    }) : null;
+    for (let t = 0; t < ids.tables; t++) {
+      const rows = fetch.tables[t].rows;
+      for (let q = ids.offsets[t * ids.bags]; q < ids.offsets[(t + 1) * ids.bags]; q++) local[q] = indexOf(rows, ids.ids[q]);
+    }
+    return { fetch, values, states, local: { ...ids, ids: local } };
+  }
+
+  /** Writes the gathered rows (and, with withState, their state) back through their blocks: logged first, forwarded
+   *  into every read ahead, then queued. */
+  private scatter(g: Gathered, withState: boolean): void {
+    const d = this.dim, jobs: number[] = [], buffers: Float32Array[] = [];
+    const reads: BlockRead[] = [];
+    g.fetch.tables.forEach(({ rows, weights, states }, t) => {
+      if (weights) {
+        this.journal?.record(weights.file, weights.blocks, weights.data);
+        rows.forEach((r, u) => {
+          const at = indexOf(weights.blocks, Math.floor(r / this.rowsPerBlock)) * floatsPerBlock + (r % this.rowsPerBlock) * d;
+          weights.data.set(g.values[t].subarray(u * d, (u + 1) * d), at);
+        });
+        reads.push(weights);
+      }
+      if (states && withState) {
+        this.journal?.record(states.file, states.blocks, states.data);
+        rows.forEach((r, u) => (states.data[indexOf(states.blocks, Math.floor(r / floatsPerBlock)) * floatsPerBlock + (r % floatsPerBlock)] = g.states![t][u]));
+        reads.push(states);
+      } else if (states) {
+        this.free.push(states.base);
+      }
+    });
+    this.journal?.sync();
+    for (const read of reads) {
+      this.forward(read);
+      jobs.push(this.queue.submit(this.files[read.file], true, read.blocks, read.data));
+      buffers.push(read.base);
+      this.stats.blocksWritten += read.blocks.length;
+    }
+    this.writes.push({ jobs, buffers });
+    if (this.writes.length > writesInFlight) this.reapWrite();
+  }
+
+  /** Copies written blocks into the reads ahead that hold them (after those reads ran, so they are not overwritten). */
+  private forward(written: BlockRead): void {
+    for (const fetch of this.ahead) {
+      for (const t of fetch.tables) {
+        const read = written.file < this.tables.length ? t.weights : t.states;
+        if (!read || read.file !== written.file) continue;
+        let i = 0, j = 0;
+        while (i < written.blocks.length && j < read.blocks.length) {
+          if (written.blocks[i] < read.blocks[j]) i++;
+          else if (written.blocks[i] > read.blocks[j]) j++;
+          else {
+            this.settle(read);
+            read.data.set(written.data.subarray(i * floatsPerBlock, (i + 1) * floatsPerBlock), j * floatsPerBlock);
+            this.stats.forwardedBlocks++;
+            i++;
+            j++;
+          }
+        }
+      }
+    }
+  }
+
+  /** Waits for a read's job (once). */
+  private settle(read: BlockRead): void {
+    if (read.job === null) return;
+    const job = read.job;
+    read.job = null;
+    this.queue.wait(job);
+  }
+
+  private reapWrite(): void {
+    const { jobs, buffers } = this.writes.shift()!;
+    for (const job of jobs) this.queue.wait(job);
+    this.free.push(...buffers);
+  }
+
+  private dropPooled(): void {
+    if (this.pooled) this.releaseFetch(this.pooled.fetch);
+    this.pooled = null;
+  }
+
+  /** Gives a fetch's buffers back once its reads ran. */
+  private releaseFetch(fetch: Fetch): void {
+    for (const t of fetch.tables) {
+      for (const read of [t.weights, t.states]) {
+        if (!read) continue;
+        this.settle(read);
+        this.free.push(read.base);
+      }
+    }
+  }
+
+  /** An aligned buffer of at least `blocks` blocks: the smallest free one that holds them, else a new one. */
+  private acquire(blocks: number): Float32Array {
+    const floats = blocks * floatsPerBlock;
+    let best = -1;
+    this.free.forEach((b, i) => {
+      if (b.length >= floats && (best < 0 || b.length < this.free[best].length)) best = i;
+    });
+    if (best >= 0) return this.free.splice(best, 1)[0];
+    return alignedBuffer(2 ** Math.ceil(Math.log2(Math.max(1, blocks))));
+  }
+
+  /** Writes `floats` values made by fill(part, first index) into file f, a chunk of blocks at a time, two in flight. */
+  private writeFilled(f: number, floats: number, fill: (part: Float32Array, first: number) => void): void {
+    const blocks = Math.ceil(floats / floatsPerBlock);
+    for (let first = 0; first < blocks; first += initBlocks) {
+      const count = Math.min(initBlocks, blocks - first), from = first * floatsPerBlock, size = Math.min(count * floatsPerBlock, floats - from);
+      const buffer = this.acquire(initBlocks), data = buffer.subarray(0, count * floatsPerBlock);
+      data.fill(0);
+      fill(data.subarray(0, size), from);
+      const written = Int32Array.from({ length: count }, (_, i) => first + i);
+      this.writes.push({ jobs: [this.queue.submit(this.files[f], true, written, data)], buffers: [buffer] });
+      if (this.writes.length > writesInFlight) this.reapWrite();
+    }
   }
 }
 
+function checkedDim(tables: readonly TableConfig[]): number {
+  const dim = tables[0]?.dim ?? 0;
+  if (dim <= 0 || floatsPerBlock % dim !== 0) throw new RangeError(`the ssd tier stores rows of a power-of-two dimension up to ${floatsPerBlock}, not ${dim}`);
+  return dim;
+}
+
+function sameIds(a: Jagged, b: Jagged): boolean {
+  if (a === b) return true;
+  if (a.tables !== b.tables || a.bags !== b.bags || a.ids.length !== b.ids.length || a.offsets.length !== b.offsets.length) return false;
+  for (let i = 0; i < a.ids.length; i++) if (a.ids[i] !== b.ids[i]) return false;
+  for (let i = 0; i < a.offsets.length; i++) if (a.offsets[i] !== b.offsets[i]) return false;
+  return true;
+}
+
+/** The distinct values, ascending. */
+function distinctRows(ids: Int32Array): Int32Array {
+  return Int32Array.from(new Set(ids)).sort();
+}
+
 /** The distinct blocks (ascending) holding the ascending rows, `perBlock` rows a block. */
-function distinct(rows: Int32Array, perBlock: number): Int32Array {
+function blocksOf(rows: Int32Array, perBlock: number): Int32Array {
   const blocks: number[] = [];
   for (const r of rows) {
     const b = Math.floor(r / perBlock);
@@ -199,15 +407,4 @@ function indexOf(sorted: Int32Array, value: number): number {
     else hi = mid;
   }
   return lo;
-}
-
-/** Writes `floats` values made by fill(part, first index) into a new file, a chunk of blocks at a time. */
-function writeFilled(file: BlockFile, buffer: Float32Array, floats: number, io: SsdIo, fill: (part: Float32Array, first: number) => void): void {
-  const blocks = Math.ceil(floats / floatsPerBlock);
-  for (let first = 0; first < blocks; first += initBlocks) {
-    const count = Math.min(initBlocks, blocks - first), from = first * floatsPerBlock, size = Math.min(count * floatsPerBlock, floats - from);
-    buffer.fill(0);
-    fill(buffer.subarray(0, size), from);
-    file.transfer(true, Int32Array.from({ length: count }, (_, i) => first + i), buffer, io.engine, io.queueDepth);
-  }
 }

@@ -1,8 +1,11 @@
 /**
- * The embedding tables a model declares (name, rows, dim), and their home storage: every row of every table in host
- * memory, one [rows x dim] array per table, with the row-wise Adagrad state beside it once training uses it.
+ * The embedding tables a model declares (name, rows, dim), and their home storage in host memory: every row of every
+ * table, one [rows x dim] array per table, with the row-wise Adagrad state beside it once training uses it.
  */
+import type { Lane } from '../io/lane.ts';
 import type { Kernels } from '../kernels/kernels.ts';
+import type { TableStore } from './table-store.ts';
+import { MemoryTier } from './tier.ts';
 
 export interface TableConfig {
   /** The dataset's column name (C1..C26 for Criteo), or table<k> for generated data. */
@@ -16,7 +19,9 @@ export function tableConfigs(rows: number[], dim: number, names?: readonly strin
   return rows.map((n, t) => ({ name: names?.[t] ?? `table${t + 1}`, rows: n, dim }));
 }
 
-export class HostTables {
+export class HostTables implements TableStore {
+  readonly kind = 'host';
+  readonly readAhead = 0;
   readonly weights: Float32Array[];
   /** Row-wise Adagrad state, allocated on first use. */
   states: Float32Array[] | null = null;
@@ -41,4 +46,18 @@ export class HostTables {
   get bytes(): number {
     return this.tables.reduce((a, t) => a + t.rows * this.dim * 4, 0);
   }
+
+  get memory(): HostTables {
+    return this;
+  }
+
+  tier(state: { initial: number } | null, lane: Lane | null): MemoryTier {
+    return new MemoryTier('host', this.kernels, this.weights, state ? this.rowWiseStates(state.initial) : null, this.dim, lane);
+  }
+
+  // A checkpoint holds these rows as tensors: nothing to record or put back here.
+  beginCheckpoint(): void {}
+  endCheckpoint(): void {}
+  rollBack(): void {}
+  release(): void {}
 }

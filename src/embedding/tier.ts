@@ -34,6 +34,8 @@ export interface EmbeddingTier {
   /** Copies rows (table t's slot s for each pair) into into [n x dim], and their row-wise state into state. */
   readRows(tables: Int32Array, slots: Int32Array, into: Float32Array, state: Float32Array | null): void;
   writeRows(tables: Int32Array, slots: Int32Array, from: Float32Array, state: Float32Array | null): void;
+  /** Starts reading an upcoming batch's rows (ids in this tier's slots), for its pool; absent where reads are not slow. */
+  prefetch?(ids: Jagged): void;
   /** Frees memory the tier holds outside the process's heap (a device's); absent where there is none. */
   release?(): void;
   /** A meter of how far its rows move, measured where they are (absent: on copies read to the host). */

@@ -6,16 +6,27 @@
  * `alignedBuffer` (page-aligned, from the native allocator).
  */
 import { loadNativeAddon } from '../util/addon.ts';
+import type { LaneJob, LaneOwner } from './lane.ts';
 
 interface BlockAddon {
   blockFileOpen(path: string, create: boolean, tryDirect: boolean): number;
   blockFileClose(handle: number): void;
   blockTransfer(handle: number, engine: number, write: boolean, blocks: Int32Array, blockBytes: number, buffer: Float32Array, queueDepth: number): void;
+  blockFileSync(handle: number): void;
+  laneOpen(owner: string): number;
+  laneBlockTransfer(handle: number, engine: number, write: boolean, blocks: Int32Array, blockBytes: number, buffer: Float32Array, queueDepth: number, lane: number): number;
+  laneWait(job: number, lane: number): LaneJob;
   uringAvailable(): boolean;
   allocateTable(floats: number): ArrayBuffer;
 }
 
 export type IoEngine = 'threads' | 'uring';
+
+/** How transfers are issued: the engine and the requests in flight. */
+export interface BlockIo {
+  engine: IoEngine;
+  queueDepth: number;
+}
 
 export const blockBytes = 4096;
 
@@ -45,7 +56,8 @@ function native<T>(call: () => T, prefix: string): T {
 }
 
 export class BlockFile {
-  private handle: number;
+  /** The addon's handle (-1 once closed). */
+  handle: number;
 
   private constructor(handle: number, readonly path: string, readonly direct: boolean) {
     this.handle = handle;
@@ -62,9 +74,41 @@ export class BlockFile {
     native(() => addon().blockTransfer(this.handle, engine === 'uring' ? 1 : 0, write, blocks, blockBytes, buffer, queueDepth), `${this.path}: `);
   }
 
+  /** Makes what was written durable. */
+  sync(): void {
+    native(() => addon().blockFileSync(this.handle), `${this.path}: `);
+  }
+
   close(): void {
     if (this.handle < 0) return;
     addon().blockFileClose(this.handle);
     this.handle = -1;
+  }
+}
+
+/**
+ * Block transfers queued on a lane of their own (its thread issues them, `queueDepth` in flight): reads ahead of
+ * the compute and writes behind it. Jobs run in submission order, so a read queued after a write of the same block
+ * sees it. A buffer must stay untouched until its job was waited for; a failed transfer throws from wait, naming
+ * the file.
+ */
+export class BlockQueue {
+  private readonly lane: number;
+  private readonly paths = new Map<number, string>();
+
+  constructor(owner: LaneOwner, private readonly io: BlockIo) {
+    this.lane = addon().laneOpen(owner);
+  }
+
+  submit(file: BlockFile, write: boolean, blocks: Int32Array, buffer: Float32Array): number {
+    const job = native(() => addon().laneBlockTransfer(file.handle, this.io.engine === 'uring' ? 1 : 0, write, blocks, blockBytes, buffer, this.io.queueDepth, this.lane), `${file.path}: `);
+    this.paths.set(job, file.path);
+    return job;
+  }
+
+  wait(job: number): LaneJob {
+    const path = this.paths.get(job) ?? '';
+    this.paths.delete(job);
+    return native(() => addon().laneWait(job, this.lane), `${path}: `);
   }
 }

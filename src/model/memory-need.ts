@@ -15,6 +15,8 @@ export interface MemoryNeedOptions {
   adagrad: boolean;
   /** Where the table sizes came from, for the message (a flag, or a dataset's cardinalities). */
   tablesFrom: string;
+  /** The tables live on the SSD: no array holds a whole table, and host memory holds none of them. */
+  tablesOnDisk?: boolean;
   availableBytes: number;
 }
 
@@ -28,7 +30,7 @@ interface Part {
 export function checkMemoryNeed(arch: DlrmArch, o: MemoryNeedOptions): void {
   const dim = arch.embeddingDim, layers = mlpLayers(arch);
   arch.tableRows.forEach((rows, t) => {
-    if (rows * dim > maxArrayElements) {
+    if (!o.tablesOnDisk && rows * dim > maxArrayElements) {
       throw new ArchError(`${o.tablesFrom}: table ${t + 1} has ${rows.toLocaleString('en-US')} rows x ${dim}, more than the ${maxArrayElements.toLocaleString('en-US')} floats one table can hold`);
     }
   });
@@ -45,7 +47,7 @@ export function checkMemoryNeed(arch: DlrmArch, o: MemoryNeedOptions): void {
   const widest = layers.reduce((a, b) => (b.outputs > a.outputs ? b : a));
   const perSampleNote = 2 * widest.outputs > perSample / 2 ? `, mostly the ${widest.outputs.toLocaleString('en-US')}-wide layer of ${widest.flag}` : '';
   const parts: Part[] = [
-    { what: 'the embedding tables', flag: o.tablesFrom, bytes: 4 * rows * (dim + (o.adagrad ? 1 : 0)) },
+    { what: 'the embedding tables', flag: o.tablesFrom, bytes: o.tablesOnDisk ? 0 : 4 * rows * (dim + (o.adagrad ? 1 : 0)) },
     { what: 'the MLPs', flag: widest.flag, bytes: 4 * weights * (o.adagrad ? 3 : 2) },
     { what: `the activations of a batch of ${batch.toLocaleString('en-US')} (${formatBytes(4 * perSample)} a sample${perSampleNote})`, flag: batchFlag, bytes: 4 * perSample * batch },
   ];

@@ -2,6 +2,7 @@
 import type { Batch, BatchSource } from '../data/batch.ts';
 import type { EmbeddingTier } from '../embedding/tier.ts';
 import type { Policy, PolicyContext, PolicyEvents, PolicyState, StepResult } from './policy.ts';
+import { readAhead } from '../pipeline/read-ahead.ts';
 import { Stepper } from '../pipeline/step.ts';
 import { homeTier } from './tiers.ts';
 
@@ -10,9 +11,11 @@ export class BaselinePolicy implements Policy {
   events: PolicyEvents = () => {};
   private readonly tier: EmbeddingTier;
   protected readonly stepper: Stepper;
+  private readonly readAhead: number;
 
   constructor(ctx: PolicyContext) {
     this.tier = homeTier(ctx);
+    this.readAhead = ctx.home.readAhead;
     this.stepper = new Stepper(ctx.model, ctx.optimizer);
   }
 
@@ -21,7 +24,7 @@ export class BaselinePolicy implements Policy {
   }
 
   schedule(source: BatchSource, epoch: number, fromStep: number): Iterable<Batch> {
-    return source.batches(epoch, fromStep);
+    return readAhead(source.batches(epoch, fromStep), this.readAhead, (batch) => this.tier.prefetch?.(batch.sparse));
   }
 
   step(batch: Batch): StepResult {

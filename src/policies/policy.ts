@@ -4,7 +4,7 @@
  * the registry (registry.ts) from a PolicyContext.
  */
 import type { Batch, BatchSource } from '../data/batch.ts';
-import type { HostTables } from '../embedding/tables.ts';
+import type { TableStore } from '../embedding/table-store.ts';
 import type { Device } from '../device/device.ts';
 import type { Dlrm } from '../model/dlrm.ts';
 import type { Optimizer } from '../optim/optimizer.ts';
@@ -34,7 +34,7 @@ export interface PolicyContext {
   model: Dlrm;
   optimizer: Optimizer;
   /** Every row of every table: the home tier's memory. */
-  home: HostTables;
+  home: TableStore;
   source: BatchSource;
   /** The checkpoint being resumed, for the state a policy needs at construction (FAE's hot set). */
   saved: { json: Record<string, unknown>; tensors: TensorReader } | null;

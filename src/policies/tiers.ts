@@ -1,7 +1,7 @@
 /** The tiers a policy trains on, built from its context: the home tier (the host tables) and a placed fast tier. */
 import type { Placement } from '../embedding/placement.ts';
 import { bytesPerRow, type TierBudget } from '../embedding/planner.ts';
-import { compactTier, type EmbeddingTier, MemoryTier } from '../embedding/tier.ts';
+import { compactTier, type EmbeddingTier } from '../embedding/tier.ts';
 import type { Lane } from '../io/lane.ts';
 import { HostChangeMeter, type RowChangeMeter } from '../popularity/staleness.ts';
 import { formatBytes } from '../util/bytes.ts';
@@ -10,10 +10,9 @@ import type { PolicyContext } from './policy.ts';
 
 export class FastTierError extends ConfigError {}
 
-/** Every row of every table, pooled inline or, with a lane, as jobs on it. */
-export function homeTier(ctx: PolicyContext, lane: Lane | null = null): MemoryTier {
-  const { home, optimizer } = ctx, state = optimizer.rowState;
-  return new MemoryTier('host', ctx.device.kernels, home.weights, state ? home.rowWiseStates(state.initial) : null, home.dim, lane);
+/** Every row of every table, pooled inline or, with a lane (where the store's work can go there), as jobs on it. */
+export function homeTier(ctx: PolicyContext, lane: Lane | null = null): EmbeddingTier {
+  return ctx.home.tier(ctx.optimizer.rowState, lane);
 }
 
 /** A placed tier's budget: each row costs its weights and the row-wise state the optimizer keeps with it. */

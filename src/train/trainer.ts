@@ -5,7 +5,7 @@
  */
 import type { Dataset } from '../data/dataset.ts';
 import type { Model } from '../model/model.ts';
-import type { HostTables } from '../embedding/tables.ts';
+import type { TableStore } from '../embedding/table-store.ts';
 import type { BatchSource } from '../data/batch.ts';
 import type { Policy } from '../policies/policy.ts';
 import { evaluate } from './evaluate.ts';
@@ -77,7 +77,7 @@ export class Trainer {
 
   constructor(
     private readonly model: Model,
-    private readonly home: HostTables,
+    private readonly home: TableStore,
     private readonly policy: Policy,
     private readonly progress: Progress,
     private readonly runDir: RunDir | null,

@@ -418,25 +418,38 @@ napi_value BlockFileSync(napi_env env, napi_callback_info info) {
   });
 }
 
-// Arguments as BlockTransfer, then the lane: the transfer runs there (the buffer must stay untouched until waited
-// for); its count is the bytes moved, its failure the wait's error.
+// Arguments: handles (Int32Array), engine, write, blocks (one Int32Array per handle), blockBytes, buffers (one
+// Float32Array per handle), queueDepth, lane. Every file's transfers go out together, queueDepth in flight, as one job
+// of the lane (the buffers must stay untouched until it was waited for); its count is the bytes moved, its failure
+// the wait's error.
 napi_value LaneBlockTransfer(napi_env env, napi_callback_info info) {
   return guarded<8>(env, info, [&](const Args& a) {
     Lane& lane = laneArg(a, 7);
-    const BlockFile file = blockFile(a.integer(0));
-    size_t count = 0, floats = 0;
-    const int32_t* blocks = a.array<int32_t>(3, &count);
+    size_t files = 0;
+    const int32_t* handles = a.array<int32_t>(0, &files);
+    std::vector<size_t> blockCounts, floatCounts;
+    const std::vector<int32_t*> blockLists = a.arrays<int32_t>(3, &blockCounts);
+    const std::vector<float*> buffers = a.arrays<float>(5, &floatCounts);
     const int64_t blockBytes = a.integer(4);
-    auto* buffer = reinterpret_cast<uint8_t*>(a.array<float>(5, &floats));
     if (blockBytes <= 0 || blockBytes % 4096 != 0) throw JsError{"hotline native: blocks are a multiple of 4096 bytes"};
-    if (floats * 4 < count * static_cast<size_t>(blockBytes)) throw JsError{"hotline native: the buffer is smaller than the blocks"};
-    if (file.direct && reinterpret_cast<uintptr_t>(buffer) % 4096 != 0) throw JsError{"hotline native: O_DIRECT needs a 4096-aligned buffer"};
+    if (blockLists.size() != files || buffers.size() != files) throw JsError{"hotline native: one block list and one buffer per file"};
+    std::vector<Request> requests;
+    int64_t bytes = 0;
+    for (size_t f = 0; f < files; ++f) {
+      const BlockFile& file = blockFile(handles[f]);
+      auto* buffer = reinterpret_cast<uint8_t*>(buffers[f]);
+      if (floatCounts[f] * 4 < blockCounts[f] * static_cast<size_t>(blockBytes)) throw JsError{"hotline native: the buffer is smaller than the blocks"};
+      if (file.direct && reinterpret_cast<uintptr_t>(buffer) % 4096 != 0) throw JsError{"hotline native: O_DIRECT needs a 4096-aligned buffer"};
+      const std::vector<int64_t> wide = blockIndices(blockLists[f], blockCounts[f]);
+      appendRequests(requests, file, wide.data(), static_cast<int64_t>(wide.size()), blockBytes, buffer);
+      bytes += static_cast<int64_t>(wide.size()) * blockBytes;
+    }
     const IoEngine engine = a.integer(1) == 1 ? IoEngine::Uring : IoEngine::Threads;
     const bool write = a.flag(2);
     const int queueDepth = static_cast<int>(a.integer(6));
-    return numberValue(env, lane.submit([file, engine, write, wide = blockIndices(blocks, count), blockBytes, buffer, queueDepth]() -> int64_t {
-      transferBlocks(file, engine, write, wide.data(), static_cast<int64_t>(wide.size()), blockBytes, buffer, queueDepth);
-      return static_cast<int64_t>(wide.size()) * blockBytes;
+    return numberValue(env, lane.submit([engine, write, requests = std::move(requests), queueDepth, bytes]() -> int64_t {
+      transferRequests(engine, write, requests, queueDepth);
+      return bytes;
     }));
   });
 }

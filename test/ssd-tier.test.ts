@@ -137,7 +137,7 @@ describe('ssd tier: read-ahead and the undo log', { skip }, () => {
 
   it('rolls the files back to any kept checkpoint through the undo logs, newest first, and names a damaged log', () => {
     const dir = mkdtempSync(join(tmpdir(), 'hotline-ssd-store-'));
-    const store = SsdTables.create({ dir, readAhead: 0, io }, kernels, tables, 4, state), tier = store.tier(), rng = new Rng(4, 4);
+    const store = SsdTables.create({ dir, readAhead: 0, hostBudget: 0, io }, kernels, tables, 4, state), tier = store.tier(), rng = new Rng(4, 4);
     const steps = (n: number) => { for (let i = 0; i < n; i++) train(tier, batch(rng), rng); };
     steps(3);
     store.beginCheckpoint(3);
@@ -165,8 +165,8 @@ describe('ssd tier: read-ahead and the undo log', { skip }, () => {
     store.endCheckpoint(4);
     assert.ok(!existsSync(log), 'logs older than the oldest kept checkpoint go');
     store.release();
-    assert.throws(() => SsdTables.create({ dir, readAhead: 0, io }, kernels, tables, 4, state), /holds another run's tables/);
-    assert.throws(() => SsdTables.open({ dir, readAhead: 0, io }, kernels, tables, false), /has row-wise optimizer state, the run's optimizer keeps none/);
-    assert.throws(() => SsdTables.open({ dir, readAhead: 0, io }, kernels, tableConfigs([5], dim), true), /tables of \[rows, dim\]/);
+    assert.throws(() => SsdTables.create({ dir, readAhead: 0, hostBudget: 0, io }, kernels, tables, 4, state), /holds another run's tables/);
+    assert.throws(() => SsdTables.open({ dir, readAhead: 0, hostBudget: 0, io }, kernels, tables, false), /has row-wise optimizer state, the run's optimizer keeps none/);
+    assert.throws(() => SsdTables.open({ dir, readAhead: 0, hostBudget: 0, io }, kernels, tableConfigs([5], dim), true), /tables of \[rows, dim\]/);
   });
 });

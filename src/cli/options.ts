@@ -12,7 +12,7 @@ type Kind =
   | { type: 'string' }
   | { type: 'enum'; values: readonly string[] }
   | { type: 'flag' }
-  | { type: 'bytes' };
+  | { type: 'bytes'; min?: number };
 
 interface OptionSpec {
   kind: Kind;
@@ -72,6 +72,7 @@ export const trainOptions = {
   'device': { kind: { type: 'enum', values: ['auto', 'cpu', 'webgpu'] }, default: 'auto', help: 'where the model computes: a GPU through WebGPU, the CPU, or auto (a GPU that is not a software rasteriser, else the CPU)' },
   'backend': { kind: { type: 'enum', values: ['auto', 'native', 'typescript'] }, default: 'auto', help: 'CPU kernels (the model on the CPU; the host side on a GPU)' },
   'storage': { kind: { type: 'string' }, default: 'memory', help: "where the tables live: memory, or ssd[:DIR] (files in DIR, by default the run directory's tables/; a new run needs an empty DIR)" },
+  'host-budget': { kind: { type: 'bytes', min: 0 }, default: '0', help: '--storage ssd: host memory for the rows placed after the --hot-budget ones (fae, hotline), the rest on the SSD' },
   'read-ahead': { kind: { type: 'int', min: 0 }, default: 2, help: '--storage ssd: upcoming mini-batches whose rows are read ahead' },
   'io-engine': { kind: { type: 'enum', values: ['auto', 'uring', 'threads'] }, default: 'auto', help: '--storage ssd: io_uring, a pool of threads, or auto (io_uring where the kernel allows it)' },
   'io-depth': { kind: { type: 'int', min: 1 }, default: 64, help: '--storage ssd: transfers in flight' },
@@ -134,7 +135,7 @@ function convert(spec: OptionSpec, raw: unknown, where: string): string | number
       return raw;
     case 'bytes': {
       const bytes = typeof raw === 'number' ? raw : typeof raw === 'string' ? parseBytes(raw) : NaN;
-      if (!Number.isInteger(bytes) || bytes < 1) throw fail();
+      if (!Number.isInteger(bytes) || bytes < (k.min ?? 1)) throw fail();
       return bytes;
     }
   }

@@ -22,7 +22,9 @@ export type DataConfig =
   | { kind: 'binary'; path: string; split: SplitRule };
 
 /** The home storage as configured: an ssd folder of null is the run directory's tables/, an engine of auto the fastest here. */
-export type StorageConfig = { kind: 'memory' } | { kind: 'ssd'; dir: string | null; readAhead: number; engine: 'auto' | IoEngine; queueDepth: number };
+export type StorageConfig =
+  | { kind: 'memory' }
+  | { kind: 'ssd'; dir: string | null; readAhead: number; hostBudget: number; engine: 'auto' | IoEngine; queueDepth: number };
 
 export interface TrainConfig {
   /** The options this configuration was resolved from (data paths absolute): what a resume resolves again. */
@@ -146,11 +148,14 @@ export function trainConfigFrom(argv: string[], base: OptionValues = {}): TrainC
 /** --storage memory | ssd | ssd:DIR (DIR made absolute), with the ssd tier's I/O options. */
 function storageConfig(o: OptionValues): StorageConfig {
   const spec = String(o.storage);
-  if (spec === 'memory') return { kind: 'memory' };
+  if (spec === 'memory') {
+    if (Number(o['host-budget']) > 0) throw new UsageError('--host-budget places rows in front of the SSD: it needs --storage ssd');
+    return { kind: 'memory' };
+  }
   const ssd = /^ssd(?::(.+))?$/.exec(spec);
   if (!ssd) throw new UsageError(`--storage: expected memory, ssd or ssd:DIR, got ${JSON.stringify(spec)}`);
   if (o['run-dir'] === '' && !ssd[1]) throw new UsageError("--storage ssd keeps its files in the run directory: with --run-dir '' give a folder, ssd:DIR");
-  return { kind: 'ssd', dir: ssd[1] ? resolve(ssd[1]) : null, readAhead: Number(o['read-ahead']), engine: String(o['io-engine']) as 'auto' | IoEngine, queueDepth: Number(o['io-depth']) };
+  return { kind: 'ssd', dir: ssd[1] ? resolve(ssd[1]) : null, readAhead: Number(o['read-ahead']), hostBudget: Number(o['host-budget']), engine: String(o['io-engine']) as 'auto' | IoEngine, queueDepth: Number(o['io-depth']) };
 }
 
 /** What a run directory's config.json holds: the resolved configuration and the data's fingerprint. */

@@ -52,6 +52,12 @@ export class Placement {
     return k;
   }
 
+  /** Placed tier k alone in front of the home tier, its slots numbered from 0 as split numbers them. */
+  only(k: number): Placement {
+    const { tables, rows } = this.slotsOf(k);
+    return new Placement(this.tableRows, tables, rows, Int32Array.of(this.rowsIn(k)));
+  }
+
   /** A batch's lookups as one jagged per tier, in batch order: placed tiers' as local slots, the home tier's as ids. */
   split(kernels: Kernels, ids: Jagged): Jagged[] {
     return kernels.splitLookups(this.slotOf, this.tierEnd, ids);

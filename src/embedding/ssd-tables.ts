@@ -19,6 +19,8 @@ export interface SsdStorage {
   dir: string;
   /** Upcoming batches read ahead. */
   readAhead: number;
+  /** Host memory for the rows placed in front of the SSD (--host-budget). */
+  hostBudget: number;
   io: BlockIo;
 }
 
@@ -37,11 +39,13 @@ export class SsdTables implements TableStore {
   readonly kind = 'ssd';
   readonly memory = null;
   readonly readAhead: number;
+  readonly hostBudget: number;
   readonly dim: number;
   private readonly journal: UndoLog;
 
   private constructor(private readonly storage: SsdStorage, readonly tables: readonly TableConfig[], private readonly ssd: SsdTier) {
     this.readAhead = storage.readAhead;
+    this.hostBudget = storage.hostBudget;
     this.dim = ssd.dim;
     this.journal = new UndoLog(storage.dir, ssd.files, SsdTier.fileBlocks(tables, ssd.files.length > tables.length));
     ssd.journal = this.journal;

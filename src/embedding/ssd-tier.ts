@@ -27,13 +27,18 @@ const initBlocks = 4096;
 /** Steps whose write-backs may be in flight before the oldest is waited for. */
 const writesInFlight = 2;
 
-/** Blocks of one file read into a buffer (blocks[i] at block i of data), by a lane job not yet waited for, or done. */
+/** A lane job, shared by the reads it moves; its id is cleared once waited for. */
+interface Pending {
+  job: number | null;
+}
+
+/** Blocks of one file read into a buffer (blocks[i] at block i of data) by a job (done once its pending is). */
 interface BlockRead {
   file: number;
   blocks: Int32Array;
   base: Float32Array;
   data: Float32Array;
-  job: number | null;
+  pending: Pending;
 }
 
 /** One table's rows of a batch: the distinct rows (ascending) and the blocks holding them and their state. */
@@ -68,8 +73,8 @@ export class SsdTier implements EmbeddingTier {
   private readonly ahead: Fetch[] = [];
   /** The last pool's batch, gathered, for that batch's update. */
   private pooled: Gathered | null = null;
-  /** Write-backs in flight, a step's jobs and buffers per entry. */
-  private readonly writes: { jobs: number[]; buffers: Float32Array[] }[] = [];
+  /** Write-backs in flight: a step's job and the buffers it writes from. */
+  private readonly writes: { job: number; buffers: Float32Array[] }[] = [];
   private readonly free: Float32Array[] = [];
   /** Undo log of the blocks' first writes since the last checkpoint (set by the table store). */
   journal: UndoLog | null = null;
@@ -183,25 +188,33 @@ export class SsdTier implements EmbeddingTier {
     for (const f of this.files) f.close();
   }
 
-  /** The prefetch made for these ids, or (none, or made for other ids: every prefetch is dropped) a read now. */
+  /** The read ahead made for these ids (those queued before it will never be taken, and go), or a read now (the
+   *  reads ahead stay for the batches they were made for: this pool came between, as an evaluation's do). */
   private takeFetch(ids: Jagged): Fetch {
-    const next = this.ahead[0];
-    if (next && sameIds(next.ids, ids)) {
-      this.stats.prefetchHits++;
-      return this.ahead.shift()!;
+    const at = this.ahead.findIndex((f) => sameIds(f.ids, ids));
+    if (at < 0) {
+      if (this.ahead.length > 0) this.stats.prefetchMisses++;
+      return this.fetchBatch(ids);
     }
-    if (next) this.stats.prefetchMisses++;
-    for (const f of this.ahead.splice(0)) this.releaseFetch(f);
-    return this.fetchBatch(ids);
+    for (const f of this.ahead.splice(0, at)) this.releaseFetch(f);
+    this.stats.prefetchHits++;
+    return this.ahead.shift()!;
   }
 
-  /** Queues the reads of a batch's blocks. */
+  /** Queues the reads of a batch's blocks (one job). */
   private fetchBatch(ids: Jagged): Fetch {
     const { bags } = ids;
-    return {
+    return this.submitReads({
       ids, withState: this.withState,
       tables: this.tables.map((_, t) => this.fetchRows(t, distinctRows(ids.ids.subarray(ids.offsets[t * bags], ids.offsets[(t + 1) * bags])), this.withState)),
-    };
+    });
+  }
+
+  private submitReads(fetch: Fetch): Fetch {
+    const reads = fetch.tables.flatMap((t) => [t.weights, t.states]).filter((r): r is BlockRead => r !== null);
+    const pending: Pending = { job: reads.length > 0 ? this.queue.submit(false, reads.map((r) => ({ file: this.files[r.file], blocks: r.blocks, data: r.data }))) : null };
+    for (const r of reads) r.pending = pending;
+    return fetch;
   }
 
   private fetchRows(t: number, rows: Int32Array, withState: boolean): TableRead {
@@ -220,7 +233,7 @@ export class SsdTier implements EmbeddingTier {
   private read(file: number, blocks: Int32Array): BlockRead {
     const base = this.acquire(blocks.length), data = base.subarray(0, blocks.length * floatsPerBlock);
     this.stats.blocksRead += blocks.length;
-    return { file, blocks, base, data, job: this.queue.submit(this.files[file], false, blocks, data) };
+    return { file, blocks, base, data, pending: { job: null } };
   }
 
   /** A fetch of (table, row) pairs, read now and gathered. */
@@ -229,14 +242,15 @@ export class SsdTier implements EmbeddingTier {
     const byTable: number[][] = this.tables.map(() => []);
     tables.forEach((t, i) => byTable[t].push(rows[i]));
     const none = { tables: 0, bags: 0, ids: new Int32Array(0), offsets: new Int32Array(1) };
-    return this.gather({ ids: none, withState, tables: byTable.map((r, t) => this.fetchRows(t, distinctRows(Int32Array.from(r)), withState)) });
+    return this.gather(this.submitReads({ ids: none, withState, tables: byTable.map((r, t) => this.fetchRows(t, distinctRows(Int32Array.from(r)), withState)) }));
   }
 
   /** Waits for a fetch's reads and copies its rows out of the blocks; the batch's ids rewritten to those rows. */
   private gather(fetch: Fetch): Gathered {
     const d = this.dim, { ids } = fetch, local = new Int32Array(ids.ids.length);
+    // At least one element each: the kernels take an empty typed array for a missing one.
     const values = fetch.tables.map(({ rows, weights }) => {
-      const out = new Float32Array(rows.length * d);
+      const out = new Float32Array(Math.max(1, rows.length) * d);
       if (weights) this.settle(weights);
       rows.forEach((r, u) => {
         const at = indexOf(weights!.blocks, Math.floor(r / this.rowsPerBlock)) * floatsPerBlock + (r % this.rowsPerBlock) * d;
@@ -245,7 +259,7 @@ export class SsdTier implements EmbeddingTier {
       return out;
     });
     const states = fetch.withState ? fetch.tables.map(({ rows, states }) => {
-      const out = new Float32Array(rows.length);
+      const out = new Float32Array(Math.max(1, rows.length));
       if (!states) return out;
       this.settle(states);
       rows.forEach((r, u) => (out[u] = states.data[indexOf(states.blocks, Math.floor(r / floatsPerBlock)) * floatsPerBlock + (r % floatsPerBlock)]));
@@ -261,8 +275,7 @@ export class SsdTier implements EmbeddingTier {
   /** Writes the gathered rows (and, with withState, their state) back through their blocks: logged first, forwarded
    *  into every read ahead, then queued. */
   private scatter(g: Gathered, withState: boolean): void {
-    const d = this.dim, jobs: number[] = [], buffers: Float32Array[] = [];
-    const reads: BlockRead[] = [];
+    const d = this.dim, reads: BlockRead[] = [];
     g.fetch.tables.forEach(({ rows, weights, states }, t) => {
       if (weights) {
         this.journal?.record(weights.file, weights.blocks, weights.data);
@@ -283,11 +296,10 @@ export class SsdTier implements EmbeddingTier {
     this.journal?.sync();
     for (const read of reads) {
       this.forward(read);
-      jobs.push(this.queue.submit(this.files[read.file], true, read.blocks, read.data));
-      buffers.push(read.base);
       this.stats.blocksWritten += read.blocks.length;
     }
-    this.writes.push({ jobs, buffers });
+    const job = this.queue.submit(true, reads.map((r) => ({ file: this.files[r.file], blocks: r.blocks, data: r.data })));
+    this.writes.push({ job, buffers: reads.map((r) => r.base) });
     if (this.writes.length > writesInFlight) this.reapWrite();
   }
 
@@ -313,17 +325,17 @@ export class SsdTier implements EmbeddingTier {
     }
   }
 
-  /** Waits for a read's job (once). */
+  /** Waits for a read's job (once for all the reads it moves). */
   private settle(read: BlockRead): void {
-    if (read.job === null) return;
-    const job = read.job;
-    read.job = null;
+    const job = read.pending.job;
+    if (job === null) return;
+    read.pending.job = null;
     this.queue.wait(job);
   }
 
   private reapWrite(): void {
-    const { jobs, buffers } = this.writes.shift()!;
-    for (const job of jobs) this.queue.wait(job);
+    const { job, buffers } = this.writes.shift()!;
+    this.queue.wait(job);
     this.free.push(...buffers);
   }
 
@@ -363,7 +375,7 @@ export class SsdTier implements EmbeddingTier {
       data.fill(0);
       fill(data.subarray(0, size), from);
       const written = Int32Array.from({ length: count }, (_, i) => first + i);
-      this.writes.push({ jobs: [this.queue.submit(this.files[f], true, written, data)], buffers: [buffer] });
+      this.writes.push({ job: this.queue.submit(true, [{ file: this.files[f], blocks: written, data }]), buffers: [buffer] });
       if (this.writes.length > writesInFlight) this.reapWrite();
     }
   }

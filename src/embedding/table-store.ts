@@ -16,6 +16,8 @@ export interface TableStore {
   readonly memory: HostTables | null;
   /** Upcoming batches whose rows the home tier reads ahead (0: it reads nothing ahead). */
   readonly readAhead: number;
+  /** Host memory for rows placed in front of the home tier (0: none; the rows in memory are the home tier). */
+  readonly hostBudget: number;
   /** The home tier over every row, with the row-wise state when `state`; on `lane` where the store's work can go there. */
   tier(state: { initial: number } | null, lane: Lane | null): EmbeddingTier;
   /** Before the checkpoint of `step` is written: every row durable as of now, and the record of later writes begun. */

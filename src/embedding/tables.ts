@@ -22,6 +22,7 @@ export function tableConfigs(rows: number[], dim: number, names?: readonly strin
 export class HostTables implements TableStore {
   readonly kind = 'host';
   readonly readAhead = 0;
+  readonly hostBudget = 0;
   readonly weights: Float32Array[];
   /** Row-wise Adagrad state, allocated on first use. */
   states: Float32Array[] | null = null;

@@ -14,7 +14,7 @@ interface BlockAddon {
   blockTransfer(handle: number, engine: number, write: boolean, blocks: Int32Array, blockBytes: number, buffer: Float32Array, queueDepth: number): void;
   blockFileSync(handle: number): void;
   laneOpen(owner: string): number;
-  laneBlockTransfer(handle: number, engine: number, write: boolean, blocks: Int32Array, blockBytes: number, buffer: Float32Array, queueDepth: number, lane: number): number;
+  laneBlockTransfer(handles: Int32Array, engine: number, write: boolean, blocks: Int32Array[], blockBytes: number, buffers: Float32Array[], queueDepth: number, lane: number): number;
   laneWait(job: number, lane: number): LaneJob;
   uringAvailable(): boolean;
   allocateTable(floats: number): ArrayBuffer;
@@ -71,7 +71,7 @@ export class BlockFile {
 
   /** Reads blocks[i] into buffer block i (or, with write, writes it there), queueDepth transfers in flight. */
   transfer(write: boolean, blocks: Int32Array, buffer: Float32Array, engine: IoEngine, queueDepth: number): void {
-    native(() => addon().blockTransfer(this.handle, engine === 'uring' ? 1 : 0, write, blocks, blockBytes, buffer, queueDepth), `${this.path}: `);
+    native(() => addon().blockTransfer(this.handle, engine === 'uring' ? 1 : 0, write, blocks, blockBytes, buffer, queueDepth), ''); // errors name the file
   }
 
   /** Makes what was written durable. */
@@ -86,29 +86,34 @@ export class BlockFile {
   }
 }
 
+/** Blocks of one file and the buffer they move through (blocks[i] at block i). */
+export interface BlockPart {
+  file: BlockFile;
+  blocks: Int32Array;
+  data: Float32Array;
+}
+
 /**
- * Block transfers queued on a lane of their own (its thread issues them, `queueDepth` in flight): reads ahead of
- * the compute and writes behind it. Jobs run in submission order, so a read queued after a write of the same block
- * sees it. A buffer must stay untouched until its job was waited for; a failed transfer throws from wait, naming
- * the file.
+ * Block transfers queued on a lane of their own (its thread issues them, `queueDepth` in flight): reads ahead of the
+ * compute and writes behind it. One job moves the blocks of many files together. Jobs run in submission order, so a
+ * read queued after a write of the same block sees it. A buffer must stay untouched until its job was waited for; a
+ * failed transfer throws from wait, naming the file and block.
  */
 export class BlockQueue {
   private readonly lane: number;
-  private readonly paths = new Map<number, string>();
 
   constructor(owner: LaneOwner, private readonly io: BlockIo) {
     this.lane = addon().laneOpen(owner);
   }
 
-  submit(file: BlockFile, write: boolean, blocks: Int32Array, buffer: Float32Array): number {
-    const job = native(() => addon().laneBlockTransfer(file.handle, this.io.engine === 'uring' ? 1 : 0, write, blocks, blockBytes, buffer, this.io.queueDepth, this.lane), `${file.path}: `);
-    this.paths.set(job, file.path);
-    return job;
+  submit(write: boolean, parts: readonly BlockPart[]): number {
+    return native(() => addon().laneBlockTransfer(
+      Int32Array.from(parts, (p) => p.file.handle), this.io.engine === 'uring' ? 1 : 0, write, parts.map((p) => p.blocks), blockBytes,
+      parts.map((p) => p.data), this.io.queueDepth, this.lane,
+    ), '');
   }
 
   wait(job: number): LaneJob {
-    const path = this.paths.get(job) ?? '';
-    this.paths.delete(job);
-    return native(() => addon().laneWait(job, this.lane), `${path}: `);
+    return native(() => addon().laneWait(job, this.lane), '');
   }
 }

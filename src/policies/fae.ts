@@ -11,6 +11,10 @@
  *    after a hot block has a loss above the cold batches' running mean by more than `driftTolerance`,
  *    the hot block moved the model away from the cold inputs and blocks halve (switch more often);
  *    otherwise they double, up to `maxBlock`, since every switch costs a sync of the changed hot rows.
+ *
+ * With the tables on the SSD and a host budget, the profile fills three tiers: the hot rows in the fast tier, the
+ * next ones in host memory, the rest on the SSD. Cold mini-batches then pool and update their host rows on the host
+ * lane while the SSD rows, read ahead of them, pool inline.
  */
 import type { Batch } from '../data/batch.ts';
 import { batchesOf, type Dataset, requireOneHot, selectRows } from '../data/dataset.ts';
@@ -27,7 +31,8 @@ import type { TensorArray, TensorReader } from '../util/tensors.ts';
 import type { Policy, PolicyContext, PolicyEvents, PolicyState, StepResult } from './policy.ts';
 import { Slipstream, type StalenessOptions } from './slipstream.ts';
 import { Stepper } from '../pipeline/step.ts';
-import { changeMeter, fastTier, homeTier, tierBudget } from './tiers.ts';
+import { changeMeter, fastTier, homeTier, hostTier, placedBudgets } from './tiers.ts';
+import { Pipeline } from '../pipeline/pipeline.ts';
 
 export type FaeSchedule = 'adaptive' | 'cold-then-hot';
 
@@ -92,6 +97,10 @@ export class FaePolicy implements Policy {
   /** Rows (of the training set) skipped as stale, in order. */
   skipped: number[] = [];
   private readonly fromCheckpoint: boolean;
+  /** Host memory in front of the SSD: its tier, sync, and the cold batches' pipeline over it and the home tier. */
+  private readonly host: { tier: EmbeddingTier; sync: TierSync; placement: Placement; pipeline: Pipeline; loaded: boolean } | null;
+  /** Cold batches of this epoch whose home rows were read ahead. */
+  private coldAhead = 0;
 
   /** The placement comes from the checkpoint being resumed (no profiling), else from profiling the inputs. */
   constructor(private readonly ctx: PolicyContext, private readonly source: DatasetSource, private readonly options: FaeOptions) {
@@ -102,7 +111,7 @@ export class FaePolicy implements Policy {
       this.placement = restorePlacement(ctx.saved.tensors, data.tableRows);
     } else {
       const profile = profileAccesses(data, options.samplingRate, options.seed);
-      this.placement = planPlacement(profile, rankRows(profile), [tierBudget(ctx, options.budgetBytes)], options.quota);
+      this.placement = planPlacement(profile, rankRows(profile), placedBudgets(ctx, options.budgetBytes), options.quota);
     }
     const split = classifyInputs(data.categorical, data.rows, this.placement.slotOf, this.placement.rowsIn(0));
     this.hotInputs = split.hot;
@@ -114,12 +123,20 @@ export class FaePolicy implements Policy {
     this.home = homeTier(ctx);
     this.sync = new TierSync(ctx.device.kernels, this.placement, 0, this.fast, this.home, optimizer.rowState !== null);
     this.stepper = new Stepper(model, optimizer);
+    this.host = this.placement.tiers > 2 ? this.hostPath() : null;
     const meter = options.staleness && changeMeter(this.fast, this.placement, 0);
     this.slipstream = options.staleness ? new Slipstream(options.staleness, () => meter!, options.seed) : null;
     this.s = {
       cursor: freshCursor(), block: options.initialBlock ?? 16, coldLossMean: NaN, afterHotBlock: false,
       stats: { profileSeconds: Number(process.hrtime.bigint() - started) / 1e9, syncs: 0, rowsSynced: 0, blocks: 0 },
     };
+  }
+
+  private hostPath(): NonNullable<FaePolicy['host']> {
+    const { device, model, optimizer } = this.ctx, lane = device.lane('host'), tier = hostTier(this.ctx, this.placement, 1, lane);
+    const pipeline = new Pipeline(device.kernels, model, optimizer, lane, false), placement = this.placement.only(1);
+    pipeline.place(placement, [tier, this.home]);
+    return { tier, sync: new TierSync(device.kernels, this.placement, 1, tier, this.home, optimizer.rowState !== null), placement, pipeline, loaded: false };
   }
 
   batchesPerEpoch(): number {
@@ -143,6 +160,7 @@ export class FaePolicy implements Policy {
       this.slipstream?.startEpoch(Math.ceil(hotOrder.length / batchSize), hotOrder.length);
     }
     const cur = this.s.cursor, adaptive = this.options.schedule === 'adaptive';
+    this.coldAhead = cur.coldBatches;
     const hotLeft = () => cur.hotPosition < hotOrder.length, coldLeft = () => cur.coldBatches * batchSize < coldOrder.length;
     while ((hotLeft() || coldLeft()) && cur.batches < this.source.limit) { // limit: --num-batches
       if (adaptive && cur.inBlock >= this.s.block) cur.inBlock = 0;
@@ -166,7 +184,20 @@ export class FaePolicy implements Policy {
     const cur = this.s.cursor, size = this.source.batchSize, start = cur.coldBatches++ * size;
     const rows = this.coldOrder.subarray(start, start + size);
     cur.coldSeen += rows.length;
-    return batchesOf(this.source.data, size, rows).next().value!;
+    const total = Math.ceil(this.coldOrder.length / size), last = Math.min(total - 1, cur.coldBatches - 1 + this.ctx.home.readAhead);
+    if (this.ctx.home.readAhead > 0) while (this.coldAhead <= last) this.home.prefetch?.(this.coldHomeIds(this.coldBatch(this.coldAhead++)));
+    return this.coldBatch(cur.coldBatches - 1);
+  }
+
+  /** Cold batch k of the epoch. */
+  private coldBatch(k: number): Batch {
+    const size = this.source.batchSize;
+    return batchesOf(this.source.data, size, this.coldOrder.subarray(k * size, (k + 1) * size)).next().value!;
+  }
+
+  /** A cold batch's lookups of the home tier. */
+  private coldHomeIds(batch: Batch): Batch['sparse'] {
+    return this.host ? this.host.placement.split(this.ctx.device.kernels, batch.sparse)[1] : batch.sparse;
   }
 
   /** The next hot mini-batch in epoch order, formed when it is due, leaving out the inputs Slipstream skips. */
@@ -192,7 +223,7 @@ export class FaePolicy implements Policy {
     const hot = batch.hot === true, cur = this.s.cursor;
     this.useFastTier(hot);
     if (hot) this.slipstream?.beforeHotStep(cur.hotStep);
-    const loss = this.stepper.on(batch, hot ? this.fast : this.home);
+    const loss = hot ? this.stepper.on(batch, this.fast) : this.coldStep(batch);
     if (hot) {
       this.sync.markPlacedUpdates(batch.sparse);
       this.s.afterHotBlock = true;
@@ -203,6 +234,17 @@ export class FaePolicy implements Policy {
       this.adaptBlock(loss);
     }
     return { samples: batch.size, loss };
+  }
+
+  /** A cold mini-batch on the home tier, or split between the host tier and the home tier. */
+  private coldStep(batch: Batch): number {
+    const host = this.host;
+    if (!host) return this.stepper.on(batch, this.home);
+    if (!host.loaded) this.s.stats.rowsSynced += host.sync.loadFromHome(); // after a resume's rollback, on first use
+    host.loaded = true;
+    const split = host.pipeline.split(batch), loss = host.pipeline.step(split, null);
+    host.sync.markPlacedUpdates(split.ids[0]);
+    return loss;
   }
 
   /** Slipstream's view of a trained hot mini-batch: its inputs' slots while sampling, and the decision when due. */
@@ -235,6 +277,8 @@ export class FaePolicy implements Policy {
 
   settle(): void {
     this.useFastTier(false);
+    this.host?.pipeline.drain();
+    this.host?.sync.storeToHome();
   }
 
   /** After settle the home tables hold every hot row, so the fast tier is rebuilt from them on restore. */
@@ -260,6 +304,7 @@ export class FaePolicy implements Policy {
     const inputs = this.hotInputs.length + this.coldInputs.length;
     return {
       hotRows: this.placement.rowsIn(0), hotBytes: this.fast.bytes, budgetBytes: this.options.budgetBytes,
+      ...(this.host && { hostRows: this.placement.rowsIn(1), hostBytes: this.host.tier.bytes }),
       hotInputs: this.hotInputs.length, hotInputShare: this.hotInputs.length / inputs, schedule: this.options.schedule,
       finalBlock: this.s.block, ...this.s.stats,
       ...(this.slipstream && {

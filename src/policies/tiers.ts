@@ -34,6 +34,17 @@ export function fastTier(ctx: PolicyContext, placement: Placement, k: number): E
   return ctx.model.deviceTier?.(rows, state) ?? compactTier('device', ctx.device.kernels, home.tables.length, rows, home.dim, state);
 }
 
+/** Placed tier k in host memory (one compact table), pooled inline or, with a lane, as jobs on it. */
+export function hostTier(ctx: PolicyContext, placement: Placement, k: number, lane: Lane | null): EmbeddingTier {
+  return compactTier('host', ctx.device.kernels, ctx.home.tables.length, placement.rowsIn(k), ctx.home.dim, ctx.optimizer.rowState, lane);
+}
+
+/** The placed tiers' budgets, fastest first: --hot-budget's, then the host memory the store keeps in front of it. */
+export function placedBudgets(ctx: PolicyContext, hotBudgetBytes: number): TierBudget[] {
+  const hot = tierBudget(ctx, hotBudgetBytes);
+  return ctx.home.hostBudget > 0 ? [hot, tierBudget(ctx, ctx.home.hostBudget)] : [hot];
+}
+
 /** Slipstream's meter of how far placed tier k's rows moved: where the tier keeps its rows when it can measure
  *  there (a GPU tier), else on copies read to the host. */
 export function changeMeter(tier: EmbeddingTier, placement: Placement, k: number): RowChangeMeter {

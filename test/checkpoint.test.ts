@@ -132,7 +132,7 @@ const cases: ResumeCase[] = [
   { policy: 'hotline+slipstream', flags: ['--learn-batches', '20', '--relearn-every', '90', '--stale-start', '30', '--stale-reevaluate', '50', '--stale-window', '0.05', '--learning-rate', '0.5'] },
   // Tables on the SSD: the undo logs roll the files back (over two checkpoints' logs when the newest is refused).
   { policy: 'baseline', flags: ['--optimizer', 'adagrad', '--learning-rate', '0.05'], damage: 'flip', ssd: true },
-  { policy: 'fae', flags: ['--optimizer', 'adagrad', '--learning-rate', '0.05', '--host-budget', '512KiB'], ssd: true },
+  { policy: 'fae', flags: ['--optimizer', 'adagrad', '--learning-rate', '0.05', '--hot-budget', '128KiB', '--host-budget', '512KiB'], ssd: true },
   { policy: 'hotline', flags: ['--hot-budget', '128KiB', '--host-budget', '512KiB', '--learn-batches', '230', '--learning-rate', '0.2'], ssd: true },
 ];
 

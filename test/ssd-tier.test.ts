@@ -6,11 +6,12 @@ import { appendFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { LruCache } from '../src/embedding/lru-cache.ts';
 import { SsdTables } from '../src/embedding/ssd-tables.ts';
 import { SsdTier } from '../src/embedding/ssd-tier.ts';
 import { UndoLogError } from '../src/io/undo-log.ts';
 import { HostTables, tableConfigs } from '../src/embedding/tables.ts';
-import { MemoryTier } from '../src/embedding/tier.ts';
+import { type EmbeddingTier, MemoryTier } from '../src/embedding/tier.ts';
 import { ioEngines } from '../src/io/block-file.ts';
 import { createKernels } from '../src/device/registry.ts';
 import { loadAddon } from '../src/kernels/native.ts';
@@ -41,7 +42,7 @@ describe('ssd tier', { skip }, () => {
         const home = new HostTables(kernels, tables, 7), memory = new MemoryTier('host', kernels, home.weights, state && home.rowWiseStates(state.initial), dim);
         const ssd = SsdTier.create(mkdtempSync(join(tmpdir(), 'hotline-ssd-')), kernels, tables, 7, state, { engine, queueDepth: 8 });
         const every = (t: number) => Int32Array.from({ length: rows[t] }, (_, r) => r);
-        const readAll = (tier: MemoryTier | SsdTier) => rows.map((n, t) => {
+        const readAll = (tier: EmbeddingTier) => rows.map((n, t) => {
           const into = new Float32Array(n * dim), s = state ? new Float32Array(n) : null;
           tier.readRows(new Int32Array(n).fill(t), every(t), into, s);
           return [into, s];
@@ -100,12 +101,12 @@ describe('ssd tier: read-ahead and the undo log', { skip }, () => {
     tables: rows.length, bags: layout.bags, offsets: Int32Array.from({ length: rows.length * layout.bags + 1 }, (_, i) => i),
     ids: Int32Array.from({ length: rows.length * layout.bags }, (_, i) => rng.int(Math.min(rows[Math.floor(i / layout.bags)], 300))),
   });
-  const readAll = (tier: MemoryTier | SsdTier) => rows.map((n, t) => {
+  const readAll = (tier: EmbeddingTier) => rows.map((n, t) => {
     const into = new Float32Array(n * dim), s = new Float32Array(n);
     tier.readRows(new Int32Array(n).fill(t), Int32Array.from({ length: n }, (_, r) => r), into, s);
     return [into, s];
   });
-  const train = (tier: MemoryTier | SsdTier, ids: ReturnType<typeof batch>, rng: Rng) => {
+  const train = (tier: EmbeddingTier, ids: ReturnType<typeof batch>, rng: Rng) => {
     const out = new Float32Array(layout.bags * layout.stride);
     tier.pool(ids, layout, out);
     const grad = randomArray(rng, out.length);
@@ -135,9 +136,29 @@ describe('ssd tier: read-ahead and the undo log', { skip }, () => {
     ssd.release();
   });
 
+  it('an lru cache in front of the ssd trains as the memory tier does, reading misses ahead and writing evicted rows back', () => {
+    const home = new HostTables(kernels, tables, 5), memory = new MemoryTier('host', kernels, home.weights, home.rowWiseStates(state.initial), dim);
+    const ssd = SsdTier.create(mkdtempSync(join(tmpdir(), 'hotline-ssd-')), kernels, tables, 5, state, io), cache = new LruCache(kernels, ssd, 400, true);
+    const rng = new Rng(11, 2), batches = Array.from({ length: 12 }, () => batch(rng));
+    for (const depth of [0, 2]) {
+      for (let i = 0; i < depth; i++) cache.prefetch(batches[i]);
+      batches.forEach((ids, i) => {
+        if (depth > 0 && i + depth < batches.length) cache.prefetch(batches[i + depth]);
+        assert.deepEqual(train(cache, ids, new Rng(i, 5)), train(memory, ids, new Rng(i, 5)), `pooled, batch ${i}, read-ahead ${depth}`);
+      });
+    }
+    const { hits, misses, evictions, writeBacks } = cache.stats;
+    assert.ok(hits > 0 && misses > 0 && evictions > 0 && writeBacks > 0, JSON.stringify(cache.stats));
+    assert.deepEqual(readAll(cache), readAll(memory), 'rows through the cache');
+    cache.flush();
+    assert.deepEqual(readAll(ssd), readAll(memory), 'rows on the ssd once the cache is flushed');
+    assert.throws(() => new LruCache(kernels, ssd, 50, true).pool(batches[0], layout, new Float32Array(layout.bags * layout.stride)), /distinct rows, more than the lru cache's 50: raise --host-budget/);
+    ssd.release();
+  });
+
   it('rolls the files back to any kept checkpoint through the undo logs, newest first, and names a damaged log', () => {
     const dir = mkdtempSync(join(tmpdir(), 'hotline-ssd-store-'));
-    const store = SsdTables.create({ dir, readAhead: 0, hostBudget: 0, io }, kernels, tables, 4, state), tier = store.tier(), rng = new Rng(4, 4);
+    const store = SsdTables.create({ dir, readAhead: 0, hostBudget: 0, hostCache: "placed", io }, kernels, tables, 4, state), tier = store.tier(), rng = new Rng(4, 4);
     const steps = (n: number) => { for (let i = 0; i < n; i++) train(tier, batch(rng), rng); };
     steps(3);
     store.beginCheckpoint(3);
@@ -165,8 +186,8 @@ describe('ssd tier: read-ahead and the undo log', { skip }, () => {
     store.endCheckpoint(4);
     assert.ok(!existsSync(log), 'logs older than the oldest kept checkpoint go');
     store.release();
-    assert.throws(() => SsdTables.create({ dir, readAhead: 0, hostBudget: 0, io }, kernels, tables, 4, state), /holds another run's tables/);
-    assert.throws(() => SsdTables.open({ dir, readAhead: 0, hostBudget: 0, io }, kernels, tables, false), /has row-wise optimizer state, the run's optimizer keeps none/);
-    assert.throws(() => SsdTables.open({ dir, readAhead: 0, hostBudget: 0, io }, kernels, tableConfigs([5], dim), true), /tables of \[rows, dim\]/);
+    assert.throws(() => SsdTables.create({ dir, readAhead: 0, hostBudget: 0, hostCache: "placed", io }, kernels, tables, 4, state), /holds another run's tables/);
+    assert.throws(() => SsdTables.open({ dir, readAhead: 0, hostBudget: 0, hostCache: "placed", io }, kernels, tables, false), /has row-wise optimizer state, the run's optimizer keeps none/);
+    assert.throws(() => SsdTables.open({ dir, readAhead: 0, hostBudget: 0, hostCache: "placed", io }, kernels, tableConfigs([5], dim), true), /tables of \[rows, dim\]/);
   });
 });

@@ -73,6 +73,7 @@ export const trainOptions = {
   'backend': { kind: { type: 'enum', values: ['auto', 'native', 'typescript'] }, default: 'auto', help: 'CPU kernels (the model on the CPU; the host side on a GPU)' },
   'storage': { kind: { type: 'string' }, default: 'memory', help: "where the tables live: memory, or ssd[:DIR] (files in DIR, by default the run directory's tables/; a new run needs an empty DIR)" },
   'host-budget': { kind: { type: 'bytes', min: 0 }, default: '0', help: '--storage ssd: host memory for the rows placed after the --hot-budget ones (fae, hotline), the rest on the SSD' },
+  'host-cache': { kind: { type: 'enum', values: ['placed', 'lru'] }, default: 'placed', help: "--storage ssd: --host-budget holds the rows the policy places there (placed), or is an LRU cache of the rows last used (lru, the peers' way)" },
   'read-ahead': { kind: { type: 'int', min: 0 }, default: 2, help: '--storage ssd: upcoming mini-batches whose rows are read ahead' },
   'io-engine': { kind: { type: 'enum', values: ['auto', 'uring', 'threads'] }, default: 'auto', help: '--storage ssd: io_uring, a pool of threads, or auto (io_uring where the kernel allows it)' },
   'io-depth': { kind: { type: 'int', min: 1 }, default: 64, help: '--storage ssd: transfers in flight' },

@@ -129,7 +129,7 @@ function storageSpec(storage: StorageConfig, runDir: RunDir | null): StorageSpec
   if (storage.kind === 'memory') return storage;
   const engine = storage.engine === 'auto' ? ioEngines().at(-1)! : storage.engine;
   if (!ioEngines().includes(engine)) throw new UsageError(`--io-engine ${engine}: not available here (${ioEngines().join(', ')} are)`);
-  return { kind: 'ssd', dir: storage.dir ?? join(runDir!.path, 'tables'), readAhead: storage.readAhead, hostBudget: storage.hostBudget, io: { engine, queueDepth: storage.queueDepth } };
+  return { kind: 'ssd', dir: storage.dir ?? join(runDir!.path, 'tables'), readAhead: storage.readAhead, hostBudget: storage.hostBudget, hostCache: storage.hostCache, io: { engine, queueDepth: storage.queueDepth } };
 }
 
 interface Built {

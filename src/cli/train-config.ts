@@ -24,7 +24,7 @@ export type DataConfig =
 /** The home storage as configured: an ssd folder of null is the run directory's tables/, an engine of auto the fastest here. */
 export type StorageConfig =
   | { kind: 'memory' }
-  | { kind: 'ssd'; dir: string | null; readAhead: number; hostBudget: number; engine: 'auto' | IoEngine; queueDepth: number };
+  | { kind: 'ssd'; dir: string | null; readAhead: number; hostBudget: number; hostCache: 'placed' | 'lru'; engine: 'auto' | IoEngine; queueDepth: number };
 
 export interface TrainConfig {
   /** The options this configuration was resolved from (data paths absolute): what a resume resolves again. */
@@ -154,8 +154,9 @@ function storageConfig(o: OptionValues): StorageConfig {
   }
   const ssd = /^ssd(?::(.+))?$/.exec(spec);
   if (!ssd) throw new UsageError(`--storage: expected memory, ssd or ssd:DIR, got ${JSON.stringify(spec)}`);
+  if (o['host-cache'] === 'lru' && Number(o['host-budget']) === 0) throw new UsageError('--host-cache lru caches rows in --host-budget: give it a size');
   if (o['run-dir'] === '' && !ssd[1]) throw new UsageError("--storage ssd keeps its files in the run directory: with --run-dir '' give a folder, ssd:DIR");
-  return { kind: 'ssd', dir: ssd[1] ? resolve(ssd[1]) : null, readAhead: Number(o['read-ahead']), hostBudget: Number(o['host-budget']), engine: String(o['io-engine']) as 'auto' | IoEngine, queueDepth: Number(o['io-depth']) };
+  return { kind: 'ssd', dir: ssd[1] ? resolve(ssd[1]) : null, readAhead: Number(o['read-ahead']), hostBudget: Number(o['host-budget']), hostCache: String(o['host-cache']) as 'placed' | 'lru', engine: String(o['io-engine']) as 'auto' | IoEngine, queueDepth: Number(o['io-depth']) };
 }
 
 /** What a run directory's config.json holds: the resolved configuration and the data's fingerprint. */

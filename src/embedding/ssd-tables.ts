@@ -11,6 +11,8 @@ import { UndoLog } from '../io/undo-log.ts';
 import type { Kernels } from '../kernels/kernels.ts';
 import { writeFileAtomic } from '../util/atomic-file.ts';
 import { ConfigError } from '../util/errors.ts';
+import { LruCache } from './lru-cache.ts';
+import { bytesPerRow } from './planner.ts';
 import { SsdTier } from './ssd-tier.ts';
 import type { TableStore } from './table-store.ts';
 import type { TableConfig } from './tables.ts';
@@ -19,8 +21,9 @@ export interface SsdStorage {
   dir: string;
   /** Upcoming batches read ahead. */
   readAhead: number;
-  /** Host memory for the rows placed in front of the SSD (--host-budget). */
+  /** Host memory in front of the SSD (--host-budget): for the rows a policy places there, or an LRU cache. */
   hostBudget: number;
+  hostCache: 'placed' | 'lru';
   io: BlockIo;
 }
 
@@ -42,10 +45,14 @@ export class SsdTables implements TableStore {
   readonly hostBudget: number;
   readonly dim: number;
   private readonly journal: UndoLog;
+  /** The LRU cache in front of the SSD (--host-cache lru), else null. */
+  readonly cache: LruCache | null;
 
-  private constructor(private readonly storage: SsdStorage, readonly tables: readonly TableConfig[], private readonly ssd: SsdTier) {
+  private constructor(private readonly storage: SsdStorage, readonly tables: readonly TableConfig[], private readonly ssd: SsdTier, kernels: Kernels) {
     this.readAhead = storage.readAhead;
-    this.hostBudget = storage.hostBudget;
+    const withState = ssd.files.length > tables.length;
+    this.cache = storage.hostCache === 'lru' ? new LruCache(kernels, ssd, Math.floor(storage.hostBudget / bytesPerRow(ssd.dim, withState ? 1 : 0)), withState) : null;
+    this.hostBudget = this.cache ? 0 : storage.hostBudget;
     this.dim = ssd.dim;
     this.journal = new UndoLog(storage.dir, ssd.files, SsdTier.fileBlocks(tables, ssd.files.length > tables.length));
     ssd.journal = this.journal;
@@ -59,7 +66,7 @@ export class SsdTables implements TableStore {
     const ssd = SsdTier.create(storage.dir, kernels, tables, seed, state, storage.io);
     const record: Manifest = { format, version: 1, tables: tables.map((t) => ({ ...t })), rowState: state !== null, seed };
     writeFileAtomic(manifest, `${JSON.stringify(record, null, 1)}\n`);
-    return new SsdTables(storage, tables, ssd);
+    return new SsdTables(storage, tables, ssd, kernels);
   }
 
   /** The table set a run left in the storage's folder, checked against the model's tables. */
@@ -76,19 +83,26 @@ export class SsdTables implements TableStore {
     const want = JSON.stringify(tables.map((t) => [t.rows, t.dim])), have = JSON.stringify(manifest.tables.map((t) => [t.rows, t.dim]));
     if (want !== have) throw new ConfigError(`${path}: tables of [rows, dim] ${have}, the model has ${want}`);
     if (manifest.rowState !== rowState) throw new ConfigError(`${path}: ${manifest.rowState ? 'has' : 'has no'} row-wise optimizer state, the run's optimizer ${rowState ? 'keeps one' : 'keeps none'}`);
-    return new SsdTables(storage, tables, SsdTier.open(storage.dir, kernels, tables, rowState, storage.io));
+    return new SsdTables(storage, tables, SsdTier.open(storage.dir, kernels, tables, rowState, storage.io), kernels);
   }
 
   get bytes(): number {
     return this.ssd.bytes;
   }
 
-  /** The ssd tier (pooling inline, its transfers on the 'ssd' lane), whatever lane is offered. */
-  tier(): SsdTier {
-    return this.ssd;
+  /** The ssd tier (pooling inline, its transfers on the 'ssd' lane), or the LRU cache in front of it; whatever lane
+   *  is offered. */
+  tier(): LruCache | SsdTier {
+    return this.cache ?? this.ssd;
+  }
+
+  /** What the SSD and the cache in front of it did. */
+  stats(): Record<string, number> {
+    return { ...this.ssd.stats, ...(this.cache && Object.fromEntries(Object.entries(this.cache.stats).map(([k, v]) => [`cache${k[0].toUpperCase()}${k.slice(1)}`, v]))) };
   }
 
   beginCheckpoint(step: number): void {
+    this.cache?.flush();
     this.ssd.flush();
     this.journal.start(step);
   }
@@ -103,6 +117,7 @@ export class SsdTables implements TableStore {
   }
 
   release(): void {
+    this.cache?.release();
     this.journal.close();
     this.ssd.release();
   }

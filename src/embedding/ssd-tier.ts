@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { alignedBuffer, type BlockFile, BlockFile as Files, type BlockIo, blockBytes, BlockQueue } from '../io/block-file.ts';
 import type { UndoLog } from '../io/undo-log.ts';
 import type { Kernels, SlotLayout } from '../kernels/kernels.ts';
-import type { Jagged } from '../tensor/jagged.ts';
+import { type Jagged, sameJagged } from '../tensor/jagged.ts';
 import type { TableConfig } from './tables.ts';
 import type { EmbeddingTier, SparseRule } from './tier.ts';
 
@@ -49,11 +49,18 @@ interface TableRead {
 }
 
 /** A batch's reads, with the ids they were made for (a later pool takes them only for the same ids). */
-interface Fetch {
+export interface Fetch {
   ids: Jagged;
   tables: TableRead[];
   /** Whether the rows' state was read. */
   withState: boolean;
+}
+
+/** (Table, row) pairs being read. */
+export interface RowsRead {
+  tables: Int32Array;
+  rows: Int32Array;
+  fetch: Fetch;
 }
 
 /** A fetch gathered: per table, the rows' values and state, compact, and the batch's ids rewritten to them. */
@@ -71,6 +78,8 @@ export class SsdTier implements EmbeddingTier {
   private readonly queue: BlockQueue;
   /** Prefetched batches, oldest first. */
   private readonly ahead: Fetch[] = [];
+  /** Row reads started and not finished (a cache's misses loading ahead). */
+  private readonly reading = new Set<Fetch>();
   /** The last pool's batch, gathered, for that batch's update. */
   private pooled: Gathered | null = null;
   /** Write-backs in flight: a step's job and the buffers it writes from. */
@@ -154,7 +163,19 @@ export class SsdTier implements EmbeddingTier {
 
   /** Rows (table t's row for each pair) into into [n x dim], and their row-wise state into state. */
   readRows(tables: Int32Array, rows: Int32Array, into: Float32Array, state: Float32Array | null): void {
-    const g = this.gatherPairs(tables, rows, state !== null), d = this.dim;
+    this.finishRows(this.startRows(tables, rows, state !== null), into, state);
+  }
+
+  /** Starts reading (table, row) pairs; finishRows copies them out. Blocks written meanwhile are forwarded into the read. */
+  startRows(tables: Int32Array, rows: Int32Array, withState: boolean): RowsRead {
+    const read = { tables, rows, fetch: this.fetchPairs(tables, rows, withState) };
+    this.reading.add(read.fetch);
+    return read;
+  }
+
+  finishRows(read: RowsRead, into: Float32Array, state: Float32Array | null): void {
+    this.reading.delete(read.fetch);
+    const g = this.gather(read.fetch), d = this.dim, { tables, rows } = read;
     for (let i = 0; i < rows.length; i++) {
       const t = tables[i], u = indexOf(g.fetch.tables[t].rows, rows[i]);
       into.set(g.values[t].subarray(u * d, (u + 1) * d), i * d);
@@ -183,7 +204,8 @@ export class SsdTier implements EmbeddingTier {
   /** Finishes the transfers in flight and closes its files (the rows stay in them). */
   release(): void {
     this.dropPooled();
-    for (const f of this.ahead.splice(0)) this.releaseFetch(f);
+    for (const f of [...this.ahead.splice(0), ...this.reading]) this.releaseFetch(f);
+    this.reading.clear();
     while (this.writes.length > 0) this.reapWrite();
     for (const f of this.files) f.close();
   }
@@ -191,7 +213,7 @@ export class SsdTier implements EmbeddingTier {
   /** The read ahead made for these ids (those queued before it will never be taken, and go), or a read now (the
    *  reads ahead stay for the batches they were made for: this pool came between, as an evaluation's do). */
   private takeFetch(ids: Jagged): Fetch {
-    const at = this.ahead.findIndex((f) => sameIds(f.ids, ids));
+    const at = this.ahead.findIndex((f) => sameJagged(f.ids, ids));
     if (at < 0) {
       if (this.ahead.length > 0) this.stats.prefetchMisses++;
       return this.fetchBatch(ids);
@@ -238,11 +260,15 @@ export class SsdTier implements EmbeddingTier {
 
   /** A fetch of (table, row) pairs, read now and gathered. */
   private gatherPairs(tables: Int32Array, rows: Int32Array, withState: boolean): Gathered {
+    return this.gather(this.fetchPairs(tables, rows, withState));
+  }
+
+  private fetchPairs(tables: Int32Array, rows: Int32Array, withState: boolean): Fetch {
     if (withState && !this.withState) throw new Error('the ssd tier was built without optimizer state');
     const byTable: number[][] = this.tables.map(() => []);
     tables.forEach((t, i) => byTable[t].push(rows[i]));
     const none = { tables: 0, bags: 0, ids: new Int32Array(0), offsets: new Int32Array(1) };
-    return this.gather(this.submitReads({ ids: none, withState, tables: byTable.map((r, t) => this.fetchRows(t, distinctRows(Int32Array.from(r)), withState)) }));
+    return this.submitReads({ ids: none, withState, tables: byTable.map((r, t) => this.fetchRows(t, distinctRows(Int32Array.from(r)), withState)) });
   }
 
   /** Waits for a fetch's reads and copies its rows out of the blocks; the batch's ids rewritten to those rows. */
@@ -305,7 +331,7 @@ export class SsdTier implements EmbeddingTier {
 
   /** Copies written blocks into the reads ahead that hold them (after those reads ran, so they are not overwritten). */
   private forward(written: BlockRead): void {
-    for (const fetch of this.ahead) {
+    for (const fetch of [...this.ahead, ...this.reading]) {
       for (const t of fetch.tables) {
         const read = written.file < this.tables.length ? t.weights : t.states;
         if (!read || read.file !== written.file) continue;
@@ -385,14 +411,6 @@ function checkedDim(tables: readonly TableConfig[]): number {
   const dim = tables[0]?.dim ?? 0;
   if (dim <= 0 || floatsPerBlock % dim !== 0) throw new RangeError(`the ssd tier stores rows of a power-of-two dimension up to ${floatsPerBlock}, not ${dim}`);
   return dim;
-}
-
-function sameIds(a: Jagged, b: Jagged): boolean {
-  if (a === b) return true;
-  if (a.tables !== b.tables || a.bags !== b.bags || a.ids.length !== b.ids.length || a.offsets.length !== b.offsets.length) return false;
-  for (let i = 0; i < a.ids.length; i++) if (a.ids[i] !== b.ids[i]) return false;
-  for (let i = 0; i < a.offsets.length; i++) if (a.offsets[i] !== b.offsets[i]) return false;
-  return true;
 }
 
 /** The distinct values, ascending. */

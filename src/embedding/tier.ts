@@ -112,6 +112,7 @@ export class MemoryTier implements EmbeddingTier {
 export function compactTier(
   kind: TierKind, kernels: Kernels, tables: number, rows: number, dim: number, state: { initial: number } | null, lane: Lane | null = null,
 ): MemoryTier {
-  const weights = kernels.allocateTable(rows * dim), states = state ? kernels.allocateTable(rows).fill(state.initial) : null;
+  const room = Math.max(1, rows); // a tier the planner left empty still has an array to name
+  const weights = kernels.allocateTable(room * dim), states = state ? kernels.allocateTable(room).fill(state.initial) : null;
   return new MemoryTier(kind, kernels, Array(tables).fill(weights), states && Array(tables).fill(states), dim, lane);
 }

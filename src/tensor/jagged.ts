@@ -82,3 +82,12 @@ export function selectBags(j: Jagged, inputs: ArrayLike<number>): Jagged {
   }
   return { tables: j.tables, bags: n, ids, offsets };
 }
+
+/** Whether two jaggeds hold the same lookups (the same object, or equal shapes, offsets and ids). */
+export function sameJagged(a: Jagged, b: Jagged): boolean {
+  if (a === b) return true;
+  if (a.tables !== b.tables || a.bags !== b.bags || a.ids.length !== b.ids.length || a.offsets.length !== b.offsets.length) return false;
+  for (let i = 0; i < a.ids.length; i++) if (a.ids[i] !== b.ids[i]) return false;
+  for (let i = 0; i < a.offsets.length; i++) if (a.offsets[i] !== b.offsets[i]) return false;
+  return true;
+}

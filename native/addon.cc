@@ -1,5 +1,7 @@
 // N-API bindings: each kernel works in place on typed arrays owned by JavaScript (no copies).
 #include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <node_api.h>
 #include <unistd.h>
 #include <v8.h>
@@ -618,6 +620,26 @@ napi_value AllocateTable(napi_env env, napi_callback_info info) {
   });
 }
 
+// Arguments: path. The file mapped shared, read and write, as one ArrayBuffer (its pages are the page cache's: the
+// benchmark's memory-mapped alternative to the ssd tier); unmapped once the buffer is collected.
+napi_value MapFile(napi_env env, napi_callback_info info) {
+  return guarded<1>(env, info, [&](const Args& a) {
+    const std::string path = a.text(0);
+    const int fd = open(path.c_str(), O_RDWR | O_CLOEXEC);
+    if (fd < 0) throw JsError{path + ": " + std::strerror(errno)};
+    struct stat st;
+    if (fstat(fd, &st) != 0 || st.st_size <= 0 || st.st_size % 4 != 0) {
+      close(fd);
+      throw JsError{path + ": not a file of whole floats"};
+    }
+    void* p = mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    const int error = errno;
+    close(fd);
+    if (p == MAP_FAILED) throw JsError{path + ": mmap: " + std::strerror(error)};
+    return tableBuffer(static_cast<float*>(p), static_cast<size_t>(st.st_size));
+  });
+}
+
 // Lane jobs. Each binding takes the kernel's arguments, then the lane's index (from laneOpen) last, and returns
 // the job's id. Gather arguments 0..7: host weights[], indices[], offsets[], bags, dim, stride, slot0, out -- the
 // host rows of a micro-batch's bags, pooled into out at the layout's slots.
@@ -835,6 +857,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"denseAdagrad", nullptr, DenseAdagrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"fillUniform", nullptr, FillUniform, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"allocateTable", nullptr, AllocateTable, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"mapFile", nullptr, MapFile, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"laneOpen", nullptr, LaneOpen, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"laneGather", nullptr, LaneGather, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"laneRefetch", nullptr, LaneRefetch, nullptr, nullptr, nullptr, napi_default, nullptr},

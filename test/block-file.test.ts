@@ -5,7 +5,7 @@ import { mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { alignedBuffer, BlockFile, blockBytes, ioEngines } from '../src/io/block-file.ts';
+import { alignedBuffer, BlockFile, blockBytes, ioEngines, mapFile } from '../src/io/block-file.ts';
 import { loadAddon } from '../src/kernels/native.ts';
 import { Rng } from '../src/util/rng.ts';
 
@@ -52,5 +52,22 @@ describe('block files', { skip }, () => {
     const buffered = BlockFile.open(join(dir, 'buffered.bin'), { create: true, direct: false });
     assert.equal(buffered.direct, false);
     buffered.close();
+  });
+});
+
+describe('mapped files', { skip }, () => {
+  it('map a block file shared: its floats as written, and writes through the map read back by block I/O', () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'hotline-map-')), 'rows.bin'), file = BlockFile.open(path, { create: true, direct: true });
+    const data = alignedBuffer(2);
+    data.forEach((_, i) => (data[i] = i * 0.5));
+    file.transfer(true, Int32Array.of(0, 1), data, 'threads', 2);
+    const mapped = mapFile(path);
+    assert.deepEqual(mapped, data);
+    mapped[1500] = -7;
+    const back = alignedBuffer(1);
+    file.transfer(false, Int32Array.of(1), back, 'threads', 1);
+    assert.equal(back[1500 - 1024], -7);
+    file.close();
+    assert.throws(() => mapFile(join(path, 'nope')), /nope: Not a directory/);
   });
 });

@@ -40,6 +40,20 @@ describe('three tiers', () => {
     assert.equal(p.tierOf(2, ranking.rows.length < 2000 ? 1999 : ranking.rows.at(-1)!), 2, 'the rest stays home');
   });
 
+  it('a tier that fills by id order takes unseen rows after the ranked ones: id 0 of every table, then id 1, ...', () => {
+    const profile = profileAccesses(data, 0.02, 1), ranking = rankRows(profile), seen = ranking.rows.length;
+    const p = planPlacement(profile, ranking, [budgets[0], { ...budgets[1], budgetBytes: 36 * (seen - 80 + 30) }]);
+    const p2 = planPlacement(profile, ranking, [budgets[0], { ...budgets[1], budgetBytes: 36 * (seen - 80 + 30), fillByIdOrder: true }]);
+    assert.ok(seen > 80 && p.rowsIn(1) === seen - 80, 'without the fill only the sampled rows are placed');
+    assert.equal(p2.rowsIn(1), seen - 80 + 30);
+    const { tables, rows } = p2.slotsOf(1), fill = [...tables.subarray(seen - 80)].map((t, i) => [t, rows[seen - 80 + i]]);
+    const want: number[][] = [];
+    for (let r = 0; want.length < 30; r++) {
+      for (let t = 0; t < arch.tableRows.length && want.length < 30; t++) if (r < arch.tableRows[t] && p.slotOf[t][r] < 0) want.push([t, r]);
+    }
+    assert.deepEqual(fill, want, 'unseen rows in id order, round-robin over the tables');
+  });
+
   for (const backend of ['native', 'typescript'] as BackendName[]) {
     for (const optimizer of ['sgd', 'adagrad'] as OptimizerName[]) {
       it(`device + a laned host cache + the laned home tables give the baseline's parameters exactly (${backend}, ${optimizer})`, () => {

@@ -87,7 +87,9 @@ export class SsdTier implements EmbeddingTier {
   private readonly free: Float32Array[] = [];
   /** Undo log of the blocks' first writes since the last checkpoint (set by the table store). */
   journal: UndoLog | null = null;
-  readonly stats = { blocksRead: 0, blocksWritten: 0, forwardedBlocks: 0, prefetchHits: 0, prefetchMisses: 0 };
+  /** Lookups pooled, blocks moved, reads ahead taken or not, and the reads' time on the lane against the time the
+   *  compute waited for them (the rest was hidden behind it). */
+  readonly stats = { lookups: 0, blocksRead: 0, blocksWritten: 0, forwardedBlocks: 0, prefetchHits: 0, prefetchMisses: 0, readNs: 0, readWaitNs: 0 };
 
   /** files: table t's rows at t, its state (when kept) at tables + t. */
   private constructor(
@@ -142,6 +144,7 @@ export class SsdTier implements EmbeddingTier {
 
   pool(ids: Jagged, layout: SlotLayout, out: Float32Array, accumulate = false): null {
     this.dropPooled();
+    this.stats.lookups += ids.ids.length;
     this.pooled = this.gather(this.takeFetch(ids));
     this.kernels.embeddingForward(this.pooled.values, this.pooled.local, layout, out, accumulate);
     return null;
@@ -356,7 +359,9 @@ export class SsdTier implements EmbeddingTier {
     const job = read.pending.job;
     if (job === null) return;
     read.pending.job = null;
-    this.queue.wait(job);
+    const t0 = process.hrtime.bigint(), { startNs, endNs } = this.queue.wait(job);
+    this.stats.readWaitNs += Number(process.hrtime.bigint() - t0);
+    this.stats.readNs += endNs - startNs;
   }
 
   private reapWrite(): void {

@@ -18,6 +18,7 @@ interface BlockAddon {
   laneWait(job: number, lane: number): LaneJob;
   uringAvailable(): boolean;
   allocateTable(floats: number): ArrayBuffer;
+  mapFile(path: string): ArrayBuffer;
 }
 
 export type IoEngine = 'threads' | 'uring';
@@ -44,6 +45,11 @@ export function ioEngines(): IoEngine[] {
 /** A zeroed, page-aligned buffer of `blocks` blocks. */
 export function alignedBuffer(blocks: number): Float32Array {
   return new Float32Array(addon().allocateTable((blocks * blockBytes) / 4));
+}
+
+/** A file of floats mapped shared into memory (the page cache holds its pages; writes go back to the file). */
+export function mapFile(path: string): Float32Array {
+  return new Float32Array(native(() => addon().mapFile(path), ''));
 }
 
 /** Runs a native call, its error worded for the user (`prefix`: the file, where the addon does not name it). */

@@ -39,10 +39,11 @@ export function hostTier(ctx: PolicyContext, placement: Placement, k: number, la
   return compactTier('host', ctx.device.kernels, ctx.home.tables.length, placement.rowsIn(k), ctx.home.dim, ctx.optimizer.rowState, lane);
 }
 
-/** The placed tiers' budgets, fastest first: --hot-budget's, then the host memory the store keeps in front of it. */
+/** The placed tiers' budgets, fastest first: --hot-budget's, then the host memory the store keeps in front of it (filled
+ *  past the ranked rows by id order: see the planner). */
 export function placedBudgets(ctx: PolicyContext, hotBudgetBytes: number): TierBudget[] {
   const hot = tierBudget(ctx, hotBudgetBytes);
-  return ctx.home.hostBudget > 0 ? [hot, tierBudget(ctx, ctx.home.hostBudget)] : [hot];
+  return ctx.home.hostBudget > 0 ? [hot, { ...tierBudget(ctx, ctx.home.hostBudget), fillByIdOrder: true }] : [hot];
 }
 
 /** Slipstream's meter of how far placed tier k's rows moved: where the tier keeps its rows when it can measure

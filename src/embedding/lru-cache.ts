@@ -154,10 +154,12 @@ export class LruCache implements EmbeddingTier {
     return Array(tables).fill(this.values);
   }
 
-  /** The batch's lookups as slots: the reads ahead up to this batch's finished, the rest of its misses read now. */
+  /** The batch's lookups as slots: the reads ahead up to this batch's finished (all of them when it uses a row still
+   *  loading for another: read ahead for other ids, as after a placement changed), the rest of its misses read now. */
   private map(ids: Jagged): Jagged {
     this.finishLoads(ids);
     const { slots, missing } = this.assign(ids);
+    if (slots.some((s) => this.pendingSlot[s])) this.finishLoads(null);
     if (missing.tables.length > 0) {
       const v = new Float32Array(missing.tables.length * this.dim), st = this.states && new Float32Array(missing.tables.length);
       this.ssd.readRows(missing.tables, missing.rows, v, st);

@@ -11,9 +11,16 @@ export class Placement {
   /** slotOf[t][row]: the row's slot across the placed tiers, or -1 when it lives only in the home tier. */
   readonly slotOf: Int32Array[];
 
-  /** tierEnd[k]: the end of tier k's slots (tier k holds slots tierEnd[k - 1] .. tierEnd[k] - 1), one per placed tier. */
-  constructor(readonly tableRows: readonly number[], readonly tableOfSlot: Int32Array, readonly rowOfSlot: Int32Array, readonly tierEnd: Int32Array) {
+  /** tierEnd[k]: the end of tier k's slots (tier k holds slots tierEnd[k - 1] .. tierEnd[k] - 1), one per placed tier;
+   *  slotOf: the slot maps when another placement of the same slots has them (they take 4 bytes a row). */
+  constructor(
+    readonly tableRows: readonly number[], readonly tableOfSlot: Int32Array, readonly rowOfSlot: Int32Array, readonly tierEnd: Int32Array, slotOf?: Int32Array[],
+  ) {
     if (tierEnd.length === 0 || tierEnd[tierEnd.length - 1] !== tableOfSlot.length) throw new RangeError('the placed tiers must end at the last slot');
+    if (slotOf) {
+      this.slotOf = slotOf;
+      return;
+    }
     this.slotOf = tableRows.map((n) => new Int32Array(n).fill(-1));
     for (let s = 0; s < tableOfSlot.length; s++) this.slotOf[tableOfSlot[s]][rowOfSlot[s]] = s;
   }
@@ -52,10 +59,10 @@ export class Placement {
     return k;
   }
 
-  /** Placed tier k alone in front of the home tier, its slots numbered from 0 as split numbers them. */
-  only(k: number): Placement {
-    const { tables, rows } = this.slotsOf(k);
-    return new Placement(this.tableRows, tables, rows, Int32Array.of(this.rowsIn(k)));
+  /** Placed tiers 0 to k as one tier in front of the home tier, its slots numbered as across them. */
+  upTo(k: number): Placement {
+    const end = this.tierEnd[k], all = k === this.tierEnd.length - 1; // up to the last tier: the same slots, the same maps
+    return new Placement(this.tableRows, this.tableOfSlot.subarray(0, end), this.rowOfSlot.subarray(0, end), Int32Array.of(end), all ? this.slotOf : undefined);
   }
 
   /** A batch's lookups as one jagged per tier, in batch order: placed tiers' as local slots, the home tier's as ids. */

@@ -10,6 +10,20 @@ import type { EmbeddingTier } from './tier.ts';
 
 export class TierSyncError extends Error {}
 
+/** What a sync needs of a tier: row copies. */
+export type RowCopies = Pick<EmbeddingTier, 'dim' | 'readRows' | 'writeRows'>;
+
+/** A placed tier's row copies addressed by (table, row) through the placement that gave its slots (so it can stand
+ *  as the home side of another tier's sync: FAE's host memory holding the hot rows' home copy). */
+export function byRow(tier: EmbeddingTier, placement: Placement): RowCopies {
+  const slotsOf = (tables: Int32Array, rows: Int32Array) => Int32Array.from(rows, (r, i) => placement.slotOf[tables[i]][r]);
+  return {
+    dim: tier.dim,
+    readRows: (tables, rows, into, state) => tier.readRows(tables, slotsOf(tables, rows), into, state),
+    writeRows: (tables, rows, from, state) => tier.writeRows(tables, slotsOf(tables, rows), from, state),
+  };
+}
+
 export class TierSync {
   /** Per slot of the placed tier: the home copy is newer / the placed copy is newer. */
   private readonly homeNewer: Uint8Array;
@@ -18,7 +32,7 @@ export class TierSync {
   /** withState: the tiers keep row-wise optimizer state, copied with the rows. */
   constructor(
     private readonly kernels: Kernels, private readonly placement: Placement, private readonly k: number,
-    private readonly placed: EmbeddingTier, private readonly home: EmbeddingTier, private readonly withState: boolean,
+    private readonly placed: RowCopies, private readonly home: RowCopies, private readonly withState: boolean,
   ) {
     this.homeNewer = new Uint8Array(placement.rowsIn(k)).fill(1);
     this.placedNewer = new Uint8Array(placement.rowsIn(k));
@@ -35,6 +49,11 @@ export class TierSync {
     for (let p = 0; p < ids.ids.length; p++) this.placedNewer[ids.ids[p]] = 1;
   }
 
+  /** Records that the placed tier's slots from .. to - 1 may have changed (written by another sync). */
+  markPlacedRange(from: number, to: number): void {
+    this.placedNewer.fill(1, from, to);
+  }
+
   /** Copies the rows the home tier changed into the placed tier; returns how many. */
   loadFromHome(): number {
     if (this.placedNewer.some((v, s) => v && this.homeNewer[s])) throw new TierSyncError('a placed row changed on both tiers since the last sync');
@@ -46,7 +65,7 @@ export class TierSync {
     return this.copy(this.placedNewer, this.placed, this.home, false);
   }
 
-  private copy(dirty: Uint8Array, from: EmbeddingTier, to: EmbeddingTier, toPlaced: boolean): number {
+  private copy(dirty: Uint8Array, from: RowCopies, to: RowCopies, toPlaced: boolean): number {
     const slots: number[] = [];
     for (let s = 0; s < dirty.length; s++) if (dirty[s]) slots.push(s);
     dirty.fill(0);

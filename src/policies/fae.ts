@@ -13,8 +13,9 @@
  *    otherwise they double, up to `maxBlock`, since every switch costs a sync of the changed hot rows.
  *
  * With the tables on the SSD and a host budget, the profile fills three tiers: the hot rows in the fast tier, the
- * next ones in host memory, the rest on the SSD. Cold mini-batches then pool and update their host rows on the host
- * lane while the SSD rows, read ahead of them, pool inline.
+ * next ones in host memory, the rest on the SSD. Host memory also keeps the hot rows' home copy (their slow-memory
+ * side, as DRAM is for a GPU's rows: the fast tier syncs with it, never with the SSD), so a cold mini-batch pools and
+ * updates its hot and host rows on the host lane while its SSD rows, read ahead of it, pool inline.
  */
 import type { Batch } from '../data/batch.ts';
 import { batchesOf, type Dataset, requireOneHot, selectRows } from '../data/dataset.ts';
@@ -22,7 +23,7 @@ import type { Placement } from '../embedding/placement.ts';
 import { restorePlacement, savePlacement } from '../embedding/placement-state.ts';
 import { type HotQuota, planPlacement } from '../embedding/planner.ts';
 import type { EmbeddingTier } from '../embedding/tier.ts';
-import { TierSync } from '../embedding/tier-sync.ts';
+import { byRow, TierSync } from '../embedding/tier-sync.ts';
 import { classifyInputs } from '../popularity/hot-inputs.ts';
 import { profileAccesses, rankRows } from '../popularity/profiler.ts';
 import type { DatasetSource } from '../data/sources.ts';
@@ -111,7 +112,7 @@ export class FaePolicy implements Policy {
       this.placement = restorePlacement(ctx.saved.tensors, data.tableRows);
     } else {
       const profile = profileAccesses(data, options.samplingRate, options.seed);
-      this.placement = planPlacement(profile, rankRows(profile), placedBudgets(ctx, options.budgetBytes), options.quota);
+      this.placement = planPlacement(profile, rankRows(profile), placedBudgets(ctx, options.budgetBytes, true), options.quota);
     }
     const split = classifyInputs(data.categorical, data.rows, this.placement.slotOf, this.placement.rowsIn(0));
     this.hotInputs = split.hot;
@@ -121,9 +122,11 @@ export class FaePolicy implements Policy {
     split.hot.forEach((row, i) => (this.hotIndexOf[row] = i));
     this.fast = fastTier(ctx, this.placement, 0);
     this.home = homeTier(ctx);
-    this.sync = new TierSync(ctx.device.kernels, this.placement, 0, this.fast, this.home, optimizer.rowState !== null);
     this.stepper = new Stepper(model, optimizer);
     this.host = this.placement.tiers > 2 ? this.hostPath() : null;
+    // The hot rows' home copy: in host memory when there is some in front of the SSD, else the home tables.
+    const hotHome = this.host ? byRow(this.host.tier, this.host.placement) : this.home;
+    this.sync = new TierSync(ctx.device.kernels, this.placement, 0, this.fast, hotHome, optimizer.rowState !== null);
     const meter = options.staleness && changeMeter(this.fast, this.placement, 0);
     this.slipstream = options.staleness ? new Slipstream(options.staleness, () => meter!, options.seed) : null;
     this.s = {
@@ -132,11 +135,13 @@ export class FaePolicy implements Policy {
     };
   }
 
+  /** Host memory for the hot rows' home copy and the next rows (tiers 0 and 1 as one), and the cold batches' pipeline
+   *  over it and the home tier. */
   private hostPath(): NonNullable<FaePolicy['host']> {
-    const { device, model, optimizer } = this.ctx, lane = device.lane('host'), tier = hostTier(this.ctx, this.placement, 1, lane);
-    const pipeline = new Pipeline(device.kernels, model, optimizer, lane, false), placement = this.placement.only(1);
+    const { device, model, optimizer } = this.ctx, lane = device.lane('host'), placement = this.placement.upTo(1);
+    const tier = hostTier(this.ctx, placement, 0, lane), pipeline = new Pipeline(device.kernels, model, optimizer, lane, false);
     pipeline.place(placement, [tier, this.home]);
-    return { tier, sync: new TierSync(device.kernels, this.placement, 1, tier, this.home, optimizer.rowState !== null), placement, pipeline, loaded: false };
+    return { tier, sync: new TierSync(device.kernels, placement, 0, tier, this.home, optimizer.rowState !== null), placement, pipeline, loaded: false };
   }
 
   batchesPerEpoch(): number {
@@ -221,6 +226,7 @@ export class FaePolicy implements Policy {
 
   step(batch: Batch): StepResult {
     const hot = batch.hot === true, cur = this.s.cursor;
+    this.loadHost();
     this.useFastTier(hot);
     if (hot) this.slipstream?.beforeHotStep(cur.hotStep);
     const loss = hot ? this.stepper.on(batch, this.fast) : this.coldStep(batch);
@@ -240,8 +246,6 @@ export class FaePolicy implements Policy {
   private coldStep(batch: Batch): number {
     const host = this.host;
     if (!host) return this.stepper.on(batch, this.home);
-    if (!host.loaded) this.s.stats.rowsSynced += host.sync.loadFromHome(); // after a resume's rollback, on first use
-    host.loaded = true;
     const split = host.pipeline.split(batch), loss = host.pipeline.step(split, null);
     host.sync.markPlacedUpdates(split.ids[0]);
     return loss;
@@ -265,10 +269,18 @@ export class FaePolicy implements Policy {
     s.coldLossMean = Number.isFinite(s.coldLossMean) ? 0.9 * s.coldLossMean + 0.1 * coldLoss : coldLoss;
   }
 
-  /** Switches the hot rows' current copy to the fast tier or back to the home tables. */
+  /** Fills host memory from the home tables on first use (so after a resume's rollback). */
+  private loadHost(): void {
+    if (!this.host || this.host.loaded) return;
+    this.s.stats.rowsSynced += this.host.sync.loadFromHome();
+    this.host.loaded = true;
+  }
+
+  /** Switches the hot rows' current copy to the fast tier or back to their home copy. */
   private useFastTier(fast: boolean): void {
     if (fast === this.onFast) return;
     const started = process.hrtime.bigint();
+    this.host?.pipeline.drain(); // the host lane's last update lands before its rows are copied
     this.s.stats.rowsSynced += fast ? this.sync.loadFromHome() : this.sync.storeToHome();
     this.s.stats.syncs++;
     this.onFast = fast;
@@ -276,8 +288,10 @@ export class FaePolicy implements Policy {
   }
 
   settle(): void {
+    this.loadHost();
     this.useFastTier(false);
     this.host?.pipeline.drain();
+    this.host?.sync.markPlacedRange(0, this.placement.rowsIn(0)); // the hot rows' copy there took the fast tier's changes
     this.host?.sync.storeToHome();
   }
 
@@ -304,7 +318,7 @@ export class FaePolicy implements Policy {
     const inputs = this.hotInputs.length + this.coldInputs.length;
     return {
       hotRows: this.placement.rowsIn(0), hotBytes: this.fast.bytes, budgetBytes: this.options.budgetBytes,
-      ...(this.host && { hostRows: this.placement.rowsIn(1), hostBytes: this.host.tier.bytes }),
+      ...(this.host && { hostRows: this.host.placement.rowsIn(0), hostBytes: this.host.tier.bytes }),
       hotInputs: this.hotInputs.length, hotInputShare: this.hotInputs.length / inputs, schedule: this.options.schedule,
       finalBlock: this.s.block, ...this.s.stats,
       ...(this.slipstream && {

@@ -155,7 +155,7 @@ export class HotlinePolicy implements Policy {
       this.s.relearns++;
       this.slipstream?.restartWindow(this.s.fragmentedSteps);
     }
-    const profile = this.learner.profile(old ? { slotOf: old.slotOf, bonus: this.options.hysteresis } : undefined);
+    const profile = this.learner.profile(old ? { slotOf: old.slotOf, fastSlots: old.rowsIn(0), bonus: this.options.hysteresis } : undefined);
     this.s.migratedRows += this.usePlacement(planPlacement(profile, rankRows(profile), placedBudgets(this.ctx, this.options.budgetBytes)));
     if (old) this.learner.decay();
     this.events('hot-set', { hotRows: this.hotRows, hotBytes: this.fast!.bytes, learnedInputs: this.learner.observedInputs, relearn: old !== null });

@@ -40,10 +40,10 @@ export function hostTier(ctx: PolicyContext, placement: Placement, k: number, la
 }
 
 /** The placed tiers' budgets, fastest first: --hot-budget's, then the host memory the store keeps in front of it (filled
- *  past the ranked rows by id order: see the planner). */
-export function placedBudgets(ctx: PolicyContext, hotBudgetBytes: number): TierBudget[] {
-  const hot = tierBudget(ctx, hotBudgetBytes);
-  return ctx.home.hostBudget > 0 ? [hot, { ...tierBudget(ctx, ctx.home.hostBudget), fillByIdOrder: true }] : [hot];
+ *  past the ranked rows by id order: see the planner), less the hot rows' copy when it keeps one (FAE). */
+export function placedBudgets(ctx: PolicyContext, hotBudgetBytes: number, hostMirrorsHot = false): TierBudget[] {
+  const hot = tierBudget(ctx, hotBudgetBytes), host = ctx.home.hostBudget - (hostMirrorsHot ? hotBudgetBytes : 0);
+  return ctx.home.hostBudget > 0 ? [hot, { ...tierBudget(ctx, Math.max(0, host)), fillByIdOrder: true }] : [hot];
 }
 
 /** Slipstream's meter of how far placed tier k's rows moved: where the tier keeps its rows when it can measure

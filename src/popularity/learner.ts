@@ -36,14 +36,17 @@ export class AccessLearner {
     }
   }
 
-  /** The counts as a profile; `bonus` multiplies the counts of the given incumbent rows (hysteresis). */
-  profile(incumbent?: { slotOf: Int32Array[]; bonus: number }): AccessProfile {
+  /** The counts as a profile; `bonus` multiplies the counts of the incumbent fast tier's rows (slots below fastSlots:
+   *  hysteresis). */
+  profile(incumbent?: { slotOf: Int32Array[]; fastSlots: number; bonus: number }): AccessProfile {
     let counts = this.counts;
     if (incumbent) {
       counts = this.counts.map((c, t) => {
         const boosted = c.slice();
         const slotOf = incumbent.slotOf[t];
-        for (let r = 0; r < c.length; r++) if (slotOf[r] >= 0 && c[r] > 0) boosted[r] = Math.round(c[r] * incumbent.bonus);
+        for (let r = 0; r < c.length; r++) {
+          if (slotOf[r] >= 0 && slotOf[r] < incumbent.fastSlots && c[r] > 0) boosted[r] = Math.round(c[r] * incumbent.bonus);
+        }
         return boosted;
       });
     }

@@ -120,14 +120,14 @@ async function runOne(config: Config): Promise<void> {
     if (step === warm) {
       t0 = process.hrtime.bigint();
       from = diskReads();
-      stats0 = ssd?.stats() ?? {};
+      stats0 = ssd?.report() ?? {};
     }
     const r = policy.step(batch);
     await r.loss;
     if (step >= warm) samples += r.samples;
     step++;
   }
-  const seconds = Number(process.hrtime.bigint() - t0) / 1e9, to = diskReads(), stats = ssd?.stats() ?? {};
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9, to = diskReads(), stats = ssd?.report() ?? {};
   const delta = (k: string) => (stats[k] ?? 0) - (stats0[k] ?? 0), lookups = samples * rows.length;
   const hostShare = config === 'memory' ? 1 : config === 'mmap' ? 1 - (to.faults - from.faults) / lookups
     : config === 'lru' ? delta('cacheHits') / Math.max(1, delta('cacheLookups')) : 1 - delta('lookups') / lookups;

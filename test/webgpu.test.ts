@@ -1,11 +1,15 @@
 // The WebGPU device against the CPU oracle: DLRM training on the GPU (lavapipe in CI) gives the CPU's parameters,
 // across batch sizes that make it rebuild its buffers, through a checkpoint's sync and under the hotline pipeline.
 import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { batchesOf } from '../src/data/dataset.ts';
 import { DatasetSource } from '../src/data/sources.ts';
 import { generateSynthetic } from '../src/data/synthetic.ts';
 import { deviceFor } from '../src/device/registry.ts';
+import type { StorageSpec } from '../src/embedding/storage.ts';
 import { HostTables } from '../src/embedding/tables.ts';
 import { MemoryTier } from '../src/embedding/tier.ts';
 import { Dlrm } from '../src/model/dlrm.ts';
@@ -41,7 +45,9 @@ function trained(model: Dlrm, optimizer: OptimizerName, sizes: number[]): { mode
   return { model, home, opt };
 }
 
-function assertSame(a: { model: Dlrm; home: HostTables }, b: { model: Dlrm; home: HostTables }, what: string): void {
+type Trained = { model: Dlrm; home: { weights: Float32Array[] } };
+
+function assertSame(a: Trained, b: Trained, what: string): void {
   const bp = b.model.denseParams();
   a.model.denseParams().forEach((p, i) => assertClose(p.value, bp[i].value, tolerance, `${what} ${p.name}`));
   a.home.weights.forEach((w, t) => assertClose(w, b.home.weights[t], tolerance, `${what} table ${t}`));
@@ -195,6 +201,32 @@ describe('webgpu device', { skip: gpu ? false : gpuSkipReason }, () => {
       assert.ok(cpu.home.weights[0].some((v, i) => v !== initial.weights[0][i]), 'the tables trained');
     });
   }
+
+  it('hotline on the device tier, the tables on the ssd behind host memory, trains as on the CPU with the tables in memory', () => {
+    const run = (model: Dlrm, storage: StorageSpec) => {
+      const opt = new Optimizer({ name: 'adagrad', lr: 0.05, eps: 1e-8, initialAccumulator: 0.01 });
+      const ctx = policyContext(model instanceof GpuDlrm ? gpu! : cpuDevice, model, opt, new DatasetSource(policyData, 32, true, 4, Infinity), null, storage);
+      const policy = createPolicy('hotline', ctx, options);
+      for (const b of policy.schedule(ctx.source, 0, 0)) policy.step(b);
+      policy.settle();
+      model.syncToHost(opt.denseRule);
+      const tier = ctx.home.tier(opt.rowState, null);
+      const weights = arch.tableRows.map((n, t) => {
+        const into = new Float32Array(n * arch.embeddingDim);
+        tier.readRows(new Int32Array(n).fill(t), Int32Array.from({ length: n }, (_, r) => r), into, null);
+        return into;
+      });
+      ctx.home.release();
+      return { model, home: { weights }, report: policy.report() };
+    };
+    const cpu = run(new Dlrm(kernels, arch, 4), { kind: 'memory' });
+    const onGpu = run(new GpuDlrm(gpu!, arch, 4), {
+      kind: 'ssd', dir: mkdtempSync(join(tmpdir(), 'hotline-gpu-ssd-')), readAhead: 2, hostBudget: 300 * bytesPerRow(8, 1), hostCache: 'placed',
+      io: { engine: 'threads', queueDepth: 8 },
+    });
+    assertSame(cpu, onGpu, 'hotline over the ssd');
+    assert.ok(Number(onGpu.report.hostRows) > 0, 'rows in host memory');
+  });
 
   it('hotline train --device webgpu trains and says where', () => {
     const r = hotline(['train', '--device', 'webgpu', '--num-batches', '4', '--mini-batch-size', '32', '--arch-embedding-size', '50-60-70',

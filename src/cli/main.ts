@@ -1,5 +1,5 @@
 /** The `hotline` command. */
-import { ConfigError, DataError } from '../util/errors.ts';
+import { ConfigError, DataError, StorageError } from '../util/errors.ts';
 import { ArchError } from '../model/arch.ts';
 import { helpText, UsageError } from './options.ts';
 import { trainConfigFrom } from './train-config.ts';
@@ -126,7 +126,7 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (error) {
     const say = (message: string) => process.stderr.write(`hotline: ${printable(message)}\n`);
-    if (error instanceof UsageError || error instanceof ArchError || error instanceof DataError || error instanceof ConfigError || error instanceof CheckpointError) {
+    if (error instanceof UsageError || error instanceof ArchError || error instanceof DataError || error instanceof ConfigError || error instanceof CheckpointError || error instanceof StorageError) {
       say(error.message);
       return 2;
     }

@@ -188,12 +188,21 @@ async function trainOn(config: TrainConfig, device: Device, out: NodeJS.WriteStr
     out.write(`\nstopped at step ${result.steps} and checkpointed; continue with: hotline train --resume ${runDir!.path}\n`);
     return { result, runDir: runDir!.path };
   }
-  runDir?.writeJson('summary.json', { ...result, runDir: runDir.path });
+  const storage = home.report?.();
+  runDir?.writeJson('summary.json', { ...result, ...(storage && { storage }), runDir: runDir.path });
   if (runDir && policy.timeline().length > 0) runDir.writeJson('timeline.json', policy.timeline());
   for (const line of policy.summary(result.trainSeconds)) out.write(`${line}\n`);
+  if (storage) out.write(`${describeStorage(storage, result.samples)}\n`);
   printSummary(result, out);
   if (runDir) out.write(`run directory: ${runDir.path}\n`);
   return { result, runDir: runDir?.path ?? null };
+}
+
+/** The SSD's work in a line: blocks read per sample trained (evaluations' reads included), reads hidden, cache hits. */
+function describeStorage(s: Record<string, number>, samples: number): string {
+  const cache = s.cacheLookups ? `, ${(100 * s.cacheHits / s.cacheLookups).toFixed(1)}% of lookups hit the lru cache` : '';
+  return `ssd: ${s.blocksRead.toLocaleString('en-US')} blocks read (${(s.blocksRead / Math.max(1, samples)).toFixed(2)} a sample trained), ` +
+    `${s.blocksWritten.toLocaleString('en-US')} written, ${(100 * s.hiddenReadShare).toFixed(0)}% of the read time hidden behind the compute${cache}`;
 }
 
 /** The first tensor holding NaN or an infinity, by name. */

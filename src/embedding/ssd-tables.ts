@@ -96,9 +96,13 @@ export class SsdTables implements TableStore {
     return this.cache ?? this.ssd;
   }
 
-  /** What the SSD and the cache in front of it did. */
-  stats(): Record<string, number> {
-    return { ...this.ssd.stats, ...(this.cache && Object.fromEntries(Object.entries(this.cache.stats).map(([k, v]) => [`cache${k[0].toUpperCase()}${k.slice(1)}`, v]))) };
+  /** What the SSD and the cache in front of it did: counts, and the share of the reads' time hidden behind the compute. */
+  report(): Record<string, number> {
+    const { readNs, readWaitNs } = this.ssd.stats;
+    return {
+      ...this.ssd.stats, hiddenReadShare: readNs > 0 ? Math.max(0, 1 - readWaitNs / readNs) : 0,
+      ...(this.cache && Object.fromEntries(Object.entries(this.cache.stats).map(([k, v]) => [`cache${k[0].toUpperCase()}${k.slice(1)}`, v]))),
+    };
   }
 
   beginCheckpoint(step: number): void {

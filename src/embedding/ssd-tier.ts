@@ -14,7 +14,8 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { alignedBuffer, type BlockFile, BlockFile as Files, type BlockIo, blockBytes, BlockQueue } from '../io/block-file.ts';
+import { alignedBuffer, BlockFile, type BlockIo, blockBytes, BlockQueue } from '../io/block-file.ts';
+import { StorageError } from '../util/errors.ts';
 import type { UndoLog } from '../io/undo-log.ts';
 import type { Kernels, SlotLayout } from '../kernels/kernels.ts';
 import { type Jagged, sameJagged } from '../tensor/jagged.ts';
@@ -115,7 +116,7 @@ export class SsdTier implements EmbeddingTier {
   /** New files in `dir`, initialised as HostTables(kernels, tables, seed) would be (and the state at state.initial). */
   static create(dir: string, kernels: Kernels, tables: readonly TableConfig[], seed: number, state: { initial: number } | null, io: BlockIo): SsdTier {
     const dim = checkedDim(tables), names = SsdTier.fileNames(tables.length, state !== null);
-    const files = names.map((n) => Files.open(join(dir, n), { create: true, direct: true }));
+    const files = names.map((n) => BlockFile.open(join(dir, n), { create: true, direct: true }));
     const tier = new SsdTier(kernels, tables, dim, files, state !== null, io);
     tables.forEach(({ rows }, t) => {
       const bound = Math.sqrt(1 / rows);
@@ -129,8 +130,8 @@ export class SsdTier implements EmbeddingTier {
   /** The files a run left in `dir`. */
   static open(dir: string, kernels: Kernels, tables: readonly TableConfig[], withState: boolean, io: BlockIo): SsdTier {
     const dim = checkedDim(tables), names = SsdTier.fileNames(tables.length, withState);
-    for (const n of names) if (!existsSync(join(dir, n))) throw new Error(`${join(dir, n)}: missing (the ssd tables are incomplete)`);
-    return new SsdTier(kernels, tables, dim, names.map((n) => Files.open(join(dir, n), { create: false, direct: true })), withState, io);
+    for (const n of names) if (!existsSync(join(dir, n))) throw new StorageError(`${join(dir, n)}: missing (the ssd tables are incomplete)`);
+    return new SsdTier(kernels, tables, dim, names.map((n) => BlockFile.open(join(dir, n), { create: false, direct: true })), withState, io);
   }
 
   get bytes(): number {

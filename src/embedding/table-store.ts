@@ -26,6 +26,8 @@ export interface TableStore {
   endCheckpoint(oldestKept: number): void;
   /** Puts the rows back as they were at the checkpoint of `step`. */
   rollBack(step: number): void;
+  /** What the storage did (blocks moved, reads hidden behind the compute), where it counts anything. */
+  report?(): Record<string, number>;
   /** Finishes the work in flight and frees what the store holds outside the heap (its files stay). */
   release(): void;
 }

@@ -10,6 +10,9 @@ import type { EmbeddingTier } from './tier.ts';
 
 export class TierSyncError extends Error {}
 
+/** Rows a sync copies at once. */
+const chunkRows = 1 << 16;
+
 /** What a sync needs of a tier: row copies. */
 export type RowCopies = Pick<EmbeddingTier, 'dim' | 'readRows' | 'writeRows'>;
 
@@ -65,16 +68,21 @@ export class TierSync {
     return this.copy(this.placedNewer, this.placed, this.home, false);
   }
 
+  /** Copies the dirty slots' rows, chunkRows at a time (a tier of millions of rows syncs in bounded memory). */
   private copy(dirty: Uint8Array, from: RowCopies, to: RowCopies, toPlaced: boolean): number {
-    const slots: number[] = [];
-    for (let s = 0; s < dirty.length; s++) if (dirty[s]) slots.push(s);
+    const { tables, rows } = this.placement.slotsOf(this.k), local = new Int32Array(chunkRows);
+    let copied = 0;
+    for (let s = 0; s < dirty.length;) {
+      let n = 0;
+      for (; s < dirty.length && n < chunkRows; s++) if (dirty[s]) local[n++] = s;
+      if (n === 0) continue;
+      const slots = local.subarray(0, n), table = Int32Array.from(slots, (x) => tables[x]), row = Int32Array.from(slots, (x) => rows[x]);
+      const values = new Float32Array(n * from.dim), state = this.withState ? new Float32Array(n) : null;
+      from.readRows(table, toPlaced ? row : slots, values, state);
+      to.writeRows(table, toPlaced ? slots : row, values, state);
+      copied += n;
+    }
     dirty.fill(0);
-    if (slots.length === 0) return 0;
-    const { tables, rows } = this.placement.slotsOf(this.k);
-    const local = Int32Array.from(slots), table = Int32Array.from(slots, (s) => tables[s]), row = Int32Array.from(slots, (s) => rows[s]);
-    const values = new Float32Array(slots.length * from.dim), state = this.withState ? new Float32Array(slots.length) : null;
-    from.readRows(table, toPlaced ? row : local, values, state);
-    to.writeRows(table, toPlaced ? local : row, values, state);
-    return slots.length;
+    return copied;
   }
 }

@@ -6,6 +6,7 @@
  * `alignedBuffer` (page-aligned, from the native allocator).
  */
 import { loadNativeAddon } from '../util/addon.ts';
+import { StorageError } from '../util/errors.ts';
 import type { LaneJob, LaneOwner } from './lane.ts';
 
 interface BlockAddon {
@@ -57,7 +58,7 @@ function native<T>(call: () => T, prefix: string): T {
   try {
     return call();
   } catch (error) {
-    throw new Error(prefix + (error as Error).message.replace(/^hotline native: /, ''));
+    throw new StorageError(prefix + (error as Error).message.replace(/^hotline native: /, ''));
   }
 }
 

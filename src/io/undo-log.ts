@@ -11,12 +11,13 @@ import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { alignedBuffer, type BlockFile, blockBytes, type IoEngine } from './block-file.ts';
 import { fsyncPath } from '../util/atomic-file.ts';
+import { StorageError } from '../util/errors.ts';
 
 const magic = 0x31554c48; // 'HLU1'
 const headerBytes = 16;
 const recordBytes = headerBytes + blockBytes;
 
-export class UndoLogError extends Error {}
+export class UndoLogError extends StorageError {}
 
 const logName = (step: number) => `undo-${String(step).padStart(10, '0')}.log`;
 

@@ -35,6 +35,19 @@ describe('mistyped values are refused', () => {
     refusedConfig(['--policy', 'hotline', '--hot-budget', '67', '--optimizer', 'adagrad', '--num-batches', '1'], /--hot-budget 67 bytes holds no hot row: one row needs 68 bytes \(16 floats and its Adagrad state\)/);
   });
 
+  it('--storage and its ssd options where they cannot work', () => {
+    refusedConfig(['--storage', 'disk', '--num-batches', '1'], /--storage: expected memory, ssd or ssd:DIR, got "disk"/);
+    refusedConfig(['--host-budget', '1GiB', '--num-batches', '1'], /--host-budget places rows in front of the SSD: it needs --storage ssd/);
+    refusedConfig(['--storage', 'ssd', '--host-cache', 'lru', '--num-batches', '1'], /--host-cache lru caches rows in --host-budget: give it a size/);
+    refusedConfig(['--storage', 'ssd', '--run-dir', '', '--num-batches', '1'], /--storage ssd keeps its files in the run directory: with --run-dir '' give a folder, ssd:DIR/);
+    assert.deepEqual(trainConfigFrom(['--storage', 'ssd:rel/tables', '--num-batches', '1']).storage, {
+      kind: 'ssd', dir: join(process.cwd(), 'rel/tables'), readAhead: 2, hostBudget: 0, hostCache: 'placed', engine: 'auto', queueDepth: 64,
+    });
+    const d = scratch('ssd-taken'), args = ['train', ...tiny, '--arch-embedding-size', '20-20', '--num-batches', '2', '--run-dir', '', '--storage', `ssd:${d}`];
+    assert.equal(hotline(args).status, 0);
+    assertRefused(hotline(args), new RegExp(`--storage ssd:${d}: the folder holds another run's tables \\(${join(d, 'tables.json')}\\); give an empty folder`));
+  });
+
   it('--shuffle-buffer where it would be ignored', () => {
     const ds = ['--dataset', '/data/ds', '--shuffle-buffer', '1000'];
     refusedConfig([...ds, '--num-batches', '5'], /--shuffle-buffer streams every row of the training split: it cannot take --num-batches/);

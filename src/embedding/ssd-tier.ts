@@ -8,13 +8,14 @@
  *
  * Read-ahead: prefetch(ids) starts reading an upcoming batch's blocks while the compute runs. A block written after
  * that read was queued is forwarded into the prefetched copy (read-after-write: the copy is then the block as
- * written), so a prefetched batch pools exactly what a synchronous read would. The lane runs transfers in order, so
- * a read queued after a write sees it. With an undo log (checkpoints), each block's first write after a checkpoint
- * logs the block as it was, durably, before the write is queued.
+ * written), so a prefetched batch pools exactly what a synchronous read would. Reads and writes go on lanes of their
+ * own (a read never queues behind a write-back); a read of a block whose write is still in flight takes the block
+ * from the write's buffer instead of the disk. With an undo log (checkpoints), each block's first write after a
+ * checkpoint logs the block as it was, durably, before the write is queued.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { alignedBuffer, BlockFile, type BlockIo, blockBytes, BlockQueue } from '../io/block-file.ts';
+import { alignedBuffer, BlockFile, type BlockIo, blockBytes, type BlockPart, BlockQueue } from '../io/block-file.ts';
 import { StorageError } from '../util/errors.ts';
 import type { UndoLog } from '../io/undo-log.ts';
 import type { Kernels, SlotLayout } from '../kernels/kernels.ts';
@@ -27,6 +28,8 @@ const floatsPerBlock = blockBytes / 4;
 const initBlocks = 4096;
 /** Steps whose write-backs may be in flight before the oldest is waited for. */
 const writesInFlight = 2;
+/** Reads ahead kept: older ones (made for batches that were never pooled, e.g. ones a policy then changed) go. */
+const maxAhead = 8;
 
 /** A lane job, shared by the reads it moves; its id is cleared once waited for. */
 interface Pending {
@@ -77,14 +80,18 @@ export class SsdTier implements EmbeddingTier {
   readonly lane = null;
   private readonly rowsPerBlock: number;
   private readonly queue: BlockQueue;
+  private readonly writer: BlockQueue;
+  /** Blocks in write-backs not yet waited for, by file and block: the latest write's buffer and place. */
+  private readonly writing = new Map<number, { data: Float32Array; at: number; write: number }>();
+  private writeCount = 0;
   /** Prefetched batches, oldest first. */
   private readonly ahead: Fetch[] = [];
   /** Row reads started and not finished (a cache's misses loading ahead). */
   private readonly reading = new Set<Fetch>();
   /** The last pool's batch, gathered, for that batch's update. */
   private pooled: Gathered | null = null;
-  /** Write-backs in flight: a step's job and the buffers it writes from. */
-  private readonly writes: { job: number; buffers: Float32Array[] }[] = [];
+  /** Write-backs in flight: a step's job, the buffers it writes from and the blocks it writes (keys of `writing`). */
+  private readonly writes: { job: number; buffers: Float32Array[]; keys: number[]; write: number }[] = [];
   private readonly free: Float32Array[] = [];
   /** Undo log of the blocks' first writes since the last checkpoint (set by the table store). */
   journal: UndoLog | null = null;
@@ -99,6 +106,7 @@ export class SsdTier implements EmbeddingTier {
   ) {
     this.rowsPerBlock = floatsPerBlock / dim;
     this.queue = new BlockQueue('ssd', io);
+    this.writer = new BlockQueue('ssd writes', io);
   }
 
   /** The files' names in dir, rows then state. */
@@ -141,6 +149,7 @@ export class SsdTier implements EmbeddingTier {
   /** Starts reading an upcoming batch's blocks (its pool takes them if its ids are these). */
   prefetch(ids: Jagged): void {
     this.ahead.push(this.fetchBatch(ids));
+    if (this.ahead.length > maxAhead) this.releaseFetch(this.ahead.shift()!);
   }
 
   pool(ids: Jagged, layout: SlotLayout, out: Float32Array, accumulate = false): null {
@@ -236,11 +245,26 @@ export class SsdTier implements EmbeddingTier {
     });
   }
 
+  /** Queues a fetch's reads as one job; blocks with a write in flight are copied from it now and not read. */
   private submitReads(fetch: Fetch): Fetch {
-    const reads = fetch.tables.flatMap((t) => [t.weights, t.states]).filter((r): r is BlockRead => r !== null);
-    const pending: Pending = { job: reads.length > 0 ? this.queue.submit(false, reads.map((r) => ({ file: this.files[r.file], blocks: r.blocks, data: r.data }))) : null };
+    const reads = fetch.tables.flatMap((t) => [t.weights, t.states]).filter((r): r is BlockRead => r !== null), parts: BlockPart[] = [];
+    for (const r of reads) {
+      let from = 0;
+      for (let i = 0; i <= r.blocks.length; i++) {
+        const inFlight = i < r.blocks.length ? this.writing.get(this.blockKey(r.file, r.blocks[i])) : undefined;
+        if (i < r.blocks.length && !inFlight) continue;
+        if (i > from) parts.push({ file: this.files[r.file], blocks: r.blocks.subarray(from, i), data: r.data.subarray(from * floatsPerBlock, i * floatsPerBlock) });
+        from = i + 1;
+        if (inFlight) r.data.set(inFlight.data.subarray(inFlight.at * floatsPerBlock, (inFlight.at + 1) * floatsPerBlock), i * floatsPerBlock);
+      }
+    }
+    const pending: Pending = { job: parts.length > 0 ? this.queue.submit(false, parts) : null };
     for (const r of reads) r.pending = pending;
     return fetch;
+  }
+
+  private blockKey(file: number, block: number): number {
+    return block * this.files.length + file;
   }
 
   private fetchRows(t: number, rows: Int32Array, withState: boolean): TableRead {
@@ -328,9 +352,7 @@ export class SsdTier implements EmbeddingTier {
       this.forward(read);
       this.stats.blocksWritten += read.blocks.length;
     }
-    const job = this.queue.submit(true, reads.map((r) => ({ file: this.files[r.file], blocks: r.blocks, data: r.data })));
-    this.writes.push({ job, buffers: reads.map((r) => r.base) });
-    if (this.writes.length > writesInFlight) this.reapWrite();
+    this.queueWrite(reads.map((r) => ({ file: r.file, blocks: r.blocks, data: r.data })), reads.map((r) => r.base));
   }
 
   /** Copies written blocks into the reads ahead that hold them (after those reads ran, so they are not overwritten). */
@@ -365,9 +387,25 @@ export class SsdTier implements EmbeddingTier {
     this.stats.readNs += endNs - startNs;
   }
 
+  /** Queues blocks to be written (behind the compute), at most writesInFlight steps of them in flight. */
+  private queueWrite(parts: { file: number; blocks: Int32Array; data: Float32Array }[], buffers: Float32Array[]): void {
+    const write = ++this.writeCount, keys: number[] = [];
+    for (const p of parts) {
+      p.blocks.forEach((b, i) => {
+        const key = this.blockKey(p.file, b);
+        this.writing.set(key, { data: p.data, at: i, write });
+        keys.push(key);
+      });
+    }
+    const job = this.writer.submit(true, parts.map((p) => ({ file: this.files[p.file], blocks: p.blocks, data: p.data })));
+    this.writes.push({ job, buffers, keys, write });
+    if (this.writes.length > writesInFlight) this.reapWrite();
+  }
+
   private reapWrite(): void {
-    const { job, buffers } = this.writes.shift()!;
-    this.queue.wait(job);
+    const { job, buffers, keys, write } = this.writes.shift()!;
+    this.writer.wait(job);
+    for (const key of keys) if (this.writing.get(key)?.write === write) this.writing.delete(key);
     this.free.push(...buffers);
   }
 
@@ -407,8 +445,7 @@ export class SsdTier implements EmbeddingTier {
       data.fill(0);
       fill(data.subarray(0, size), from);
       const written = Int32Array.from({ length: count }, (_, i) => first + i);
-      this.writes.push({ job: this.queue.submit(true, [{ file: this.files[f], blocks: written, data }]), buffers: [buffer] });
-      if (this.writes.length > writesInFlight) this.reapWrite();
+      this.queueWrite([{ file: f, blocks: written, data }], [buffer]);
     }
   }
 }

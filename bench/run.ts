@@ -25,6 +25,9 @@ const benchmarks: Record<string, string> = {
   scan: 'the dataset range scans, native vs TypeScript',
   'bounds-check': 'the embedding kernels with the bounds check off and on',
   threads: 'baseline and Hotline at 1 and 2 threads, with the pool spinning long or briefly',
+  'ssd-io': 'block reads per second, io_uring vs a pool of threads, by queue depth',
+  'ssd-tier': 'ms per batch of the ssd tier read in step vs the memory tier',
+  ssd: 'tables larger than memory (35 GiB on the disk): mmap, lru, fae, hotline, in memory',
 };
 
 const named = process.argv.slice(2);

@@ -1,5 +1,5 @@
 /**
- * The ssd tier's cost per mini-batch, inline (no read-ahead yet), against the memory tier on the same rows: pool and
+ * The ssd tier's cost per mini-batch read in step (no read-ahead: its whole I/O cost shows), against the memory tier on the same rows: pool and
  * row-wise Adagrad update of generated skewed batches at the Kaggle cardinalities (26 tables, 33.8M rows x 16 on
  * disk). Interleaved repeats; prints ms per batch (median, range) and the ratio; writes bench/out/ssd-tier.json.
  *

@@ -14,6 +14,10 @@ import { listAdapters } from '../src/device/webgpu/adapters.ts';
 import { gpuSkipReason } from './helpers.ts';
 
 const bin = new URL('../bin/hotline.mjs', import.meta.url).pathname;
+// An uninterrupted run is compared bit for bit with a killed and resumed one: separate processes, which must compute
+// with the same GEMM. Each process otherwise times its own against OpenBLAS and may keep the other one when they are
+// near (a resumed run keeps its own run's choice; the uninterrupted run is another run).
+process.env.HOTLINE_GEMM ??= 'own';
 const temp = (label: string) => mkdtempSync(join(tmpdir(), `hotline-${label}-`));
 
 describe('safetensors', () => {

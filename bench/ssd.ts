@@ -131,6 +131,7 @@ async function runOne(config: Config): Promise<void> {
   const delta = (k: string) => (stats[k] ?? 0) - (stats0[k] ?? 0), lookups = samples * rows.length;
   const hostShare = config === 'memory' ? 1 : config === 'mmap' ? 1 - (to.faults - from.faults) / lookups
     : config === 'lru' ? delta('cacheHits') / Math.max(1, delta('cacheLookups')) : 1 - delta('lookups') / lookups;
+  policy.settle();
   const report = policy.report();
   console.log(JSON.stringify({
     config, samplesPerSecond: samples / seconds, timedSteps: step - warm, samples, bytesReadPerSample: (to.bytes - from.bytes) / samples,

@@ -45,7 +45,13 @@ void transferThreads(bool write, const std::vector<Request>& requests, int queue
   };
   const int threads = static_cast<int>(std::min<int64_t>(queueDepth, count));
   std::vector<std::thread> pool;
-  for (int t = 1; t < threads; ++t) pool.emplace_back(work);
+  try {
+    for (int t = 1; t < threads; ++t) pool.emplace_back(work);
+  } catch (...) {  // no thread to be had: the started ones stop, and are joined before the error goes on
+    failed = true;
+    for (auto& t : pool) t.join();
+    throw;
+  }
   work();
   for (auto& t : pool) t.join();
   if (failed) throw std::runtime_error(error);
@@ -82,6 +88,12 @@ void transferUring(bool write, const std::vector<Request>& requests, int queueDe
       completed += seen;
     }
   } catch (...) {
+    // Requests still in flight would land in their buffers after the error is reported: wait for them first.
+    for (int64_t left = submitted - completed; left > 0; --left) {
+      io_uring_cqe* cqe;
+      if (io_uring_wait_cqe(&ring, &cqe) < 0) break;
+      io_uring_cqe_seen(&ring, cqe);
+    }
     io_uring_queue_exit(&ring);
     throw;
   }

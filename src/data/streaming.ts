@@ -139,14 +139,19 @@ export class StreamingSource implements BatchSource {
       }
     }.bind(this);
     let next: PendingBlock | null = this.start < this.end ? this.startBlock(this.start) : null;
-    for (let at = this.start; next; at += this.blockRows) {
-      const block = this.finishBlock(next);
-      next = at + this.blockRows < this.end ? this.startBlock(at + this.blockRows) : null;
-      buffer.append(block, held);
-      held += block.rows;
-      yield* drawUntil(this.bufferRows);
+    try {
+      for (let at = this.start; next; at += this.blockRows) {
+        const block = this.finishBlock(next);
+        next = at + this.blockRows < this.end ? this.startBlock(at + this.blockRows) : null;
+        buffer.append(block, held);
+        held += block.rows;
+        yield* drawUntil(this.bufferRows);
+      }
+      yield* drawUntil(0);
+      if (filled > 0) yield batch.batch(filled);
+    } finally {
+      // Left early (a stop, an error): the block read ahead must land before its arrays can be collected.
+      if (next) for (const r of next.reads) this.lane!.wait(r.job);
     }
-    yield* drawUntil(0);
-    if (filled > 0) yield batch.batch(filled);
   }
 }

@@ -113,6 +113,29 @@ export class Pipeline {
    * consumed. Returns the loss.
    */
   step(current: Split, next: (() => Split) | null): number {
+    try {
+      return this.run(current, next);
+    } catch (error) {
+      this.abandon(current);
+      throw error;
+    }
+  }
+
+  /** After a failed step: waits for every lane job still in flight (their arrays must not be collected under them). */
+  private abandon(current: Split): void {
+    const jobs = [...current.jobs, ...(this.prefetched?.jobs ?? []), ...this.pendingUpdates];
+    for (const { tier, job } of jobs) {
+      try {
+        this.waitOn(tier, job);
+      } catch {
+        // waited for already
+      }
+    }
+    this.prefetched = null;
+    this.pendingUpdates = [];
+  }
+
+  private run(current: Split, next: (() => Split) | null): number {
     const { model } = this, batch = current.batch, n = batch.size, step = ++this.steps, layout = model.sparse.layout(n);
     this.stats.inputs += n;
     this.stats.fastInputs += current.fastInputs;

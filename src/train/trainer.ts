@@ -143,6 +143,7 @@ export class Trainer {
       }
     }
     this.progress.finish();
+    this.policy.settle(); // the last step's work in flight lands in the home tables, with or without a test or a checkpoint
     if (!s.finished && !stopped) {
       s.epoch = options.epochs - 1;
       runTest();

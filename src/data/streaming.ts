@@ -106,10 +106,10 @@ export class StreamingSource implements BatchSource {
   }
 
   private finishBlock(pending: PendingBlock): Dataset {
-    for (const r of pending.reads) {
-      const got = this.lane!.wait(r.job).count;
-      if (got !== r.bytes) throw new DataError(`${r.path}: read ${got} of ${r.bytes} bytes`);
-    }
+    const got = pending.reads.map((r) => this.lane!.wait(r.job).count); // every read lands before any is judged
+    pending.reads.forEach((r, i) => {
+      if (got[i] !== r.bytes) throw new DataError(`${r.path}: read ${got[i]} of ${r.bytes} bytes`);
+    });
     if (pending.reads.length > 0) checkRows(this.dir, this.manifest, pending.block, pending.firstRow);
     return pending.block;
   }
@@ -141,7 +141,9 @@ export class StreamingSource implements BatchSource {
     let next: PendingBlock | null = this.start < this.end ? this.startBlock(this.start) : null;
     try {
       for (let at = this.start; next; at += this.blockRows) {
-        const block = this.finishBlock(next);
+        const pending: PendingBlock = next;
+        next = null; // waited for by finishBlock, whatever it finds
+        const block = this.finishBlock(pending);
         next = at + this.blockRows < this.end ? this.startBlock(at + this.blockRows) : null;
         buffer.append(block, held);
         held += block.rows;

@@ -13,6 +13,9 @@ import { assertRefused, hotline, literal, scratch } from './reliability/cli.ts';
 
 const python = '/usr/bin/python3';
 const tool = new URL('../tools/read_checkpoint.py', import.meta.url).pathname;
+// Runs of separate processes are compared bit for bit: they must compute with the same GEMM (each process otherwise
+// times its own against OpenBLAS and may keep either when they are near).
+process.env.HOTLINE_GEMM ??= 'own';
 const withoutNumpy = spawnSync(python, ['-c', 'import numpy']).status !== 0 && `${python} with numpy is missing: tools/read_checkpoint.py is not run`;
 
 const flags = [

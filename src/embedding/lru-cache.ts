@@ -127,10 +127,9 @@ export class LruCache implements EmbeddingTier {
       }
     }
     if (away.length === 0) return;
-    this.ssd.writeRows(
-      Int32Array.from(away, (i) => tables[i]), Int32Array.from(away, (i) => rows[i]),
-      Float32Array.from(away.flatMap((i) => [...from.subarray(i * d, (i + 1) * d)])), state && Float32Array.from(away, (i) => state[i]),
-    );
+    const v = new Float32Array(away.length * d);
+    away.forEach((i, k) => v.set(from.subarray(i * d, (i + 1) * d), k * d));
+    this.ssd.writeRows(Int32Array.from(away, (i) => tables[i]), Int32Array.from(away, (i) => rows[i]), v, state && Float32Array.from(away, (i) => state[i]));
   }
 
   /** Writes every changed row back to the SSD (a checkpoint's or an evaluation's tables are then the files). */

@@ -33,6 +33,9 @@ export const presets: Record<string, DlrmArch> = {
 
 export class ArchError extends Error {}
 
+/** What the top MLP produces: DLRM's click logit, or a vector (TBSM's event tower). */
+export type DlrmOutput = 'logit' | 'vector';
+
 /** Parses "13-512-256" into widths, naming the flag in the error. */
 export function parseWidths(text: string, flag: string): number[] {
   const parts = text.split('-');
@@ -51,7 +54,7 @@ export function interactionWidth(arch: DlrmArch): number {
     : arch.embeddingDim * features;
 }
 
-export function validateArch(arch: DlrmArch): DlrmArch {
+export function validateArch(arch: DlrmArch, output: DlrmOutput = 'logit'): DlrmArch {
   const bottomOut = arch.bottomMlp[arch.bottomMlp.length - 1];
   if (arch.bottomMlp.length < 2) throw new ArchError('--arch-mlp-bot: needs an input width and at least one layer');
   if (bottomOut !== arch.embeddingDim) {
@@ -59,7 +62,8 @@ export function validateArch(arch: DlrmArch): DlrmArch {
       `--arch-mlp-bot ends in ${bottomOut} but --arch-sparse-feature-size is ${arch.embeddingDim}; they must match`,
     );
   }
-  if (arch.topMlp.length < 1 || arch.topMlp[arch.topMlp.length - 1] !== 1) {
+  if (arch.topMlp.length < 1) throw new ArchError('--arch-mlp-top: needs at least one layer');
+  if (output === 'logit' && arch.topMlp[arch.topMlp.length - 1] !== 1) {
     throw new ArchError(`--arch-mlp-top must end in 1 (one click logit), got '${arch.topMlp.join('-')}'`);
   }
   if (arch.tableRows.length < 1) throw new ArchError('--arch-embedding-size: at least one table is needed');

@@ -5,11 +5,12 @@
  */
 import type { Batch } from '../data/batch.ts';
 import type { EmbeddingTier } from '../embedding/tier.ts';
+import type { Jagged } from '../tensor/jagged.ts';
 import type { Kernels, SlotLayout } from '../kernels/kernels.ts';
 import { type TableConfig, tableConfigs } from '../embedding/tables.ts';
 import { Rng } from '../util/rng.ts';
 import type { PhaseTimes } from '../util/phase-times.ts';
-import { type DlrmArch, interactionWidth, validateArch } from './arch.ts';
+import { type DlrmArch, type DlrmOutput, interactionWidth, validateArch } from './arch.ts';
 import { type DenseParam, Mlp } from './mlp.ts';
 import { bceWithLogits } from './loss.ts';
 import type { DenseRule, Model, SparseArch } from './model.ts';
@@ -18,7 +19,7 @@ export class Dlrm implements Model, SparseArch {
   readonly bottom: Mlp;
   readonly top: Mlp;
   readonly tables: readonly TableConfig[];
-  readonly outputs = 1;
+  readonly outputs: number;
   /** Feature vectors per sample entering the interaction: the bottom MLP's output and one per table. */
   readonly features: number;
   private batchSize = 0;
@@ -34,12 +35,16 @@ export class Dlrm implements Model, SparseArch {
   private dLogits = new Float32Array(0);
   times: PhaseTimes | null = null;
 
-  /** tableNames: the dataset's column names (table1, table2, ... when absent). */
-  constructor(private readonly kernels: Kernels, readonly arch: DlrmArch, readonly seed: number, tableNames?: readonly string[]) {
-    validateArch(arch);
+  /** tableNames: the dataset's column names (table1, table2, ... when absent); output: a click logit, or (TBSM's
+   *  event tower) the top MLP's vector with ReLU on its last layer too, as dlrm's top MLP without a sigmoid. */
+  constructor(
+    private readonly kernels: Kernels, readonly arch: DlrmArch, readonly seed: number, tableNames?: readonly string[], output: DlrmOutput = 'logit',
+  ) {
+    validateArch(arch, output);
     const rng = new Rng(seed, 1);
     this.bottom = new Mlp(kernels, arch.bottomMlp, true, rng);
-    this.top = new Mlp(kernels, [interactionWidth(arch), ...arch.topMlp], false, rng);
+    this.top = new Mlp(kernels, [interactionWidth(arch), ...arch.topMlp], output === 'vector', rng);
+    this.outputs = arch.topMlp[arch.topMlp.length - 1];
     this.tables = tableConfigs(arch.tableRows, arch.embeddingDim, tableNames);
     this.features = arch.tableRows.length + 1;
   }
@@ -50,6 +55,11 @@ export class Dlrm implements Model, SparseArch {
 
   get sparse(): SparseArch {
     return this;
+  }
+
+  /** One bag per input and table: the inputs' own. */
+  bags(inputs: Jagged): Jagged {
+    return inputs;
   }
 
   denseParams(): DenseParam[] {
@@ -116,11 +126,11 @@ export class Dlrm implements Model, SparseArch {
   syncToHost(_rule: DenseRule): void {}
   syncFromHost(): void {}
 
-  /** Back-propagates dLogits [n]; dense gradients land in the parameters' grads, or, with fusedSgdRate, are applied
+  /** Back-propagates dOut [n x outputs]; dense gradients land in the parameters' grads, or, with fusedSgdRate, are applied
    *  at once. The pooled vectors' gradient is left in embeddingGrad(). */
-  backward(dLogits: Float32Array, fusedSgdRate: number | null): void {
+  backward(dOut: Float32Array, fusedSgdRate: number | null): void {
     const n = this.batchSize, dim = this.arch.embeddingDim, stride = this.features * dim;
-    this.top.outputGrad().set(dLogits.subarray(0, n));
+    this.top.outputGrad().set(dOut.subarray(0, n * this.outputs));
     const dTop = this.top.backward(true, fusedSgdRate)!;
     if (this.arch.interaction === 'dot') {
       this.kernels.interactionDotBackward(this.features_, dTop, n, this.features, dim, interactionWidth(this.arch), this.featureGrad);

@@ -7,12 +7,16 @@
 import type { Batch } from '../data/batch.ts';
 import type { EmbeddingTier } from '../embedding/tier.ts';
 import type { TableConfig } from '../embedding/tables.ts';
+import type { Jagged } from '../tensor/jagged.ts';
 import type { SlotLayout } from '../kernels/kernels.ts';
 import type { PhaseTimes } from '../util/phase-times.ts';
 import type { DenseParam } from './mlp.ts';
 
 export interface SparseArch {
   readonly tables: readonly TableConfig[];
+  /** The bags the tiers pool for a batch's lookups (its inputs' bags, one per input and table), one per slot of
+   *  layout(n): the inputs' own for DLRM; one per event (each id alone) for TBSM, whose inputs are sequences. */
+  bags(inputs: Jagged): Jagged;
   /** Where each table's pooled vector sits in the pooled buffer of n inputs. */
   layout(n: number): SlotLayout;
   /** Floats of the pooled buffer of n inputs. */
@@ -51,7 +55,7 @@ export interface Model {
 /** The whole forward pass with every lookup pooled from one tier (inline), embedding time recorded. */
 export function forwardOn(model: Model, batch: Batch, tier: EmbeddingTier): Float32Array {
   const pooled = model.forwardDense(batch), t0 = process.hrtime.bigint();
-  tier.pool(batch.sparse, model.sparse.layout(batch.size), pooled);
+  tier.pool(model.sparse.bags(batch.sparse), model.sparse.layout(batch.size), pooled);
   model.times?.add('embedding', process.hrtime.bigint() - t0);
   return model.forwardOutput(pooled);
 }

@@ -13,11 +13,12 @@ export class Stepper {
 
   /** Trains the batch with every lookup on `tier` (inline); returns the mean loss. */
   on(batch: Batch, tier: EmbeddingTier): number {
+    const { sparse } = this.model, bags = sparse.bags(batch.sparse), layout = sparse.layout(batch.size);
     const pooled = this.model.forwardDense(batch), e0 = process.hrtime.bigint();
-    tier.pool(batch.sparse, this.model.sparse.layout(batch.size), pooled);
+    tier.pool(bags, layout, pooled);
     this.model.times?.add('embedding', process.hrtime.bigint() - e0);
     const loss = this.finish(batch, pooled), t0 = process.hrtime.bigint();
-    this.optimizer.applySparse(tier, batch.sparse, this.model.sparse.layout(batch.size), () => this.model.embeddingGrad());
+    this.optimizer.applySparse(tier, bags, layout, () => this.model.embeddingGrad());
     this.model.times?.add('embedding', process.hrtime.bigint() - t0);
     return loss;
   }

@@ -1,0 +1,186 @@
+/**
+ * TBSM (facebookresearch/tbsm, Ishkhanov et al. 2020): a DLRM tower turns each of a sample's tsLength + 1 events into
+ * a vector z, all events of a batch in one pass of batch x (tsLength + 1) tower inputs (the authors' fast path); the
+ * vectors are projected onto the unit sphere; the time series layer's heads attend from the candidate (the last
+ * event) over the history; one head's logit, or an MLP over every head's probability, is the click logit.
+ *
+ * An input is a sequence: its bag in each table holds its events' ids in order, so policies see an input's whole
+ * history as its lookups; the tiers pool one bag per event (bags()).
+ */
+import type { Batch } from '../../data/batch.ts';
+import type { TableConfig } from '../../embedding/tables.ts';
+import type { Kernels, SlotLayout } from '../../kernels/kernels.ts';
+import type { Jagged } from '../../tensor/jagged.ts';
+import type { PhaseTimes } from '../../util/phase-times.ts';
+import { Rng } from '../../util/rng.ts';
+import { Dlrm } from '../dlrm.ts';
+import { bceWithLogits, sigmoid } from '../loss.ts';
+import { type DenseParam, Mlp } from '../mlp.ts';
+import type { DenseRule, Model, SparseArch } from '../model.ts';
+import { eventWidth, headLengths, type TbsmArch, validateTbsmArch } from './tbsm-arch.ts';
+import { TslHead } from './tsl-head.ts';
+
+/** F.normalize's floor on the norm. */
+const normFloor = 1e-12;
+
+export class Tbsm implements Model, SparseArch {
+  readonly tower: Dlrm;
+  readonly heads: TslHead[];
+  /** Over the heads' probabilities when there are several: [heads, heads + 4, 1], as tbsm builds it. */
+  readonly final: Mlp | null;
+  readonly outputs = 1;
+  readonly events: number;
+  private n = 0;
+  private projected = new Float32Array(0);
+  private norms = new Float64Array(0);
+  private dProjected = new Float32Array(0);
+  private headProbs = new Float32Array(0);
+  private dLogits = new Float32Array(0);
+  private readonly eventBags = new WeakMap<Jagged, Jagged>();
+
+  constructor(private readonly kernels: Kernels, readonly arch: TbsmArch, readonly seed: number, tableNames?: readonly string[]) {
+    validateTbsmArch(arch);
+    this.events = arch.tsLength + 1;
+    this.tower = new Dlrm(kernels, arch.tower, seed, tableNames, 'vector');
+    const rng = new Rng(seed, 2);
+    this.heads = headLengths(arch).map((length) => new TslHead(arch, length, kernels, rng));
+    this.final = arch.heads > 1 ? new Mlp(kernels, [arch.heads, arch.heads + 4, 1], false, rng) : null;
+  }
+
+  get times(): PhaseTimes | null {
+    return this.tower.times;
+  }
+
+  set times(times: PhaseTimes | null) {
+    this.tower.times = times;
+  }
+
+  get sparse(): SparseArch {
+    return this;
+  }
+
+  get tables(): readonly TableConfig[] {
+    return this.tower.tables;
+  }
+
+  /** One bag per event: the inputs' ids in the same order, each its own bag (cached per batch). */
+  bags(inputs: Jagged): Jagged {
+    let bags = this.eventBags.get(inputs);
+    if (!bags) {
+      const perTable = inputs.bags * this.events;
+      if (inputs.ids.length !== inputs.tables * perTable) {
+        throw new Error(`TBSM takes ${this.events} ids per input and table (tsLength + 1), got ${inputs.ids.length} for ${inputs.bags} inputs of ${inputs.tables} tables`);
+      }
+      bags = { tables: inputs.tables, bags: perTable, ids: inputs.ids, offsets: Int32Array.from({ length: inputs.ids.length + 1 }, (_, i) => i) };
+      this.eventBags.set(inputs, bags);
+    }
+    return bags;
+  }
+
+  layout(n: number): SlotLayout {
+    return this.tower.layout(n * this.events);
+  }
+
+  pooledFloats(n: number): number {
+    return this.tower.pooledFloats(n * this.events);
+  }
+
+  denseParams(): DenseParam[] {
+    return [
+      ...this.tower.denseParams(),
+      ...this.heads.flatMap((h, i) => h.params(`tsl.${i}`)),
+      ...(this.final?.params('final') ?? []),
+    ];
+  }
+
+  /** The tower's bottom MLP on every event's dense features ([n x events x dense] as the batch holds them). */
+  forwardDense(batch: Batch): Float32Array {
+    this.n = batch.size;
+    return this.tower.forwardDense({ ...batch, size: batch.size * this.events });
+  }
+
+  forwardOutput(pooled: Float32Array): Float32Array {
+    const n = this.n, z = eventWidth(this.arch), rows = n * this.events;
+    const vectors = this.tower.forwardOutput(pooled);
+    if (this.projected.length < rows * z) {
+      this.projected = new Float32Array(rows * z);
+      this.dProjected = new Float32Array(rows * z);
+      this.norms = new Float64Array(rows);
+      this.headProbs = new Float32Array(n * this.arch.heads);
+      this.dLogits = new Float32Array(n);
+    }
+    const u = this.projected.subarray(0, rows * z);
+    if (this.arch.project) {
+      for (let r = 0; r < rows; r++) {
+        let s = 0;
+        for (let i = 0; i < z; i++) s += vectors[r * z + i] * vectors[r * z + i];
+        const norm = Math.sqrt(s), scale = 1 / Math.max(norm, normFloor);
+        this.norms[r] = norm;
+        for (let i = 0; i < z; i++) u[r * z + i] = vectors[r * z + i] * scale;
+      }
+    } else {
+      u.set(vectors.subarray(0, rows * z));
+    }
+    if (!this.final) return this.heads[0].forward(u, n);
+    const heads = this.arch.heads, probs = this.headProbs.subarray(0, n * heads);
+    this.heads.forEach((head, h) => {
+      const logits = head.forward(u, n);
+      for (let b = 0; b < n; b++) probs[b * heads + h] = sigmoid(logits[b]);
+    });
+    return this.final.forward(probs, n);
+  }
+
+  learn(pooled: Float32Array, labels: Float32Array, rule: DenseRule): number {
+    const n = this.n, logits = this.forwardOutput(pooled), d = this.dLogits.subarray(0, n);
+    const loss = bceWithLogits(logits, labels, n, d);
+    const fused = rule.name === 'sgd' ? rule.lr : null;
+    this.backward(d, fused);
+    if (rule.name === 'adagrad') {
+      for (const p of this.denseParams()) this.kernels.denseAdagrad(p.value, rule.state(p), p.grad, rule.lr, rule.eps);
+    } else {
+      for (const h of this.heads) if (h.a) this.kernels.denseSgd(h.a, h.aGrad!, rule.lr);
+    }
+    return loss;
+  }
+
+  /** dLogits [n] back through the heads, the projection and the tower (MLP weights updated at once with fusedSgdRate). */
+  private backward(dLogits: Float32Array, fusedSgdRate: number | null): void {
+    const n = this.n, z = eventWidth(this.arch), rows = n * this.events, heads = this.arch.heads;
+    const dU = this.dProjected.subarray(0, rows * z).fill(0);
+    if (!this.final) {
+      this.heads[0].backward(dLogits, dU, fusedSgdRate);
+    } else {
+      this.final.outputGrad().set(dLogits.subarray(0, n));
+      const dProbs = this.final.backward(true, fusedSgdRate)!, probs = this.headProbs, dHead = new Float32Array(n);
+      this.heads.forEach((head, h) => {
+        for (let b = 0; b < n; b++) {
+          const p = probs[b * heads + h];
+          dHead[b] = dProbs[b * heads + h] * p * (1 - p);
+        }
+        head.backward(dHead, dU, fusedSgdRate);
+      });
+    }
+    if (this.arch.project) {
+      // u = v / max(|v|, floor): dv = (du - u <u, du>) / |v| above the floor, du / floor below it.
+      const u = this.projected;
+      for (let r = 0; r < rows; r++) {
+        const norm = this.norms[r], at = r * z;
+        if (norm > normFloor) {
+          let s = 0;
+          for (let i = 0; i < z; i++) s += u[at + i] * dU[at + i];
+          for (let i = 0; i < z; i++) dU[at + i] = (dU[at + i] - u[at + i] * s) / norm;
+        } else {
+          for (let i = 0; i < z; i++) dU[at + i] /= normFloor;
+        }
+      }
+    }
+    this.tower.backward(dU, fusedSgdRate);
+  }
+
+  embeddingGrad(): Float32Array {
+    return this.tower.embeddingGrad();
+  }
+
+  syncToHost(_rule: DenseRule): void {}
+  syncFromHost(): void {}
+}

@@ -1,0 +1,152 @@
+// TBSM's numerics: every parameter's and every event's embedding gradient against central differences of the
+// loss (each variant of the time series layer), and the native kernels against the TypeScript oracle.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { Batch } from '../src/data/batch.ts';
+import { createKernels } from '../src/device/registry.ts';
+import { HostTables } from '../src/embedding/tables.ts';
+import { MemoryTier } from '../src/embedding/tier.ts';
+import type { Kernels } from '../src/kernels/kernels.ts';
+import { bceWithLogits } from '../src/model/loss.ts';
+import type { DenseRule } from '../src/model/model.ts';
+import type { TbsmArch } from '../src/model/tbsm/tbsm-arch.ts';
+import { headLengths } from '../src/model/tbsm/tbsm-arch.ts';
+import { Tbsm } from '../src/model/tbsm/tbsm.ts';
+import { jaggedOf } from '../src/tensor/jagged.ts';
+import { Rng } from '../src/util/rng.ts';
+import { assertClose } from './helpers.ts';
+
+const tableRows = [6, 9, 4];
+
+function arch(over: Partial<TbsmArch> = {}): TbsmArch {
+  return {
+    tower: { bottomMlp: [1, 4], topMlp: [5, 4], embeddingDim: 4, tableRows, interaction: 'dot' },
+    tsLength: 4, heads: 1, sequential: false, project: true, inner: 'def', mechanism: 'mlp', attentionMlp: [3], headMlp: [6, 1],
+    ...over,
+  };
+}
+
+/** n sequences of tsLength + 1 events: one id per event and table, the event's position as its dense feature. */
+function sequences(a: TbsmArch, n: number, seed: number): Batch {
+  const rng = new Rng(seed), events = a.tsLength + 1;
+  const columns = tableRows.map((rows) => Int32Array.from({ length: n * events }, () => rng.int(rows)));
+  const offsets = tableRows.map(() => Int32Array.from({ length: n + 1 }, (_, b) => b * events));
+  return {
+    size: n,
+    dense: Float32Array.from({ length: n * events }, (_, i) => (i % events) / events),
+    sparse: jaggedOf(n, columns, offsets),
+    labels: Float32Array.from({ length: n }, (_, b) => b % 2),
+  };
+}
+
+/** A TBSM whose event vectors are mostly positive (the tower's last biases raised): a ReLU on every top layer
+ *  otherwise zeroes most components of so small a tower, and the projection then has little to differentiate. */
+function tbsmOnHost(kernels: Kernels, a: TbsmArch, seed = 2): { model: Tbsm; home: HostTables; tier: MemoryTier } {
+  const model = new Tbsm(kernels, a, seed), home = new HostTables(kernels, model.tables, seed);
+  model.tower.top.layers.at(-1)!.bias.fill(0.5);
+  return { model, home, tier: new MemoryTier('host', kernels, home.weights, null, home.dim) };
+}
+
+/** The loss of the batch from its pooled buffer as the tiers fill it (the parameters as they are now). */
+function lossOf(model: Tbsm, tier: MemoryTier, batch: Batch, pooled?: Float32Array): number {
+  const buffer = model.forwardDense(batch);
+  if (pooled) buffer.set(pooled);
+  else tier.pool(model.bags(batch.sparse), model.layout(batch.size), buffer);
+  const logits = model.forwardOutput(buffer);
+  return bceWithLogits(logits, batch.labels, batch.size, new Float32Array(batch.size));
+}
+
+/** Gradients without an update: Adagrad at rate 0 leaves them in every parameter's grad. */
+const noUpdate: DenseRule = { name: 'adagrad', lr: 0, eps: 1, state: (p) => new Float32Array(p.value.length) };
+
+function gradients(model: Tbsm, tier: MemoryTier, batch: Batch): { dense: Map<string, Float32Array>; pooled: Float32Array; dPooled: Float32Array } {
+  const buffer = model.forwardDense(batch);
+  tier.pool(model.bags(batch.sparse), model.layout(batch.size), buffer);
+  const pooled = buffer.slice();
+  model.learn(buffer, batch.labels, noUpdate);
+  return { dense: new Map(model.denseParams().map((p) => [p.name, p.grad.slice()])), pooled, dPooled: model.embeddingGrad().slice() };
+}
+
+const h = 5e-3;
+
+/** Each element within 0.3% of the largest difference quotient, or within float32's noise on a difference of
+ *  losses near 0.7 (about 1e-7 / h): the three-head variant's tower gradients are about 1e-4. */
+function assertMatchesDifferences(analytic: ArrayLike<number>, numeric: Float64Array, what: string): void {
+  const scale = numeric.reduce((m, v) => Math.max(m, Math.abs(v)), 0), allowed = 3e-3 * scale + 1e-5;
+  for (let i = 0; i < numeric.length; i++) {
+    assert.ok(Math.abs(analytic[i] - numeric[i]) <= allowed, `${what}[${i}]: ${analytic[i]} against the difference quotient ${numeric[i]}`);
+  }
+}
+
+function numeric(x: Float32Array, at: number[], loss: () => number): Float64Array {
+  return Float64Array.from(at, (i) => {
+    const saved = x[i];
+    x[i] = saved + h;
+    const up = loss();
+    x[i] = saved - h;
+    const down = loss();
+    x[i] = saved;
+    return (up - down) / (2 * h);
+  });
+}
+
+const variants: [string, Partial<TbsmArch>][] = [
+  ['def inner, mlp attention, one head (the authors\' Taobao model)', {}],
+  ['ind inner, mul attention, two sequential heads', { inner: 'ind', mechanism: 'mul', heads: 2, sequential: true }],
+  ['dot inner, mlp attention, three heads, no projection', { inner: 'dot', heads: 3, project: false }],
+];
+
+describe('TBSM gradients against finite differences', () => {
+  const kernels = createKernels('typescript');
+  for (const [name, over] of variants) {
+    it(name, () => {
+      const a = arch(over), { model, tier } = tbsmOnHost(kernels, a), batch = sequences(a, 3, 7);
+      const { dense, pooled, dPooled } = gradients(model, tier, batch);
+      for (const p of model.denseParams()) {
+        const all = Array.from({ length: p.value.length }, (_, i) => i);
+        assertMatchesDifferences(dense.get(p.name)!, numeric(p.value, all, () => lossOf(model, tier, batch)), p.name);
+      }
+      // The embedding slots (the bottom MLP's slot of each event is overwritten by the forward pass).
+      const { stride, slot0, dim } = model.layout(batch.size), slots: number[] = [];
+      for (let e = 0; e < batch.size * (a.tsLength + 1); e++) for (let i = slot0; i < stride; i++) slots.push(e * stride + i);
+      const want = numeric(pooled, slots, () => lossOf(model, tier, batch, pooled));
+      assertMatchesDifferences(slots.map((i) => dPooled[i]), want, `the ${slots.length / dim} events' embedding gradients`);
+    });
+  }
+});
+
+describe('TBSM model', () => {
+  it('pools one bag per event: the inputs\' ids in order, each alone', () => {
+    const a = arch(), model = new Tbsm(createKernels('typescript'), a, 1), batch = sequences(a, 2, 3), bags = model.bags(batch.sparse);
+    assert.equal(bags.bags, 2 * (a.tsLength + 1));
+    assert.deepEqual([...bags.ids], [...batch.sparse.ids]);
+    assert.deepEqual([...bags.offsets], Array.from({ length: bags.ids.length + 1 }, (_, i) => i));
+    assert.equal(model.bags(batch.sparse), bags, 'cached per batch');
+    const short = jaggedOf(2, tableRows.map(() => new Int32Array(2)));
+    assert.throws(() => model.bags(short), /TBSM takes 5 ids per input and table/);
+  });
+
+  it('sequential heads take the last events as tbsm rounds them (half to even)', () => {
+    assert.deepEqual(headLengths(arch({ tsLength: 20, heads: 3, sequential: true })), [20, 13, 7]);
+    assert.deepEqual(headLengths(arch({ tsLength: 20, heads: 8, sequential: true })), [20, 18, 15, 12, 10, 8, 5, 2]);
+    assert.deepEqual(headLengths(arch({ tsLength: 20, heads: 2 })), [20, 20]);
+  });
+
+  it('the native kernels train as the TypeScript oracle does (3 Adagrad steps)', () => {
+    const a = arch({ heads: 2 }), rule = (): DenseRule => {
+      const states = new Map<string, Float32Array>();
+      return { name: 'adagrad', lr: 0.05, eps: 1e-10, state: (p) => states.get(p.name) ?? states.set(p.name, new Float32Array(p.value.length)).get(p.name)! };
+    };
+    const runs = (['typescript', 'auto'] as const).map((k) => {
+      const { model, tier } = tbsmOnHost(createKernels(k), a), r = rule(), losses: number[] = [];
+      for (let s = 0; s < 3; s++) {
+        const batch = sequences(a, 8, 20 + s), buffer = model.forwardDense(batch);
+        tier.pool(model.bags(batch.sparse), model.layout(batch.size), buffer);
+        losses.push(model.learn(buffer, batch.labels, r));
+      }
+      return { losses, params: model.denseParams() };
+    });
+    assertClose(runs[1].losses, runs[0].losses, 1e-5, 'losses');
+    runs[0].params.forEach((p, i) => assertClose(runs[1].params[i].value, p.value, 1e-5, p.name));
+  });
+});

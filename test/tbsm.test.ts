@@ -13,6 +13,15 @@ import type { TbsmArch } from '../src/model/tbsm/tbsm-arch.ts';
 import { headLengths } from '../src/model/tbsm/tbsm-arch.ts';
 import { Tbsm } from '../src/model/tbsm/tbsm.ts';
 import { jaggedOf } from '../src/tensor/jagged.ts';
+import type { Dataset } from '../src/data/dataset.ts';
+import { DatasetSource } from '../src/data/sources.ts';
+import { deviceFor } from '../src/device/registry.ts';
+import { bytesPerRow } from '../src/embedding/planner.ts';
+import { Optimizer } from '../src/optim/optimizer.ts';
+import { BaselinePolicy } from '../src/policies/baseline.ts';
+import { policyContext } from '../src/policies/context.ts';
+import { HotlinePolicy } from '../src/policies/hotline.ts';
+import type { Policy, PolicyContext } from '../src/policies/policy.ts';
 import { Rng } from '../src/util/rng.ts';
 import { assertClose } from './helpers.ts';
 
@@ -148,5 +157,47 @@ describe('TBSM model', () => {
     });
     assertClose(runs[1].losses, runs[0].losses, 1e-5, 'losses');
     runs[0].params.forEach((p, i) => assertClose(runs[1].params[i].value, p.value, 1e-5, p.name));
+  });
+});
+
+/** Skewed sequences in memory, as Taobao's: each row's bag in a table holds its events' ids; the first table is the
+ *  user, the same in every event; the others' ids are a power of a uniform (a few hot rows). */
+function sequenceDataset(rows: number, events: number, sizes: number[], seed: number): Dataset {
+  const rng = new Rng(seed), skewed = (n: number) => Math.floor(n * rng.next() ** 8);
+  const users = Int32Array.from({ length: rows }, () => skewed(sizes[0]));
+  return {
+    rows, denseFeatures: events, tableRows: sizes,
+    dense: Float32Array.from({ length: rows * events }, (_, i) => (i % events) / events),
+    categorical: sizes.map((n, t) => Int32Array.from({ length: rows * events }, (_, i) => (t === 0 ? users[Math.floor(i / events)] : skewed(n)))),
+    offsets: sizes.map(() => Int32Array.from({ length: rows + 1 }, (_, r) => r * events)),
+    labels: Float32Array.from({ length: rows }, () => (rng.next() < 0.5 ? 1 : 0)),
+  };
+}
+
+describe('TBSM under the policies', () => {
+  const a = arch({ tower: { bottomMlp: [1, 8], topMlp: [8, 6], embeddingDim: 8, tableRows: [300, 2000, 40], interaction: 'dot' } });
+  const data = sequenceDataset(32 * 40, a.tsLength + 1, a.tower.tableRows, 5);
+
+  function train(make: (ctx: PolicyContext) => Policy) {
+    const device = deviceFor('native', 2), model = new Tbsm(device.kernels, a, 9);
+    const opt = new Optimizer({ name: 'adagrad', lr: 0.05, eps: 1e-10, initialAccumulator: 0 });
+    const source = new DatasetSource(data, 32, true, 9, 40), ctx = policyContext(device, model, opt, source), policy = make(ctx);
+    const losses: number[] = [];
+    for (const batch of policy.schedule(source, 0, 0)) losses.push(Number(policy.step(batch).loss));
+    policy.settle();
+    return { model, home: ctx.home, policy, losses };
+  }
+
+  it('Hotline trains the baseline\'s parameters bit for bit (each event\'s bag is one id, filled by one tier)', () => {
+    const base = train((ctx) => new BaselinePolicy(ctx));
+    const hot = train((ctx) => new HotlinePolicy(ctx, {
+      budgetBytes: 200 * bytesPerRow(8, 1), learnBatches: 8, learnSamplingRate: 1, relearnEvery: 0, hysteresis: 1.5, pipeline: true, seed: 1,
+    }));
+    const share = Number(hot.policy.report().popularInputShare);
+    assert.ok(share > 0.05 && share < 0.95, `popular input share ${share}: an input is popular only when its whole history is`);
+    assert.deepEqual(hot.losses, base.losses);
+    base.model.denseParams().forEach((p, i) => assert.deepEqual(hot.model.denseParams()[i].value, p.value, p.name));
+    base.home.weights.forEach((w, t) => assert.deepEqual(hot.home.weights[t], w, `table ${t}`));
+    assert.ok(base.losses.at(-1)! < base.losses[0], 'it learns');
   });
 });

@@ -6,7 +6,7 @@
  * tables on the SSD stay in their files (the store rolls them back), so only tables in memory are tensors here.
  */
 import type { TableStore } from '../embedding/table-store.ts';
-import type { Dlrm } from '../model/dlrm.ts';
+import { type Model, tableRowsOf } from '../model/model.ts';
 import type { Optimizer } from '../optim/optimizer.ts';
 import type { SafetensorsFile } from './safetensors.ts';
 import { elementCount, type ShapedTensor } from '../util/tensors.ts';
@@ -19,20 +19,11 @@ interface DenseTensor extends ShapedTensor {
   param: string;
 }
 
-/** Every MLP parameter with its module name and shape; the model's own names are matched by array. */
-function denseTensors(model: Dlrm): DenseTensor[] {
-  const byArray = new Map<Float32Array, { name: string; shape: number[] }>();
-  for (const [module, mlp] of [['bottom_mlp', model.bottom], ['top_mlp', model.top]] as const) {
-    mlp.layers.forEach((layer, l) => {
-      byArray.set(layer.weight, { name: `${module}.${l}.weight`, shape: [layer.outputs, layer.inputs] });
-      byArray.set(layer.bias, { name: `${module}.${l}.bias`, shape: [layer.outputs] });
-    });
-  }
-  return model.denseParams().map((p) => {
-    const found = byArray.get(p.value);
-    if (!found) throw new Error(`dense parameter ${p.name} belongs to no MLP layer`);
-    return { ...found, data: p.value, param: p.name };
-  });
+/** Every dense parameter with its checkpoint name: the tower's MLPs under PyTorch DLRM's module names, the rest (TBSM's
+ *  time series layer) under the model's own. */
+function denseTensors(model: Model): DenseTensor[] {
+  const moduleName = (name: string) => name.replace(/^bottom\./, 'bottom_mlp.').replace(/^top\./, 'top_mlp.');
+  return model.denseParams().map((p) => ({ name: moduleName(p.name), shape: p.shape, data: p.value, param: p.name }));
 }
 
 const adagradState = (name: string) => `optimizer.${name}.adagrad_state`;
@@ -47,9 +38,9 @@ function tableNamesOf(home: TableStore): string[] {
   return names;
 }
 
-export function modelTensors(model: Dlrm, home: TableStore, optimizer: Optimizer): Map<string, ShapedTensor> {
-  const tableNames = tableNamesOf(home);
-  const tensors = new Map<string, ShapedTensor>(), dense = denseTensors(model), { tableRows, embeddingDim } = model.arch;
+export function modelTensors(model: Model, home: TableStore, optimizer: Optimizer): Map<string, ShapedTensor> {
+  const tableNames = tableNamesOf(home), tableRows = tableRowsOf(model), embeddingDim = home.dim;
+  const tensors = new Map<string, ShapedTensor>(), dense = denseTensors(model);
   for (const { name, data, shape } of dense) tensors.set(name, { data, shape });
   home.memory?.weights.forEach((data, t) => {
     tensors.set(tableTensor(tableNames[t], 'weight'), { data, shape: [tableRows[t], embeddingDim] });
@@ -66,9 +57,9 @@ export function modelTensors(model: Dlrm, home: TableStore, optimizer: Optimizer
 
 /** Overwrites every parameter and optimizer state with the file's; a tensor of another shape than the model's
  *  (another arch) is refused by the file, naming it and both shapes. */
-export function restoreModel(model: Dlrm, home: TableStore, optimizer: Optimizer, file: SafetensorsFile): void {
-  const tableNames = tableNamesOf(home), memory = home.memory;
-  const dense = denseTensors(model), { tableRows, embeddingDim } = model.arch;
+export function restoreModel(model: Model, home: TableStore, optimizer: Optimizer, file: SafetensorsFile): void {
+  const tableNames = tableNamesOf(home), memory = home.memory, tableRows = tableRowsOf(model), embeddingDim = home.dim;
+  const dense = denseTensors(model);
   for (const { name, data, shape } of dense) file.readInto(name, data, shape);
   memory?.weights.forEach((w, t) => file.readInto(tableTensor(tableNames[t], 'weight'), w, [tableRows[t], embeddingDim]));
   if (memory && file.has(tableTensor(tableNames[0], 'adagrad_state'))) {

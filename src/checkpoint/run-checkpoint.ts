@@ -4,7 +4,7 @@
  * and its logs carry no line twice.
  */
 import type { TableStore } from '../embedding/table-store.ts';
-import type { Dlrm } from '../model/dlrm.ts';
+import type { Model } from '../model/model.ts';
 import type { Optimizer } from '../optim/optimizer.ts';
 import type { Policy } from '../policies/policy.ts';
 import type { RunDir } from '../train/run-dir.ts';
@@ -16,7 +16,7 @@ import { type ShapedTensor, shaped, type TensorReader } from '../util/tensors.ts
 const policyPrefix = 'policy.';
 
 export interface RunParts {
-  model: Dlrm;
+  model: Model;
   home: TableStore;
   optimizer: Optimizer;
   policy: Policy;

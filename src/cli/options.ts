@@ -22,12 +22,25 @@ interface OptionSpec {
 
 export const trainOptions = {
   'config': { kind: { type: 'string' }, help: 'JSON file with any of these options as keys (flags override it)' },
-  'preset': { kind: { type: 'enum', values: ['kaggle', 'terabyte'] }, default: 'kaggle', help: 'architecture preset with real Criteo cardinalities' },
+  'model': {
+    kind: { type: 'enum', values: ['auto', 'dlrm', 'tbsm'] }, default: 'auto',
+    help: 'dlrm, tbsm (the time-based sequence model, on a dataset of sequences: preprocess --format taobao-tbsm), or auto (tbsm on such a dataset, else dlrm)',
+  },
+  'preset': { kind: { type: 'enum', values: ['kaggle', 'terabyte', 'taobao'] }, help: "architecture preset with real cardinalities: kaggle or terabyte (Criteo, dlrm's MLPs; the default for dlrm), taobao (tbsm's Taobao tower; the default for tbsm)" },
   'arch-mlp-bot': { kind: { type: 'string' }, help: "bottom MLP widths, e.g. 13-512-256-64-16 (overrides the preset)" },
   'arch-mlp-top': { kind: { type: 'string' }, help: 'top MLP widths after the interaction, e.g. 512-256-1' },
   'arch-sparse-feature-size': { kind: { type: 'int', min: 1 }, help: 'embedding dimension' },
   'arch-embedding-size': { kind: { type: 'string' }, help: 'rows of each table, e.g. 1460-583-10131227 (random data only)' },
   'arch-interaction-op': { kind: { type: 'enum', values: ['dot', 'cat'] }, default: 'dot', help: 'feature interaction' },
+  'ts-length': { kind: { type: 'int', min: 1 }, help: "tbsm: history events before the candidate (the dataset's; tbsm's --ts-length)" },
+  'tsl-inner': { kind: { type: 'enum', values: ['def', 'ind', 'dot'] }, default: 'def', help: "tbsm: the attention's inner product: w'A'Av (def), w'Av (ind) or w'v (dot)" },
+  'tsl-proj': { kind: { type: 'flag' }, default: true, help: 'tbsm: project the event vectors onto the unit sphere (--no-tsl-proj: not)' },
+  'tsl-seq': { kind: { type: 'flag' }, default: false, help: 'tbsm: head h of H attends over the last (H - h) / H of the history (the k-seq method)' },
+  'tsl-num-heads': { kind: { type: 'int', min: 1 }, default: 1, help: 'tbsm: heads of the time series layer, each with its own MLPs' },
+  'attn-interaction-op': { kind: { type: 'enum', values: ['dot'] }, default: 'dot', help: "tbsm: the attention's interaction (tbsm's --tsl-interaction-op)" },
+  'attn-mechanism': { kind: { type: 'enum', values: ['mlp', 'mul'] }, default: 'mlp', help: "tbsm: coefficients from an MLP with a sigmoid on the scores (mlp) or the scores themselves (mul); tbsm's --tsl-mechanism" },
+  'tsl-mlp': { kind: { type: 'string' }, default: '15-15', help: "tbsm: the attention MLP's hidden widths (its input and output are the history length)" },
+  'arch-mlp': { kind: { type: 'string' }, default: '60-1', help: "tbsm: each head's MLP after its input [context, candidate], ending in 1" },
   'data-generation': {
     kind: { type: 'enum', values: ['random', 'synthetic', 'dataset'] }, default: 'random',
     help: "random: uniform indices and labels (speed runs, as dlrm); synthetic: skewed Criteo-like set; dataset: --raw-data-file",

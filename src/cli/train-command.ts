@@ -13,8 +13,9 @@ import { openDevice } from '../device/registry.ts';
 import { CpuDevice } from '../device/cpu-device.ts';
 import type { Device } from '../device/device.ts';
 import { describeArch, type DlrmArch, validateArch } from '../model/arch.ts';
-import { createDlrm } from '../model/create-model.ts';
-import type { Dlrm } from '../model/dlrm.ts';
+import { createModel, type ModelSpec } from '../model/create-model.ts';
+import type { Model } from '../model/model.ts';
+import { describeTbsmArch, validateTbsmArch } from '../model/tbsm/tbsm-arch.ts';
 import type { StorageSpec } from '../embedding/storage.ts';
 import { ioEngines } from '../io/block-file.ts';
 import type { PolicyContext } from '../policies/policy.ts';
@@ -86,7 +87,8 @@ function fingerprintOf(config: TrainConfig): DataFingerprint | null {
 
 /** Trains as configured: a new run, or the resumed run in `resumed`. */
 export async function runTraining(config: TrainConfig, out: NodeJS.WriteStream = process.stdout, resumed?: RunDir): Promise<TrainingRun> {
-  const device = await openDevice(config.device, config.backend, config.threads);
+  // TBSM computes on the CPU: auto takes it there, an explicit --device webgpu is refused when the model is built.
+  const device = await openDevice(config.model === 'tbsm' && config.device === 'auto' ? 'cpu' : config.device, config.backend, config.threads);
   try {
     return await train(config, device, out, resumed);
   } finally {
@@ -97,10 +99,11 @@ export async function runTraining(config: TrainConfig, out: NodeJS.WriteStream =
 async function train(config: TrainConfig, device: Device, out: NodeJS.WriteStream, resumed?: RunDir): Promise<TrainingRun> {
   // A resumed run's dataset files are verified against their checksums: the run must go on with the same bytes.
   const prepared = prepareData(config, device, Boolean(resumed));
-  // The bottom MLP's input is the data's dense features (13 for Criteo, none for MovieLens or libFM sources).
-  const arch: DlrmArch = validateArch({ ...config.arch, tableRows: prepared.tableRows, bottomMlp: [prepared.denseFeatures, ...config.arch.bottomMlp.slice(1)] });
+  const spec = modelSpec(config, prepared), arch = spec.kind === 'dlrm' ? spec.arch : spec.arch.tower;
+  // TBSM's tower runs on every event of a sample.
+  const events = spec.kind === 'tbsm' ? spec.arch.tsLength + 1 : 1;
   checkMemoryNeed(arch, {
-    batchSize: config.batchSize, testBatchSize: config.testBatchSize, adagrad: config.optimizer === 'adagrad', availableBytes: totalmem(),
+    batchSize: config.batchSize * events, testBatchSize: config.testBatchSize * events, adagrad: config.optimizer === 'adagrad', availableBytes: totalmem(),
     tablesOnDisk: config.storage.kind === 'ssd',
     tablesFrom: config.data.kind === 'random' ? '--arch-embedding-size' : `the tables of ${config.data.kind === 'synthetic' ? 'the synthetic set' : config.data.path}`,
   });
@@ -110,18 +113,27 @@ async function train(config: TrainConfig, device: Device, out: NodeJS.WriteStrea
   if (resumed && !checkpoint) throw new CheckpointError(`${resumed.path}: no sound checkpoint to resume from`);
   const threadsWarning = checkThreads(config.threads, '--threads');
   if (threadsWarning) out.write(`hotline: ${threadsWarning}\n`);
-  out.write(`hotline: ${describeArch(arch)}\n${device instanceof CpuDevice ? 'kernels' : 'device'}: ${device.describe()}\n`);
-  const model = createDlrm(device, arch, config.seed, tableNames(config));
+  out.write(`hotline: ${spec.kind === 'dlrm' ? describeArch(arch) : describeTbsmArch(spec.arch)}\n${device instanceof CpuDevice ? 'kernels' : 'device'}: ${device.describe()}\n`);
+  const model = createModel(device, spec, config.seed, tableNames(config));
   const optimizer = new Optimizer({
     name: config.optimizer, lr: config.learningRate, eps: 1e-10, initialAccumulator: config.adagradInitialAccumulator,
   });
   const saved = checkpoint && { json: (checkpoint.manifest.state as { policy: Record<string, unknown> }).policy, tensors: policyTensors(checkpoint) };
   const ctx = policyContext(device, model, optimizer, prepared.source, saved, storageSpec(config.storage, runDir)), { home } = ctx;
   try {
-    return await trainOn(config, device, out, { arch, runDir, store, checkpoint, model, optimizer, ctx, prepared });
+    return await trainOn(config, device, out, { spec, runDir, store, checkpoint, model, optimizer, ctx, prepared });
   } finally {
     home.release();
   }
+}
+
+/** The configured model for the data: the bottom MLP's input is the data's dense features (13 for Criteo, none for
+ *  MovieLens or libFM sources; for TBSM, each event's share of a sample's). */
+function modelSpec(config: TrainConfig, prepared: PreparedData): ModelSpec {
+  const events = config.tbsm ? config.tbsm.tsLength + 1 : 1;
+  const arch: DlrmArch = { ...config.arch, tableRows: prepared.tableRows, bottomMlp: [prepared.denseFeatures / events, ...config.arch.bottomMlp.slice(1)] };
+  if (!config.tbsm) return { kind: 'dlrm', arch: validateArch(arch) };
+  return { kind: 'tbsm', arch: validateTbsmArch({ tower: arch, ...config.tbsm }) };
 }
 
 /** The home storage of the configured tables: an ssd folder defaults to the run directory's tables/. */
@@ -133,11 +145,11 @@ function storageSpec(storage: StorageConfig, runDir: RunDir | null): StorageSpec
 }
 
 interface Built {
-  arch: DlrmArch;
+  spec: ModelSpec;
   runDir: RunDir | null;
   store: CheckpointStore | null;
   checkpoint: Checkpoint | null;
-  model: Dlrm;
+  model: Model;
   optimizer: Optimizer;
   ctx: PolicyContext;
   prepared: PreparedData;
@@ -145,7 +157,7 @@ interface Built {
 
 /** Trains the built run: restores its checkpoint or records its configuration, runs the trainer, reports. */
 async function trainOn(config: TrainConfig, device: Device, out: NodeJS.WriteStream, b: Built): Promise<TrainingRun> {
-  const { arch, runDir, store, checkpoint, model, optimizer, ctx, prepared } = b, { home } = ctx;
+  const { spec, runDir, store, checkpoint, model, optimizer, ctx, prepared } = b, { home } = ctx;
   const policy = createPolicy(config.policy, ctx, { seed: config.seed, fae: config.fae, hotline: config.hotline, staleness: config.staleness });
   const parts: RunParts | null = runDir ? { model, home, optimizer, policy, runDir } : null;
   let from: TrainerState | undefined;
@@ -154,10 +166,10 @@ async function trainOn(config: TrainConfig, device: Device, out: NodeJS.WriteStr
     parts.runDir.append('events.jsonl', { step: from.steps, event: 'resume', checkpoint: checkpoint.name, environment: environment(device, config) });
     out.write(`resumed from ${checkpoint.path} at step ${from.steps}\n`);
   } else if (runDir) {
-    runDir.writeJson('config.json', { ...config, arch, dataFingerprint: fingerprintOf(config) } satisfies RunConfigFile);
+    runDir.writeJson('config.json', { ...config, arch: spec.kind === 'dlrm' ? spec.arch : spec.arch.tower, dataFingerprint: fingerprintOf(config) } satisfies RunConfigFile);
     runDir.writeJson('environment.json', environment(device, config));
     if (prepared.source instanceof DatasetSource && policyEntry(config.policy).fastTier) {
-      const rowBytes = bytesPerRow(arch.embeddingDim, config.optimizer === 'adagrad' ? 1 : 0);
+      const rowBytes = bytesPerRow(home.dim, config.optimizer === 'adagrad' ? 1 : 0);
       const budgets = [...standardBudgets, config.fae.budgetBytes];
       runDir.writeJson('profile.json', analyzeAccesses(prepared.source.data, rowBytes, config.fae.samplingRate, config.seed, budgets, tableNames(config)));
     }

@@ -2,7 +2,6 @@
 import { type DlrmArch, type Interaction, parseWidths, presets } from '../model/arch.ts';
 import type { BackendName, DeviceChoice } from '../device/registry.ts';
 import type { OptimizerName } from '../optim/optimizer.ts';
-import type { SplitRule } from '../data/binary-dataset.ts';
 import type { FaeSchedule } from '../policies/fae.ts';
 import { defaultStaleness, type StalenessOptions } from '../policies/slipstream.ts';
 import { policyEntry, type PolicyName } from '../policies/registry.ts';
@@ -14,6 +13,8 @@ import { readJsonFile } from '../util/os-error.ts';
 import { join, resolve } from 'node:path';
 import { parseExact, stringifyExact } from '../util/json.ts';
 import type { IoEngine } from '../io/block-file.ts';
+import type { TbsmArch, TslInner, TslMechanism } from '../model/tbsm/tbsm-arch.ts';
+import { readManifest, type SplitRule } from '../data/binary-dataset.ts';
 
 export type DataConfig =
   | { kind: 'random' }
@@ -26,10 +27,16 @@ export type StorageConfig =
   | { kind: 'memory' }
   | { kind: 'ssd'; dir: string | null; readAhead: number; hostBudget: number; hostCache: 'placed' | 'lru'; engine: 'auto' | IoEngine; queueDepth: number };
 
+/** TBSM's time series layer and heads as configured (tbsm-arch.ts; the tower is `arch`). */
+export type TbsmConfig = Omit<TbsmArch, 'tower'>;
+
 export interface TrainConfig {
   /** The options this configuration was resolved from (data paths absolute): what a resume resolves again. */
   options: OptionValues;
+  model: 'dlrm' | 'tbsm';
+  /** DLRM's, or TBSM's event tower (its top MLP ends in the event vector). */
   arch: DlrmArch;
+  tbsm: TbsmConfig | null;
   data: DataConfig;
   testFraction: number;
   shuffleBuffer: number;
@@ -62,7 +69,9 @@ export function trainConfigFrom(argv: string[], base: OptionValues = {}): TrainC
   for (const path of ['dataset', 'raw-data-file'] as const) if (typeof o[path] === 'string') o[path] = resolve(o[path]);
   if (typeof o.storage === 'string' && o.storage.startsWith('ssd:')) o.storage = `ssd:${resolve(o.storage.slice(4))}`;
   const { config: _file, ...options } = o;
-  const preset = presets[String(o.preset)];
+  const sequence = typeof o.dataset === 'string' ? readManifest(o.dataset).sequence ?? null : null;
+  const model = o.model === 'auto' ? (sequence ? 'tbsm' : 'dlrm') : (String(o.model) as 'dlrm' | 'tbsm');
+  const preset = presets[String(o.preset ?? (model === 'tbsm' ? 'taobao' : 'kaggle'))];
   const embeddingDim = Number(o['arch-sparse-feature-size'] ?? preset.embeddingDim);
   const arch: DlrmArch = {
     bottomMlp: o['arch-mlp-bot'] ? parseWidths(String(o['arch-mlp-bot']), '--arch-mlp-bot') : preset.bottomMlp,
@@ -71,6 +80,7 @@ export function trainConfigFrom(argv: string[], base: OptionValues = {}): TrainC
     tableRows: o['arch-embedding-size'] ? parseWidths(String(o['arch-embedding-size']), '--arch-embedding-size') : preset.tableRows,
     interaction: String(o['arch-interaction-op']) as Interaction,
   };
+  const tbsm = model === 'tbsm' ? tbsmConfig(o, sequence) : null;
   const kind = String(o['data-generation']);
   let data: DataConfig;
   if (o.dataset) {
@@ -106,7 +116,9 @@ export function trainConfigFrom(argv: string[], base: OptionValues = {}): TrainC
   if (Number(o['checkpoint-every']) > 0 && o['run-dir'] === '') throw new UsageError("--checkpoint-every needs a run directory (--run-dir is '')");
   return {
     options,
+    model,
     arch,
+    tbsm,
     data,
     testFraction,
     shuffleBuffer,
@@ -142,6 +154,22 @@ export function trainConfigFrom(argv: string[], base: OptionValues = {}): TrainC
       budgetBytes: Number(o['hot-budget']), samplingRate: Number(o['sampling-rate']),
       quota: String(o['hot-quota']) as HotQuota, schedule: String(o['fae-schedule']) as FaeSchedule,
     },
+  };
+}
+
+/** TBSM's options, on a dataset of sequences whose history length they must match. */
+function tbsmConfig(o: OptionValues, sequence: { tsLength: number } | null): TbsmConfig {
+  if (!sequence) {
+    throw new UsageError('--model tbsm trains on sequences: give --dataset DIR made by hotline preprocess --format taobao-tbsm');
+  }
+  const tsLength = o['ts-length'] === undefined ? sequence.tsLength : Number(o['ts-length']);
+  if (tsLength !== sequence.tsLength) {
+    throw new UsageError(`--ts-length ${tsLength}: the dataset's samples hold ${sequence.tsLength} events of history (preprocess it again with --ts-length ${tsLength})`);
+  }
+  return {
+    tsLength, heads: Number(o['tsl-num-heads']), sequential: Boolean(o['tsl-seq']), project: Boolean(o['tsl-proj']),
+    inner: String(o['tsl-inner']) as TslInner, mechanism: String(o['attn-mechanism']) as TslMechanism,
+    attentionMlp: parseWidths(String(o['tsl-mlp']), '--tsl-mlp'), headMlp: parseWidths(String(o['arch-mlp']), '--arch-mlp'),
   };
 }
 

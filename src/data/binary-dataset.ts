@@ -42,6 +42,9 @@ export interface Manifest {
   /** Multi-hot features by name: their ids (every bag in row order) and offsets [rows + 1] (float64); their
    *  block of categorical.i32 holds each row's bag size. */
   bags?: Record<string, { ids: FileEntry; offsets: FileEntry }>;
+  /** A dataset of sequences (TBSM's samples): every row's bag in each table holds its events' ids, oldest first,
+   *  the candidate last; its dense features are the events', in the same order. */
+  sequence?: { events: number; tsLength: number; pointsPerUser: number };
   /** rowsPerInput: the rows each input file gave, in order (Terabyte: one file per day). */
   source: { format?: string; inputs: string[]; lines: number; skipped: Record<string, number>; rowsPerInput?: number[] };
 }

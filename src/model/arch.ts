@@ -29,6 +29,10 @@ export const presets: Record<string, DlrmArch> = {
   terabyte: {
     bottomMlp: [13, 512, 256, 64], topMlp: [512, 512, 256, 1], embeddingDim: 64, tableRows: terabyteRows, interaction: 'dot',
   },
+  // TBSM's event tower on Taobao (facebookresearch/tbsm's bench script): user, item and category tables.
+  taobao: {
+    bottomMlp: [1, 16], topMlp: [15, 15], embeddingDim: 16, tableRows: [987994, 4162024, 9439], interaction: 'dot',
+  },
 };
 
 export class ArchError extends Error {}

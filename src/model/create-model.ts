@@ -1,10 +1,22 @@
-/** The DLRM for a device: on WebGPU its dense work runs as device programs, elsewhere on the device's kernels. */
+/** The model for a device: DLRM (on WebGPU its dense work runs as device programs, elsewhere on the device's
+ *  kernels) or TBSM (on the device's CPU kernels). */
 import type { Device } from '../device/device.ts';
 import { WebGpuDevice } from '../device/webgpu/webgpu-device.ts';
-import type { DlrmArch } from './arch.ts';
+import { ArchError, type DlrmArch } from './arch.ts';
 import { Dlrm } from './dlrm.ts';
 import { GpuDlrm } from './gpu-dlrm.ts';
+import type { Model } from './model.ts';
+import type { TbsmArch } from './tbsm/tbsm-arch.ts';
+import { Tbsm } from './tbsm/tbsm.ts';
+
+export type ModelSpec = { kind: 'dlrm'; arch: DlrmArch } | { kind: 'tbsm'; arch: TbsmArch };
 
 export function createDlrm(device: Device, arch: DlrmArch, seed: number, tableNames?: readonly string[]): Dlrm {
   return device instanceof WebGpuDevice ? new GpuDlrm(device, arch, seed, tableNames) : new Dlrm(device.kernels, arch, seed, tableNames);
+}
+
+export function createModel(device: Device, spec: ModelSpec, seed: number, tableNames?: readonly string[]): Model {
+  if (spec.kind === 'dlrm') return createDlrm(device, spec.arch, seed, tableNames);
+  if (device instanceof WebGpuDevice) throw new ArchError('TBSM computes on the CPU for now: use --device cpu');
+  return new Tbsm(device.kernels, spec.arch, seed, tableNames);
 }

@@ -4,6 +4,8 @@ import type { Rng } from '../util/rng.ts';
 
 export interface DenseParam {
   name: string;
+  /** As PyTorch holds it: [out, in] for a layer's weight, [out] for its bias. */
+  shape: number[];
   value: Float32Array;
   grad: Float32Array;
 }
@@ -41,8 +43,8 @@ export class Mlp {
 
   params(prefix: string): DenseParam[] {
     return this.layers.flatMap((layer, l) => [
-      { name: `${prefix}.${l}.weight`, value: layer.weight, grad: layer.weightGrad },
-      { name: `${prefix}.${l}.bias`, value: layer.bias, grad: layer.biasGrad },
+      { name: `${prefix}.${l}.weight`, shape: [layer.outputs, layer.inputs], value: layer.weight, grad: layer.weightGrad },
+      { name: `${prefix}.${l}.bias`, shape: [layer.outputs], value: layer.bias, grad: layer.biasGrad },
     ]);
   }
 

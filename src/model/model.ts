@@ -31,6 +31,8 @@ export type DenseRule =
 
 export interface Model {
   readonly sparse: SparseArch;
+  /** Seeds the parameters' initialisation; the home tables are initialised from it too. */
+  readonly seed: number;
   /** Values per input of the output (1: a logit). */
   readonly outputs: number;
   /** When set, the model's embedding work is timed into it. */
@@ -50,6 +52,14 @@ export interface Model {
   syncToHost(rule: DenseRule): void;
   /** Sends denseParams()' arrays (and, at its next step, the rule's state) to where the model computes, after they were set. */
   syncFromHost(): void;
+  /** A placed tier in the device's memory whose work joins this model's step (absent: the device computes in host
+   *  memory, and a placed tier is a compact host table). */
+  deviceTier?(rows: number, state: { initial: number } | null): EmbeddingTier;
+}
+
+/** Each table's row count. */
+export function tableRowsOf(model: Model): number[] {
+  return model.sparse.tables.map((t) => t.rows);
 }
 
 /** The whole forward pass with every lookup pooled from one tier (inline), embedding time recorded. */

@@ -75,14 +75,16 @@ export class Pipeline {
 
   /** Splits a mini-batch by tier and starts the laned tiers' pools. */
   split(source: Batch, batch: Batch = source): Split {
-    const ids = this.placement!.split(this.kernels, batch.sparse), n = batch.size, layout = this.model.sparse.layout(n);
+    const { sparse } = this.model, ids = this.placement!.split(this.kernels, sparse.bags(batch.sparse)), n = batch.size, layout = sparse.layout(n);
     const fast = ids[0], pooled = new Map<number, Float32Array>(), jobs: Split['jobs'] = [];
+    // An input is all fast when no other tier has an id in any of its bags (one a table, or one per event).
+    const bags = fast.bags, perInput = bags / Math.max(1, n);
     let fastInputs = 0;
     for (let i = 0; i < n; i++) {
       let all = true;
       for (let k = 1; k < ids.length && all; k++) {
         const o = ids[k].offsets;
-        for (let t = 0; t < fast.tables && all; t++) all = o[t * n + i + 1] === o[t * n + i];
+        for (let t = 0; t < fast.tables && all; t++) all = o[t * bags + (i + 1) * perInput] === o[t * bags + i * perInput];
       }
       if (all) fastInputs++;
     }

@@ -1,6 +1,7 @@
 /** The baseline policy: every table in host memory, batches in the source's order. */
 import type { Batch, BatchSource } from '../data/batch.ts';
 import type { EmbeddingTier } from '../embedding/tier.ts';
+import type { Model } from '../model/model.ts';
 import type { Policy, PolicyContext, PolicyEvents, PolicyState, StepResult } from './policy.ts';
 import { readAhead } from '../pipeline/read-ahead.ts';
 import { Stepper } from '../pipeline/step.ts';
@@ -12,9 +13,11 @@ export class BaselinePolicy implements Policy {
   private readonly tier: EmbeddingTier;
   protected readonly stepper: Stepper;
   private readonly readAhead: number;
+  private readonly model: Model;
 
   constructor(ctx: PolicyContext) {
     this.tier = homeTier(ctx);
+    this.model = ctx.model;
     this.readAhead = ctx.home.readAhead;
     this.stepper = new Stepper(ctx.model, ctx.optimizer);
   }
@@ -24,7 +27,7 @@ export class BaselinePolicy implements Policy {
   }
 
   schedule(source: BatchSource, epoch: number, fromStep: number): Iterable<Batch> {
-    return readAhead(source.batches(epoch, fromStep), this.readAhead, (batch) => this.tier.prefetch?.(batch.sparse));
+    return readAhead(source.batches(epoch, fromStep), this.readAhead, (batch) => this.tier.prefetch?.(this.model.sparse.bags(batch.sparse)));
   }
 
   step(batch: Batch): StepResult {

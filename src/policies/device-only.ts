@@ -3,6 +3,7 @@
  * crosses to the host (refused when the tables do not fit). The home tables are the checkpoint's copy: the device
  * rows are loaded from them before the first step after a settle, and the rows that changed go back at a settle.
  */
+import { tableRowsOf } from '../model/model.ts';
 import type { Batch } from '../data/batch.ts';
 import { Placement } from '../embedding/placement.ts';
 import type { EmbeddingTier } from '../embedding/tier.ts';
@@ -36,7 +37,7 @@ export class DeviceOnlyPolicy extends BaselinePolicy {
 
   constructor(private readonly ctx: PolicyContext) {
     super(ctx);
-    this.placement = everyRow(ctx.model.arch.tableRows);
+    this.placement = everyRow(tableRowsOf(ctx.model));
     this.deviceRows = fastTier(ctx, this.placement, 0);
     this.sync = new TierSync(ctx.device.kernels, this.placement, 0, this.deviceRows, homeTier(ctx), ctx.optimizer.rowState !== null);
   }

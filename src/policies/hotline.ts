@@ -14,6 +14,7 @@
  * tier, the next ones in host memory (pooled on the host lane), the rest on the SSD, whose rows are read ahead of the
  * step that needs them.
  */
+import { tableRowsOf } from '../model/model.ts';
 import { type Batch, type BatchSource, selectInputs } from '../data/batch.ts';
 import type { Placement } from '../embedding/placement.ts';
 import { restorePlacement, savePlacement } from '../embedding/placement-state.ts';
@@ -91,7 +92,7 @@ export class HotlinePolicy implements Policy {
 
   constructor(private readonly ctx: PolicyContext, private readonly options: HotlineOptions) {
     const { model, optimizer, device } = ctx, { kernels } = device;
-    this.learner = new AccessLearner(model.arch.tableRows, options.learnSamplingRate, options.seed);
+    this.learner = new AccessLearner(tableRowsOf(model), options.learnSamplingRate, options.seed);
     this.lane = device.lane('host');
     this.home = homeTier(ctx, this.lane);
     this.inlineHome = homeTier(ctx);
@@ -107,7 +108,7 @@ export class HotlinePolicy implements Policy {
   }
 
   *schedule(source: BatchSource, epoch: number, fromStep: number): Iterable<Batch> {
-    const ahead = readAhead(source.batches(epoch, fromStep), this.ctx.home.readAhead, (batch) => this.home.prefetch?.(this.homeIds(batch.sparse)));
+    const ahead = readAhead(source.batches(epoch, fromStep), this.ctx.home.readAhead, (batch) => this.home.prefetch?.(this.homeIds(this.ctx.model.sparse.bags(batch.sparse))));
     const it = ahead[Symbol.iterator]();
     let current = it.next();
     if (fromStep === 0) {
@@ -249,7 +250,7 @@ export class HotlinePolicy implements Policy {
     this.pipeline.stats = pipeline;
     this.pipeline.timeline.restore(timeline);
     if (learner) this.learner.restoreState(learner, tensors, 'learner.');
-    if (placed) this.usePlacement(restorePlacement(tensors, this.ctx.model.arch.tableRows));
+    if (placed) this.usePlacement(restorePlacement(tensors, tableRowsOf(this.ctx.model)));
     this.slipstream?.restoreState(slipstream, tensors, 'staleness.');
   }
 

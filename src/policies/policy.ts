@@ -6,7 +6,7 @@
 import type { Batch, BatchSource } from '../data/batch.ts';
 import type { TableStore } from '../embedding/table-store.ts';
 import type { Device } from '../device/device.ts';
-import type { Dlrm } from '../model/dlrm.ts';
+import type { Model } from '../model/model.ts';
 import type { Optimizer } from '../optim/optimizer.ts';
 import type { TimelineEvent } from '../pipeline/timeline.ts';
 import type { TensorArray, TensorReader } from '../util/tensors.ts';
@@ -31,7 +31,7 @@ export interface StepResult {
 export interface PolicyContext {
   /** Runs the math, holds the fast tier, gives the lanes. */
   device: Device;
-  model: Dlrm;
+  model: Model;
   optimizer: Optimizer;
   /** Every row of every table: the home tier's memory. */
   home: TableStore;

@@ -45,7 +45,7 @@ export class TslHead {
   params(prefix: string): DenseParam[] {
     return [
       ...(this.attention?.params(`${prefix}.attention`) ?? []),
-      ...(this.a ? [{ name: `${prefix}.A`, value: this.a, grad: this.aGrad! }] : []),
+      ...(this.a ? [{ name: `${prefix}.A`, shape: [1, this.z, this.z], value: this.a, grad: this.aGrad! }] : []),
       ...this.mlp.params(`${prefix}.mlp`),
     ];
   }

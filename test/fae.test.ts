@@ -67,7 +67,7 @@ describe('profiler and hot set', () => {
   });
 
   it('the classifier and the hot-input curve agree with a brute-force check', () => {
-    const hot = hotSet(profile, ranking, 32, 32 * 400), classify = (p: Placement, threshold = 1) => classifyInputs(data.categorical, data.rows, p.slotOf, p.rowsIn(0), threshold);
+    const hot = hotSet(profile, ranking, 32, 32 * 400), classify = (p: Placement, threshold = 1) => classifyInputs(data, p.slotOf, p.rowsIn(0), threshold);
     for (const threshold of [1, 0.75]) {
       const split = classify(hot, threshold);
       const isHot = (i: number) => data.categorical.filter((c, t) => hotOf(hot, t, c[i])).length >= threshold * 4;
@@ -90,7 +90,7 @@ describe('fast tier', () => {
     it(`a hot mini-batch through the fast tier gives the same loss and updates as through the host tables (${optimizer})`, () => {
       const profile = profileAccesses(data, 0.5, 2);
       const hot = hotSet(profile, rankRows(profile), bytesPerRow(8, 1), 1 << 20);
-      const split = classifyInputs(data.categorical, data.rows, hot.slotOf, hot.rowsIn(0));
+      const split = classifyInputs(data, hot.slotOf, hot.rowsIn(0));
       const config = { name: optimizer, lr: 0.1, eps: 1e-10, initialAccumulator: 0.01 };
       const side = () => {
         const optimizer = new Optimizer(config);

@@ -16,7 +16,7 @@ import type { TensorArray } from '../src/util/tensors.ts';
 import { DatasetSource } from '../src/data/sources.ts';
 import { Rng } from '../src/util/rng.ts';
 
-const search = { targetDrop: 0.3, band: 0.05, maxThreshold: 0.1, maxSteps: 25, alpha: Infinity };
+const search = { targetDrop: 0.3, band: 0.05, maxThreshold: 0.1, maxSteps: 25, alpha: Infinity, groups: 1 };
 
 describe('staleness', () => {
   it('bisection finds a threshold inside the band', () => {
@@ -57,6 +57,16 @@ describe('staleness', () => {
         const stale = Array.from(slots).filter((s) => change[s] < threshold).length;
         assert.equal(isStaleInput(slots, change, threshold, alpha), stale >= alpha);
       }
+    }
+  });
+
+  it("TBSM's rule: at least alpha stale lookups in each table's sequence, brute force", () => {
+    const rng = new Rng(31), rows = 30, change = Float32Array.from({ length: rows }, () => rng.next() * 0.01);
+    for (let trial = 0; trial < 300; trial++) {
+      const events = 1 + rng.int(6), slots = Int32Array.from({ length: 3 * events }, () => rng.int(rows));
+      const threshold = rng.next() * 0.01, alpha = 1 + rng.int(events + 1);
+      const perSequence = [0, 1, 2].map((t) => Array.from(slots.subarray(t * events, (t + 1) * events)).filter((s) => change[s] < threshold).length);
+      assert.equal(isStaleInput(slots, change, threshold, alpha, 3), perSequence.every((n) => n >= Math.min(alpha, events)), `trial ${trial}`);
     }
   });
 });

@@ -20,7 +20,9 @@ import { bytesPerRow } from '../src/embedding/planner.ts';
 import { Optimizer } from '../src/optim/optimizer.ts';
 import { BaselinePolicy } from '../src/policies/baseline.ts';
 import { policyContext } from '../src/policies/context.ts';
+import { FaePolicy } from '../src/policies/fae.ts';
 import { HotlinePolicy } from '../src/policies/hotline.ts';
+import { defaultStaleness, stalenessFor } from '../src/policies/slipstream.ts';
 import type { Policy, PolicyContext } from '../src/policies/policy.ts';
 import { Rng } from '../src/util/rng.ts';
 import { assertClose } from './helpers.ts';
@@ -135,6 +137,12 @@ describe('TBSM model', () => {
     assert.throws(() => model.bags(short), /TBSM takes 5 ids per input and table/);
   });
 
+  it("Slipstream's alpha applies to each table's sequence of a TBSM input, to all lookups of a DLRM one", () => {
+    const k = createKernels('typescript');
+    assert.equal(stalenessFor(defaultStaleness, new Tbsm(k, arch(), 1)).groups, 3);
+    assert.equal(stalenessFor(defaultStaleness, new Tbsm(k, arch(), 1).tower).groups, 1);
+  });
+
   it('sequential heads take the last events as tbsm rounds them (half to even)', () => {
     assert.deepEqual(headLengths(arch({ tsLength: 20, heads: 3, sequential: true })), [20, 13, 7]);
     assert.deepEqual(headLengths(arch({ tsLength: 20, heads: 8, sequential: true })), [20, 18, 15, 12, 10, 8, 5, 2]);
@@ -178,10 +186,10 @@ describe('TBSM under the policies', () => {
   const a = arch({ tower: { bottomMlp: [1, 8], topMlp: [8, 6], embeddingDim: 8, tableRows: [300, 2000, 40], interaction: 'dot' } });
   const data = sequenceDataset(32 * 40, a.tsLength + 1, a.tower.tableRows, 5);
 
-  function train(make: (ctx: PolicyContext) => Policy) {
+  function train(make: (ctx: PolicyContext, source: DatasetSource) => Policy) {
     const device = deviceFor('native', 2), model = new Tbsm(device.kernels, a, 9);
     const opt = new Optimizer({ name: 'adagrad', lr: 0.05, eps: 1e-10, initialAccumulator: 0 });
-    const source = new DatasetSource(data, 32, true, 9, 40), ctx = policyContext(device, model, opt, source), policy = make(ctx);
+    const source = new DatasetSource(data, 32, true, 9, 40), ctx = policyContext(device, model, opt, source), policy = make(ctx, source);
     const losses: number[] = [];
     for (const batch of policy.schedule(source, 0, 0)) losses.push(Number(policy.step(batch).loss));
     policy.settle();
@@ -199,5 +207,41 @@ describe('TBSM under the policies', () => {
     base.model.denseParams().forEach((p, i) => assert.deepEqual(hot.model.denseParams()[i].value, p.value, p.name));
     base.home.weights.forEach((w, t) => assert.deepEqual(hot.home.weights[t], w, `table ${t}`));
     assert.ok(base.losses.at(-1)! < base.losses[0], 'it learns');
+  });
+
+  const fae = (budgetRows: number) => (ctx: PolicyContext, source: DatasetSource) =>
+    new FaePolicy(ctx, source, { budgetBytes: budgetRows * bytesPerRow(8, 1), samplingRate: 1, quota: 'global', schedule: 'adaptive', seed: 9 });
+
+  it('FAE: an input is hot when its whole history is; with every row hot it trains the baseline\'s parameters bit for bit', () => {
+    const run = train(fae(150)), policy = run.policy as FaePolicy, placement = policy.placement;
+    const hot = new Set(policy.hotInputs), events = a.tsLength + 1;
+    for (let r = 0; r < data.rows; r++) {
+      let all = true;
+      data.categorical.forEach((column, t) => {
+        for (let e = 0; e < events; e++) {
+          const slot = placement.slotOf[t][column[r * events + e]];
+          all &&= slot >= 0 && slot < placement.rowsIn(0);
+        }
+      });
+      assert.equal(hot.has(r), all, `row ${r}`);
+    }
+    assert.ok(hot.size > 0.05 * data.rows && hot.size < 0.95 * data.rows, `${hot.size} hot inputs of ${data.rows}`);
+    const base = train((ctx) => new BaselinePolicy(ctx)), everyRowHot = train(fae(a.tower.tableRows.reduce((x, y) => x + y)));
+    assert.equal((everyRowHot.policy as FaePolicy).hotInputs.length, data.rows);
+    assert.deepEqual(everyRowHot.losses, base.losses);
+    base.home.weights.forEach((w, t) => assert.deepEqual(everyRowHot.home.weights[t], w, `table ${t}`));
+  });
+
+  it("Slipstream on FAE skips hot inputs by the authors' TBSM rule (alpha stale lookups in each sequence)", () => {
+    const staleness = { ...defaultStaleness, startHotBatch: 2, windowShare: 0.2, band: 0.02, alpha: 4, minSamples: 50 };
+    const run = train((ctx, source) => new FaePolicy(ctx, source, {
+      budgetBytes: 400 * bytesPerRow(8, 1), samplingRate: 1, quota: 'global', schedule: 'adaptive', seed: 9, staleness,
+    }));
+    const report = run.policy.report() as { stalenessDecisions: { inBand: boolean; dropShare: number }[]; skippedInputs: number };
+    const policy = run.policy as FaePolicy, decision = report.stalenessDecisions[0];
+    assert.ok(run.losses.every(Number.isFinite));
+    assert.ok(decision?.inBand && Math.abs(decision.dropShare - 0.3) <= 0.02 + 1e-9, `a decision in TBSM's band: ${JSON.stringify(report)}`);
+    assert.ok(report.skippedInputs > 0 && policy.skipped.length === report.skippedInputs);
+    assert.ok(policy.skipped.every((r) => policy.hotInputs.includes(r)), 'only hot inputs are skipped');
   });
 });

@@ -142,8 +142,8 @@ export function trainConfigFrom(argv: string[], base: OptionValues = {}): TrainC
     policy: String(o.policy) as PolicyName,
     storage,
     staleness: {
-      ...defaultStaleness, targetDrop: Number(o['target-drop']), band: Number(o['drop-band']),
-      alpha: Number(o['stale-alpha']) || Infinity, startHotBatch: Number(o['stale-start']), windowShare: Number(o['stale-window']),
+      ...defaultStaleness, targetDrop: Number(o['target-drop']), band: Number(o['drop-band'] ?? (tbsm ? 0.02 : 0.08)),
+      alpha: Number(o['stale-alpha'] ?? (tbsm ? 4 : 0)) || Infinity, startHotBatch: Number(o['stale-start']), windowShare: Number(o['stale-window']),
       sampleRate: Number(o['stale-sample-rate']), relative: Boolean(o['stale-relative']), reevaluateEvery: Number(o['stale-reevaluate']),
     },
     hotline: {

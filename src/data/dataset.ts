@@ -1,7 +1,6 @@
 /** A labelled click dataset held in memory, column-wise, so a contiguous range of rows is a set of views. */
 import type { Batch } from './batch.ts';
 import { jaggedOf } from '../tensor/jagged.ts';
-import { DataError } from '../util/errors.ts';
 
 export interface Dataset {
   readonly rows: number;
@@ -16,11 +15,6 @@ export interface Dataset {
   /** Per feature, null when it is one-hot, or the CSR offsets [rows + 1] of its bags. Absent: all one-hot. */
   readonly offsets?: (Int32Array | null)[];
   readonly labels: Float32Array;
-}
-
-/** Stops what assumes one lookup per feature and row (FAE's hot inputs and slot remapping) on multi-hot data. */
-export function requireOneHot(data: Dataset, what: string): void {
-  if (data.offsets?.some((o) => o !== null)) throw new DataError(`${what} works on one-hot features; this dataset has multi-hot ones (use --policy baseline or hotline)`);
 }
 
 /** The bags of the listed rows of a multi-hot column: their ids in order, and offsets from 0. */

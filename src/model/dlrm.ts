@@ -20,6 +20,7 @@ export class Dlrm implements Model, SparseArch {
   readonly top: Mlp;
   readonly tables: readonly TableConfig[];
   readonly outputs: number;
+  readonly events = 1;
   /** Feature vectors per sample entering the interaction: the bottom MLP's output and one per table. */
   readonly features: number;
   private batchSize = 0;

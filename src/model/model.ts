@@ -14,6 +14,8 @@ import type { DenseParam } from './mlp.ts';
 
 export interface SparseArch {
   readonly tables: readonly TableConfig[];
+  /** Ids per input and table that each pool alone: 1 for DLRM (an input's bag pools), tsLength + 1 for TBSM. */
+  readonly events: number;
   /** The bags the tiers pool for a batch's lookups (its inputs' bags, one per input and table), one per slot of
    *  layout(n): the inputs' own for DLRM; one per event (each id alone) for TBSM, whose inputs are sequences. */
   bags(inputs: Jagged): Jagged;

@@ -18,8 +18,9 @@
  * updates its hot and host rows on the host lane while its SSD rows, read ahead of it, pool inline.
  */
 import type { Batch } from '../data/batch.ts';
-import { batchesOf, type Dataset, requireOneHot, selectRows } from '../data/dataset.ts';
+import { batchesOf, type Dataset, selectRows } from '../data/dataset.ts';
 import type { Placement } from '../embedding/placement.ts';
+import { inputIds } from '../tensor/jagged.ts';
 import { restorePlacement, savePlacement } from '../embedding/placement-state.ts';
 import { type HotQuota, planPlacement } from '../embedding/planner.ts';
 import type { EmbeddingTier } from '../embedding/tier.ts';
@@ -30,7 +31,7 @@ import type { DatasetSource } from '../data/sources.ts';
 import { Rng } from '../util/rng.ts';
 import type { TensorArray, TensorReader } from '../util/tensors.ts';
 import type { Policy, PolicyContext, PolicyEvents, PolicyState, StepResult } from './policy.ts';
-import { Slipstream, type StalenessOptions } from './slipstream.ts';
+import { Slipstream, stalenessFor, type StalenessOptions } from './slipstream.ts';
 import { Stepper } from '../pipeline/step.ts';
 import { changeMeter, fastTier, homeTier, hostTier, placedBudgets } from './tiers.ts';
 import { Pipeline } from '../pipeline/pipeline.ts';
@@ -106,7 +107,6 @@ export class FaePolicy implements Policy {
   /** The placement comes from the checkpoint being resumed (no profiling), else from profiling the inputs. */
   constructor(private readonly ctx: PolicyContext, private readonly source: DatasetSource, private readonly options: FaeOptions) {
     const started = process.hrtime.bigint(), { model, optimizer } = ctx, data = source.data;
-    requireOneHot(data, 'FAE');
     this.fromCheckpoint = ctx.saved !== null;
     if (ctx.saved) {
       this.placement = restorePlacement(ctx.saved.tensors, data.tableRows);
@@ -114,7 +114,7 @@ export class FaePolicy implements Policy {
       const profile = profileAccesses(data, options.samplingRate, options.seed);
       this.placement = planPlacement(profile, rankRows(profile), placedBudgets(ctx, options.budgetBytes, true), options.quota);
     }
-    const split = classifyInputs(data.categorical, data.rows, this.placement.slotOf, this.placement.rowsIn(0));
+    const split = classifyInputs(data, this.placement.slotOf, this.placement.rowsIn(0));
     this.hotInputs = split.hot;
     this.coldInputs = split.cold;
     this.hotData = remapHotInputs(data, split.hot, this.placement);
@@ -128,7 +128,7 @@ export class FaePolicy implements Policy {
     const hotHome = this.host ? byRow(this.host.tier, this.host.placement) : this.home;
     this.sync = new TierSync(ctx.device.kernels, this.placement, 0, this.fast, hotHome, optimizer.rowState !== null);
     const meter = options.staleness && changeMeter(this.fast, this.placement, 0);
-    this.slipstream = options.staleness ? new Slipstream(options.staleness, () => meter!, options.seed) : null;
+    this.slipstream = options.staleness ? new Slipstream(stalenessFor(options.staleness, model), () => meter!, options.seed) : null;
     this.s = {
       cursor: freshCursor(), block: options.initialBlock ?? 16, coldLossMean: NaN, afterHotBlock: false,
       stats: { profileSeconds: Number(process.hrtime.bigint() - started) / 1e9, syncs: 0, rowsSynced: 0, blocks: 0 },
@@ -202,18 +202,18 @@ export class FaePolicy implements Policy {
 
   /** A cold batch's lookups of the home tier. */
   private coldHomeIds(batch: Batch): Batch['sparse'] {
-    return this.host ? this.host.placement.split(this.ctx.device.kernels, batch.sparse)[1] : batch.sparse;
+    const bags = this.ctx.model.sparse.bags(batch.sparse);
+    return this.host ? this.host.placement.split(this.ctx.device.kernels, bags)[1] : bags;
   }
 
   /** The next hot mini-batch in epoch order, formed when it is due, leaving out the inputs Slipstream skips. */
   private nextHotBatch(): Batch | null {
     const cur = this.s.cursor, order = this.hotOrder, size = this.source.batchSize;
-    const slots = new Int32Array(this.hotData.categorical.length), chosen: number[] = [];
+    const chosen: number[] = [];
     while (chosen.length < size && cur.hotPosition < order.length) {
       const i = order[cur.hotPosition++];
       if (this.slipstream) {
-        this.hotData.categorical.forEach((column, t) => (slots[t] = column[i]));
-        if (this.slipstream.skips(slots)) {
+        if (this.slipstream.skips(inputSlots(this.hotData, i))) {
           this.skipped.push(this.hotInputs[i]);
           continue;
         }
@@ -253,8 +253,8 @@ export class FaePolicy implements Policy {
 
   /** Slipstream's view of a trained hot mini-batch: its inputs' slots while sampling, and the decision when due. */
   private observeHotStep(batch: Batch, k: number): void {
-    const slipstream = this.slipstream!, { ids, tables, bags } = batch.sparse;
-    if (slipstream.sampling) for (let i = 0; i < bags; i++) slipstream.observe(Int32Array.from({ length: tables }, (_, t) => ids[t * bags + i]));
+    const slipstream = this.slipstream!;
+    if (slipstream.sampling) for (let i = 0; i < batch.size; i++) slipstream.observe(inputIds(batch.sparse, i));
     const decision = slipstream.afterHotStep(k);
     if (decision) this.events('staleness-decision', { ...decision });
   }
@@ -346,6 +346,18 @@ export class FaePolicy implements Policy {
 }
 
 /** The hot inputs as their own dataset, ids rewritten to fast-tier slots (FAE's train_hot). */
+/** Every lookup of input i of a dataset, table by table (its fast-tier slots in the remapped hot inputs). */
+function inputSlots(data: Dataset, i: number): Int32Array {
+  const parts = data.categorical.map((column, t) => {
+    const bag = data.offsets?.[t];
+    return bag ? column.subarray(bag[i], bag[i + 1]) : column.subarray(i, i + 1);
+  });
+  const slots = new Int32Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) slots.set(p, (at += p.length) - p.length);
+  return slots;
+}
+
 function remapHotInputs(data: Dataset, hotRows: Int32Array, placement: Placement): Dataset {
   const rows = selectRows(data, hotRows);
   rows.categorical.forEach((column, t) => column.forEach((id, i) => (column[i] = placement.slotOf[t][id])));

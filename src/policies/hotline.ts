@@ -19,7 +19,7 @@ import { type Batch, type BatchSource, selectInputs } from '../data/batch.ts';
 import type { Placement } from '../embedding/placement.ts';
 import { restorePlacement, savePlacement } from '../embedding/placement-state.ts';
 import { planPlacement } from '../embedding/planner.ts';
-import type { Jagged } from '../tensor/jagged.ts';
+import { inputIds, type Jagged } from '../tensor/jagged.ts';
 import { readAhead } from '../pipeline/read-ahead.ts';
 import type { EmbeddingTier } from '../embedding/tier.ts';
 import { TierSync } from '../embedding/tier-sync.ts';
@@ -31,7 +31,7 @@ import { rankRows } from '../popularity/profiler.ts';
 import type { RowChangeMeter } from '../popularity/staleness.ts';
 import type { TensorArray, TensorReader } from '../util/tensors.ts';
 import type { Policy, PolicyContext, PolicyEvents, PolicyState, StepResult } from './policy.ts';
-import { Slipstream, type StalenessOptions } from './slipstream.ts';
+import { Slipstream, stalenessFor, type StalenessOptions } from './slipstream.ts';
 import { Stepper } from '../pipeline/step.ts';
 import { changeMeter, fastTier, homeTier, hostTier, placedBudgets } from './tiers.ts';
 
@@ -99,7 +99,7 @@ export class HotlinePolicy implements Policy {
     this.stepper = new Stepper(model, optimizer);
     this.pipeline = new Pipeline(kernels, model, optimizer, this.lane, options.pipeline);
     this.slipstream = options.staleness
-      ? new Slipstream(options.staleness, () => this.meter!, options.seed)
+      ? new Slipstream(stalenessFor(options.staleness, model), () => this.meter!, options.seed)
       : null;
   }
 
@@ -184,15 +184,15 @@ export class HotlinePolicy implements Policy {
   }
 
   private dropStale(batch: Batch): Kept & { batch: Batch } {
-    const slotOf = this.placement!.slotOf, fastRows = this.placement!.rowsIn(0), { ids, offsets, tables } = batch.sparse, n = batch.size;
+    const slotOf = this.placement!.slotOf, fastRows = this.placement!.rowsIn(0), { offsets, tables } = batch.sparse, n = batch.size;
     const keep: number[] = [], popularSlots: Int32Array[] = [];
     let skippedInputs = 0;
     for (let i = 0; i < n; i++) {
-      const slots = new Int32Array(tables);
-      let popular = true;
-      for (let t = 0; t < tables && popular; t++) {
-        const b = t * n + i;
-        popular = offsets[b + 1] - offsets[b] === 1 && (slots[t] = slotOf[t][ids[offsets[b]]]) >= 0 && slots[t] < fastRows;
+      // Popular: every lookup of the input (each table's bag, a TBSM input's whole history) in the fast tier.
+      const slots = inputIds(batch.sparse, i);
+      let popular = slots.length > 0;
+      for (let t = 0, p = 0; t < tables && popular; t++) {
+        for (const end = p + offsets[t * n + i + 1] - offsets[t * n + i]; p < end && popular; p++) popular = (slots[p] = slotOf[t][slots[p]]) >= 0 && slots[p] < fastRows;
       }
       if (popular && this.slipstream!.skips(slots)) {
         skippedInputs++;

@@ -11,6 +11,7 @@
  * holds max(minSamples, sampleRate x the epoch's hot inputs) of them.
  */
 import { isStaleInput, type RowChangeMeter, searchThreshold, type StaleSearch, type StaleSearchOptions } from '../popularity/staleness.ts';
+import type { Model } from '../model/model.ts';
 import { Rng } from '../util/rng.ts';
 import type { TensorArray, TensorReader } from '../util/tensors.ts';
 
@@ -28,9 +29,14 @@ export interface StalenessOptions extends StaleSearchOptions {
 }
 
 export const defaultStaleness: StalenessOptions = {
-  targetDrop: 0.3, band: 0.08, maxThreshold: 0.1, maxSteps: 25, alpha: Infinity, startHotBatch: 1000, windowShare: 0.03,
+  targetDrop: 0.3, band: 0.08, maxThreshold: 0.1, maxSteps: 25, alpha: Infinity, groups: 1, startHotBatch: 1000, windowShare: 0.03,
   sampleRate: 0.001, minSamples: 200, relative: false, reevaluateEvery: 0,
 };
+
+/** The options for a model's inputs: alpha applies to each table's sequence of a TBSM input (the authors' rule). */
+export function stalenessFor(options: StalenessOptions, model: Model): StalenessOptions {
+  return { ...options, groups: model.sparse.events > 1 ? model.sparse.tables.length : 1 };
+}
 
 export interface StaleDecision extends StaleSearch {
   hotBatch: number;
@@ -139,7 +145,7 @@ export class Slipstream {
 
   /** Whether a hot input (its lookups as slots) is skipped under the current decision. */
   skips(slots: ArrayLike<number>): boolean {
-    return this.change !== null && this.s.threshold > 0 && isStaleInput(slots, this.change, this.s.threshold, this.options.alpha);
+    return this.change !== null && this.s.threshold > 0 && isStaleInput(slots, this.change, this.s.threshold, this.options.alpha, this.options.groups);
   }
 
   /** Between the snapshots: the hot inputs trained now are the sample's candidates. */

@@ -41,18 +41,23 @@ export function hotInputCurve(
   });
 }
 
-/** Splits the inputs into hot (at least `threshold` of their lookups have a slot below fastSlots in slotOf, the fast
- *  tier's; 1 = all) and cold. */
-export function classifyInputs(columns: Int32Array[], rows: number, slotOf: Int32Array[], fastSlots: number, threshold = 1): { hot: Int32Array; cold: Int32Array } {
-  const need = Math.ceil(threshold * columns.length - 1e-9);
-  const hotRows: number[] = [], coldRows: number[] = [];
-  for (let i = 0; i < rows; i++) {
-    let hits = 0;
+/** Splits the inputs into hot (at least `threshold` of their lookups, every id of every bag, have a slot below
+ *  fastSlots in slotOf, the fast tier's; 1 = all: for TBSM, its whole history) and cold. */
+export function classifyInputs(
+  data: Pick<Dataset, 'categorical' | 'rows' | 'offsets'>, slotOf: Int32Array[], fastSlots: number, threshold = 1,
+): { hot: Int32Array; cold: Int32Array } {
+  const { categorical: columns, offsets } = data, hotRows: number[] = [], coldRows: number[] = [];
+  for (let i = 0; i < data.rows; i++) {
+    let hits = 0, lookups = 0;
     for (let t = 0; t < columns.length; t++) {
-      const slot = slotOf[t][columns[t][i]];
-      if (slot >= 0 && slot < fastSlots) hits++;
+      const bag = offsets?.[t], from = bag ? bag[i] : i, to = bag ? bag[i + 1] : i + 1;
+      for (let p = from; p < to; p++) {
+        const slot = slotOf[t][columns[t][p]];
+        if (slot >= 0 && slot < fastSlots) hits++;
+      }
+      lookups += to - from;
     }
-    (hits >= need ? hotRows : coldRows).push(i);
+    (hits >= Math.ceil(threshold * lookups - 1e-9) ? hotRows : coldRows).push(i);
   }
   return { hot: Int32Array.from(hotRows), cold: Int32Array.from(coldRows) };
 }

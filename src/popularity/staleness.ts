@@ -1,7 +1,7 @@
 /**
  * Slipstream's staleness test (from the authors' released code): a hot row is stale when every element
  * moved less than T between two snapshots of the fast tier; an input is skippable when at least alpha of
- * its lookups hit stale rows; T is found by bisection over [0, hi] so that the share of sampled hot
+ * its lookups hit stale rows (for TBSM, at least alpha of each table's sequence); T is found by bisection over [0, hi] so that the share of sampled hot
  * inputs that are skippable falls in D +- delta.
  */
 
@@ -14,6 +14,9 @@ export interface StaleSearchOptions {
   maxSteps: number;
   /** Lookups of an input that must be stale for it to be skipped (alpha); Infinity: all of them. */
   alpha: number;
+  /** Equal parts of an input's lookups that alpha applies to each: 1, or the tables for TBSM's sequences (the
+   *  authors' TBSM rule: each of the three sequences has at least alpha stale lookups). */
+  groups: number;
 }
 
 export interface StaleSearch {
@@ -74,16 +77,21 @@ export class HostChangeMeter implements RowChangeMeter {
   }
 }
 
-/** Whether an input (its lookups as slots) is skippable: at least alpha of its lookups changed less than T. */
-export function isStaleInput(slots: ArrayLike<number>, change: Float32Array, threshold: number, alpha: number): boolean {
-  let stale = 0;
-  for (let i = 0; i < slots.length; i++) if (change[slots[i]] < threshold) stale++;
-  return stale >= Math.min(alpha, slots.length);
+/** Whether an input (its lookups as slots, in `groups` equal parts) is skippable: in every part, at least alpha of
+ *  its lookups changed less than T. */
+export function isStaleInput(slots: ArrayLike<number>, change: Float32Array, threshold: number, alpha: number, groups = 1): boolean {
+  const part = slots.length / groups;
+  for (let g = 0; g < groups; g++) {
+    let stale = 0;
+    for (let i = g * part; i < (g + 1) * part; i++) if (change[slots[i]] < threshold) stale++;
+    if (stale < Math.min(alpha, part)) return false;
+  }
+  return true;
 }
 
 /** Bisection for T over the sampled inputs (one slot list each); off the band, the closest T found. */
 export function searchThreshold(samples: Int32Array[], change: Float32Array, o: StaleSearchOptions): StaleSearch {
-  const shareAt = (t: number) => samples.filter((s) => isStaleInput(s, change, t, o.alpha)).length / Math.max(1, samples.length);
+  const shareAt = (t: number) => samples.filter((s) => isStaleInput(s, change, t, o.alpha, o.groups)).length / Math.max(1, samples.length);
   let lo = 0, hi = o.maxThreshold;
   let best: StaleSearch = { threshold: 0, dropShare: shareAt(0), steps: 0, inBand: false };
   for (let step = 1; step <= o.maxSteps; step++) {

@@ -41,6 +41,19 @@ export function bagOf(j: Jagged, t: number, b: number): Int32Array {
   return j.ids.subarray(j.offsets[t * j.bags + b], j.offsets[t * j.bags + b + 1]);
 }
 
+/** Every id of input b (its bag in each table), table by table. */
+export function inputIds(j: Jagged, b: number): Int32Array {
+  let n = 0;
+  for (let t = 0; t < j.tables; t++) n += j.offsets[t * j.bags + b + 1] - j.offsets[t * j.bags + b];
+  const out = new Int32Array(n);
+  for (let t = 0, at = 0; t < j.tables; t++) {
+    const bag = bagOf(j, t, b);
+    out.set(bag, at);
+    at += bag.length;
+  }
+  return out;
+}
+
 /** Builds a jagged batch from per-table columns: one id per bag (offsets null) or CSR bags with offsets from 0. */
 export function jaggedOf(bags: number, columns: Int32Array[], columnOffsets?: readonly (Int32Array | null)[]): Jagged {
   const tables = columns.length, offsets = new Int32Array(tables * bags + 1);

@@ -7,7 +7,7 @@
   "targets": [
     {
       "target_name": "hotline",
-      "sources": ["native/addon.cc", "native/pool.cc", "native/gemm.cc", "native/embedding.cc", "native/dense.cc", "native/lanes.cc", "native/criteo.cc", "native/scan.cc", "native/block-io.cc"],
+      "sources": ["native/addon.cc", "native/pool.cc", "native/gemm.cc", "native/embedding.cc", "native/dense.cc", "native/sequence.cc", "native/lanes.cc", "native/criteo.cc", "native/scan.cc", "native/block-io.cc"],
       "cflags_cc": ["-std=c++20", "-O3", "-march=<(march)", "-fno-math-errno", "-Wall", "-Wextra"],
       "cflags_cc!": ["-fno-exceptions", "-std=gnu++17"],
       "cflags!": ["-fno-exceptions"],

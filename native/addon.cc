@@ -19,6 +19,7 @@
 
 #include "criteo.h"
 #include "dense.h"
+#include "sequence.h"
 #include "block-io.h"
 #include "embedding.h"
 #include "gemm.h"
@@ -168,6 +169,55 @@ napi_value InteractionDotBackward(napi_env env, napi_callback_info info) {
   return guarded<7>(env, info, [&](const Args& a) {
     interactionDotBackward(a.array<float>(0), a.array<float>(1), a.integer(2), a.integer(3), a.integer(4),
                            a.integer(5), a.array<float>(6));
+    return undefinedValue(env);
+  });
+}
+
+// A head's span of a batch of sequences, as five integers from argument `at` on.
+SequenceSpan spanAt(const Args& a, size_t at) {
+  return {a.integer(at), a.integer(at + 1), a.integer(at + 2), a.integer(at + 3), a.integer(at + 4)};
+}
+
+napi_value SphereForward(napi_env env, napi_callback_info info) {
+  return guarded<5>(env, info, [&](const Args& a) {
+    sphereForward(a.array<float>(0), a.integer(1), a.integer(2), a.array<float>(3), a.array<float>(4));
+    return undefinedValue(env);
+  });
+}
+
+napi_value SphereBackward(napi_env env, napi_callback_info info) {
+  return guarded<5>(env, info, [&](const Args& a) {
+    sphereBackward(a.array<float>(0), a.array<float>(1), a.integer(2), a.integer(3), a.array<float>(4));
+    return undefinedValue(env);
+  });
+}
+
+napi_value AttendForward(napi_env env, napi_callback_info info) {
+  return guarded<9>(env, info, [&](const Args& a) {
+    attendForward(a.array<float>(0), spanAt(a, 1), a.array<float>(6), a.integer(7), a.array<float>(8));
+    return undefinedValue(env);
+  });
+}
+
+napi_value AttendBackward(napi_env env, napi_callback_info info) {
+  return guarded<12>(env, info, [&](const Args& a) {
+    attendBackward(a.array<float>(0), spanAt(a, 1), a.array<float>(6), a.integer(7), a.array<float>(8), a.array<float>(9),
+                   a.array<float>(10), a.integer(11));
+    return undefinedValue(env);
+  });
+}
+
+napi_value ContextForward(napi_env env, napi_callback_info info) {
+  return guarded<9>(env, info, [&](const Args& a) {
+    contextForward(a.array<float>(0), spanAt(a, 1), a.array<float>(6), a.array<float>(7), a.integer(8));
+    return undefinedValue(env);
+  });
+}
+
+napi_value ContextBackward(napi_env env, napi_callback_info info) {
+  return guarded<11>(env, info, [&](const Args& a) {
+    contextBackward(a.array<float>(0), spanAt(a, 1), a.array<float>(6), a.array<float>(7), a.integer(8), a.array<float>(9),
+                    a.array<float>(10));
     return undefinedValue(env);
   });
 }
@@ -832,6 +882,12 @@ napi_value Init(napi_env env, napi_value exports) {
       {"biasActivation", nullptr, BiasActivation, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"activationBackward", nullptr, ActivationBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"interactionDotForward", nullptr, InteractionDotForward, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"sphereForward", nullptr, SphereForward, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"sphereBackward", nullptr, SphereBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"attendForward", nullptr, AttendForward, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"attendBackward", nullptr, AttendBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"contextForward", nullptr, ContextForward, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"contextBackward", nullptr, ContextBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"interactionDotBackward", nullptr, InteractionDotBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"embeddingForward", nullptr, EmbeddingForward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"embeddingUpdate", nullptr, EmbeddingUpdate, nullptr, nullptr, nullptr, napi_default, nullptr},

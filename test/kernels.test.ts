@@ -205,3 +205,39 @@ describe('merged row gradients', () => {
     }
   });
 });
+
+describe("TBSM's sequence kernels: native against the TypeScript oracle", { skip }, () => {
+  const native = new NativeKernels(addon as Exclude<typeof addon, Error>);
+  const rng = new Rng(77), n = 37, events = 9, dim = 15, span = { n, events, first: 3, length: 5, dim };
+  const U = randomArray(rng, n * events * dim), x = randomArray(rng, n * 2 * dim), g = randomArray(rng, n * span.length);
+  const both = <T>(run: (k: NativeKernels | TypeScriptKernels) => T): [T, T] => [run(native), run(oracle)];
+
+  it('the projection onto the sphere, forward and backward (zero rows at the floor)', () => {
+    const v = randomArray(rng, 50 * dim);
+    v.fill(0, 7 * dim, 8 * dim);
+    const [a, b] = both((k) => {
+      const u = new Float32Array(v.length), norms = new Float32Array(50), du = randomArray(new Rng(3), v.length);
+      k.sphereForward(v, 50, dim, u, norms);
+      k.sphereBackward(u, norms, 50, dim, du);
+      return { u, norms, du };
+    });
+    assertClose(a.u, b.u, 1e-6, 'u');
+    assertClose(a.norms, b.norms, 1e-6, 'norms');
+    assertClose(a.du, b.du, 1e-5, 'dv');
+    assert.ok(Math.abs(a.du[7 * dim] - b.du[7 * dim]) <= 1e-6 * Math.abs(b.du[7 * dim]), 'a zero row takes du / 1e-12');
+  });
+
+  it('scores and context over a span, with strided queries, forward and backward', () => {
+    const [a, b] = both((k) => {
+      const scores = new Float32Array(n * span.length), out = new Float32Array(n * 2 * dim), dU = new Float32Array(U.length), dx = new Float32Array(n * dim), dy = new Float32Array(n * span.length);
+      k.attendForward(U, span, x, 2 * dim, scores);
+      k.contextForward(U, span, g, out, 2 * dim);
+      k.contextBackward(U, span, g, x, 2 * dim, dU, dy);
+      k.attendBackward(U, span, x, 2 * dim, g, dU, dx, dim);
+      return { scores, out, dU, dx, dy };
+    });
+    for (const key of ['scores', 'out', 'dU', 'dx', 'dy'] as const) assertClose(a[key], b[key], 1e-5, key);
+    const untouched = (b.dU as Float32Array).subarray(0, span.first * dim);
+    assert.ok(untouched.every((v) => v === 0), 'events before the span get no gradient');
+  });
+});

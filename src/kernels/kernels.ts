@@ -34,6 +34,16 @@ export interface SparseUpdate {
   states: Float32Array[] | null;
 }
 
+/** A head's span of a batch of sequences U [n x events x dim] (TBSM: each sample's event vectors, the candidate
+ *  last): events first .. first + length - 1 of every sample. */
+export interface SequenceSpan {
+  n: number;
+  events: number;
+  first: number;
+  length: number;
+  dim: number;
+}
+
 export interface Kernels {
   /** 'native' or 'typescript', with what it runs on, e.g. "native (OpenBLAS GEMM, 2 threads)". */
   readonly name: string;
@@ -55,6 +65,19 @@ export interface Kernels {
   interactionDotBackward(
     T: Float32Array, dOut: Float32Array, bags: number, F: number, d: number, outStride: number, dT: Float32Array,
   ): void;
+
+  /** TBSM's spherical projection row by row: u = v / max(|v|, 1e-12), norms[r] = |v_r| (torch's F.normalize). */
+  sphereForward(v: Float32Array, rows: number, dim: number, u: Float32Array, norms: Float32Array): void;
+  /** Its backward in place: du becomes dv = (du - u <u, du>) / |v| (du / 1e-12 below the floor). */
+  sphereBackward(u: Float32Array, norms: Float32Array, rows: number, dim: number, du: Float32Array): void;
+  /** TBSM's attention scores: scores[b][t] = <U[b][first + t], x[b]> over the span (x's rows xStride apart). */
+  attendForward(U: Float32Array, span: SequenceSpan, x: Float32Array, xStride: number, scores: Float32Array): void;
+  /** dU[b][first + t] += g[b][t] x[b]; dx[b] = sum over t of g[b][t] U[b][first + t] (dx's rows dxStride apart). */
+  attendBackward(U: Float32Array, span: SequenceSpan, x: Float32Array, xStride: number, g: Float32Array, dU: Float32Array, dx: Float32Array, dxStride: number): void;
+  /** TBSM's context: out[b] = sum over t of y[b][t] U[b][first + t] (out's rows outStride apart). */
+  contextForward(U: Float32Array, span: SequenceSpan, y: Float32Array, out: Float32Array, outStride: number): void;
+  /** dy[b][t] = <dOut[b], U[b][first + t]>; dU[b][first + t] += y[b][t] dOut[b]. */
+  contextBackward(U: Float32Array, span: SequenceSpan, y: Float32Array, dOut: Float32Array, outStride: number, dU: Float32Array, dy: Float32Array): void;
 
   /** Sum-pools each bag's rows into out at the layout's slots (added to what is there when accumulate). */
   embeddingForward(weights: Float32Array[], ids: Jagged, layout: SlotLayout, out: Float32Array, accumulate?: boolean): void;

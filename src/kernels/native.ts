@@ -1,9 +1,13 @@
 /** The native backend: C++ kernels (OpenBLAS GEMM when linked) on a pool of threads, via N-API. */
 import { loadNativeAddon } from '../util/addon.ts';
 import type { Lane, LaneJob, LaneOwner } from '../io/lane.ts';
-import type { Kernels, SlotLayout, SparseUpdate } from './kernels.ts';
+import type { Kernels, SequenceSpan, SlotLayout, SparseUpdate } from './kernels.ts';
 import { type Jagged, tableBags } from '../tensor/jagged.ts';
 import type { RowSegments } from '../tensor/segments.ts';
+
+/** A sequence span as the addon takes it: n, events, first, length, dim. */
+type Span = [number, number, number, number, number];
+const spanArgs = (s: SequenceSpan): Span => [s.n, s.events, s.first, s.length, s.dim];
 
 interface Addon {
   gemm(...args: [boolean, boolean, number, number, number, number, Float32Array, number, Float32Array, number, number, Float32Array, number]): void;
@@ -12,6 +16,12 @@ interface Addon {
   activationBackward(dY: Float32Array, Y: Float32Array, rows: number, cols: number, relu: boolean, dBias: Float32Array, accumulate: boolean): void;
   interactionDotForward(T: Float32Array, bags: number, F: number, d: number, out: Float32Array, outStride: number): void;
   interactionDotBackward(T: Float32Array, dOut: Float32Array, bags: number, F: number, d: number, outStride: number, dT: Float32Array): void;
+  sphereForward(v: Float32Array, rows: number, dim: number, u: Float32Array, norms: Float32Array): void;
+  sphereBackward(u: Float32Array, norms: Float32Array, rows: number, dim: number, du: Float32Array): void;
+  attendForward(...args: [Float32Array, ...Span, Float32Array, number, Float32Array]): void;
+  attendBackward(...args: [Float32Array, ...Span, Float32Array, number, Float32Array, Float32Array, Float32Array, number]): void;
+  contextForward(...args: [Float32Array, ...Span, Float32Array, Float32Array, number]): void;
+  contextBackward(...args: [Float32Array, ...Span, Float32Array, Float32Array, number, Float32Array, Float32Array]): void;
   embeddingForward(
     weights: Float32Array[], states: null, indices: Int32Array[], offsets: Int32Array[],
     bags: number, dim: number, stride: number, slot0: number, out: Float32Array, accumulate: boolean,
@@ -94,6 +104,30 @@ export class NativeKernels implements Kernels {
     T: Float32Array, dOut: Float32Array, bags: number, F: number, d: number, outStride: number, dT: Float32Array,
   ): void {
     this.addon.interactionDotBackward(T, dOut, bags, F, d, outStride, dT);
+  }
+
+  sphereForward(v: Float32Array, rows: number, dim: number, u: Float32Array, norms: Float32Array): void {
+    this.addon.sphereForward(v, rows, dim, u, norms);
+  }
+
+  sphereBackward(u: Float32Array, norms: Float32Array, rows: number, dim: number, du: Float32Array): void {
+    this.addon.sphereBackward(u, norms, rows, dim, du);
+  }
+
+  attendForward(U: Float32Array, span: SequenceSpan, x: Float32Array, xStride: number, scores: Float32Array): void {
+    this.addon.attendForward(U, ...spanArgs(span), x, xStride, scores);
+  }
+
+  attendBackward(U: Float32Array, span: SequenceSpan, x: Float32Array, xStride: number, g: Float32Array, dU: Float32Array, dx: Float32Array, dxStride: number): void {
+    this.addon.attendBackward(U, ...spanArgs(span), x, xStride, g, dU, dx, dxStride);
+  }
+
+  contextForward(U: Float32Array, span: SequenceSpan, y: Float32Array, out: Float32Array, outStride: number): void {
+    this.addon.contextForward(U, ...spanArgs(span), y, out, outStride);
+  }
+
+  contextBackward(U: Float32Array, span: SequenceSpan, y: Float32Array, dOut: Float32Array, outStride: number, dU: Float32Array, dy: Float32Array): void {
+    this.addon.contextBackward(U, ...spanArgs(span), y, dOut, outStride, dU, dy);
   }
 
   embeddingForward(weights: Float32Array[], ids: Jagged, layout: SlotLayout, out: Float32Array, accumulate = false): void {

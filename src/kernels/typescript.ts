@@ -3,7 +3,7 @@
  * is not built. Sums accumulate in float64, so they are at least as accurate as float32 BLAS.
  */
 import type { Lane, LaneJob, LaneOwner } from '../io/lane.ts';
-import type { Bags, Kernels, SlotLayout, SparseUpdate } from './kernels.ts';
+import type { Bags, Kernels, SequenceSpan, SlotLayout, SparseUpdate } from './kernels.ts';
 import { closeSync, openSync, readSync } from 'node:fs';
 import { type Jagged, tableBags } from '../tensor/jagged.ts';
 import { type RowSegments, rowSegments } from '../tensor/segments.ts';
@@ -24,6 +24,14 @@ export function mergeRowGradients(
     }
   }
   return rows;
+}
+
+/** torch's F.normalize floor on a norm. */
+const sphereFloor = 1e-12;
+
+/** Where event t of sample b's span starts in U. */
+function eventRow(span: SequenceSpan, b: number, t: number): number {
+  return (b * span.events + span.first + t) * span.dim;
 }
 
 export class TypeScriptKernels implements Kernels {
@@ -106,6 +114,83 @@ export class TypeScriptKernels implements Kernels {
         }
       }
       dT.set(acc, t);
+    }
+  }
+
+  sphereForward(v: Float32Array, rows: number, dim: number, u: Float32Array, norms: Float32Array): void {
+    for (let r = 0; r < rows; r++) {
+      let s = 0;
+      for (let i = 0; i < dim; i++) s += v[r * dim + i] * v[r * dim + i];
+      norms[r] = Math.sqrt(s);
+      const scale = 1 / Math.max(norms[r], sphereFloor);
+      for (let i = 0; i < dim; i++) u[r * dim + i] = v[r * dim + i] * scale;
+    }
+  }
+
+  sphereBackward(u: Float32Array, norms: Float32Array, rows: number, dim: number, du: Float32Array): void {
+    for (let r = 0; r < rows; r++) {
+      const at = r * dim;
+      if (norms[r] > sphereFloor) {
+        let s = 0;
+        for (let i = 0; i < dim; i++) s += u[at + i] * du[at + i];
+        for (let i = 0; i < dim; i++) du[at + i] = (du[at + i] - u[at + i] * s) / norms[r];
+      } else {
+        for (let i = 0; i < dim; i++) du[at + i] /= sphereFloor;
+      }
+    }
+  }
+
+  attendForward(U: Float32Array, span: SequenceSpan, x: Float32Array, xStride: number, scores: Float32Array): void {
+    const { n, length, dim } = span;
+    for (let b = 0; b < n; b++) {
+      for (let t = 0; t < length; t++) {
+        const h = eventRow(span, b, t);
+        let s = 0;
+        for (let i = 0; i < dim; i++) s += U[h + i] * x[b * xStride + i];
+        scores[b * length + t] = s;
+      }
+    }
+  }
+
+  attendBackward(U: Float32Array, span: SequenceSpan, x: Float32Array, xStride: number, g: Float32Array, dU: Float32Array, dx: Float32Array, dxStride: number): void {
+    const { n, length, dim } = span, acc = new Float64Array(dim);
+    for (let b = 0; b < n; b++) {
+      acc.fill(0);
+      for (let t = 0; t < length; t++) {
+        const h = eventRow(span, b, t), gt = g[b * length + t];
+        for (let i = 0; i < dim; i++) {
+          dU[h + i] += gt * x[b * xStride + i];
+          acc[i] += gt * U[h + i];
+        }
+      }
+      dx.set(acc, b * dxStride);
+    }
+  }
+
+  contextForward(U: Float32Array, span: SequenceSpan, y: Float32Array, out: Float32Array, outStride: number): void {
+    const { n, length, dim } = span, acc = new Float64Array(dim);
+    for (let b = 0; b < n; b++) {
+      acc.fill(0);
+      for (let t = 0; t < length; t++) {
+        const h = eventRow(span, b, t), yt = y[b * length + t];
+        for (let i = 0; i < dim; i++) acc[i] += yt * U[h + i];
+      }
+      out.set(acc, b * outStride);
+    }
+  }
+
+  contextBackward(U: Float32Array, span: SequenceSpan, y: Float32Array, dOut: Float32Array, outStride: number, dU: Float32Array, dy: Float32Array): void {
+    const { n, length, dim } = span;
+    for (let b = 0; b < n; b++) {
+      for (let t = 0; t < length; t++) {
+        const h = eventRow(span, b, t), yt = y[b * length + t];
+        let s = 0;
+        for (let i = 0; i < dim; i++) {
+          s += dOut[b * outStride + i] * U[h + i];
+          dU[h + i] += yt * dOut[b * outStride + i];
+        }
+        dy[b * length + t] = s;
+      }
     }
   }
 

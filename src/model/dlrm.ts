@@ -103,7 +103,7 @@ export class Dlrm implements Model, SparseArch {
   forwardOutput(pooled: Float32Array): Float32Array {
     const n = this.batchSize, dim = this.arch.embeddingDim, stride = this.features * dim, x = this.dense;
     this.features_ = pooled;
-    for (let b = 0; b < n; b++) pooled.set(x.subarray(b * dim, (b + 1) * dim), b * stride);
+    copyRows(x, dim, pooled, stride, n, dim);
     let topInput = pooled;
     if (this.arch.interaction === 'dot') {
       this.kernels.interactionDotForward(pooled, n, this.features, dim, this.interactionOut, interactionWidth(this.arch));
@@ -139,12 +139,21 @@ export class Dlrm implements Model, SparseArch {
       this.featureGrad.set(dTop);
     }
     const dx = this.bottom.outputGrad();
-    for (let b = 0; b < n; b++) dx.set(this.featureGrad.subarray(b * stride, b * stride + dim), b * dim);
+    copyRows(this.featureGrad, stride, dx, dim, n, dim);
     this.bottom.backward(false, fusedSgdRate);
   }
 
   /** The gradient w.r.t. every pooled embedding of the last batch, at layout(batch) positions. */
   embeddingGrad(): Float32Array {
     return this.featureGrad;
+  }
+}
+
+/** The first `width` floats of n rows, from rows `fromStride` apart to rows `toStride` apart (a loop, not a view per
+ *  row: TBSM's tower copies one per event). */
+function copyRows(from: Float32Array, fromStride: number, to: Float32Array, toStride: number, n: number, width: number): void {
+  for (let b = 0; b < n; b++) {
+    const f = b * fromStride, t = b * toStride;
+    for (let i = 0; i < width; i++) to[t + i] = from[f + i];
   }
 }

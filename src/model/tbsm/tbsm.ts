@@ -20,9 +20,6 @@ import type { DenseRule, Model, SparseArch } from '../model.ts';
 import { eventWidth, headLengths, type TbsmArch, validateTbsmArch } from './tbsm-arch.ts';
 import { TslHead } from './tsl-head.ts';
 
-/** F.normalize's floor on the norm. */
-const normFloor = 1e-12;
-
 export class Tbsm implements Model, SparseArch {
   readonly tower: Dlrm;
   readonly heads: TslHead[];
@@ -32,11 +29,13 @@ export class Tbsm implements Model, SparseArch {
   readonly events: number;
   private n = 0;
   private projected = new Float32Array(0);
-  private norms = new Float64Array(0);
+  private norms = new Float32Array(0);
   private dProjected = new Float32Array(0);
   private headProbs = new Float32Array(0);
   private dLogits = new Float32Array(0);
   private readonly eventBags = new WeakMap<Jagged, Jagged>();
+  /** 0, 1, 2, ...: the offsets of one-id bags, grown to the largest batch (views of it are every batch's offsets). */
+  private counting = new Int32Array(1);
 
   constructor(private readonly kernels: Kernels, readonly arch: TbsmArch, readonly seed: number, tableNames?: readonly string[]) {
     validateTbsmArch(arch);
@@ -71,7 +70,11 @@ export class Tbsm implements Model, SparseArch {
       if (inputs.ids.length !== inputs.tables * perTable) {
         throw new Error(`TBSM takes ${this.events} ids per input and table (tsLength + 1), got ${inputs.ids.length} for ${inputs.bags} inputs of ${inputs.tables} tables`);
       }
-      bags = { tables: inputs.tables, bags: perTable, ids: inputs.ids, offsets: Int32Array.from({ length: inputs.ids.length + 1 }, (_, i) => i) };
+      if (this.counting.length <= inputs.ids.length) {
+        this.counting = new Int32Array(2 * inputs.ids.length + 1);
+        for (let i = 0; i < this.counting.length; i++) this.counting[i] = i;
+      }
+      bags = { tables: inputs.tables, bags: perTable, ids: inputs.ids, offsets: this.counting.subarray(0, inputs.ids.length + 1) };
       this.eventBags.set(inputs, bags);
     }
     return bags;
@@ -105,19 +108,13 @@ export class Tbsm implements Model, SparseArch {
     if (this.projected.length < rows * z) {
       this.projected = new Float32Array(rows * z);
       this.dProjected = new Float32Array(rows * z);
-      this.norms = new Float64Array(rows);
+      this.norms = new Float32Array(rows);
       this.headProbs = new Float32Array(n * this.arch.heads);
       this.dLogits = new Float32Array(n);
     }
     const u = this.projected.subarray(0, rows * z);
     if (this.arch.project) {
-      for (let r = 0; r < rows; r++) {
-        let s = 0;
-        for (let i = 0; i < z; i++) s += vectors[r * z + i] * vectors[r * z + i];
-        const norm = Math.sqrt(s), scale = 1 / Math.max(norm, normFloor);
-        this.norms[r] = norm;
-        for (let i = 0; i < z; i++) u[r * z + i] = vectors[r * z + i] * scale;
-      }
+      this.kernels.sphereForward(vectors, rows, z, u, this.norms);
     } else {
       u.set(vectors.subarray(0, rows * z));
     }
@@ -160,20 +157,7 @@ export class Tbsm implements Model, SparseArch {
         head.backward(dHead, dU, fusedSgdRate);
       });
     }
-    if (this.arch.project) {
-      // u = v / max(|v|, floor): dv = (du - u <u, du>) / |v| above the floor, du / floor below it.
-      const u = this.projected;
-      for (let r = 0; r < rows; r++) {
-        const norm = this.norms[r], at = r * z;
-        if (norm > normFloor) {
-          let s = 0;
-          for (let i = 0; i < z; i++) s += u[at + i] * dU[at + i];
-          for (let i = 0; i < z; i++) dU[at + i] = (dU[at + i] - u[at + i] * s) / norm;
-        } else {
-          for (let i = 0; i < z; i++) dU[at + i] /= normFloor;
-        }
-      }
-    }
+    if (this.arch.project) this.kernels.sphereBackward(this.projected, this.norms, rows, z, dU);
     this.tower.backward(dU, fusedSgdRate);
   }
 

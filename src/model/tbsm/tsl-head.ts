@@ -4,9 +4,9 @@
  *   a_i = <H_i, x> over the head's history H (its last `length` events);
  *   y = sigmoid(MLP(a)) (mlp) or a (mul); the context c = sum_i y_i H_i;
  *   the head's click logit from its MLP on [c, w].
- * The per-sample products are z-long loops; the MLPs run on the kernels.
+ * The per-sample products are the kernels' sequence kernels, A's products and the MLPs GEMMs.
  */
-import type { Kernels } from '../../kernels/kernels.ts';
+import type { Kernels, SequenceSpan } from '../../kernels/kernels.ts';
 import type { Rng } from '../../util/rng.ts';
 import { sigmoid } from '../loss.ts';
 import { type DenseParam, Mlp } from '../mlp.ts';
@@ -21,14 +21,12 @@ export class TslHead {
   private readonly z: number;
   private n = 0;
   private u: Float32Array = new Float32Array(0);
-  private x = new Float32Array(0);
-  private v = new Float32Array(0);
-  private scores = new Float32Array(0);
-  private coefficients = new Float32Array(0);
-  private input = new Float32Array(0);
+  /** The last forward pass's x per candidate and its row stride. */
+  private q: { x: Float32Array; stride: number } = { x: new Float32Array(0), stride: 0 };
+  private b = { x: new Float32Array(0), v: new Float32Array(0), dx: new Float32Array(0), dv: new Float32Array(0), scores: new Float32Array(0), coefficients: new Float32Array(0), dScores: new Float32Array(0), input: new Float32Array(0) };
 
   /** length: the head's history, the most recent events of arch.tsLength. */
-  constructor(readonly arch: TbsmArch, readonly length: number, kernels: Kernels, rng: Rng) {
+  constructor(readonly arch: TbsmArch, readonly length: number, private readonly kernels: Kernels, rng: Rng) {
     const z = (this.z = eventWidth(arch));
     this.attention = arch.mechanism === 'mlp' ? new Mlp(kernels, [length, ...arch.attentionMlp, length], false, rng) : null;
     if (arch.inner === 'dot') {
@@ -52,70 +50,48 @@ export class TslHead {
 
   private ensure(n: number): void {
     const z = this.z, l = this.length;
-    if (this.x.length < n * z) {
-      this.x = new Float32Array(n * z);
-      this.v = new Float32Array(n * z);
-      this.scores = new Float32Array(n * l);
-      this.coefficients = new Float32Array(n * l);
-      this.input = new Float32Array(n * 2 * z);
+    if (this.b.x.length < n * z) {
+      const f = (k: number) => new Float32Array(n * k);
+      this.b = { x: f(z), v: f(z), dx: f(z), dv: f(z), scores: f(l), coefficients: f(l), dScores: f(l), input: f(2 * z) };
     }
     this.n = n;
   }
 
-  /** Row of event j of sample b in U. */
-  private row(b: number, j: number): number {
-    return (b * (this.arch.tsLength + 1) + j) * this.z;
+  private get span(): SequenceSpan {
+    return { n: this.n, events: this.arch.tsLength + 1, first: this.arch.tsLength - this.length, length: this.length, dim: this.z };
+  }
+
+  /** The candidates' rows of U (a view from the first one's; rows events x z apart). */
+  private candidates(u: Float32Array): Float32Array {
+    return u.subarray(this.arch.tsLength * this.z);
+  }
+
+  /** x for every candidate, and its row stride: w itself (dot), v = A w (ind) or A'v (def). */
+  private query(): { x: Float32Array; stride: number } {
+    const { n, z, a, kernels } = this, w = this.candidates(this.u), wStride = (this.arch.tsLength + 1) * z, { x, v } = this.b;
+    if (!a) return { x: w, stride: wStride };
+    kernels.gemm(false, true, n, z, z, 1, w, wStride, a, z, 0, v, z); // V = W A'
+    if (this.arch.inner === 'ind') return { x: v, stride: z };
+    kernels.gemm(false, false, n, z, z, 1, v, z, a, z, 0, x, z); // X = V A
+    return { x, stride: z };
   }
 
   /** The head's logits [n] (owned by its MLP) for U [n x (tsLength + 1) x z]. */
   forward(u: Float32Array, n: number): Float32Array {
     this.ensure(n);
     this.u = u;
-    const z = this.z, l = this.length, first = this.arch.tsLength - l, a = this.a;
-    const { x, v, scores, coefficients, input } = this;
-    for (let b = 0; b < n; b++) {
-      const w = this.row(b, this.arch.tsLength), xb = b * z;
-      if (!a) {
-        for (let i = 0; i < z; i++) x[xb + i] = u[w + i];
-      } else {
-        // v = A w; x = v (ind) or A' v (def).
-        for (let i = 0; i < z; i++) {
-          let s = 0;
-          for (let k = 0; k < z; k++) s += a[i * z + k] * u[w + k];
-          v[xb + i] = s;
-        }
-        if (this.arch.inner === 'ind') {
-          for (let i = 0; i < z; i++) x[xb + i] = v[xb + i];
-        } else {
-          for (let i = 0; i < z; i++) {
-            let s = 0;
-            for (let k = 0; k < z; k++) s += a[k * z + i] * v[xb + k];
-            x[xb + i] = s;
-          }
-        }
-      }
-      for (let t = 0; t < l; t++) {
-        const h = this.row(b, first + t);
-        let s = 0;
-        for (let i = 0; i < z; i++) s += u[h + i] * x[xb + i];
-        scores[b * l + t] = s;
-      }
-    }
-    let y = scores.subarray(0, n * l);
+    this.q = this.query();
+    const z = this.z, span = this.span, { x, stride } = this.q, { scores, coefficients, input } = this.b;
+    this.kernels.attendForward(u, span, x, stride, scores);
+    let y: Float32Array = scores;
     if (this.attention) {
-      y = coefficients.subarray(0, n * l);
-      const out = this.attention.forward(scores.subarray(0, n * l), n);
-      for (let i = 0; i < n * l; i++) y[i] = sigmoid(out[i]);
+      const out = this.attention.forward(scores.subarray(0, n * this.length), n);
+      for (let i = 0; i < n * this.length; i++) coefficients[i] = sigmoid(out[i]);
+      y = coefficients;
     }
-    for (let b = 0; b < n; b++) {
-      const c = b * 2 * z, w = this.row(b, this.arch.tsLength);
-      for (let i = 0; i < z; i++) input[c + i] = 0;
-      for (let t = 0; t < l; t++) {
-        const h = this.row(b, first + t), yt = y[b * l + t];
-        for (let i = 0; i < z; i++) input[c + i] += yt * u[h + i];
-      }
-      for (let i = 0; i < z; i++) input[c + z + i] = u[w + i];
-    }
+    this.kernels.contextForward(u, span, y, input, 2 * z);
+    const w = this.candidates(u), wStride = span.events * z;
+    for (let b = 0; b < n; b++) input.set(w.subarray(b * wStride, b * wStride + z), b * 2 * z + z);
     return this.mlp.forward(input.subarray(0, n * 2 * z), n);
   }
 
@@ -124,69 +100,31 @@ export class TslHead {
    * fusedSgdRate, straight into its MLPs' weights; A's gradient is left for the caller to apply).
    */
   backward(dLogits: Float32Array, dU: Float32Array, fusedSgdRate: number | null): void {
-    const n = this.n, z = this.z, l = this.length, first = this.arch.tsLength - l, { u, x, v, a } = this;
+    const { n, z, a, kernels, u } = this, span = this.span, l = this.length, { coefficients, scores, dScores, dx, dv, v } = this.b;
     this.mlp.outputGrad().set(dLogits.subarray(0, n));
     const dInput = this.mlp.backward(true, fusedSgdRate)!;
-    const y = this.attention ? this.coefficients : this.scores;
-    // dScores first holds dy = <dc, H_t>; H gets y_t dc; the candidate gets its half of dInput.
-    const dScores = new Float32Array(n * l);
-    for (let b = 0; b < n; b++) {
-      const c = b * 2 * z, w = this.row(b, this.arch.tsLength);
-      for (let t = 0; t < l; t++) {
-        const h = this.row(b, first + t), yt = y[b * l + t];
-        let s = 0;
-        for (let i = 0; i < z; i++) {
-          s += dInput[c + i] * u[h + i];
-          dU[h + i] += yt * dInput[c + i];
-        }
-        dScores[b * l + t] = s;
-      }
-      for (let i = 0; i < z; i++) dU[w + i] += dInput[c + z + i];
-    }
+    const y = this.attention ? coefficients : scores, wStride = span.events * z, w = this.candidates(u), dW = this.candidates(dU);
+    kernels.contextBackward(u, span, y, dInput, 2 * z, dU, dScores);
+    for (let b = 0; b < n; b++) for (let i = 0; i < z; i++) dW[b * wStride + i] += dInput[b * 2 * z + z + i];
     if (this.attention) {
       const dOut = this.attention.outputGrad();
       for (let i = 0; i < n * l; i++) dOut[i] = dScores[i] * y[i] * (1 - y[i]);
       dScores.set(this.attention.backward(true, fusedSgdRate)!.subarray(0, n * l));
     }
-    if (a) this.aGrad!.fill(0);
-    const dx = new Float32Array(z), dv = new Float32Array(z);
-    for (let b = 0; b < n; b++) {
-      const xb = b * z, w = this.row(b, this.arch.tsLength);
-      dx.fill(0);
-      for (let t = 0; t < l; t++) {
-        const h = this.row(b, first + t), g = dScores[b * l + t];
-        for (let i = 0; i < z; i++) {
-          dU[h + i] += g * x[xb + i];
-          dx[i] += g * u[h + i];
-        }
-      }
-      if (!a) {
-        for (let i = 0; i < z; i++) dU[w + i] += dx[i];
-        continue;
-      }
-      const aGrad = this.aGrad!;
-      if (this.arch.inner === 'ind') {
-        dv.set(dx);
-      } else {
-        // x = A' v: dA[k][i] += v_k dx_i, dv = A dx.
-        for (let k = 0; k < z; k++) {
-          let s = 0;
-          for (let i = 0; i < z; i++) {
-            aGrad[k * z + i] += v[xb + k] * dx[i];
-            s += a[k * z + i] * dx[i];
-          }
-          dv[k] = s;
-        }
-      }
-      // v = A w: dA[i][k] += dv_i w_k, dw = A' dv.
-      for (let i = 0; i < z; i++) {
-        for (let k = 0; k < z; k++) aGrad[i * z + k] += dv[i] * u[w + k];
-      }
-      for (let k = 0; k < z; k++) {
-        let s = 0;
-        for (let i = 0; i < z; i++) s += a[i * z + k] * dv[i];
-        dU[w + k] += s;
-      }
+    const { x, stride } = this.q;
+    kernels.attendBackward(u, span, x, stride, dScores, dU, dx, z);
+    if (!a) {
+      for (let b = 0; b < n; b++) for (let i = 0; i < z; i++) dW[b * wStride + i] += dx[b * z + i];
+      return;
     }
+    const aGrad = this.aGrad!;
+    let dQuery = dx; // the gradient of v = A w
+    if (this.arch.inner === 'def') {
+      kernels.gemm(true, false, z, z, n, 1, v, z, dx, z, 0, aGrad, z); // x = A'v: dA = V'dX
+      kernels.gemm(false, true, n, z, z, 1, dx, z, a, z, 0, dv, z); // dV = dX A'
+      dQuery = dv;
+    }
+    kernels.gemm(true, false, z, z, n, 1, dQuery, z, w, wStride, this.arch.inner === 'def' ? 1 : 0, aGrad, z); // dA += dV'W
+    kernels.gemm(false, false, n, z, z, 1, dQuery, z, a, z, 1, dW, wStride); // dW += dV A
   }
 }

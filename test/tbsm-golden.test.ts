@@ -2,7 +2,7 @@
 // from the authors' TBSM_Net (Debian python3-torch).
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import type { Batch } from '../src/data/batch.ts';
 import { createKernels } from '../src/device/registry.ts';
 import { HostTables } from '../src/embedding/tables.ts';
@@ -14,7 +14,8 @@ import { Tbsm } from '../src/model/tbsm/tbsm.ts';
 import { Optimizer, type OptimizerName } from '../src/optim/optimizer.ts';
 import { Stepper } from '../src/pipeline/step.ts';
 import { jaggedOf, tableBags } from '../src/tensor/jagged.ts';
-import { assertClose } from './helpers.ts';
+import { GpuDlrm } from '../src/model/gpu-dlrm.ts';
+import { assertClose, gpuSkipReason, openGpuForTests } from './helpers.ts';
 
 interface GoldenArch {
   tableRows: number[]; dim: number; mlpBot: string; mlpTop: string; tslMlp: string; mlp: string; tsLength: number;
@@ -50,19 +51,25 @@ function toBatch(b: GoldenBatch): Batch {
   return { size, dense: Float32Array.from(b.dense.flat()), sparse: jaggedOf(size, columns, offsets), labels: Float32Array.from(b.labels) };
 }
 
-function load(kernels: 'typescript' | 'auto', c: GoldenCase, state: { initial: number } | null = null): { model: Tbsm; home: HostTables; tier: MemoryTier } {
-  const k = createKernels(kernels), model = new Tbsm(k, archOf(c.arch), 1), home = new HostTables(k, model.tables, 1);
+/** The devices: both CPU kernels, and WebGPU (the tower's programs there) where it finds an adapter. */
+type GoldenDevice = 'native' | 'typescript' | 'webgpu';
+const gpu = await openGpuForTests();
+
+function load(on: GoldenDevice, c: GoldenCase, state: { initial: number } | null = null): { model: Tbsm; home: HostTables; tier: MemoryTier } {
+  const k = createKernels(on === 'typescript' ? 'typescript' : 'auto');
+  const tower = on === 'webgpu' ? (a: TbsmArch['tower']) => new GpuDlrm(gpu!, a, 1, undefined, 'vector') : undefined;
+  const model = new Tbsm(k, archOf(c.arch), 1, undefined, tower), home = new HostTables(k, model.tables, 1);
   const names = model.denseParams().map((p) => p.name).sort(), want = Object.keys(c.init).filter((n) => !n.startsWith('table.')).sort();
   assert.deepEqual(names, want, 'the same parameters as the authors\' model');
   for (const p of model.denseParams()) p.value.set(c.init[p.name]);
+  model.syncFromHost();
   home.weights.forEach((w, t) => w.set(c.init[`table.${t}`]));
   return { model, home, tier: new MemoryTier('host', k, home.weights, state && home.rowWiseStates(state.initial), home.dim) };
 }
 
-for (const kernels of ['native', 'typescript'] as const) {
+for (const on of ['native', 'typescript', 'webgpu'] as const) {
   for (const [name, c] of Object.entries(golden.cases)) {
-    describe(`golden TBSM ${name} vs facebookresearch/tbsm (${kernels})`, () => {
-      const on = kernels === 'native' ? 'auto' : 'typescript';
+    describe(`golden TBSM ${name} vs facebookresearch/tbsm (${on})`, { skip: on === 'webgpu' && !gpu ? gpuSkipReason : false }, () => {
 
       it('click probabilities, loss and every gradient', () => {
         const { model, tier } = load(on, c), batch = toBatch(c.batches[0]);
@@ -71,6 +78,7 @@ for (const kernels of ['native', 'typescript'] as const) {
         assertClose(Array.from(model.forwardOutput(pooled), sigmoid), c.forward.probs, tolerance, 'probabilities');
         const rule = { name: 'adagrad', lr: 0, eps: 1, state: (p: { value: Float32Array }) => new Float32Array(p.value.length) } as const;
         const loss = model.learn(pooled, batch.labels, rule);
+        model.syncToHost(rule);
         assert.ok(Math.abs(loss - c.forward.loss) <= tolerance * c.forward.loss, `loss ${loss} vs ${c.forward.loss}`);
         for (const p of model.denseParams()) assertClose(p.grad, c.grads[p.name], tolerance, `grad ${p.name}`);
         const perTable = tableBags(bags), dim = c.arch.dim;
@@ -88,6 +96,7 @@ for (const kernels of ['native', 'typescript'] as const) {
             : { name: optimizer, lr: c.adagrad.lr, eps: c.adagrad.eps, initialAccumulator: 0 });
           const { model, home, tier } = load(on, c, opt.rowState), stepper = new Stepper(model, opt);
           for (const b of c.batches) stepper.on(toBatch(b), tier);
+          model.syncToHost(opt.denseRule);
           const want = optimizer === 'sgd' ? c.sgd.params : c.adagrad.params;
           for (const p of model.denseParams()) assertClose(p.value, want[p.name], tolerance, `${optimizer} ${p.name}`);
           home.weights.forEach((w, t) => assertClose(w, want[`table.${t}`], tolerance, `${optimizer} table ${t}`));
@@ -96,3 +105,5 @@ for (const kernels of ['native', 'typescript'] as const) {
     });
   }
 }
+
+after(() => gpu?.dispose());

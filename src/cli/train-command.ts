@@ -87,8 +87,7 @@ function fingerprintOf(config: TrainConfig): DataFingerprint | null {
 
 /** Trains as configured: a new run, or the resumed run in `resumed`. */
 export async function runTraining(config: TrainConfig, out: NodeJS.WriteStream = process.stdout, resumed?: RunDir): Promise<TrainingRun> {
-  // TBSM computes on the CPU: auto takes it there, an explicit --device webgpu is refused when the model is built.
-  const device = await openDevice(config.model === 'tbsm' && config.device === 'auto' ? 'cpu' : config.device, config.backend, config.threads);
+  const device = await openDevice(config.device, config.backend, config.threads);
   try {
     return await train(config, device, out, resumed);
   } finally {

@@ -1,8 +1,8 @@
-/** The model for a device: DLRM (on WebGPU its dense work runs as device programs, elsewhere on the device's
- *  kernels) or TBSM (on the device's CPU kernels). */
+/** The model for a device: DLRM or TBSM (on WebGPU the dense work of DLRM, and TBSM's event tower, run as device
+ *  programs; elsewhere on the device's kernels). */
 import type { Device } from '../device/device.ts';
 import { WebGpuDevice } from '../device/webgpu/webgpu-device.ts';
-import { ArchError, type DlrmArch } from './arch.ts';
+import type { DlrmArch } from './arch.ts';
 import { Dlrm } from './dlrm.ts';
 import { GpuDlrm } from './gpu-dlrm.ts';
 import type { Model } from './model.ts';
@@ -17,6 +17,7 @@ export function createDlrm(device: Device, arch: DlrmArch, seed: number, tableNa
 
 export function createModel(device: Device, spec: ModelSpec, seed: number, tableNames?: readonly string[]): Model {
   if (spec.kind === 'dlrm') return createDlrm(device, spec.arch, seed, tableNames);
-  if (device instanceof WebGpuDevice) throw new ArchError('TBSM computes on the CPU for now: use --device cpu');
-  return new Tbsm(device.kernels, spec.arch, seed, tableNames);
+  // On WebGPU the event tower (the step's GEMMs, on batch x events rows) computes there, the time series layer here.
+  const tower = device instanceof WebGpuDevice ? (a: DlrmArch) => new GpuDlrm(device, a, seed, tableNames, 'vector') : undefined;
+  return new Tbsm(device.kernels, spec.arch, seed, tableNames, tower);
 }

@@ -116,11 +116,17 @@ export class Dlrm implements Model, SparseArch {
     const n = this.batchSize, logits = this.forwardOutput(pooled);
     if (this.dLogits.length < n) this.dLogits = new Float32Array(n);
     const d = this.dLogits.subarray(0, n), loss = bceWithLogits(logits, labels, n, d);
-    this.backward(d, rule.name === 'sgd' ? rule.lr : null);
+    this.learnFrom(d, rule);
+    return loss;
+  }
+
+  /** After forwardOutput: back-propagates the gradient of the output [n x outputs] and applies the dense rule to the
+   *  model's parameters (TBSM's tower learns from its time series layer's gradient this way). */
+  learnFrom(dOut: Float32Array, rule: DenseRule): void {
+    this.backward(dOut, rule.name === 'sgd' ? rule.lr : null);
     if (rule.name === 'adagrad') {
       for (const p of this.denseParams()) this.kernels.denseAdagrad(p.value, rule.state(p), p.grad, rule.lr, rule.eps);
     }
-    return loss;
   }
 
   /** The model computes on denseParams()' own arrays. */

@@ -17,7 +17,7 @@ import { ArenaLayout, type KernelOp, type Transfer } from '../device/webgpu/prog
 import type { SparseRule } from '../embedding/tier.ts';
 import type { SlotLayout } from '../kernels/kernels.ts';
 import type { Jagged } from '../tensor/jagged.ts';
-import { type DlrmArch, interactionWidth } from './arch.ts';
+import { type DlrmArch, type DlrmOutput, interactionWidth } from './arch.ts';
 import { Dlrm } from './dlrm.ts';
 import { type DeviceSteps, GpuTier } from './gpu-tier.ts';
 import type { DenseParam, Linear, Mlp } from './mlp.ts';
@@ -66,7 +66,7 @@ interface Built {
   arena: Float32Array;
   ints: Int32Array;
   slots: {
-    dense: number; pooled: number; labels: number; logits: number; loss: number; featureGrad: number;
+    dense: number; pooled: number; labels: number; outputs: number; outputGrad: number; loss: number; featureGrad: number;
     ids: number; offsets: number; rows: number; starts: number; bags: number;
   };
   /** The programs compiled so far, by the work they run, with the device tiers they name. */
@@ -78,6 +78,9 @@ interface Built {
 }
 
 const allLayers = (b: Built): LayerTensors[] => [...b.layers.bottom, ...b.layers.top];
+/** A step program's work: the forward pass; training from the labels (loss included) or from the output's gradient
+ *  (TBSM's tower); or a staged update alone. */
+type ProgramKind = 'forward' | 'train' | 'backprop' | 'flush';
 const denseKey = (rule: DenseRule) => (rule.name === 'sgd' ? `sgd ${rule.lr}` : `adagrad ${rule.lr} ${rule.eps}`);
 const lookupsOf = (j: Jagged) => j.offsets[j.tables * j.bags] - j.offsets[0];
 
@@ -90,8 +93,8 @@ export class GpuDlrm extends Dlrm implements DeviceSteps {
   private readonly tierIds = new WeakMap<GpuTier, number>();
   private nextTier = 1;
 
-  constructor(private readonly gpu: WebGpuDevice, arch: DlrmArch, seed: number, tableNames?: readonly string[]) {
-    super(gpu.kernels, arch, seed, tableNames);
+  constructor(private readonly gpu: WebGpuDevice, arch: DlrmArch, seed: number, tableNames?: readonly string[], output: DlrmOutput = 'logit') {
+    super(gpu.kernels, arch, seed, tableNames, output);
   }
 
   /** A placed tier of `rows` rows in GPU memory whose work runs inside this model's step programs (its row copies in
@@ -112,7 +115,7 @@ export class GpuDlrm extends Dlrm implements DeviceSteps {
   override forwardOutput(pooled: Float32Array): Float32Array {
     const b = this.withPooled(pooled);
     this.run(b, 'forward', null);
-    return b.arena.subarray(b.slots.logits, b.slots.logits + this.inputs);
+    return b.arena.subarray(b.slots.outputs, b.slots.outputs + this.inputs * this.outputs);
   }
 
   override learn(pooled: Float32Array, labels: Float32Array, rule: DenseRule): number {
@@ -120,6 +123,13 @@ export class GpuDlrm extends Dlrm implements DeviceSteps {
     b.arena.set(labels.subarray(0, n), b.slots.labels);
     this.gradOnHost = this.run(b, 'train', rule);
     return b.arena[b.slots.loss];
+  }
+
+  /** The training program from the output's gradient instead of the loss (the forward pass runs again in it). */
+  override learnFrom(dOut: Float32Array, rule: DenseRule): void {
+    const b = this.built!;
+    b.arena.set(dOut.subarray(0, this.inputs * this.outputs), b.slots.outputGrad);
+    this.gradOnHost = this.run(b, 'backprop', rule);
   }
 
   /** The pooled vectors' gradient; brought from the device on demand after a step that pooled only there. */
@@ -184,7 +194,7 @@ export class GpuDlrm extends Dlrm implements DeviceSteps {
 
   /** Runs the program for `kind` with the staged work (a flush runs the update only, and keeps a staged pool for its
    *  step); returns whether the gradient came back to the host. */
-  private run(b: Built, kind: 'forward' | 'train' | 'flush', rule: DenseRule | null): boolean {
+  private run(b: Built, kind: ProgramKind, rule: DenseRule | null): boolean {
     const { update } = this.staged, pool = kind === 'flush' ? null : this.staged.pool, hostGrad = !(pool && !pool.accumulate);
     const key = [
       kind, rule ? denseKey(rule) : '', pool ? `${this.tierIds.get(pool.tier)} ${pool.accumulate ? '+' : '='}` : '',
@@ -203,7 +213,7 @@ export class GpuDlrm extends Dlrm implements DeviceSteps {
     params[Param.UpdateBags] = update?.bags ?? 0;
     this.staged = { pool: kind === 'flush' ? this.staged.pool : null, update: null };
     compiled.program.run(kind === 'flush' ? 0 : this.inputs, params);
-    return kind === 'train' && hostGrad;
+    return (kind === 'train' || kind === 'backprop') && hostGrad;
   }
 
   /** The device tensors for batches of n inputs and `lookups` lookups, rebuilt (parameters carried over) when the batch
@@ -256,7 +266,7 @@ export class GpuDlrm extends Dlrm implements DeviceSteps {
       this.gpu.free(tensor);
       b.tensors.splice(b.tensors.indexOf(tensor), 1);
     }
-    for (const key of b.programs.keys()) if (key.startsWith('train|')) this.release(b, key);
+    for (const key of b.programs.keys()) if (key.startsWith('train|') || key.startsWith('backprop|')) this.release(b, key);
     b.dense = null;
   }
 
@@ -288,7 +298,7 @@ export class GpuDlrm extends Dlrm implements DeviceSteps {
     const arena = new ArenaLayout();
     const slots = {
       dense: arena.take(capacity * arch.bottomMlp[0]), pooled: arena.take(featureFloats), labels: arena.take(capacity),
-      logits: arena.take(capacity), loss: arena.take(4), featureGrad: arena.take(featureFloats),
+      outputs: arena.take(capacity * this.outputs), outputGrad: arena.take(capacity * this.outputs), loss: arena.take(4), featureGrad: arena.take(featureFloats),
       ids: arena.take(lookupCapacity), offsets: arena.take(offsets), rows: arena.take(lookupCapacity), starts: arena.take(lookupCapacity + 1),
       bags: arena.take(lookupCapacity),
     };
@@ -307,7 +317,7 @@ export class GpuDlrm extends Dlrm implements DeviceSteps {
   }
 
   /** The program of one kind of run with the staged work: the staged update first, then the pool, then the model's. */
-  private compile(b: Built, kind: 'forward' | 'train' | 'flush', rule: DenseRule | null, hostGrad: boolean): GpuProgram {
+  private compile(b: Built, kind: ProgramKind, rule: DenseRule | null, hostGrad: boolean): GpuProgram {
     const { update } = this.staged, pool = kind === 'flush' ? null : this.staged.pool, { slots, lookups } = b, dim = this.arch.embeddingDim, stride = this.features * dim;
     const inputs: Transfer[] = [], kernels: KernelOp[] = [], outputs: Transfer[] = [];
     if (update) {
@@ -339,13 +349,21 @@ export class GpuDlrm extends Dlrm implements DeviceSteps {
       }
       kernels.push(...this.forwardKernels(b));
     }
-    if (kind === 'forward') outputs.push({ slot: slots.logits, tensor: b.layers.top.at(-1)!.out.id, floats: perInput(1) });
+    const top = b.layers.top.at(-1)!;
+    if (kind === 'forward') outputs.push({ slot: slots.outputs, tensor: top.out.id, floats: perInput(this.outputs) });
     if (kind === 'train') {
       inputs.push({ slot: slots.labels, tensor: b.labels.id, floats: perInput(1) });
-      kernels.push(...this.trainKernels(b, rule!));
+      kernels.push(
+        { kernel: 'bceWithLogits', logits: top.out.id, labels: b.labels.id, rows: perInput(1), dLogits: top.outGrad.id, loss: b.loss.id },
+        ...this.trainKernels(b, rule!),
+      );
       outputs.push({ slot: slots.loss, tensor: b.loss.id, floats: 1 });
-      if (hostGrad) outputs.push({ slot: slots.featureGrad, tensor: b.featureGrad.id, floats: perInput(stride) });
     }
+    if (kind === 'backprop') {
+      inputs.push({ slot: slots.outputGrad, tensor: top.outGrad.id, floats: perInput(this.outputs) });
+      kernels.push(...this.trainKernels(b, rule!));
+    }
+    if ((kind === 'train' || kind === 'backprop') && hostGrad) outputs.push({ slot: slots.featureGrad, tensor: b.featureGrad.id, floats: perInput(stride) });
     return this.gpu.compile({ arenaFloats: b.arena.length, inputs, kernels, outputs }, b.shared);
   }
 
@@ -358,7 +376,7 @@ export class GpuDlrm extends Dlrm implements DeviceSteps {
     return b.dense.states;
   }
 
-  /** After the forward kernels: the loss, the backward pass and the dense update. */
+  /** After the forward kernels and the output's gradient: the backward pass and the dense update. */
   private trainKernels(b: Built, rule: DenseRule): KernelOp[] {
     const states = this.denseStates(b, rule), { arch } = this, stride = this.features * arch.embeddingDim;
     const byArray = new Map(this.denseParams().map((p) => [p.value, p]));
@@ -402,7 +420,6 @@ export class GpuDlrm extends Dlrm implements DeviceSteps {
     };
     const top = b.layers.top, bottom = b.layers.bottom, rows = perInput(1), dim = arch.embeddingDim;
     return [
-      { kernel: 'bceWithLogits', logits: top.at(-1)!.out.id, labels: b.labels.id, rows, dLogits: top.at(-1)!.outGrad.id, loss: b.loss.id },
       ...backward(top, b.interaction ?? b.features, b.interactionGrad ?? b.featureGrad),
       ...(b.interaction
         ? [{ kernel: 'interactionBackward', t: b.features.id, dOut: b.interactionGrad!.id, rows, features: this.features, dim, outStride: interactionWidth(arch), dT: b.featureGrad.id } as const]

@@ -13,7 +13,9 @@ import type { Kernels, SlotLayout } from '../../kernels/kernels.ts';
 import type { Jagged } from '../../tensor/jagged.ts';
 import type { PhaseTimes } from '../../util/phase-times.ts';
 import { Rng } from '../../util/rng.ts';
+import type { DlrmArch } from '../arch.ts';
 import { Dlrm } from '../dlrm.ts';
+import type { EmbeddingTier } from '../../embedding/tier.ts';
 import { bceWithLogits, sigmoid } from '../loss.ts';
 import { type DenseParam, Mlp } from '../mlp.ts';
 import type { DenseRule, Model, SparseArch } from '../model.ts';
@@ -37,13 +39,19 @@ export class Tbsm implements Model, SparseArch {
   /** 0, 1, 2, ...: the offsets of one-id bags, grown to the largest batch (views of it are every batch's offsets). */
   private counting = new Int32Array(1);
 
-  constructor(private readonly kernels: Kernels, readonly arch: TbsmArch, readonly seed: number, tableNames?: readonly string[]) {
+  /** tower: where the event tower computes (default: a Dlrm on the kernels; on WebGPU, a GpuDlrm), the time series
+   *  layer always on the host kernels. */
+  constructor(
+    private readonly kernels: Kernels, readonly arch: TbsmArch, readonly seed: number, tableNames?: readonly string[],
+    tower: (arch: DlrmArch) => Dlrm = (a) => new Dlrm(kernels, a, seed, tableNames, 'vector'),
+  ) {
     validateTbsmArch(arch);
     this.events = arch.tsLength + 1;
-    this.tower = new Dlrm(kernels, arch.tower, seed, tableNames, 'vector');
+    this.tower = tower(arch.tower);
     const rng = new Rng(seed, 2);
     this.heads = headLengths(arch).map((length) => new TslHead(arch, length, kernels, rng));
     this.final = arch.heads > 1 ? new Mlp(kernels, [arch.heads, arch.heads + 4, 1], false, rng) : null;
+    if (this.tower.deviceTier) this.deviceTier = (rows, state) => this.tower.deviceTier!(rows, state);
   }
 
   get times(): PhaseTimes | null {
@@ -89,12 +97,16 @@ export class Tbsm implements Model, SparseArch {
   }
 
   denseParams(): DenseParam[] {
-    return [
-      ...this.tower.denseParams(),
-      ...this.heads.flatMap((h, i) => h.params(`tsl.${i}`)),
-      ...(this.final?.params('final') ?? []),
-    ];
+    return [...this.tower.denseParams(), ...this.tslParams()];
   }
+
+  /** The time series layer's and the heads' parameters (the tower's learn where the tower computes). */
+  private tslParams(): DenseParam[] {
+    return [...this.heads.flatMap((h, i) => h.params(`tsl.${i}`)), ...(this.final?.params('final') ?? [])];
+  }
+
+  /** The tower's device tier, where it has one (on WebGPU): its pools join the tower's step. */
+  deviceTier?(rows: number, state: { initial: number } | null): EmbeddingTier;
 
   /** The tower's bottom MLP on every event's dense features ([n x events x dense] as the batch holds them). */
   forwardDense(batch: Batch): Float32Array {
@@ -130,18 +142,19 @@ export class Tbsm implements Model, SparseArch {
   learn(pooled: Float32Array, labels: Float32Array, rule: DenseRule): number {
     const n = this.n, logits = this.forwardOutput(pooled), d = this.dLogits.subarray(0, n);
     const loss = bceWithLogits(logits, labels, n, d);
-    const fused = rule.name === 'sgd' ? rule.lr : null;
-    this.backward(d, fused);
+    this.backward(d, rule);
     if (rule.name === 'adagrad') {
-      for (const p of this.denseParams()) this.kernels.denseAdagrad(p.value, rule.state(p), p.grad, rule.lr, rule.eps);
+      for (const p of this.tslParams()) this.kernels.denseAdagrad(p.value, rule.state(p), p.grad, rule.lr, rule.eps);
     } else {
       for (const h of this.heads) if (h.a) this.kernels.denseSgd(h.a, h.aGrad!, rule.lr);
     }
     return loss;
   }
 
-  /** dLogits [n] back through the heads, the projection and the tower (MLP weights updated at once with fusedSgdRate). */
-  private backward(dLogits: Float32Array, fusedSgdRate: number | null): void {
+  /** dLogits [n] back through the heads (their MLPs updated at once under SGD), the projection and the tower, which
+   *  applies the rule to its own parameters. */
+  private backward(dLogits: Float32Array, rule: DenseRule): void {
+    const fusedSgdRate = rule.name === 'sgd' ? rule.lr : null;
     const n = this.n, z = eventWidth(this.arch), rows = n * this.events, heads = this.arch.heads;
     const dU = this.dProjected.subarray(0, rows * z).fill(0);
     if (!this.final) {
@@ -158,13 +171,18 @@ export class Tbsm implements Model, SparseArch {
       });
     }
     if (this.arch.project) this.kernels.sphereBackward(this.projected, this.norms, rows, z, dU);
-    this.tower.backward(dU, fusedSgdRate);
+    this.tower.learnFrom(dU, rule);
   }
 
   embeddingGrad(): Float32Array {
     return this.tower.embeddingGrad();
   }
 
-  syncToHost(_rule: DenseRule): void {}
-  syncFromHost(): void {}
+  syncToHost(rule: DenseRule): void {
+    this.tower.syncToHost(rule);
+  }
+
+  syncFromHost(): void {
+    this.tower.syncFromHost();
+  }
 }

@@ -14,6 +14,10 @@ import { headLengths } from '../src/model/tbsm/tbsm-arch.ts';
 import { Tbsm } from '../src/model/tbsm/tbsm.ts';
 import { jaggedOf } from '../src/tensor/jagged.ts';
 import type { Dataset } from '../src/data/dataset.ts';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { StorageSpec } from '../src/embedding/storage.ts';
 import { DatasetSource } from '../src/data/sources.ts';
 import { deviceFor } from '../src/device/registry.ts';
 import { bytesPerRow } from '../src/embedding/planner.ts';
@@ -186,14 +190,20 @@ describe('TBSM under the policies', () => {
   const a = arch({ tower: { bottomMlp: [1, 8], topMlp: [8, 6], embeddingDim: 8, tableRows: [300, 2000, 40], interaction: 'dot' } });
   const data = sequenceDataset(32 * 40, a.tsLength + 1, a.tower.tableRows, 5);
 
-  function train(make: (ctx: PolicyContext, source: DatasetSource) => Policy) {
+  function train(make: (ctx: PolicyContext, source: DatasetSource) => Policy, storage: StorageSpec = { kind: 'memory' }) {
     const device = deviceFor('native', 2), model = new Tbsm(device.kernels, a, 9);
     const opt = new Optimizer({ name: 'adagrad', lr: 0.05, eps: 1e-10, initialAccumulator: 0 });
-    const source = new DatasetSource(data, 32, true, 9, 40), ctx = policyContext(device, model, opt, source), policy = make(ctx, source);
+    const source = new DatasetSource(data, 32, true, 9, 40), ctx = policyContext(device, model, opt, source, null, storage), policy = make(ctx, source);
     const losses: number[] = [];
     for (const batch of policy.schedule(source, 0, 0)) losses.push(Number(policy.step(batch).loss));
     policy.settle();
-    return { model, home: ctx.home, policy, losses };
+    const tier = ctx.home.tier(opt.rowState, null), weights = a.tower.tableRows.map((rows, t) => {
+      const into = new Float32Array(rows * 8);
+      tier.readRows(new Int32Array(rows).fill(t), Int32Array.from({ length: rows }, (_, r) => r), into, null);
+      return into;
+    });
+    ctx.home.release();
+    return { model, home: { weights }, policy, losses };
   }
 
   it('Hotline trains the baseline\'s parameters bit for bit (each event\'s bag is one id, filled by one tier)', () => {
@@ -230,6 +240,20 @@ describe('TBSM under the policies', () => {
     assert.equal((everyRowHot.policy as FaePolicy).hotInputs.length, data.rows);
     assert.deepEqual(everyRowHot.losses, base.losses);
     base.home.weights.forEach((w, t) => assert.deepEqual(everyRowHot.home.weights[t], w, `table ${t}`));
+  });
+
+  it('on the SSD (host memory in front, read ahead) baseline and Hotline train the bits they train in memory', () => {
+    const ssd = (hostBudget: number): StorageSpec => ({
+      kind: 'ssd', dir: mkdtempSync(join(tmpdir(), 'hotline-tbsm-ssd-')), readAhead: 2, hostBudget, hostCache: 'placed', io: { engine: 'threads', queueDepth: 8 },
+    });
+    const hotline = (ctx: PolicyContext) => new HotlinePolicy(ctx, {
+      budgetBytes: 200 * bytesPerRow(8, 1), learnBatches: 8, learnSamplingRate: 1, relearnEvery: 0, hysteresis: 1.5, pipeline: true, seed: 1,
+    });
+    for (const [name, make] of [['baseline', (ctx: PolicyContext) => new BaselinePolicy(ctx)], ['hotline', hotline]] as const) {
+      const inMemory = train(make), onSsd = train(make, ssd(300 * bytesPerRow(8, 1)));
+      assert.deepEqual(onSsd.losses, inMemory.losses, name);
+      inMemory.home.weights.forEach((w, t) => assert.deepEqual(onSsd.home.weights[t], w, `${name} table ${t}`));
+    }
   });
 
   it("Slipstream on FAE skips hot inputs by the authors' TBSM rule (alpha stale lookups in each sequence)", () => {

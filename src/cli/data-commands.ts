@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { readBinaryDataset } from '../data/binary-dataset.ts';
 import { maxTableRows } from '../data/dataset-checks.ts';
 import { preprocess } from '../data/preprocess.ts';
+import { preprocessTbsm, tbsmFormat } from '../data/sequences/tbsm-preprocess.ts';
 import { generateInParts, generateTsvInParts } from '../data/synthetic-parts.ts';
 import { BinaryDatasetWriter } from '../data/write-binary.ts';
 import { presets } from '../model/arch.ts';
@@ -22,6 +23,12 @@ function parse<T extends Record<string, { type: 'string' | 'boolean'; default?: 
   }
 }
 
+function nonNegativeInteger(text: string, flag: string): number {
+  const v = Number(text);
+  if (!Number.isInteger(v) || v < 0) throw new UsageError(`${flag}: expected an integer >= 0, got "${text}"`);
+  return v;
+}
+
 function positiveInteger(text: string, flag: string): number {
   const v = Number(text);
   if (!Number.isInteger(v) || v < 1) throw new UsageError(`${flag}: expected a positive integer, got "${text}"`);
@@ -33,8 +40,10 @@ export async function runPreprocess(argv: string[], out: NodeJS.WriteStream = pr
     out: { type: 'string' }, 'max-ind-range': { type: 'string' }, 'min-count': { type: 'string', default: '1' },
     'chunk-size': { type: 'string', default: '64MiB' }, 'on-bad-line': { type: 'string', default: 'error' },
     threads: { type: 'string', default: String(availableParallelism()) }, format: { type: 'string', default: 'criteo' },
+    'ts-length': { type: 'string', default: '20' }, 'points-per-user': { type: 'string', default: '10' },
+    'num-train-pts': { type: 'string' }, 'num-val-pts': { type: 'string' }, seed: { type: 'string', default: '123' },
   });
-  if (positionals.length === 0 || !values.out) throw new UsageError('usage: hotline preprocess INPUT... --out DIR [--format criteo|avazu|taobao|movielens|libfm|schema:FILE.json] [--max-ind-range N | --min-count N]');
+  if (positionals.length === 0 || !values.out) throw new UsageError('usage: hotline preprocess INPUT... --out DIR [--format criteo|avazu|taobao|taobao-tbsm|movielens|libfm|schema:FILE.json] [--max-ind-range N | --min-count N]');
   const chunkBytes = parseBytes(values['chunk-size']!);
   if (!Number.isInteger(chunkBytes) || chunkBytes < 1) throw new UsageError(`--chunk-size: expected a size such as 64MiB, got "${values['chunk-size']}"`);
   if (values['on-bad-line'] !== 'error' && values['on-bad-line'] !== 'skip') throw new UsageError(`--on-bad-line: expected error or skip, got "${values['on-bad-line']}"`);
@@ -48,15 +57,25 @@ export async function runPreprocess(argv: string[], out: NodeJS.WriteStream = pr
     : { kind: 'vocabulary' as const, minCount: positiveInteger(values['min-count']!, '--min-count') };
   const started = Date.now();
   let last = 0;
-  const manifest = await preprocess({
-    inputs: positionals, format: values.format, out: values.out, encoding, chunkBytes, onBadLine: values['on-bad-line'], threads,
-    progress: (message) => {
-      if (Date.now() - last > 1000) {
-        last = Date.now();
-        out.write(`${message}\n`);
-      }
-    },
-  });
+  const progress = (message: string) => {
+    if (Date.now() - last > 1000) {
+      last = Date.now();
+      out.write(`${message}\n`);
+    }
+  };
+  const common = { inputs: positionals, out: values.out, chunkBytes, onBadLine: values['on-bad-line'] as 'error' | 'skip', threads, progress };
+  const tbsm = values.format === tbsmFormat;
+  const sequenceFlags = ['ts-length', 'points-per-user', 'num-train-pts', 'num-val-pts'] as const;
+  const stray = sequenceFlags.find((flag) => !tbsm && argv.some((a) => a === `--${flag}` || a.startsWith(`--${flag}=`)));
+  if (stray) throw new UsageError(`--${stray} shapes --format ${tbsmFormat} samples only`);
+  if (tbsm && encoding.kind === 'hash') throw new UsageError(`--format ${tbsmFormat} numbers ids by frequency: it takes no --max-ind-range`);
+  const optionalCount = (flag: 'num-train-pts' | 'num-val-pts') => (values[flag] === undefined ? null : positiveInteger(values[flag]!, `--${flag}`));
+  const manifest = tbsm
+    ? await preprocessTbsm({
+        ...common, tsLength: positiveInteger(values['ts-length']!, '--ts-length'), pointsPerUser: positiveInteger(values['points-per-user']!, '--points-per-user'),
+        numTrainPts: optionalCount('num-train-pts'), numValPts: optionalCount('num-val-pts'), seed: nonNegativeInteger(values.seed!, '--seed'),
+      })
+    : await preprocess({ ...common, format: values.format, encoding });
   const skipped = Object.entries(manifest.source.skipped).map(([k, n]) => `${n} ${k}`).join(', ');
   out.write(
     `wrote ${values.out}: ${manifest.rows.toLocaleString('en-US')} rows of ${manifest.source.lines.toLocaleString('en-US')} lines` +

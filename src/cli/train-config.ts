@@ -2,7 +2,7 @@
 import { type DlrmArch, type Interaction, parseWidths, presets } from '../model/arch.ts';
 import type { BackendName, DeviceChoice } from '../device/registry.ts';
 import type { OptimizerName } from '../optim/optimizer.ts';
-import type { SplitRule } from '../data/binary-dataset.ts';
+import { readManifest, type SplitRule } from '../data/binary-dataset.ts';
 import type { FaeSchedule } from '../policies/fae.ts';
 import { defaultStaleness, type StalenessOptions } from '../policies/slipstream.ts';
 import { policyEntry, type PolicyName } from '../policies/registry.ts';
@@ -74,7 +74,7 @@ export function trainConfigFrom(argv: string[], base: OptionValues = {}): TrainC
   const kind = String(o['data-generation']);
   let data: DataConfig;
   if (o.dataset) {
-    data = { kind: 'binary', path: String(o.dataset), split: String(o.split) as SplitRule };
+    data = { kind: 'binary', path: String(o.dataset), split: (o.split as SplitRule | undefined) ?? defaultSplit(String(o.dataset)) };
   } else if (kind === 'dataset') {
     if (!o['raw-data-file']) throw new UsageError('--data-generation dataset needs --raw-data-file PATH');
     data = { kind, path: String(o['raw-data-file']) };
@@ -143,6 +143,11 @@ export function trainConfigFrom(argv: string[], base: OptionValues = {}): TrainC
       quota: String(o['hot-quota']) as HotQuota, schedule: String(o['fae-schedule']) as FaeSchedule,
     },
   };
+}
+
+/** A dataset's split when none is given: its preprocess's parts when it made them, else kaggle's. */
+function defaultSplit(dataset: string): SplitRule {
+  return existsSync(join(dataset, 'manifest.json')) && readManifest(dataset).parts ? 'parts' : 'kaggle';
 }
 
 /** --storage memory | ssd | ssd:DIR (DIR made absolute), with the ssd tier's I/O options. */

@@ -7,6 +7,7 @@ import { maxTableRows } from '../data/dataset-checks.ts';
 import { preprocess } from '../data/preprocess.ts';
 import { preprocessTbsm, tbsmFormat } from '../data/sequences/tbsm-preprocess.ts';
 import { generateInParts, generateTsvInParts } from '../data/synthetic-parts.ts';
+import { taobaoCsv } from '../data/sequences/taobao-synthetic.ts';
 import { BinaryDatasetWriter } from '../data/write-binary.ts';
 import { presets } from '../model/arch.ts';
 import { skewOfIds } from '../popularity/skew.ts';
@@ -86,16 +87,56 @@ export async function runPreprocess(argv: string[], out: NodeJS.WriteStream = pr
 /** Rows per generated part: one stream of the seed each, so any thread count gives the same rows. */
 const partRows = 250_000;
 
+/** A file that appears whole: its pieces written in order to OUT.partial, then renamed. */
+async function writePieces(path: string, pieces: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<void> {
+  const output = new PendingOutput(path);
+  try {
+    const fd = openSync(output.partial, 'w');
+    try {
+      for await (const bytes of pieces) {
+        withPath(output.partial, () => {
+          for (let done = 0; done < bytes.length;) done += writeSync(fd, bytes, done);
+        });
+      }
+    } finally {
+      closeSync(fd);
+    }
+    output.commit();
+  } finally {
+    output.release();
+  }
+}
+
+const taobaoGenFlags = ['users', 'items', 'categories', 'events'] as const;
+
+/** `gen --format taobao`: a synthetic UserBehavior CSV (sequences/taobao-synthetic.ts). */
+async function genTaobao(values: Record<string, string | boolean | undefined>, out: NodeJS.WriteStream): Promise<void> {
+  const started = Date.now(), spec = {
+    users: positiveInteger(String(values.users ?? '10000'), '--users'), items: positiveInteger(String(values.items ?? '100000'), '--items'),
+    categories: positiveInteger(String(values.categories ?? '1000'), '--categories'), events: positiveInteger(String(values.events ?? '1000000'), '--events'),
+    seed: positiveInteger(String(values.seed), '--seed'),
+  };
+  if (spec.events < spec.users) throw new UsageError(`--events ${spec.events}: every one of the ${spec.users} users needs an event`);
+  if (spec.categories > spec.items) throw new UsageError(`--categories ${spec.categories}: more than the ${spec.items} items`);
+  await writePieces(String(values.out), taobaoCsv(spec));
+  const seconds = (Date.now() - started) / 1000;
+  out.write(`wrote ${values.out}: ${spec.events.toLocaleString('en-US')} events of ${spec.users.toLocaleString('en-US')} users (taobao) in ${seconds.toFixed(1)} s\n`);
+}
+
 export async function runGen(argv: string[], out: NodeJS.WriteStream = process.stdout): Promise<void> {
   const { values } = parse(argv, {
     out: { type: 'string' }, rows: { type: 'string', default: '1000000' }, format: { type: 'string', default: 'binary' },
     preset: { type: 'string', default: 'kaggle' }, zipf: { type: 'string', default: '1.1' }, seed: { type: 'string', default: '1' },
     'max-table-rows': { type: 'string' }, threads: { type: 'string', default: String(availableParallelism()) },
+    users: { type: 'string' }, items: { type: 'string' }, categories: { type: 'string' }, events: { type: 'string' },
   });
-  if (!values.out) throw new UsageError('usage: hotline gen --out PATH [--rows N] [--format binary|tsv] [--preset kaggle|terabyte] [--zipf S] [--threads N]');
+  if (!values.out) throw new UsageError('usage: hotline gen --out PATH [--rows N] [--format binary|tsv|taobao] [--preset kaggle|terabyte] [--zipf S] [--threads N] [--users N --items N --categories N --events N (taobao)]');
+  if (values.format === 'taobao') return genTaobao(values, out);
+  const stray = taobaoGenFlags.find((flag) => values[flag] !== undefined);
+  if (stray) throw new UsageError(`--${stray} shapes --format taobao only`);
   const preset = presets[values.preset!];
   if (!preset) throw new UsageError(`--preset: expected kaggle or terabyte, got "${values.preset}"`);
-  if (values.format !== 'binary' && values.format !== 'tsv') throw new UsageError(`--format: expected binary or tsv, got "${values.format}"`);
+  if (values.format !== 'binary' && values.format !== 'tsv') throw new UsageError(`--format: expected binary, tsv or taobao, got "${values.format}"`);
   const cap = values['max-table-rows'] ? positiveInteger(values['max-table-rows'], '--max-table-rows') : Infinity;
   const zipfs = values.zipf!.split(',').map(Number), seed = positiveInteger(values.seed!, '--seed');
   if (zipfs.some((z) => !Number.isFinite(z) || z <= 0) || (zipfs.length > 1 && zipfs.length !== preset.tableRows.length)) {
@@ -108,22 +149,7 @@ export async function runGen(argv: string[], out: NodeJS.WriteStream = process.s
   const spec = { tableRows: preset.tableRows.map((n) => Math.min(n, cap)), denseFeatures: 13, zipf, seed };
   // Parts are generated on worker threads; this thread only writes, so memory holds a few parts at any size.
   if (values.format === 'tsv') {
-    const output = new PendingOutput(values.out);
-    try {
-      const fd = openSync(output.partial, 'w');
-      try {
-        for await (const bytes of generateTsvInParts(spec, rows, partRows, threads)) {
-          withPath(output.partial, () => {
-            for (let done = 0; done < bytes.length;) done += writeSync(fd, bytes, done);
-          });
-        }
-      } finally {
-        closeSync(fd);
-      }
-      output.commit();
-    } finally {
-      output.release();
-    }
+    await writePieces(values.out, generateTsvInParts(spec, rows, partRows, threads));
   } else {
     const writer = new BinaryDatasetWriter(values.out, rows, spec.denseFeatures, spec.tableRows.length);
     for await (const part of generateInParts(spec, rows, partRows, threads)) writer.append(part);

@@ -43,6 +43,7 @@ export async function runPreprocess(argv: string[], out: NodeJS.WriteStream = pr
     threads: { type: 'string', default: String(availableParallelism()) }, format: { type: 'string', default: 'criteo' },
     'ts-length': { type: 'string', default: '20' }, 'points-per-user': { type: 'string', default: '10' },
     'num-train-pts': { type: 'string' }, 'num-val-pts': { type: 'string' }, seed: { type: 'string', default: '123' },
+    'partition-events': { type: 'string', default: String(1 << 22) },
   });
   if (positionals.length === 0 || !values.out) throw new UsageError('usage: hotline preprocess INPUT... --out DIR [--format criteo|avazu|taobao|taobao-tbsm|movielens|libfm|schema:FILE.json] [--max-ind-range N | --min-count N]');
   const chunkBytes = parseBytes(values['chunk-size']!);
@@ -66,7 +67,7 @@ export async function runPreprocess(argv: string[], out: NodeJS.WriteStream = pr
   };
   const common = { inputs: positionals, out: values.out, chunkBytes, onBadLine: values['on-bad-line'] as 'error' | 'skip', threads, progress };
   const tbsm = values.format === tbsmFormat;
-  const sequenceFlags = ['ts-length', 'points-per-user', 'num-train-pts', 'num-val-pts'] as const;
+  const sequenceFlags = ['ts-length', 'points-per-user', 'num-train-pts', 'num-val-pts', 'partition-events'] as const;
   const stray = sequenceFlags.find((flag) => !tbsm && argv.some((a) => a === `--${flag}` || a.startsWith(`--${flag}=`)));
   if (stray) throw new UsageError(`--${stray} shapes --format ${tbsmFormat} samples only`);
   if (tbsm && encoding.kind === 'hash') throw new UsageError(`--format ${tbsmFormat} numbers ids by frequency: it takes no --max-ind-range`);
@@ -75,6 +76,7 @@ export async function runPreprocess(argv: string[], out: NodeJS.WriteStream = pr
     ? await preprocessTbsm({
         ...common, tsLength: positiveInteger(values['ts-length']!, '--ts-length'), pointsPerUser: positiveInteger(values['points-per-user']!, '--points-per-user'),
         numTrainPts: optionalCount('num-train-pts'), numValPts: optionalCount('num-val-pts'), seed: nonNegativeInteger(values.seed!, '--seed'),
+        eventsPerPartition: positiveInteger(values['partition-events']!, '--partition-events'),
       })
     : await preprocess({ ...common, format: values.format, encoding });
   const skipped = Object.entries(manifest.source.skipped).map(([k, n]) => `${n} ${k}`).join(', ');

@@ -39,8 +39,8 @@ export interface TbsmOptions extends SequenceShape {
   numTrainPts: number | null;
   numValPts: number | null;
   seed: number;
-  /** Events per partition file of the spill (bounds the memory of the sample pass). */
-  eventsPerPartition?: number;
+  /** Events per partition file of the spill: bounds the memory of the sample pass (the output does not depend on it). */
+  eventsPerPartition: number;
   progress?: (message: string) => void;
   warn?: (message: string) => void;
 }
@@ -86,7 +86,7 @@ async function* allChunks(o: TbsmOptions) {
 
 async function build(o: TbsmOptions, output: PendingOutput): Promise<Manifest> {
   const work = output.partial, say = o.progress ?? (() => {});
-  const shaping = { 'ts-length': o.tsLength, 'points-per-user': o.pointsPerUser, 'num-train-pts': o.numTrainPts ?? 'all', 'num-val-pts': o.numValPts ?? 'default', seed: o.seed };
+  const shaping = { 'ts-length': o.tsLength, 'points-per-user': o.pointsPerUser, 'num-train-pts': o.numTrainPts ?? 'all', 'num-val-pts': o.numValPts ?? 'default', seed: o.seed, 'partition-events': o.eventsPerPartition };
   startWork(work, jobRecord({ inputs: o.inputs, format: tbsmFormat, encoding: { kind: 'vocabulary', minCount: 1 }, chunkBytes: o.chunkBytes, onBadLine: o.onBadLine, shaping }), o.warn ?? say);
   setDataThreads(o.threads);
   const chunkFile = (index: number, kind: string) => join(work, 'chunks', `${index}.${kind}`);
@@ -143,7 +143,7 @@ async function build(o: TbsmOptions, output: PendingOutput): Promise<Manifest> {
     say('vocabulary written');
   }
   const keysById = unpackColumns(vocabPath, 3), [userEvents, lastTimes, itemCategories] = unpackColumns(statsPath, 3);
-  const plan = planSamples(userEvents, lastTimes, { ...o, eventsPerPartition: o.eventsPerPartition ?? 1 << 22 });
+  const plan = planSamples(userEvents, lastTimes, o);
   const rows = plan.parts.train + plan.parts.validation + plan.parts.test;
   if (rows === 0) throw new DataError(`${o.inputs.join(', ')}: no user has enough events for a sample`);
 

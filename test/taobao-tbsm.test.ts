@@ -148,8 +148,8 @@ describe('preprocess --format taobao-tbsm', () => {
   it('makes the samples TBSM makes from a hand-written file, row by row', async () => {
     const csv = handCsv(5), input = join(root, 'hand.csv');
     writeFileSync(input, csv);
-    const dir = await preprocessTo(input, ['--ts-length', '8', '--points-per-user', '4']);
-    const { m, data, negatives, test } = checkAgainstReference(dir, csv, 8, 4);
+    const dir = await preprocessTo(input, ['--ts-length', '8', '--points-per-user', '7']);
+    const { m, data, negatives, test } = checkAgainstReference(dir, csv, 8, 7);
     assert.ok(m.parts!.train > 0 && m.parts!.test > 0);
     const trainLabels = data.labels.subarray(0, m.parts!.train);
     assert.equal(trainLabels.reduce((a, b) => a + b, 0), m.parts!.train / 2, 'one negative per positive');

@@ -67,7 +67,7 @@ export async function runPreprocess(argv: string[], out: NodeJS.WriteStream = pr
   };
   const common = { inputs: positionals, out: values.out, chunkBytes, onBadLine: values['on-bad-line'] as 'error' | 'skip', threads, progress };
   const tbsm = values.format === tbsmFormat;
-  const sequenceFlags = ['ts-length', 'points-per-user', 'num-train-pts', 'num-val-pts', 'partition-events'] as const;
+  const sequenceFlags = ['ts-length', 'points-per-user', 'num-train-pts', 'num-val-pts', 'seed', 'partition-events'] as const;
   const stray = sequenceFlags.find((flag) => !tbsm && argv.some((a) => a === `--${flag}` || a.startsWith(`--${flag}=`)));
   if (stray) throw new UsageError(`--${stray} shapes --format ${tbsmFormat} samples only`);
   if (tbsm && encoding.kind === 'hash') throw new UsageError(`--format ${tbsmFormat} numbers ids by frequency: it takes no --max-ind-range`);

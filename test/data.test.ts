@@ -68,7 +68,7 @@ describe('preprocess', () => {
     for (const rows of [7, 13, 20, 3001]) {
       const m = { ...readBinaryDataset(out).manifest, rows };
       const p = arraySplit(rows, 7), [t] = arraySplit(p[6], 2);
-      assert.deepEqual(splitBoundaries(m, 'kaggle'), { trainEnd: rows - p[6], testEnd: rows - p[6] + t }, `${rows} rows`);
+      assert.deepEqual(splitBoundaries(m, 'kaggle'), { trainEnd: rows - p[6], testStart: rows - p[6], testEnd: rows - p[6] + t }, `${rows} rows`);
     }
     const random = randomSplits(read, 0.2, 4);
     assert.equal(random.train.rows + random.validation.rows + random.test.rows, read.rows);

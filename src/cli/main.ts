@@ -23,10 +23,10 @@ commands:
            skipped inputs) of a run, or of several side by side with speedups and AUC deltas
   profile  DATASET --budget 256MiB [--out DIR]: access skew per table, hot-input share by budget, plots
            (DATASET: a dataset folder, a Criteo TSV, or --data-generation synthetic)
-  preprocess INPUT... --out DIR [--format criteo|avazu|taobao|movielens|libfm|schema:FILE.json]
+  preprocess INPUT... --out DIR [--format criteo|avazu|taobao|taobao-tbsm|movielens|libfm|schema:FILE.json]
            [--max-ind-range N | --min-count N] [--on-bad-line error|skip]
            raw files (plain, .gz, MovieLens .zip) to a hotline dataset (resumable; train on it with --dataset DIR)
-  gen      --out PATH [--rows N] [--format binary|tsv] [--zipf S] [--threads N]: a skewed synthetic Criteo-like set
+  gen      --out PATH [--rows N] [--format binary|tsv|taobao] [--zipf S] [--threads N]: a skewed synthetic Criteo-like set
   inspect  DIR [--verify]: rows, cardinalities, label rate and skew per column of a dataset
   devices  the compute devices here: the CPU ones and the GPU adapters WebGPU finds, their limits, what auto picks
 
@@ -43,24 +43,32 @@ const commandHelp: Record<string, string> = {
 raw files (plain, .gz, MovieLens .zip) to a hotline dataset; resumable after a kill (OUT.partial), written atomically
 
   --out DIR                 the dataset folder to write (must not exist)
-  --format NAME             criteo (default), avazu, taobao, movielens, libfm, or schema:FILE.json for any CSV/TSV
+  --format NAME             criteo (default), avazu, taobao, taobao-tbsm, movielens, libfm, or schema:FILE.json for any CSV/TSV
   --min-count N             values seen fewer than N times share one id [1]
   --max-ind-range N         hash the values into N ids instead of numbering them (at most 2147483647)
   --chunk-size SIZE         bytes parsed per unit of work, e.g. 64MiB [64MiB]
   --on-bad-line error|skip  stop at the first bad line (file:line: field), or skip and count bad lines [error]
   --threads N               threads for parsing and counting [the cores]
+taobao-tbsm (TBSM's history windows of Taobao UserBehavior; train, validation and test parts):
+  --ts-length N             history events before each candidate [20]
+  --points-per-user N       training points of a user with 40 events or more [10]
+  --num-train-pts N         training users taking points (seeded choice) [all]
+  --num-val-pts N           training users taking a validation point (seeded choice) [all, at most 300000]
+  --seed N                  seed of every draw [123]
+  --partition-events N      events held at once in the sample pass (the output is the same) [4194304]
 `,
   gen: `usage: hotline gen --out PATH [options]
 a skewed synthetic Criteo-like set (Zipf ids, labels from a planted model), as a dataset folder or a raw TSV
 
   --out PATH                the dataset folder or TSV file to write (must not exist)
   --rows N                  rows [1000000]
-  --format binary|tsv       a dataset folder, or Criteo raw TSV [binary]
+  --format binary|tsv|taobao  a dataset folder, Criteo raw TSV, or a Taobao UserBehavior CSV [binary]
   --preset kaggle|terabyte  table sizes [kaggle]
   --max-table-rows N        cap every table at N rows
   --zipf S                  Zipf exponent, one or one per table, comma-separated [1.1]
   --seed N                  seed [1]
   --threads N               worker threads generating parts [the cores]
+  --users, --items, --categories, --events N   taobao: its sizes [10000, 100000, 1000, 1000000]
 `,
   inspect: `usage: hotline inspect DATASET_DIR [--verify]
 rows, size, label rate, encoding and skew per column of a dataset; every row is checked against the manifest

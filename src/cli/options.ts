@@ -47,7 +47,7 @@ export const trainOptions = {
   },
   'dataset': { kind: { type: 'string' }, help: 'a preprocessed hotline dataset folder (Kaggle split: 6/7 train, last 1/14 test)' },
   'shuffle-buffer': { kind: { type: 'int', min: 0 }, default: 0, help: '--dataset: stream it through a shuffle buffer of N rows instead of loading it (0: load)' },
-  'split': { kind: { type: 'enum', values: ['kaggle', 'day', 'random'] }, default: 'kaggle', help: '--dataset split: kaggle (6/7 train), day (last input file held out), random (--test-fraction held out)' },
+  'split': { kind: { type: 'enum', values: ['kaggle', 'day', 'random', 'parts'] }, help: "--dataset split: kaggle (6/7 train), day (last input file held out), random (--test-fraction held out), parts (the preprocess's train and test parts) [parts when the dataset has them, else kaggle]" },
   'raw-data-file': { kind: { type: 'string' }, help: 'Criteo raw TSV (label, I1..I13, C1..C26) for --data-generation dataset' },
   'data-size': { kind: { type: 'int', min: 2 }, default: 200000, help: 'rows of the synthetic set' },
   'zipf': { kind: { type: 'number', min: 0 }, default: 1.1, help: 'Zipf exponent of the synthetic ids' },

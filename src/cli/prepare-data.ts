@@ -1,5 +1,5 @@
 /** The data a run trains on, as the config asks: dlrm's random batches, the synthetic set, or a Criteo TSV. */
-import { daySplits, kaggleSplits, randomSplits, readBinaryDataset, readManifest, readRowRange, splitBoundaries, verifyChecksums } from '../data/binary-dataset.ts';
+import { daySplits, kaggleSplits, partSplits, randomSplits, readBinaryDataset, readManifest, readRowRange, splitBoundaries, verifyChecksums } from '../data/binary-dataset.ts';
 import { StreamingSource } from '../data/streaming.ts';
 import { UsageError } from './options.ts';
 import { DataError } from '../util/errors.ts';
@@ -31,7 +31,7 @@ export function loadSplits(config: TrainConfig, verify = false): { train: Datase
   if (data.kind === 'random') throw new Error('random data is generated per batch and has no dataset');
   if (data.kind === 'binary') {
     const { manifest, data: all } = readBinaryDataset(data.path, verify);
-    const { train, test } = data.split === 'day' ? daySplits(all, manifest)
+    const { train, test } = data.split === 'day' ? daySplits(all, manifest) : data.split === 'parts' ? partSplits(all, manifest)
       : data.split === 'random' ? randomSplits(all, config.testFraction, config.seed) : kaggleSplits(all, manifest);
     requireRows(data.path, `--split ${data.split}`, all.rows, train.rows, test.rows);
     return { train, test };
@@ -61,13 +61,13 @@ function requireRows(source: string, split: string, rows: number, trainRows: num
 export function prepareData(config: TrainConfig, device: Device, verify = false): PreparedData {
   const { data, arch } = config;
   if (data.kind === 'binary' && config.shuffleBuffer > 0) {
-    if (data.split === 'random') throw new UsageError('--shuffle-buffer streams the dataset: use --split kaggle or day');
+    if (data.split === 'random') throw new UsageError('--shuffle-buffer streams the dataset: use --split kaggle, day or parts');
     const manifest = readManifest(data.path);
     if (verify) verifyChecksums(data.path, manifest);
-    const { trainEnd, testEnd } = splitBoundaries(manifest, data.split);
-    requireRows(data.path, `--split ${data.split}`, manifest.rows, trainEnd, testEnd - trainEnd);
+    const { trainEnd, testStart, testEnd } = splitBoundaries(manifest, data.split);
+    requireRows(data.path, `--split ${data.split}`, manifest.rows, trainEnd, testEnd - testStart);
     const source = new StreamingSource(data.path, manifest, 0, trainEnd, config.batchSize, config.shuffleBuffer, config.seed, device.lane('loader'));
-    const test = readRowRange(data.path, manifest, trainEnd, testEnd);
+    const test = readRowRange(data.path, manifest, testStart, testEnd);
     return { source, test, tableRows: manifest.cardinalities, denseFeatures: manifest.denseNames.length };
   }
   if (data.kind === 'random') {

@@ -84,7 +84,7 @@ export function trainConfigFrom(argv: string[], base: OptionValues = {}): TrainC
   const kind = String(o['data-generation']);
   let data: DataConfig;
   if (o.dataset) {
-    data = { kind: 'binary', path: String(o.dataset), split: String(o.split) as SplitRule };
+    data = { kind: 'binary', path: String(o.dataset), split: (o.split as SplitRule | undefined) ?? defaultSplit(String(o.dataset)) };
   } else if (kind === 'dataset') {
     if (!o['raw-data-file']) throw new UsageError('--data-generation dataset needs --raw-data-file PATH');
     data = { kind, path: String(o['raw-data-file']) };
@@ -171,6 +171,11 @@ function tbsmConfig(o: OptionValues, sequence: { tsLength: number } | null): Tbs
     inner: String(o['tsl-inner']) as TslInner, mechanism: String(o['attn-mechanism']) as TslMechanism,
     attentionMlp: parseWidths(String(o['tsl-mlp']), '--tsl-mlp'), headMlp: parseWidths(String(o['arch-mlp']), '--arch-mlp'),
   };
+}
+
+/** A dataset's split when none is given: its preprocess's parts when it made them, else kaggle's. */
+function defaultSplit(dataset: string): SplitRule {
+  return existsSync(join(dataset, 'manifest.json')) && readManifest(dataset).parts ? 'parts' : 'kaggle';
 }
 
 /** --storage memory | ssd | ssd:DIR (DIR made absolute), with the ssd tier's I/O options. */

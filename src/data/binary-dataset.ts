@@ -37,14 +37,17 @@ export interface Manifest {
   categoricalNames: string[];
   cardinalities: number[];
   encoding: Encoding;
-  denseTransform: 'log1p';
+  /** 'none': dense values as computed (taobao-tbsm's window positions). */
+  denseTransform: 'log1p' | 'none';
   files: Record<'labels' | 'dense' | 'categorical', FileEntry>;
   /** Multi-hot features by name: their ids (every bag in row order) and offsets [rows + 1] (float64); their
    *  block of categorical.i32 holds each row's bag size. */
   bags?: Record<string, { ids: FileEntry; offsets: FileEntry }>;
-  /** A dataset of sequences (TBSM's samples): every row's bag in each table holds its events' ids, oldest first,
-   *  the candidate last; its dense features are the events', in the same order. */
+  /** A dataset of sequences (TBSM's samples, taobao-tbsm): every row's bag in each table holds its `events` ids,
+   *  oldest first, the candidate last; its dense features are the events', in the same order. */
   sequence?: { events: number; tsLength: number; pointsPerUser: number };
+  /** Row counts of the parts the preprocess made: train rows first, then validation, then test. */
+  parts?: { train: number; validation: number; test: number };
   /** rowsPerInput: the rows each input file gave, in order (Terabyte: one file per day). */
   source: { format?: string; inputs: string[]; lines: number; skipped: Record<string, number>; rowsPerInput?: number[] };
 }
@@ -138,20 +141,31 @@ export interface Splits {
   test: Dataset;
 }
 
-export type SplitRule = 'kaggle' | 'day' | 'random';
+export type SplitRule = 'kaggle' | 'day' | 'random' | 'parts';
 
 /** Where the positional splits cut: train [0, trainEnd), test [trainEnd, testEnd), validation after, as dlrm cuts:
  *  kaggle: the rows in 7 parts as np.array_split makes them (the first rows % 7 parts one row longer), the first 6
  *  train; day: every input file (day) but the last trains (as Terabyte's day_0..day_23); the held-out part is split
- *  in two as np.array_split does, its first half the test set (dlrm: `test_indices, val_indices = np.array_split(...)`). */
-export function splitBoundaries(m: Manifest, rule: 'kaggle' | 'day'): { trainEnd: number; testEnd: number } {
+ *  in two as np.array_split does, its first half the test set (dlrm: `test_indices, val_indices = np.array_split(...)`);
+ *  parts: the manifest's parts, the test rows [testStart, testEnd) after the validation rows. */
+export function splitBoundaries(m: Manifest, rule: 'kaggle' | 'day' | 'parts'): { trainEnd: number; testStart: number; testEnd: number } {
+  if (rule === 'parts') {
+    if (!m.parts) throw new DataError('--split parts needs a dataset whose preprocess made parts (--format taobao-tbsm)');
+    return { trainEnd: m.parts.train, testStart: m.parts.train + m.parts.validation, testEnd: m.rows };
+  }
   let trainEnd = m.rows - Math.floor(m.rows / 7);
   if (rule === 'day') {
     const days = m.source.rowsPerInput;
     if (!days || days.length < 2) throw new DataError('--split day needs a dataset preprocessed from one file per day (two at least)');
     trainEnd = m.rows - days[days.length - 1];
   }
-  return { trainEnd, testEnd: trainEnd + Math.ceil((m.rows - trainEnd) / 2) };
+  return { trainEnd, testStart: trainEnd, testEnd: trainEnd + Math.ceil((m.rows - trainEnd) / 2) };
+}
+
+/** The parts a preprocess made (train, then validation, then test rows). */
+export function partSplits(data: Dataset, manifest: Manifest): Splits {
+  const { trainEnd, testStart } = splitBoundaries(manifest, 'parts');
+  return { train: sliceRows(data, 0, trainEnd), validation: sliceRows(data, trainEnd, testStart), test: sliceRows(data, testStart, data.rows) };
 }
 
 function splitAt(data: Dataset, m: Manifest, rule: 'kaggle' | 'day'): Splits {

@@ -59,6 +59,26 @@ export function checkManifest(m: unknown, dir: string): asserts m is Manifest {
   if (!isObject(m.source) || !Array.isArray(m.source.inputs) || !isCount(m.source.lines) || !isObject(m.source.skipped)) {
     throw fail('source', `expected {"inputs": [...], "lines": N, "skipped": {...}}, got ${show(m.source)}`);
   }
+  if (m.denseTransform !== 'log1p' && m.denseTransform !== 'none') throw fail('denseTransform', `expected "log1p" or "none", got ${show(m.denseTransform)}`);
+  if (m.parts !== undefined) {
+    const parts = m.parts as Record<string, unknown>, names = ['train', 'validation', 'test'];
+    if (!isObject(parts) || Object.keys(parts).some((k) => !names.includes(k)) || !names.every((k) => isCount(parts[k]))) {
+      throw fail('parts', `expected {"train": N, "validation": N, "test": N}, got ${show(parts)}`);
+    }
+    const sum = names.reduce((n, k) => n + (parts[k] as number), 0);
+    if (sum !== rows) throw fail('parts', `the parts hold ${sum} rows, the dataset ${rows}`);
+  }
+  if (m.sequence !== undefined) {
+    const q = m.sequence as Record<string, unknown>;
+    if (!isObject(q) || !isCount(q.tsLength) || !isCount(q.pointsPerUser) || q.events !== (q.tsLength as number) + 1) {
+      throw fail('sequence', `expected {"events": tsLength + 1, "tsLength": N, "pointsPerUser": N}, got ${show(q)}`);
+    }
+    for (const column of categorical) {
+      const ids = (m.bags as Record<string, { ids: FileEntry }> | undefined)?.[column]?.ids;
+      if (ids?.bytes !== rows * q.events * 4) throw fail(`bags.${column}`, `a sequence dataset's bags hold ${q.events} ids each (${rows * q.events * 4} bytes), got ${show(ids?.bytes)}`);
+    }
+    if (dense.length !== q.events) throw fail('denseNames', `a sequence dataset has one dense value per event (${q.events}), got ${dense.length}`);
+  }
   const perInput = m.source.rowsPerInput;
   if (perInput !== undefined && (!Array.isArray(perInput) || !perInput.every(isCount) || perInput.reduce((a, b) => a + b, 0) !== rows)) {
     throw fail('source.rowsPerInput', `expected row counts adding up to the ${rows} rows, got ${show(perInput)}`);

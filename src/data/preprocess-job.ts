@@ -49,6 +49,8 @@ export interface JobOptions {
   encoding: { kind: 'vocabulary'; minCount: number } | { kind: 'hash'; maxIndRange: number };
   chunkBytes: number;
   onBadLine: string;
+  /** Options of formats that shape their rows further (taobao-tbsm's windows and sampling), by flag name. */
+  shaping?: Record<string, string | number>;
 }
 
 /** The record of a job (`--threads` is left out: the output is the same for any thread count). */
@@ -62,6 +64,7 @@ export function jobRecord(o: JobOptions): JobRecord {
       encoding: o.encoding.kind === 'vocabulary' ? `--min-count ${o.encoding.minCount}` : `--max-ind-range ${o.encoding.maxIndRange}`,
       'chunk-size': `--chunk-size ${o.chunkBytes}`,
       'on-bad-line': `--on-bad-line ${o.onBadLine}`,
+      ...Object.fromEntries(Object.entries(o.shaping ?? {}).map(([flag, v]) => [flag, `--${flag} ${v}`])),
     },
   };
 }

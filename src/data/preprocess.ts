@@ -11,7 +11,7 @@
  * stopped and produces the same bytes (a different job starts over); OUT appears, renamed whole, only when every
  * file and the manifest are complete, holding the dataset's files and nothing else.
  */
-import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readFileSync, readSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, ftruncateSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
 import { PendingOutput, writeFileAtomic } from '../util/atomic-file.ts';
 import { withPath } from '../util/os-error.ts';
 import { join } from 'node:path';
@@ -22,7 +22,8 @@ import { rowFormat } from './formats/row-formats.ts';
 import { countColumns, lookupColumns, releaseVocabularies, setDataThreads, vocabularyOf, VocabularyBuilder } from './fast-path.ts';
 import { type BadLinePolicy, missingKey } from './formats/lines.ts';
 import { DataError } from '../util/errors.ts';
-import { type JobRecord, jobDifference, jobFile, jobRecord, readJobRecord } from './preprocess-job.ts';
+import { jobRecord } from './preprocess-job.ts';
+import { readColumns, startWork, unpackColumns, writeAtomically } from './work-files.ts';
 
 export interface PreprocessOptions {
   inputs: string[];
@@ -46,33 +47,6 @@ interface ChunkSummary {
   skipped: Record<string, number>;
 }
 
-/** A work file written whole (never half a file under its name; a rerun redoes what a kill interrupted). Column
- *  lists are written as [count, ...values] per column (float64). */
-function writeAtomically(path: string, data: string | Uint8Array | Float64Array[]): void {
-  writeFileAtomic(path, Array.isArray(data) ? data.flatMap((c) => [Float64Array.of(c.length), c]) : data, false);
-}
-
-/** Columns [first, first + count) of a column file, read by position (the headers are walked, not the data). */
-function readColumns(path: string, first: number, count: number): Float64Array[] {
-  const fd = openSync(path, 'r'), header = new Float64Array(1), columns: Float64Array[] = [];
-  try {
-    let at = 0;
-    for (let c = 0; c < first + count; c++) {
-      readSync(fd, header, 0, 8, at);
-      const n = header[0];
-      if (c >= first) {
-        const column = new Float64Array(n);
-        readSync(fd, column, 0, n * 8, at + 8);
-        columns.push(column);
-      }
-      at += 8 * (n + 1);
-    }
-  } finally {
-    closeSync(fd);
-  }
-  return columns;
-}
-
 /** `count` 4-byte values of a file from value `first` on. */
 function readWords<T extends Uint32Array | Int32Array>(out: T, path: string, first: number): T {
   const fd = openSync(path, 'r');
@@ -86,31 +60,8 @@ function readWords<T extends Uint32Array | Int32Array>(out: T, path: string, fir
 const readU32 = (path: string, first: number, count: number) => readWords(new Uint32Array(count), path, first);
 const readI32 = (path: string, first: number, count: number) => readWords(new Int32Array(count), path, first);
 
-function unpackColumns(path: string, count: number): Float64Array[] {
-  const b = readFileSync(path), all = new Float64Array(b.buffer, b.byteOffset, b.byteLength / 8), columns: Float64Array[] = [];
-  let at = 0;
-  for (let c = 0; c < count; c++) {
-    const n = all[at++];
-    columns.push(all.subarray(at, at + n));
-    at += n;
-  }
-  return columns;
-}
-
 /** Chunks whose keys are looked up in one call (spread over the threads). */
 const chunksPerLookup = 8;
-
-/** Keeps `work` when it was started by the same job; otherwise says why not and starts it afresh. */
-function startWork(work: string, job: JobRecord, warn: (message: string) => void): void {
-  if (existsSync(work)) {
-    const recorded = readJobRecord(join(work, jobFile)), difference = recorded && jobDifference(recorded, job);
-    if (recorded && difference === null) return;
-    warn(`${work} ${difference ? `was started with ${difference}` : 'has no record of the job that started it'}: starting over`);
-    rmSync(work, { recursive: true, force: true });
-  }
-  mkdirSync(join(work, 'chunks'), { recursive: true });
-  writeFileAtomic(join(work, jobFile), `${JSON.stringify(job, null, 2)}\n`);
-}
 
 export async function preprocess(o: PreprocessOptions): Promise<Manifest> {
   const output = new PendingOutput(o.out);

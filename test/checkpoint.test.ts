@@ -251,3 +251,24 @@ const adapters = await listAdapters();
 describe('resume after SIGKILL on the GPU', { skip: adapters instanceof Error || adapters.length === 0 ? gpuSkipReason : false }, () => {
   for (const c of gpuCases) it(`${c.policy} on webgpu: 20 steps, kill -9, resume = 40 steps uninterrupted`, () => checkResume(c, gpuBase, 10, 40));
 });
+
+// TBSM: a dataset of sequences (gen --format taobao, preprocess --format taobao-tbsm), a small tower; the time series
+// layer's parameters and Adagrad states come back through the checkpoint with the tower's.
+describe('resume after SIGKILL: TBSM', () => {
+  const dir = temp('tbsm'), csv = join(dir, 'events.csv'), dataset = join(dir, 'dataset');
+  for (const args of [['gen', '--format', 'taobao', '--users', '2000', '--items', '5000', '--categories', '100', '--events', '200000', '--out', csv],
+    ['preprocess', csv, '--format', 'taobao-tbsm', '--out', dataset]]) {
+    const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+  }
+  const tbsmBase = [
+    '--dataset', dataset, '--arch-sparse-feature-size', '8', '--arch-mlp-bot', '1-8', '--arch-mlp-top', '8-6', '--tsl-mlp', '6',
+    '--arch-mlp', '12-1', '--mini-batch-size', '64', '--threads', '1', '--print-freq', '1000', '--hot-budget', '64KiB',
+  ];
+  const tbsmCases: ResumeCase[] = [
+    { policy: 'baseline', flags: ['--optimizer', 'adagrad', '--learning-rate', '0.05', '--tsl-num-heads', '2'], damage: 'flip' },
+    { policy: 'fae', flags: ['--optimizer', 'adagrad', '--learning-rate', '0.05'] },
+    { policy: 'hotline', flags: ['--learn-batches', '30', '--optimizer', 'adagrad', '--learning-rate', '0.05'] },
+  ];
+  for (const c of tbsmCases) it(`TBSM ${c.policy}: 40 steps, kill -9, resume = 80 steps uninterrupted`, () => checkResume(c, tbsmBase, 20, 80));
+});

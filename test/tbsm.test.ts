@@ -14,6 +14,7 @@ import { headLengths } from '../src/model/tbsm/tbsm-arch.ts';
 import { Tbsm } from '../src/model/tbsm/tbsm.ts';
 import { jaggedOf } from '../src/tensor/jagged.ts';
 import type { Dataset } from '../src/data/dataset.ts';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -267,5 +268,39 @@ describe('TBSM under the policies', () => {
     assert.ok(decision?.inBand && Math.abs(decision.dropShare - 0.3) <= 0.02 + 1e-9, `a decision in TBSM's band: ${JSON.stringify(report)}`);
     assert.ok(report.skippedInputs > 0 && policy.skipped.length === report.skippedInputs);
     assert.ok(policy.skipped.every((r) => policy.hotInputs.includes(r)), 'only hot inputs are skipped');
+  });
+});
+
+describe('hotline train on a dataset of sequences', () => {
+  const bin = new URL('../bin/hotline.mjs', import.meta.url).pathname, dir = mkdtempSync(join(tmpdir(), 'hotline-tbsm-cli-'));
+  const csv = join(dir, 'events.csv'), dataset = join(dir, 'dataset');
+  const run = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8' });
+  for (const args of [['gen', '--format', 'taobao', '--users', '3000', '--items', '20000', '--categories', '200', '--events', '300000', '--out', csv],
+    ['preprocess', csv, '--format', 'taobao-tbsm', '--out', dataset]]) assert.equal(run(...args).status, 0);
+  const train = (...flags: string[]) => run('train', '--dataset', dataset, '--optimizer', 'adagrad', '--learning-rate', '0.05', '--mini-batch-size', '128',
+    '--arch-sparse-feature-size', '8', '--arch-mlp-bot', '1-8', '--arch-mlp-top', '8-6', '--tsl-mlp', '6', '--arch-mlp', '12-1', '--run-dir', '', ...flags);
+  const auc = (out: string) => Number(/test AUC ([\d.]+)/.exec(out)?.[1]);
+
+  it('trains TBSM by default (the parts split), learns the planted preferences, and Hotline gives the same AUC', () => {
+    const base = train(), hot = train('--policy', 'hotline', '--hot-budget', '256KiB', '--learn-batches', '20');
+    for (const r of [base, hot]) assert.equal(r.status, 0, r.stderr);
+    assert.match(base.stdout, /TBSM: tower bottom 1-8, top \.\.\.-8-6 \(z 6\), 3 tables/);
+    assert.ok(auc(base.stdout) > 0.65, `test AUC ${auc(base.stdout)}`);
+    assert.equal(auc(hot.stdout), auc(base.stdout));
+    const dlrm = train('--model', 'dlrm', '--arch-mlp-top', '8-1');
+    assert.equal(dlrm.status, 0, dlrm.stderr);
+    assert.ok(auc(base.stdout) > auc(dlrm.stdout) + 0.05, `TBSM ${auc(base.stdout)} against a DLRM that sums each sequence ${auc(dlrm.stdout)}`);
+  });
+
+  it('refuses what does not fit the data, in one line', () => {
+    const other = train('--ts-length', '10');
+    assert.equal(other.status, 2);
+    assert.match(other.stderr, /--ts-length 10: the dataset's samples hold 20 events of history \(preprocess it again with --ts-length 10\)/);
+    const criteo = run('train', '--model', 'tbsm', '--data-generation', 'synthetic', '--data-size', '1000', '--run-dir', '');
+    assert.equal(criteo.status, 2);
+    assert.match(criteo.stderr, /--model tbsm trains on sequences: give --dataset DIR made by hotline preprocess --format taobao-tbsm/);
+    const head = train('--arch-mlp', '12-2');
+    assert.equal(head.status, 2);
+    assert.match(head.stderr, /--arch-mlp must end in 1/);
   });
 });

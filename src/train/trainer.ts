@@ -94,8 +94,11 @@ export class Trainer {
     this.model.times = times;
     const runTest = () => {
       if (!test) return;
+      // Outside the training time, so outside its phases too (the test set's pools would make 'dense' negative).
+      this.model.times = null;
       this.policy.settle();
       const m = (s.lastTest = evaluate(this.model, this.home, test, options.evalBatchSize));
+      this.model.times = times;
       this.progress.line(`test at step ${s.steps}: ${formatMetrics(m)}`);
       this.runDir?.append('metrics.jsonl', { kind: 'test', epoch: s.epoch, step: s.steps, samples: s.samples, auc: m.auc, logloss: m.logloss, accuracy: m.accuracy, testRows: m.samples });
     };

@@ -6,7 +6,7 @@
  * The settings are the authors' Taobao script's: batch 256, Adagrad at 0.05, one epoch, def inner product, mlp
  * attention, one head, MLPs 1-16 / 15-15 / 15-15 / 60-1, dimension 16.
  *
- *   node --import tsx bench/tbsm.ts --tbsm TBSM_CHECKOUT --dlrm DLRM_CHECKOUT [--rounds 2] [--events N]
+ *   node --import tsx bench/tbsm.ts --tbsm TBSM_CHECKOUT --dlrm DLRM_CHECKOUT [--rounds 2] [--users N] [--events N]
  *
  * Prints a table, writes bench/out/tbsm.json.
  */
@@ -19,7 +19,7 @@ import { openBlasCore, referenceEnv } from './reference-env.ts';
 const { values } = parseArgs({
   options: {
     tbsm: { type: 'string', default: process.env.HOTLINE_TBSM_CHECKOUT }, dlrm: { type: 'string', default: process.env.HOTLINE_DLRM_CHECKOUT },
-    rounds: { type: 'string', default: '2' }, events: { type: 'string', default: '3000000' },
+    rounds: { type: 'string', default: '2' }, users: { type: 'string', default: '50000' }, events: { type: 'string', default: '5000000' },
   },
 });
 if (!values.tbsm || !values.dlrm || !existsSync(join(values.tbsm, 'tbsm_pytorch.py')) || !existsSync(join(values.dlrm, 'dlrm_s_pytorch.py'))) {
@@ -48,9 +48,9 @@ const sets: { name: string; dir: string }[] = [];
 if (existsSync(join(root, head))) sets.push({ name: 'taobao head', dir: sequences('head', () => join(root, head)) });
 else console.log(`the real Taobao head (${head}) is not here: the synthetic set only`);
 sets.push({
-  name: 'synthetic', dir: sequences(`synthetic-${values.events}`, () => {
-    const csv = join(work, `synthetic-${values.events}.csv`);
-    if (!existsSync(csv)) hotline(['gen', '--format', 'taobao', '--events', values.events!, '--out', csv]);
+  name: 'synthetic', dir: sequences(`synthetic-${values.users}-${values.events}`, () => {
+    const csv = join(work, `synthetic-${values.users}-${values.events}.csv`), items = String(10 * Number(values.users));
+    if (!existsSync(csv)) hotline(['gen', '--format', 'taobao', '--users', values.users!, '--items', items, '--events', values.events!, '--out', csv]);
     return csv;
   }),
 });

@@ -1,7 +1,7 @@
 // TBSM's numerics: every parameter's and every event's embedding gradient against central differences of the
 // loss (each variant of the time series layer), and the native kernels against the TypeScript oracle.
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import type { Batch } from '../src/data/batch.ts';
 import { createKernels } from '../src/device/registry.ts';
 import { HostTables } from '../src/embedding/tables.ts';
@@ -275,8 +275,10 @@ describe('hotline train on a dataset of sequences', () => {
   const bin = new URL('../bin/hotline.mjs', import.meta.url).pathname, dir = mkdtempSync(join(tmpdir(), 'hotline-tbsm-cli-'));
   const csv = join(dir, 'events.csv'), dataset = join(dir, 'dataset');
   const run = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8' });
-  for (const args of [['gen', '--format', 'taobao', '--users', '3000', '--items', '20000', '--categories', '200', '--events', '300000', '--out', csv],
-    ['preprocess', csv, '--format', 'taobao-tbsm', '--out', dataset]]) assert.equal(run(...args).status, 0);
+  before(() => {
+    for (const args of [['gen', '--format', 'taobao', '--users', '3000', '--items', '20000', '--categories', '200', '--events', '300000', '--out', csv],
+      ['preprocess', csv, '--format', 'taobao-tbsm', '--out', dataset]]) assert.equal(run(...args).status, 0);
+  });
   const train = (...flags: string[]) => run('train', '--dataset', dataset, '--optimizer', 'adagrad', '--learning-rate', '0.05', '--mini-batch-size', '128',
     '--arch-sparse-feature-size', '8', '--arch-mlp-bot', '1-8', '--arch-mlp-top', '8-6', '--tsl-mlp', '6', '--arch-mlp', '12-1', '--run-dir', '', ...flags);
   const auc = (out: string) => Number(/test AUC ([\d.]+)/.exec(out)?.[1]);

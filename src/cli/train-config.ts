@@ -69,7 +69,8 @@ export function trainConfigFrom(argv: string[], base: OptionValues = {}): TrainC
   for (const path of ['dataset', 'raw-data-file'] as const) if (typeof o[path] === 'string') o[path] = resolve(o[path]);
   if (typeof o.storage === 'string' && o.storage.startsWith('ssd:')) o.storage = `ssd:${resolve(o.storage.slice(4))}`;
   const { config: _file, ...options } = o;
-  const sequence = typeof o.dataset === 'string' ? readManifest(o.dataset).sequence ?? null : null;
+  // A folder that is not a dataset is reported when the data is read, after the options are checked.
+  const sequence = typeof o.dataset === 'string' && existsSync(join(o.dataset, 'manifest.json')) ? readManifest(o.dataset).sequence ?? null : null;
   const model = o.model === 'auto' ? (sequence ? 'tbsm' : 'dlrm') : (String(o.model) as 'dlrm' | 'tbsm');
   const preset = presets[String(o.preset ?? (model === 'tbsm' ? 'taobao' : 'kaggle'))];
   const embeddingDim = Number(o['arch-sparse-feature-size'] ?? preset.embeddingDim);

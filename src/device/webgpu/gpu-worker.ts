@@ -38,8 +38,12 @@ if (!adapter) {
   };
   parentPort!.on('message', (m: SetupMessage | 'close') => {
     if (m === 'close') {
-      device.destroy();
-      parentPort!.close();
+      // After the work queued before it (destroying the device under a pending buffer map aborts the process); the
+      // host terminates this thread once told, never while Dawn is inside destroy.
+      void queue.then(() => {
+        device.destroy();
+        parentPort!.postMessage('closed');
+      });
       return;
     }
     serve(async () => {

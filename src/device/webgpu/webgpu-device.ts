@@ -69,7 +69,19 @@ export class WebGpuDevice implements Device {
     }
     worker.unref();
     const close = async () => {
+      // Terminating the thread while Dawn destroys the device aborts the process: wait for the worker's word (or its
+      // end, or 10 s: a hung driver must not hang the caller).
+      const closed = new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 10_000);
+        const done = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+        worker.on('message', (m) => m === 'closed' && done());
+        worker.once('exit', done);
+      });
       worker.postMessage('close');
+      await closed;
       await worker.terminate();
     };
     return new WebGpuDevice(kernels, first.ready, new GpuChannel(worker, shared), close);

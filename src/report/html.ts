@@ -26,7 +26,7 @@ function details(r: RunRecord): string {
   const keys = ['hotline', 'node', 'os', 'cpu', 'cores', 'kernels', 'threads', 'startedAt'];
   const envRows = keys.filter((k) => k in env).map((k) => `<tr><th>${k}</th><td>${escape(env[k])}</td></tr>`).join('');
   const c = r.config as Record<string, unknown>;
-  const cfgKeys = ['policy', 'batchSize', 'learningRate', 'optimizer', 'epochs', 'numBatches', 'seed', 'threads', 'data'];
+  const cfgKeys = ['model', 'policy', 'batchSize', 'learningRate', 'optimizer', 'epochs', 'numBatches', 'seed', 'threads', 'data', 'arch', 'tbsm'];
   const cfgRows = cfgKeys.filter((k) => k in c).map((k) => `<tr><th>${k}</th><td>${escape(JSON.stringify(c[k]))}</td></tr>`).join('');
   const events = r.events.slice(0, 40).map((e) => {
     const { step, event, ...rest } = e;

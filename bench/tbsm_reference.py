@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tools", "golden"))
-from make_tbsm_golden import load_authors_code, widths  # noqa: E402
+from make_tbsm_golden import hotline_adagrad_step, load_authors_code, widths  # noqa: E402
 
 
 def read_dataset(folder):
@@ -88,6 +88,8 @@ def main():
     p.add_argument("--tsl-mechanism", default="mlp")
     p.add_argument("--tsl-num-heads", type=int, default=1)
     p.add_argument("--num-batches", type=int, default=0, help="batches per epoch (0: all)")
+    p.add_argument("--optimizer", choices=["torch-adagrad", "rowwise-adagrad"], default="torch-adagrad",
+                   help="the authors' torch.optim.Adagrad, or hotline's rule (one state per embedding row)")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     tbsm_pytorch = load_authors_code(args.tbsm, args.dlrm)
@@ -102,7 +104,12 @@ def main():
         widths(args.tsl_mlp), "dot", args.tsl_mechanism, manifest["sequence"]["tsLength"], -1, "tsl", False, True,
         args.tsl_inner, args.tsl_num_heads,
     )
-    optimizer = torch.optim.Adagrad(model.parameters(), lr=args.learning_rate)
+    if args.optimizer == "torch-adagrad":
+        optimizer = torch.optim.Adagrad(model.parameters(), lr=args.learning_rate)
+        step = optimizer.step
+    else:
+        states = {}
+        step = lambda: hotline_adagrad_step(model, states, args.learning_rate, 1e-10)  # noqa: E731
     loss_fn = torch.nn.BCELoss(reduction="mean")
     n, size = len(tr_y), args.mini_batch_size
     step_seconds, samples = [], 0
@@ -115,9 +122,9 @@ def main():
             x, lS_o, lS_i, target = batch_of(tr_cat, tr_int, tr_y, order[start:start + size])
             t0 = time.perf_counter()
             loss = loss_fn(model(x, lS_o, lS_i), target)
-            optimizer.zero_grad()
+            model.zero_grad()
             loss.backward()
-            optimizer.step()
+            step()
             step_seconds.append(time.perf_counter() - t0)
             samples += len(target)
     steady = step_seconds[min(10, len(step_seconds) // 5):]
@@ -131,7 +138,7 @@ def main():
     print(json.dumps({
         "samplesPerSecond": timed_samples / timed, "stepMs": 1000 * float(np.median(steady)), "trainSamples": samples,
         "testRows": int(len(te_y)), "testAuc": auc(np.concatenate(scores), te_y), "torch": torch.__version__,
-        "threads": args.threads,
+        "threads": args.threads, "optimizer": args.optimizer,
     }))
 
 

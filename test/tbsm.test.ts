@@ -1,7 +1,7 @@
 // TBSM's numerics: every parameter's and every event's embedding gradient against central differences of the
 // loss (each variant of the time series layer), and the native kernels against the TypeScript oracle.
 import assert from 'node:assert/strict';
-import { before, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import type { Batch } from '../src/data/batch.ts';
 import { createKernels } from '../src/device/registry.ts';
 import { HostTables } from '../src/embedding/tables.ts';
@@ -30,7 +30,9 @@ import { HotlinePolicy } from '../src/policies/hotline.ts';
 import { defaultStaleness, stalenessFor } from '../src/policies/slipstream.ts';
 import type { Policy, PolicyContext } from '../src/policies/policy.ts';
 import { Rng } from '../src/util/rng.ts';
-import { assertClose } from './helpers.ts';
+import { assertClose, gpuSkipReason, openGpuForTests } from './helpers.ts';
+import { GpuDlrm } from '../src/model/gpu-dlrm.ts';
+import { createPolicy, type PolicyName } from '../src/policies/registry.ts';
 
 const tableRows = [6, 9, 4];
 
@@ -305,4 +307,35 @@ describe('hotline train on a dataset of sequences', () => {
     assert.equal(head.status, 2);
     assert.match(head.stderr, /--arch-mlp must end in 1/);
   });
+});
+
+// On WebGPU the tower's programs carry a device tier's pools and updates: every policy trains TBSM there as on the CPU.
+const gpu = await openGpuForTests();
+describe('TBSM on WebGPU under the policies', { skip: gpu ? false : gpuSkipReason }, () => {
+  after(() => gpu?.dispose());
+  const a = arch({ tower: { bottomMlp: [1, 8], topMlp: [8, 6], embeddingDim: 8, tableRows: [300, 2000, 40], interaction: 'dot' } });
+  const data = sequenceDataset(32 * 12, a.tsLength + 1, a.tower.tableRows, 6), cpu = deviceFor('native', 2);
+  const options = {
+    seed: 3, staleness: { ...defaultStaleness, startHotBatch: 2, windowShare: 0.2, minSamples: 20 },
+    fae: { budgetBytes: 300 * bytesPerRow(8, 1), samplingRate: 1, quota: 'global' as const, schedule: 'adaptive' as const },
+    hotline: { learnBatches: 3, learnSamplingRate: 1, relearnEvery: 0, pipeline: true },
+  };
+  for (const name of ['baseline', 'fae', 'hotline', 'hotline+slipstream'] as PolicyName[]) {
+    it(`${name} trains on the GPU (its device tier) as on the CPU`, () => {
+      const run = (onGpu: boolean) => {
+        const tower = onGpu ? (t: TbsmArch['tower']) => new GpuDlrm(gpu!, t, 9, undefined, 'vector') : undefined;
+        const model = new Tbsm(cpu.kernels, a, 9, undefined, tower), opt = new Optimizer({ name: 'adagrad', lr: 0.05, eps: 1e-8, initialAccumulator: 0 });
+        const ctx = policyContext(onGpu ? gpu! : cpu, model, opt, new DatasetSource(data, 32, true, 9, Infinity)), policy = createPolicy(name, ctx, options);
+        const losses: number[] = [];
+        for (const b of policy.schedule(ctx.source, 0, 0)) losses.push(Number(policy.step(b).loss));
+        policy.settle();
+        model.syncToHost(opt.denseRule);
+        return { losses, params: model.denseParams(), weights: ctx.home.tier(opt.rowState, null) && (ctx.home as HostTables).weights };
+      };
+      const onCpu = run(false), onGpu = run(true);
+      assertClose(onGpu.losses, onCpu.losses, 1e-4, 'losses');
+      onCpu.params.forEach((p, i) => assertClose(onGpu.params[i].value, p.value, 1e-4, p.name));
+      onCpu.weights.forEach((w, t) => assertClose(onGpu.weights[t], w, 1e-4, `table ${t}`));
+    });
+  }
 });

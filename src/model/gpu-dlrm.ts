@@ -125,7 +125,8 @@ export class GpuDlrm extends Dlrm implements DeviceSteps {
     return b.arena[b.slots.loss];
   }
 
-  /** The training program from the output's gradient instead of the loss (the forward pass runs again in it). */
+  /** After forwardOutput: the training program from the output's gradient instead of the loss, on the forward run's
+   *  activations (still on the device). */
   override learnFrom(dOut: Float32Array, rule: DenseRule): void {
     const b = this.built!;
     b.arena.set(dOut.subarray(0, this.inputs * this.outputs), b.slots.outputGrad);
@@ -333,7 +334,9 @@ export class GpuDlrm extends Dlrm implements DeviceSteps {
         adagrad: r.optimizer === 'rowwise-adagrad', lr: r.lr, eps: r.eps,
       });
     }
-    if (kind !== 'flush') {
+    // A backprop run follows its step's forward run: the features (with a device tier's pool) and every activation are
+    // still on the device.
+    if (kind === 'forward' || kind === 'train') {
       inputs.push({ slot: slots.dense, tensor: b.input.id, floats: perInput(this.arch.bottomMlp[0]) });
       // A pool that overwrites every slot leaves nothing of the host's to send.
       if (!pool || pool.accumulate) inputs.push({ slot: slots.pooled, tensor: b.features.id, floats: perInput(stride) });

@@ -22,6 +22,8 @@ commands:
   report   RUN_DIR... [--out DIR]: an HTML page with plots (loss, AUC, throughput, phases, skew, pipeline,
            skipped inputs) of a run, or of several side by side with speedups and AUC deltas
   profile  DATASET --budget 256MiB [--out DIR]: access skew per table, hot-input share by budget, plots
+  papers   [DATASET] [--rows N] [--out DIR]: FAE's, Hotline's and Slipstream's observations on this data, each
+           beside the paper's figure (skew, hot and popular shares, stale share, every policy's AUC), with plots
            (DATASET: a dataset folder, a Criteo TSV, or --data-generation synthetic)
   preprocess INPUT... --out DIR [--format criteo|avazu|taobao|taobao-tbsm|movielens|libfm|schema:FILE.json]
            [--max-ind-range N | --min-count N] [--on-bad-line error|skip]
@@ -125,6 +127,7 @@ export async function main(argv: string[]): Promise<number> {
     else if (command === 'train') await runTraining(trainConfigFrom(rest));
     else if (command === 'demo') await runDemo(rest);
     else if (command === 'profile') await (await import('./profile-command.ts')).runProfile(rest);
+    else if (command === 'papers') await (await import('./papers-command.ts')).runPapers(rest);
     else if (command === 'report') await (await import('./report-command.ts')).runReport(rest);
     else if (command === 'preprocess') await runPreprocess(rest);
     else if (command === 'gen') await runGen(rest);

@@ -1,7 +1,7 @@
 /** One profiling pass summarised: skew per table and pooled, and the hot-input share at each budget. */
 import type { Dataset } from '../data/dataset.ts';
 import { formatBytes } from '../util/bytes.ts';
-import { hotInputCurve } from './hot-inputs.ts';
+import { hotInputCurve, type UnseenRows } from './hot-inputs.ts';
 import { profileAccesses, rankRows } from './profiler.ts';
 import { type SkewStats, skewStats } from './skew.ts';
 
@@ -13,18 +13,22 @@ export interface AccessAnalysis {
   tables: SkewStats[];
   pooled: SkewStats;
   hotShare: { budgetBytes: number; hotShare: number }[];
+  /** What the hot set does with the rows the sample never saw (hot-inputs.ts). */
+  unseen: UnseenRows;
 }
 
 export const standardBudgets = [1, 4, 16, 64, 256, 1024].map((m) => m * 2 ** 20);
 
-export function analyzeAccesses(data: Dataset, bytesPerRow: number, samplingRate: number, seed: number, budgets: number[], tableNames?: string[]): AccessAnalysis {
+export function analyzeAccesses(
+  data: Dataset, bytesPerRow: number, samplingRate: number, seed: number, budgets: number[], tableNames?: string[], unseen: UnseenRows = 'cold',
+): AccessAnalysis {
   const started = process.hrtime.bigint();
   const profile = profileAccesses(data, samplingRate, seed);
   const ranking = rankRows(profile);
   const { tables, pooled } = skewStats(profile, ranking, tableNames);
-  const hotShare = hotInputCurve(profile, ranking, data, bytesPerRow, [...new Set(budgets)].sort((a, b) => a - b));
+  const hotShare = hotInputCurve(profile, ranking, data, bytesPerRow, [...new Set(budgets)].sort((a, b) => a - b), unseen);
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  return { samplingRate, sampledInputs: profile.sampledInputs.length, seconds, bytesPerRow, tables, pooled, hotShare };
+  return { samplingRate, sampledInputs: profile.sampledInputs.length, seconds, bytesPerRow, tables, pooled, hotShare, unseen };
 }
 
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;

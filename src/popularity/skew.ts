@@ -12,6 +12,10 @@ export interface SkewStats {
   rowsFor50: number;
   rowsFor90: number;
   rowsFor99: number;
+  /** Lookups of the hottest row, and of the median row among those looked up (FAE's "accessed up to 10000X more"
+   *  compares the two). */
+  hottest: number;
+  medianAccessed: number;
   /** Cumulative curve: (share of rows, share of lookups) at log-spaced row shares. */
   curve: { rowShare: number; lookupShare: number }[];
 }
@@ -39,7 +43,8 @@ function statsOf(name: string, rows: number, descending: ArrayLike<number>): Ske
   }
   return {
     name, rows, lookups, top1: shareOfTop(Math.ceil(rows * 0.01)), top10: shareOfTop(Math.ceil(rows * 0.1)),
-    rowsFor50: rowsFor(0.5), rowsFor90: rowsFor(0.9), rowsFor99: rowsFor(0.99), curve,
+    rowsFor50: rowsFor(0.5), rowsFor90: rowsFor(0.9), rowsFor99: rowsFor(0.99),
+    hottest: descending[0] ?? 0, medianAccessed: descending[Math.floor(descending.length / 2)] ?? 0, curve,
   };
 }
 

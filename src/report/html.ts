@@ -3,7 +3,7 @@ import type { Chart } from './charts.ts';
 import { referenceRun } from './charts.ts';
 import type { RunRecord } from './run-record.ts';
 
-const escape = (text: unknown) => String(text).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+export const escape = (text: unknown) => String(text).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 const num = (x: number | undefined, digits: number) => (x === undefined || !Number.isFinite(x) ? '–' : x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }));
 
 function runsTable(runs: RunRecord[]): string {

@@ -90,6 +90,15 @@ access skew per table, the hot-input share by budget, and their plots; DATASET: 
   --sampling-rate R         share of the inputs sampled, in (0, 1] [0.05]
   --out DIR                 where to write profile.json and the plots [runs/<time>-profile]
 `,
+  papers: `usage: hotline papers [DATASET] [--rows N] [--out DIR] [--threads N] [--seed N]
+FAE's, Hotline's and Slipstream's observations on this data, each beside the paper's figure, with a report page;
+DATASET: a dataset folder (its training split), or none for the built-in skewed set at Kaggle's cardinalities
+
+  --rows N                  rows of the built-in set [300000]
+  --out DIR                 where to write papers.json and report/ [runs/<time>-papers]
+  --threads N               compute threads of the training runs [2]
+  --seed N                  seed of the data, the profiles and the training runs [123]
+`,
 };
 
 /** The demo: Hotline for 1 epoch on 300k synthetic rows with the Kaggle MLPs and capped Kaggle cardinalities. */

@@ -86,6 +86,7 @@ describe('mistyped values are refused', () => {
       inspect: ['--verify'],
       report: ['--out DIR'],
       profile: ['--budget SIZE', '--sampling-rate R'],
+      papers: ['--rows N', '--out DIR', '--threads N'],
       train: ['--mini-batch-size', '--shuffle-buffer', '--checkpoint-every'],
     };
     for (const [command, options] of Object.entries(expected)) {

@@ -58,6 +58,12 @@ export class Dlrm implements Model, SparseArch {
     return this;
   }
 
+  /** The MLPs and the dot interaction's pairs (features x (features - 1) / 2 dot products of the dimension). */
+  denseFlops(): number {
+    const d = this.arch.embeddingDim, pairs = this.arch.interaction === 'dot' ? (this.features * (this.features - 1)) / 2 : 0;
+    return 3 * (this.bottom.forwardFlops() + this.top.forwardFlops() + 2 * pairs * d);
+  }
+
   /** One bag per input and table: the inputs' own. */
   bags(inputs: Jagged): Jagged {
     return inputs;

@@ -41,6 +41,11 @@ export class Mlp {
     this.layers = widths.slice(1).map((out, l) => new Linear(widths[l], out, l < widths.length - 2 || lastRelu, rng));
   }
 
+  /** Multiply-adds of one input's forward pass, as FLOPs (2 per multiply-add). */
+  forwardFlops(): number {
+    return this.layers.reduce((n, l) => n + 2 * l.inputs * l.outputs, 0);
+  }
+
   params(prefix: string): DenseParam[] {
     return this.layers.flatMap((layer, l) => [
       { name: `${prefix}.${l}.weight`, shape: [layer.outputs, layer.inputs], value: layer.weight, grad: layer.weightGrad },

@@ -35,6 +35,9 @@ export interface Model {
   readonly sparse: SparseArch;
   /** Seeds the parameters' initialisation; the home tables are initialised from it too. */
   readonly seed: number;
+  /** Floating-point operations of the dense part per input and training step: forward, and a backward of twice
+   *  its cost (the input and the weight gradients), as a performance model counts them. */
+  denseFlops(): number;
   /** Values per input of the output (1: a logit). */
   readonly outputs: number;
   /** When set, the model's embedding work is timed into it. */

@@ -4,6 +4,7 @@
  * checkpointEvery steps and at the end. A resumed run starts from a checkpoint's TrainerState.
  */
 import type { Dataset } from '../data/dataset.ts';
+import { emptyWorkload, type Workload, type WorkloadCounts, WorkloadMeter } from './workload.ts';
 import type { Model } from '../model/model.ts';
 import type { TableStore } from '../embedding/table-store.ts';
 import type { BatchSource } from '../data/batch.ts';
@@ -40,12 +41,14 @@ export interface TrainerState {
   lastLoss: number;
   lastTest: Metrics | null;
   phasesNs: Record<string, number>;
+  /** What the steps did (workload.ts); absent in a checkpoint written before it was counted. */
+  workload?: WorkloadCounts;
   finished: boolean;
 }
 
 export const initialTrainerState = (): TrainerState => ({
   epoch: 0, stepInEpoch: 0, steps: 0, samples: 0, trainNs: 0, windowLoss: 0, windowSamples: 0, lastLoss: NaN, lastTest: null,
-  phasesNs: {}, finished: false,
+  phasesNs: {}, workload: emptyWorkload(), finished: false,
 });
 
 export interface TrainResult {
@@ -57,6 +60,7 @@ export interface TrainResult {
   test: Metrics | null;
   /** Seconds of embedding work, tier syncs and the rest (dense work) within trainSeconds. */
   phases: Record<string, number>;
+  workload: Workload;
   policy: Record<string, unknown>;
   /** Stopped on request before the end (checkpointed: resume continues it). */
   stopped: boolean;
@@ -92,6 +96,7 @@ export class Trainer {
     const totalSteps = this.policy.batchesPerEpoch(source) * options.epochs;
     const times = new PhaseTimes(s.phasesNs);
     this.model.times = times;
+    const workload = new WorkloadMeter((s.workload ??= emptyWorkload()));
     const runTest = () => {
       if (!test) return;
       // Outside the training time, so outside its phases too (the test set's pools would make 'dense' negative).
@@ -109,6 +114,7 @@ export class Trainer {
     let stopped = false, lastYield = process.hrtime.bigint();
     epochs: for (; s.epoch < options.epochs && !s.finished; s.epoch++, s.stepInEpoch = 0) {
       for (const batch of this.policy.schedule(source, s.epoch, s.stepInEpoch)) {
+        workload.observe(batch);
         const t0 = process.hrtime.bigint();
         const result = this.policy.step(batch);
         const loss = typeof result.loss === 'number' ? result.loss : await result.loss;
@@ -159,7 +165,7 @@ export class Trainer {
     phases.dense = trainSeconds - (phases.embedding ?? 0) - (phases.sync ?? 0);
     return {
       steps: s.steps, samples: s.samples, trainSeconds, samplesPerSecond: s.samples / trainSeconds, finalLoss: s.lastLoss, test: s.lastTest,
-      phases, policy: this.policy.report(), stopped,
+      phases, workload: workload.result(this.model), policy: this.policy.report(), stopped,
     };
   }
 }

@@ -66,6 +66,14 @@ export class Tbsm implements Model, SparseArch {
     return this;
   }
 
+  /** The tower on every event, and per head: the query (A's products), scores and context over its history, the
+   *  attention MLP and the head's MLP; the projection and the final MLP. */
+  denseFlops(): number {
+    const z = eventWidth(this.arch), a = this.arch.inner === 'def' ? 2 : this.arch.inner === 'ind' ? 1 : 0;
+    const heads = this.heads.reduce((n, h) => n + 2 * a * z * z + 4 * h.length * z + (h.attention?.forwardFlops() ?? 0) + h.mlp.forwardFlops(), 0);
+    return this.events * this.tower.denseFlops() + 3 * (heads + (this.arch.project ? 3 * this.events * z : 0) + (this.final?.forwardFlops() ?? 0));
+  }
+
   get tables(): readonly TableConfig[] {
     return this.tower.tables;
   }

@@ -8,7 +8,7 @@ import { tableBags } from '../src/tensor/jagged.ts';
 import { bceWithLogits } from '../src/model/loss.ts';
 import { Mlp } from '../src/model/mlp.ts';
 import { Rng } from '../src/util/rng.ts';
-import { assertClose, dlrmOnHost, jaggedOfBags, randomArray } from './helpers.ts';
+import { assertClose, differenceQuotients, dlrmOnHost, jaggedOfBags, randomArray } from './helpers.ts';
 
 const k = new TypeScriptKernels();
 const h = 1e-3;
@@ -17,17 +17,7 @@ const h = 1e-3;
  *  Differences are meaningless across a ReLU kink, so the seeds below put no pre-activation within h of 0
  *  (a seed that did shows up as one element off by percents, not as a spread of small errors). */
 function checkGradient(x: Float32Array, analytic: ArrayLike<number>, loss: () => number, what: string): void {
-  const numeric = new Float64Array(x.length);
-  for (let i = 0; i < x.length; i++) {
-    const saved = x[i];
-    x[i] = saved + h;
-    const up = loss();
-    x[i] = saved - h;
-    const down = loss();
-    x[i] = saved;
-    numeric[i] = (up - down) / (2 * h);
-  }
-  assertClose(analytic, numeric, 2e-3, what);
+  assertClose(analytic, differenceQuotients(x, Array.from(x, (_, i) => i), loss, h), 2e-3, what);
 }
 
 /** sum(out * probe): a scalar whose gradient w.r.t. out is probe. */

@@ -60,3 +60,16 @@ export async function openGpuForTests(): Promise<WebGpuDevice | null> {
   if (adapters instanceof Error || adapters.length === 0) return null;
   return WebGpuDevice.open(createKernels('auto'));
 }
+
+/** Central difference quotients of loss() w.r.t. the elements `at` of x (each set back after). */
+export function differenceQuotients(x: Float32Array, at: ArrayLike<number>, loss: () => number, h: number): Float64Array {
+  return Float64Array.from(at, (i) => {
+    const saved = x[i];
+    x[i] = saved + h;
+    const up = loss();
+    x[i] = saved - h;
+    const down = loss();
+    x[i] = saved;
+    return (up - down) / (2 * h);
+  });
+}

@@ -30,7 +30,7 @@ import { HotlinePolicy } from '../src/policies/hotline.ts';
 import { defaultStaleness, stalenessFor } from '../src/policies/slipstream.ts';
 import type { Policy, PolicyContext } from '../src/policies/policy.ts';
 import { Rng } from '../src/util/rng.ts';
-import { assertClose, gpuSkipReason, openGpuForTests } from './helpers.ts';
+import { assertClose, differenceQuotients, gpuSkipReason, openGpuForTests } from './helpers.ts';
 import { GpuDlrm } from '../src/model/gpu-dlrm.ts';
 import { createPolicy, type PolicyName } from '../src/policies/registry.ts';
 
@@ -96,17 +96,7 @@ function assertMatchesDifferences(analytic: ArrayLike<number>, numeric: Float64A
   }
 }
 
-function numeric(x: Float32Array, at: number[], loss: () => number): Float64Array {
-  return Float64Array.from(at, (i) => {
-    const saved = x[i];
-    x[i] = saved + h;
-    const up = loss();
-    x[i] = saved - h;
-    const down = loss();
-    x[i] = saved;
-    return (up - down) / (2 * h);
-  });
-}
+const numeric = (x: Float32Array, at: number[], loss: () => number) => differenceQuotients(x, at, loss, h);
 
 const variants: [string, Partial<TbsmArch>][] = [
   ['def inner, mlp attention, one head (the authors\' Taobao model)', {}],

@@ -28,6 +28,7 @@ const benchmarks: Record<string, string> = {
   'ssd-io': 'block reads per second, io_uring vs a pool of threads, by queue depth',
   'ssd-tier': 'ms per batch of the ssd tier read in step vs the memory tier',
   ssd: 'tables larger than memory (35 GiB on the disk): mmap, lru, fae, hotline, in memory',
+  'slipstream-loss': "Slipstream's AUC loss against a control that skips as many hot inputs at random",
   tbsm: 'TBSM vs facebookresearch/tbsm: test AUC and samples/s, 1 and 2 threads (needs python3-torch and checkouts of tbsm and dlrm)',
 };
 

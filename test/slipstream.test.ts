@@ -155,6 +155,21 @@ describe('slipstream around any policy\'s hot steps', () => {
     assert.equal(slipstream.skips(Int32Array.of(49, 48)), false);
   });
 
+  it("the random control skips the decision's share of hot inputs whatever their rows, after the same decision", () => {
+    const decide = (control: 'stale' | 'random') => {
+      const tier = new Float32Array(slots * dim), meter = new HostChangeMeter(() => tier.slice(), dim);
+      const slipstream = new Slipstream({ ...options, control }, () => meter, 1);
+      slipstream.startEpoch(100, 5000);
+      return { slipstream, d: drive(slipstream, tier, 0, 100, inputsOf)!.d };
+    };
+    const stale = decide('stale'), random = decide('random');
+    assert.deepEqual(random.d, stale.d, 'the decision itself is the same');
+    const fast = Int32Array.of(49, 48), slow = Int32Array.of(0, 1), n = 4000;
+    const skippedOf = (input: Int32Array) => Array.from({ length: n }, () => random.slipstream.skips(input)).filter(Boolean).length / n;
+    for (const input of [fast, slow]) assert.ok(Math.abs(skippedOf(input) - random.d.dropShare) < 0.03, `${skippedOf(input)} against ${random.d.dropShare}`);
+    assert.equal(stale.slipstream.skips(fast), false);
+  });
+
   it('resumes its window, sample and decision exactly from its saved state', () => {
     const run = (cut: number | null) => {
       const tier = new Float32Array(slots * dim), meter = new HostChangeMeter(() => tier.slice(), dim);

@@ -26,11 +26,14 @@ export interface StalenessOptions extends StaleSearchOptions {
   relative: boolean;
   /** Renew the decision every this many hot steps after the last (0: once per epoch, as the paper). */
   reevaluateEvery: number;
+  /** Which hot inputs a decision skips: the stale ones (Slipstream), or as many at random (a control that tells what
+   *  losing those samples costs from what choosing them does; bench/slipstream-loss.ts). */
+  control: 'stale' | 'random';
 }
 
 export const defaultStaleness: StalenessOptions = {
   targetDrop: 0.3, band: 0.08, maxThreshold: 0.1, maxSteps: 25, alpha: Infinity, groups: 1, startHotBatch: 1000, windowShare: 0.03,
-  sampleRate: 0.001, minSamples: 200, relative: false, reevaluateEvery: 0,
+  sampleRate: 0.001, minSamples: 200, relative: false, reevaluateEvery: 0, control: 'stale',
 };
 
 /** The options for a model's inputs: alpha applies to each table's sequence of a TBSM input (the authors' rule). */
@@ -145,7 +148,9 @@ export class Slipstream {
 
   /** Whether a hot input (its lookups as slots) is skipped under the current decision. */
   skips(slots: ArrayLike<number>): boolean {
-    return this.change !== null && this.s.threshold > 0 && isStaleInput(slots, this.change, this.s.threshold, this.options.alpha, this.options.groups);
+    if (this.change === null || this.s.threshold <= 0) return false;
+    if (this.options.control === 'random') return this.rng.next() < this.s.decisions.at(-1)!.dropShare;
+    return isStaleInput(slots, this.change, this.s.threshold, this.options.alpha, this.options.groups);
   }
 
   /** Between the snapshots: the hot inputs trained now are the sample's candidates. */

@@ -22,7 +22,7 @@ export interface PolicyRun {
 
 export async function trainPolicy(
   device: Device, arch: DlrmArch, train: Dataset, test: Dataset, name: BenchPolicy,
-  options: { batchSize: number; budgetBytes: number; seed: number; learnBatches?: number; staleness?: StalenessOptions; steps?: number },
+  options: { batchSize: number; budgetBytes: number; seed: number; learnBatches?: number; staleness?: StalenessOptions; steps?: number; epochs?: number },
 ): Promise<PolicyRun> {
   const model = createDlrm(device, arch, options.seed);
   const optimizer = new Optimizer({ name: 'sgd', lr: 0.1, eps: 0, initialAccumulator: 0 });
@@ -34,6 +34,6 @@ export async function trainPolicy(
     fae: { budgetBytes: options.budgetBytes, samplingRate: 0.05, quota: 'global', schedule: schedule ?? 'adaptive' },
     hotline: { learnBatches: options.learnBatches ?? 100, learnSamplingRate: 1, relearnEvery: 0, pipeline: true },
   });
-  const result = await new Trainer(model, ctx.home, policy, new Progress(process.stdout, 0), null).run(source, test, { epochs: 1, testFreq: 0, evalBatchSize: 8192, checkpointEvery: 0 });
+  const result = await new Trainer(model, ctx.home, policy, new Progress(process.stdout, 0), null).run(source, test, { epochs: options.epochs ?? 1, testFreq: 0, evalBatchSize: 8192, checkpointEvery: 0 });
   return { result, policy };
 }

@@ -20,6 +20,7 @@ import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tools", "golden"))
 from make_tbsm_golden import hotline_adagrad_step, load_authors_code, widths  # noqa: E402
+from torch_dlrm import auc  # noqa: E402  (this folder's: rank-based, ties sharing their mean rank)
 
 
 def read_dataset(folder):
@@ -50,23 +51,6 @@ def batch_of(x_cat, x_int, y, rows):
     lS_o = [[offsets for _ in range(cat.shape[0])] for _ in range(events)]
     lS_i = [[cat[t, :, j] for t in range(cat.shape[0])] for j in range(events)]
     return x, lS_o, lS_i, torch.tensor(y[rows], dtype=torch.float32).view(-1, 1)
-
-
-def auc(scores, labels):
-    """Area under the ROC curve from ranks (ties share their mean rank)."""
-    order = np.argsort(scores, kind="mergesort")
-    ranks = np.empty(len(scores))
-    sorted_scores = scores[order]
-    i = 0
-    while i < len(scores):
-        j = i
-        while j + 1 < len(scores) and sorted_scores[j + 1] == sorted_scores[i]:
-            j += 1
-        ranks[order[i:j + 1]] = (i + j) / 2 + 1
-        i = j + 1
-    positives = labels.sum()
-    negatives = len(labels) - positives
-    return float((ranks[labels == 1].sum() - positives * (positives + 1) / 2) / (positives * negatives))
 
 
 def main():

@@ -45,7 +45,7 @@ describe('hotline papers', () => {
     assert.deepEqual(result.runs.map((x) => x.policy), ['baseline', 'fae', 'hotline', 'slipstream', 'hotline+slipstream']);
     assert.ok(result.runs.every((x) => x.auc > 0.5 && x.auc < 1 && x.samplesPerSecond > 0));
     assert.equal(result.runs[2].auc, result.runs[0].auc, "Hotline keeps the baseline's order: its AUC");
-    result.full.hotShare.forEach((p, i) => assert.ok(result.fullAuthorsFill.hotShare[i].hotShare >= p.hotShare));
+    result.full.hotShare.forEach((p, i) => assert.ok(result.full.hotShareAuthorsFill![i].hotShare >= p.hotShare));
     assert.deepEqual(result.bySize.map((s) => s.rows), [2250, 4500, 9000, 18000]);
     for (const chart of ['skew', 'hot-by-budget', 'hot-by-size', 'auc']) assert.ok(existsSync(join(out, 'report', `${chart}.png`)), chart);
     assert.match(readFileSync(join(out, 'report', 'index.html'), 'utf8'), /<td>FAE hot inputs, 512 MB, 10% sampled/);

@@ -12,7 +12,6 @@ import { parseArgs } from 'node:util';
 import { sliceRows } from '../data/dataset.ts';
 import { bytesPerRow } from '../embedding/planner.ts';
 import { analyzeAccesses, type AccessAnalysis } from '../popularity/analysis.ts';
-import type { UnseenRows } from '../popularity/hot-inputs.ts';
 import { papersPage, type PapersResult, type PolicyRun } from '../report/papers.ts';
 import { RunDir } from '../train/run-dir.ts';
 import { formatBytes } from '../util/bytes.ts';
@@ -52,16 +51,16 @@ export async function runPapers(argv: string[], out: NodeJS.WriteStream = proces
   say(`papers: ${dataset ?? `the synthetic Criteo-like set (${Number(values.rows).toLocaleString('en-US')} rows, Kaggle's cardinalities)`}, ${train.rows.toLocaleString('en-US')} training inputs`);
 
   // FAE's profile at the tutorial's settings, on the tutorial's number of inputs (or all there are), and as the data grows.
-  const analyze = (rows: number, budgets: number[], unseen: UnseenRows = 'cold'): AccessAnalysis =>
-    analyzeAccesses(sliceRows(train, 0, Math.min(rows, train.rows)), rowBytes, tutorial.samplingRate, config.seed, budgets, names, unseen);
+  const analyze = (rows: number, budgets: number[]): AccessAnalysis =>
+    analyzeAccesses(sliceRows(train, 0, Math.min(rows, train.rows)), rowBytes, tutorial.samplingRate, config.seed, budgets, names, true);
   const budgets = [16, 64, 256, 512, 1024, 4096].map((m) => m * 2 ** 20);
-  const atTutorial = analyze(tutorial.inputs, budgets), atTutorialAuthorsFill = analyze(tutorial.inputs, budgets, 'authors');
+  const atTutorial = analyze(tutorial.inputs, budgets);
   const sizes = [0.125, 0.25, 0.5, 1].map((f) => Math.max(1000, Math.round(f * train.rows))).filter((n, i, a) => a.indexOf(n) === i);
-  const bySize = sizes.map((rows) => ({
-    rows: Math.min(rows, train.rows), hotShare: analyze(rows, [tutorial.budgetBytes]).hotShare[0].hotShare,
-    authorsFill: analyze(rows, [tutorial.budgetBytes], 'authors').hotShare[0].hotShare,
-  }));
-  const full = analyze(train.rows, budgets), fullAuthorsFill = analyze(train.rows, budgets, 'authors');
+  const bySize = sizes.map((rows) => {
+    const a = analyze(rows, [tutorial.budgetBytes]);
+    return { rows: Math.min(rows, train.rows), hotShare: a.hotShare[0].hotShare, authorsFill: a.hotShareAuthorsFill![0].hotShare };
+  });
+  const full = analyze(train.rows, budgets);
 
   // Every policy for one epoch, the fast tier holding FAE's default share of the tables.
   const budget = Math.max(rowBytes, Math.round(faeBudgetShare * tableBytes));
@@ -71,11 +70,12 @@ export async function runPapers(argv: string[], out: NodeJS.WriteStream = proces
     const { result } = await runTraining(trainConfigFrom([...common, '--policy', policy, '--hot-budget', String(budget), '--stale-start', '50', '--learn-batches', '100']), silent());
     runs.push({ policy, auc: result.test?.auc ?? NaN, samplesPerSecond: result.samplesPerSecond, report: result.policy });
   }
-  const result: PapersResult = { source: dataset ?? `synthetic ${values.rows} rows`, trainRows: train.rows, budgetBytes: budget, tutorial, atTutorial, atTutorialAuthorsFill, bySize, full, fullAuthorsFill, runs };
-  for (const line of comparison(result)) say(line);
+  const result: PapersResult = { source: dataset ?? `synthetic ${values.rows} rows`, trainRows: train.rows, budgetBytes: budget, tutorial, atTutorial, bySize, full, runs };
+  const table = comparison(result);
+  for (const line of table) say(line);
   const dir = values.out ? new RunDir(values.out) : RunDir.create('runs', 'papers');
   dir.writeJson('papers.json', result);
-  const page = await papersPage(result, comparison(result), join(dir.path, 'report'));
+  const page = await papersPage(result, table, join(dir.path, 'report'));
   say(`wrote ${join(dir.path, 'papers.json')} and ${page}`);
   return result;
 }
@@ -87,7 +87,7 @@ const signed = (x: number) => `${x >= 0 ? '+' : ''}${x.toFixed(4)}`;
 export function comparison(r: PapersResult): string[] {
   const hottestTable = [...r.full.tables].sort((a, b) => b.hottest / Math.max(1, b.medianAccessed) - a.hottest / Math.max(1, a.medianAccessed))[0];
   const ratio = hottestTable.hottest / Math.max(1, hottestTable.medianAccessed);
-  const at = (a: AccessAnalysis, bytes: number) => a.hotShare.find((p) => p.budgetBytes === bytes)!.hotShare;
+  const at = (curve: AccessAnalysis['hotShare'], bytes: number) => curve.find((p) => p.budgetBytes === bytes)!.hotShare;
   const run = (p: string) => r.runs.find((x) => x.policy === p)!, base = run('baseline');
   const hot = run('hotline').report, fae = run('fae').report;
   const decision = (p: string) => (run(p).report.stalenessDecisions as { dropShare: number; threshold: number; inBand: boolean }[] | undefined)?.[0];
@@ -102,10 +102,10 @@ export function comparison(r: PapersResult): string[] {
     `| access skew: the hottest row against the median row looked up | up to 10,000x (FAE) | ${ratio.toFixed(0)}x (${hottestTable.name}: ${hottestTable.hottest.toLocaleString('en-US')} against ${hottestTable.medianAccessed}) |`,
     `| ... on Kaggle's ${kaggleInputs.toLocaleString('en-US')} training inputs, at most (a stated model, not a measurement: each row keeps its share of lookups, the median row stays at 1) | up to 10,000x | ${(ratio * kaggleInputs / r.trainRows).toFixed(0)}x |`,
     `| rows that take 90% of the lookups, all tables | "a few entries" take most (FAE) | ${r.full.pooled.rowsFor90.toLocaleString('en-US')} of ${r.full.pooled.rows.toLocaleString('en-US')} rows (${pct(r.full.pooled.rowsFor90 / r.full.pooled.rows)}) |`,
-    `| FAE hot inputs, 512 MB, 10% sampled, ${tutorialRows.toLocaleString('en-US')} inputs, the authors' fill of the budget | 44.4% (tutorial: 100,001 Kaggle inputs) | ${pct(at(r.atTutorialAuthorsFill, r.tutorial.budgetBytes))} |`,
-    `| ... the rows the sample never saw left out (hotline's FAE) | | ${pct(at(r.atTutorial, r.tutorial.budgetBytes))} |`,
+    `| FAE hot inputs, 512 MB, 10% sampled, ${tutorialRows.toLocaleString('en-US')} inputs, the authors' fill of the budget | 44.4% (tutorial: 100,001 Kaggle inputs) | ${pct(at(r.atTutorial.hotShareAuthorsFill!, r.tutorial.budgetBytes))} |`,
+    `| ... the rows the sample never saw left out (hotline's FAE) | | ${pct(at(r.atTutorial.hotShare, r.tutorial.budgetBytes))} |`,
     `| ... as the data grows (512 MB; authors' fill / unseen left out) | grows with the data (FAE) | ${r.bySize.map((s) => `${s.rows.toLocaleString('en-US')}: ${pct(s.authorsFill)} / ${pct(s.hotShare)}`).join(', ')} |`,
-    `| ... as the budget grows (all inputs; authors' fill / unseen left out) | the knob (FAE) | ${r.full.hotShare.map((p, i) => `${formatBytes(p.budgetBytes)}: ${pct(r.fullAuthorsFill.hotShare[i].hotShare)} / ${pct(p.hotShare)}`).join(', ')} |`,
+    `| ... as the budget grows (all inputs; authors' fill / unseen left out) | the knob (FAE) | ${r.full.hotShare.map((p, i) => `${formatBytes(p.budgetBytes)}: ${pct(r.full.hotShareAuthorsFill![i].hotShare)} / ${pct(p.hotShare)}`).join(', ')} |`,
     `| FAE hot inputs in training (${formatBytes(r.budgetBytes)}) | | ${pct(Number(fae.hotInputShare ?? 0))} |`,
     `| Hotline popular inputs, gather hidden behind compute | popular rows fit one GPU; the gather overlaps (Hotline) | ${pct(Number(hot.popularInputShare ?? 0))} popular, ${pct(Number(hot.hiddenGatherShare ?? 0))} of the gather hidden |`,
     `| Slipstream on FAE: stale share against D | D = 0.3 +- 0.08 (Slipstream) | ${stale('slipstream')} |`,

@@ -69,8 +69,10 @@ export function trainConfigFrom(argv: string[], base: OptionValues = {}): TrainC
   for (const path of ['dataset', 'raw-data-file'] as const) if (typeof o[path] === 'string') o[path] = resolve(o[path]);
   if (typeof o.storage === 'string' && o.storage.startsWith('ssd:')) o.storage = `ssd:${resolve(o.storage.slice(4))}`;
   const { config: _file, ...options } = o;
-  // A folder that is not a dataset is reported when the data is read, after the options are checked.
-  const sequence = typeof o.dataset === 'string' && existsSync(join(o.dataset, 'manifest.json')) ? readManifest(o.dataset).sequence ?? null : null;
+  // What a dataset's manifest says of the defaults (the model, the split); a folder that is not a dataset is reported
+  // when the data is read, after the options are checked.
+  const manifest = typeof o.dataset === 'string' && existsSync(join(o.dataset, 'manifest.json')) ? readManifest(o.dataset) : null;
+  const sequence = manifest?.sequence ?? null;
   const model = o.model === 'auto' ? (sequence ? 'tbsm' : 'dlrm') : (String(o.model) as 'dlrm' | 'tbsm');
   const preset = presets[String(o.preset ?? (model === 'tbsm' ? 'taobao' : 'kaggle'))];
   const embeddingDim = Number(o['arch-sparse-feature-size'] ?? preset.embeddingDim);
@@ -85,7 +87,7 @@ export function trainConfigFrom(argv: string[], base: OptionValues = {}): TrainC
   const kind = String(o['data-generation']);
   let data: DataConfig;
   if (o.dataset) {
-    data = { kind: 'binary', path: String(o.dataset), split: (o.split as SplitRule | undefined) ?? defaultSplit(String(o.dataset)) };
+    data = { kind: 'binary', path: String(o.dataset), split: (o.split as SplitRule | undefined) ?? (manifest?.parts ? 'parts' : 'kaggle') };
   } else if (kind === 'dataset') {
     if (!o['raw-data-file']) throw new UsageError('--data-generation dataset needs --raw-data-file PATH');
     data = { kind, path: String(o['raw-data-file']) };
@@ -172,11 +174,6 @@ function tbsmConfig(o: OptionValues, sequence: { tsLength: number } | null): Tbs
     inner: String(o['tsl-inner']) as TslInner, mechanism: String(o['attn-mechanism']) as TslMechanism,
     attentionMlp: parseWidths(String(o['tsl-mlp']), '--tsl-mlp'), headMlp: parseWidths(String(o['arch-mlp']), '--arch-mlp'),
   };
-}
-
-/** A dataset's split when none is given: its preprocess's parts when it made them, else kaggle's. */
-function defaultSplit(dataset: string): SplitRule {
-  return existsSync(join(dataset, 'manifest.json')) && readManifest(dataset).parts ? 'parts' : 'kaggle';
 }
 
 /** --storage memory | ssd | ssd:DIR (DIR made absolute), with the ssd tier's I/O options. */

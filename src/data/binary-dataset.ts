@@ -15,6 +15,9 @@ import { Rng } from '../util/rng.ts';
 import { checkManifest, checkOffsets, checkRows } from './dataset-checks.ts';
 
 export const datasetFormat = 'hotline-dataset';
+/** The files of every dataset, and the two of each multi-hot column t (its ids, and its offsets as float64). */
+export const datasetFiles = { labels: 'labels.f32', dense: 'dense.f32', categorical: 'categorical.i32' } as const;
+export const bagFiles = (t: number) => ({ ids: `bags-${t}.ids.i32`, offsets: `bags-${t}.offsets.f64` });
 export const datasetVersion = 1;
 
 export type Encoding =

@@ -15,28 +15,20 @@ import { closeSync, existsSync, ftruncateSync, openSync, readFileSync, readSync,
 import { PendingOutput, writeFileAtomic } from '../util/atomic-file.ts';
 import { withPath } from '../util/os-error.ts';
 import { join } from 'node:path';
-import { type Encoding, type Manifest, datasetFormat, datasetVersion } from './binary-dataset.ts';
+import { bagFiles, datasetFiles, datasetFormat, datasetVersion, type Encoding, type Manifest } from './binary-dataset.ts';
 import { type FileDigest, IncrementalFileHash, sha256OfFileInWorker } from '../util/file-hash.ts';
 import { firstLineOf, readChunks } from './chunks.ts';
 import { rowFormat } from './formats/row-formats.ts';
 import { countColumns, lookupColumns, releaseVocabularies, setDataThreads, vocabularyOf, VocabularyBuilder } from './fast-path.ts';
-import { type BadLinePolicy, missingKey } from './formats/lines.ts';
+import { missingKey } from './formats/lines.ts';
 import { DataError } from '../util/errors.ts';
 import { jobRecord } from './preprocess-job.ts';
-import { readColumns, startWork, unpackColumns, writeAtomically } from './work-files.ts';
+import { type PreprocessRun, readColumns, startWork, unpackColumns, writeAtomically } from './work-files.ts';
 
-export interface PreprocessOptions {
-  inputs: string[];
+export interface PreprocessOptions extends PreprocessRun {
   /** criteo (default), avazu, taobao, movielens, libfm or schema:FILE.json (formats/row-formats.ts). */
   format?: string;
-  out: string;
   encoding: { kind: 'vocabulary'; minCount: number } | { kind: 'hash'; maxIndRange: number };
-  chunkBytes: number;
-  onBadLine: BadLinePolicy;
-  threads: number;
-  progress?: (message: string) => void;
-  /** Told why a partial output is not reused (default: progress). */
-  warn?: (message: string) => void;
 }
 
 interface ChunkSummary {
@@ -84,10 +76,9 @@ async function build(o: PreprocessOptions, output: PendingOutput): Promise<Manif
   const nd = format.denseNames.length, nc = format.categoricalNames.length;
 
   // Pass 1: parse each chunk once; labels and dense features land in their rows, keys and counts in chunk files.
-  const files = { labels: 'labels.f32', dense: 'dense.f32', categorical: 'categorical.i32' };
   const openOutput = (name: string) => openSync(join(work, name), existsSync(join(work, name)) ? 'r+' : 'w+');
   const summaries: ChunkSummary[][] = [];
-  const labelsFd = openOutput(files.labels), denseFd = openOutput(files.dense);
+  const labelsFd = openOutput(datasetFiles.labels), denseFd = openOutput(datasetFiles.dense);
   try {
     let rowStart = 0;
     for (const [f, input] of o.inputs.entries()) {
@@ -122,7 +113,7 @@ async function build(o: PreprocessOptions, output: PendingOutput): Promise<Manif
   const rows = summaries.flat().reduce((n, s) => n + s.rows, 0);
   if (rows === 0) throw new DataError(`${o.inputs.join(', ')}: no valid rows`);
   // Labels and dense features are complete: their checksums are computed on worker threads meanwhile.
-  const digests: Record<string, Promise<FileDigest>> = { labels: sha256OfFileInWorker(join(work, files.labels)), dense: sha256OfFileInWorker(join(work, files.dense)) };
+  const digests: Record<string, Promise<FileDigest>> = { labels: sha256OfFileInWorker(join(work, datasetFiles.labels)), dense: sha256OfFileInWorker(join(work, datasetFiles.dense)) };
 
   // The code of every column: a vocabulary from the merged counts (keys in id order), or hashing.
   let keysById: Float64Array[] | null = null;
@@ -154,9 +145,8 @@ async function build(o: PreprocessOptions, output: PendingOutput): Promise<Manif
   // A multi-hot feature's block of the ids file holds each row's bag size; its ids and offsets have files of their own.
   const multiHot = format.multiHot ?? format.categoricalNames.map(() => false);
   const bagColumns = multiHot.flatMap((m, t) => (m ? [t] : []));
-  const bagFiles = (t: number) => ({ ids: `bags-${t}.ids.i32`, offsets: `bags-${t}.offsets.f64` });
-  const categoricalFd = openOutput(files.categorical);
-  const categoricalHash = new IncrementalFileHash(join(work, files.categorical));
+  const categoricalFd = openOutput(datasetFiles.categorical);
+  const categoricalHash = new IncrementalFileHash(join(work, datasetFiles.categorical));
   try {
     ftruncateSync(categoricalFd, sizes.categorical);
     for (let t = 0; t < nc; t++) {
@@ -218,7 +208,7 @@ async function build(o: PreprocessOptions, output: PendingOutput): Promise<Manif
     format: datasetFormat, version: datasetVersion, rows, labelName: 'label',
     denseNames: format.denseNames, categoricalNames: format.categoricalNames,
     cardinalities, encoding, denseTransform: 'log1p',
-    files: Object.fromEntries(Object.entries(files).map(([k, name]) => [k, { path: name, bytes: sizes[k as keyof typeof sizes], sha256: sha256[k] }])) as Manifest['files'],
+    files: Object.fromEntries(Object.entries(datasetFiles).map(([k, name]) => [k, { path: name, bytes: sizes[k as keyof typeof sizes], sha256: sha256[k] }])) as Manifest['files'],
     ...(bagColumns.length > 0 && { bags }),
     source: {
       format: format.name, inputs: o.inputs, lines: summaries.flat().reduce((n, s) => n + s.lines, 0), skipped,
@@ -227,6 +217,6 @@ async function build(o: PreprocessOptions, output: PendingOutput): Promise<Manif
   };
   writeFileAtomic(join(work, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
   const bagNames = bagColumns.flatMap((t) => Object.values(bagFiles(t)));
-  output.commit([...Object.values(files), ...bagNames, ...(vocabulary ? ['vocab.f64'] : []), 'manifest.json']);
+  output.commit([...Object.values(datasetFiles), ...bagNames, ...(vocabulary ? ['vocab.f64'] : []), 'manifest.json']);
   return manifest;
 }

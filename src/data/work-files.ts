@@ -5,7 +5,20 @@
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../util/atomic-file.ts';
+import type { BadLinePolicy } from './formats/lines.ts';
 import { type JobRecord, jobDifference, jobFile, readJobRecord } from './preprocess-job.ts';
+
+/** What every preprocess job takes beside its format's own options. */
+export interface PreprocessRun {
+  inputs: string[];
+  out: string;
+  chunkBytes: number;
+  onBadLine: BadLinePolicy;
+  threads: number;
+  progress?: (message: string) => void;
+  /** Told why a partial output is not reused (default: progress). */
+  warn?: (message: string) => void;
+}
 
 /** A work file written whole (never half a file under its name; a rerun redoes what a kill interrupted). Column
  *  lists are written as [count, ...values] per column (float64). */

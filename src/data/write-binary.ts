@@ -9,12 +9,11 @@ import { join } from 'node:path';
 import { sha256OfFileInWorker } from '../util/file-hash.ts';
 import { PendingOutput, writeFileAtomic } from '../util/atomic-file.ts';
 import { withPath } from '../util/os-error.ts';
-import { type Encoding, type Manifest, datasetFormat, datasetVersion } from './binary-dataset.ts';
+import { datasetFiles, datasetFormat, datasetVersion, type Encoding, type Manifest } from './binary-dataset.ts';
 import type { Dataset } from './dataset.ts';
 
-const files = { labels: 'labels.f32', dense: 'dense.f32', categorical: 'categorical.i32' } as const;
-
-function writeAt(fd: number, array: ArrayBufferView, position: number): void {
+/** All of `array` at byte `position` of fd (writeSync may write less than asked). */
+export function writeAt(fd: number, array: ArrayBufferView, position: number): void {
   const bytes = new Uint8Array(array.buffer, array.byteOffset, array.byteLength);
   for (let done = 0; done < bytes.length;) done += writeSync(fd, bytes, done, bytes.length - done, position + done);
 }
@@ -22,7 +21,7 @@ function writeAt(fd: number, array: ArrayBufferView, position: number): void {
 export class BinaryDatasetWriter {
   private readonly output: PendingOutput;
   private readonly work: string;
-  private readonly fds: Record<keyof typeof files, number>;
+  private readonly fds: Record<keyof typeof datasetFiles, number>;
   private written = 0;
 
   constructor(readonly out: string, readonly rows: number, readonly denseFeatures: number, readonly tables: number) {
@@ -30,8 +29,8 @@ export class BinaryDatasetWriter {
     this.work = this.output.partial;
     rmSync(this.work, { recursive: true, force: true });
     mkdirSync(this.work, { recursive: true });
-    this.fds = { labels: openSync(join(this.work, files.labels), 'w'), dense: openSync(join(this.work, files.dense), 'w'), categorical: openSync(join(this.work, files.categorical), 'w') };
-    withPath(join(this.work, files.categorical), () => ftruncateSync(this.fds.categorical, rows * tables * 4));
+    this.fds = { labels: openSync(join(this.work, datasetFiles.labels), 'w'), dense: openSync(join(this.work, datasetFiles.dense), 'w'), categorical: openSync(join(this.work, datasetFiles.categorical), 'w') };
+    withPath(join(this.work, datasetFiles.categorical), () => ftruncateSync(this.fds.categorical, rows * tables * 4));
   }
 
   append(part: Dataset): void {
@@ -49,9 +48,9 @@ export class BinaryDatasetWriter {
     for (const fd of Object.values(this.fds)) closeSync(fd);
     if (this.written !== this.rows) throw new Error(`${this.written} rows written of the ${this.rows} announced`);
     const sizes = { labels: this.rows * 4, dense: this.rows * this.denseFeatures * 4, categorical: this.rows * this.tables * 4 };
-    const entries = await Promise.all((Object.keys(files) as (keyof typeof files)[]).map(async (key) => {
-      const { sha256 } = await sha256OfFileInWorker(join(this.work, files[key]));
-      return [key, { path: files[key], bytes: sizes[key], sha256 }] as const;
+    const entries = await Promise.all((Object.keys(datasetFiles) as (keyof typeof datasetFiles)[]).map(async (key) => {
+      const { sha256 } = await sha256OfFileInWorker(join(this.work, datasetFiles[key]));
+      return [key, { path: datasetFiles[key], bytes: sizes[key], sha256 }] as const;
     }));
     const manifest: Manifest = {
       format: datasetFormat, version: datasetVersion, rows: this.rows, labelName: 'label',
@@ -60,7 +59,7 @@ export class BinaryDatasetWriter {
       encoding: meta.encoding, denseTransform: 'log1p', files: Object.fromEntries(entries) as Manifest['files'], source: meta.source,
     };
     writeFileAtomic(join(this.work, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
-    this.output.commit([...Object.values(files), 'manifest.json']);
+    this.output.commit([...Object.values(datasetFiles), 'manifest.json']);
     return manifest;
   }
 }

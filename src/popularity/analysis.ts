@@ -12,23 +12,25 @@ export interface AccessAnalysis {
   bytesPerRow: number;
   tables: SkewStats[];
   pooled: SkewStats;
+  /** The rows the sample never saw left out of the hot set (hotline's FAE), and, when asked for, the budget the
+   *  ranked rows leave filled as the authors' profiler fills it (hot-inputs.ts). */
   hotShare: { budgetBytes: number; hotShare: number }[];
-  /** What the hot set does with the rows the sample never saw (hot-inputs.ts). */
-  unseen: UnseenRows;
+  hotShareAuthorsFill?: { budgetBytes: number; hotShare: number }[];
 }
 
 export const standardBudgets = [1, 4, 16, 64, 256, 1024].map((m) => m * 2 ** 20);
 
 export function analyzeAccesses(
-  data: Dataset, bytesPerRow: number, samplingRate: number, seed: number, budgets: number[], tableNames?: string[], unseen: UnseenRows = 'cold',
+  data: Dataset, bytesPerRow: number, samplingRate: number, seed: number, budgets: number[], tableNames?: string[], withAuthorsFill = false,
 ): AccessAnalysis {
   const started = process.hrtime.bigint();
   const profile = profileAccesses(data, samplingRate, seed);
   const ranking = rankRows(profile);
   const { tables, pooled } = skewStats(profile, ranking, tableNames);
-  const hotShare = hotInputCurve(profile, ranking, data, bytesPerRow, [...new Set(budgets)].sort((a, b) => a - b), unseen);
+  const sorted = [...new Set(budgets)].sort((a, b) => a - b), curve = (unseen: UnseenRows) => hotInputCurve(profile, ranking, data, bytesPerRow, sorted, unseen);
+  const hotShare = curve('cold'), hotShareAuthorsFill = withAuthorsFill ? curve('authors') : undefined;
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  return { samplingRate, sampledInputs: profile.sampledInputs.length, seconds, bytesPerRow, tables, pooled, hotShare, unseen };
+  return { samplingRate, sampledInputs: profile.sampledInputs.length, seconds, bytesPerRow, tables, pooled, hotShare, ...(hotShareAuthorsFill && { hotShareAuthorsFill }) };
 }
 
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;

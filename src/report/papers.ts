@@ -20,11 +20,9 @@ export interface PapersResult {
   /** The fast tier of the training runs. */
   budgetBytes: number;
   tutorial: { inputs: number; budgetBytes: number; samplingRate: number; hotShare: number };
-  /** FAE's profile on the tutorial's number of inputs (unseen rows left out, and the authors' fill), and on all of them. */
+  /** FAE's profile (with the authors' fill's curve too) on the tutorial's number of inputs, and on all of them. */
   atTutorial: AccessAnalysis;
-  atTutorialAuthorsFill: AccessAnalysis;
   full: AccessAnalysis;
-  fullAuthorsFill: AccessAnalysis;
   /** The hot-input share at the tutorial's budget on the first N inputs (unseen rows left out, and the authors' fill). */
   bySize: { rows: number; hotShare: number; authorsFill: number }[];
   runs: PolicyRun[];
@@ -71,7 +69,7 @@ export async function papersPage(r: PapersResult, table: string[], dir: string):
   mkdirSync(dir, { recursive: true });
   const charts: [string, string, ChartSpec][] = [
     ['skew', 'Share of lookups on the hottest rows (FAE: a few rows take most lookups)', accessCdfChart(r.full)],
-    ['hot-by-budget', "FAE hot inputs by budget, every training input, the budget filled as the authors' profiler fills it", hotShareChart(r.fullAuthorsFill)],
+    ['hot-by-budget', "FAE hot inputs by budget, every training input, the budget filled as the authors' profiler fills it", hotShareChart({ ...r.full, hotShare: r.full.hotShareAuthorsFill! })],
     ['hot-by-size', 'FAE hot inputs as the data grows', hotBySizeChart(r)],
     ['auc', 'Test AUC by policy', aucChart(r)],
   ];

@@ -7,7 +7,7 @@
  */
 import { DataError } from '../../util/errors.ts';
 import type { DelimitedSchema, LabelRule, TimeKind } from './delimited.ts';
-import { BadLine, bytesKey, decimalAt, finiteAt, type LineParser, notFinite, show } from './lines.ts';
+import { BadLine, bytesKey, decimalAt, finiteAt, type LineParser, notFinite, show, splitFields } from './lines.ts';
 
 /** A schema resolved against one file's columns. */
 export interface BoundSchema {
@@ -100,15 +100,7 @@ export function delimitedLineParser(bound: BoundSchema): LineParser {
   const nd = bound.dense.length, nc = bound.categorical.length;
   const separators = schema.categorical.map((name) => (schema.multiHot?.[name] ?? '').charCodeAt(0)); // NaN: one-hot
   return (b, start, stop, row, out, unterminatedLast) => {
-    let fields = 0;
-    starts[0] = start;
-    for (let i = start; i < stop; i++) if (b[i] === delimiter && ++fields < n) starts[fields] = i + 1;
-    fields++;
-    if (fields !== n) {
-      if (unterminatedLast && fields < n) throw new BadLine('truncated', `the last line is cut short: ${fields} of ${n} fields`);
-      throw new BadLine('field count', `expected ${n} fields, found ${fields}`);
-    }
-    starts[n] = stop + 1;
+    splitFields(b, start, stop, delimiter, n, starts, unterminatedLast);
     const from = (c: number) => starts[c], to = (c: number) => starts[c + 1] - 1;
     out.labels[row] = label(b, from(bound.label), to(bound.label));
     for (let j = 0; j < nd; j++) {

@@ -74,6 +74,22 @@ export function show(bytes: Uint8Array, start: number, end: number): string {
   return end - start > 40 ? `${text}...` : text;
 }
 
+/** Finds the n fields of the line bytes[start, stop) split at `separator`: field f is [starts[f], starts[f + 1] - 1)
+ *  (starts holds n + 1 entries); a line of another count is a bad line (a short last line of a cut file: truncated). */
+export function splitFields(
+  bytes: Uint8Array, start: number, stop: number, separator: number, n: number, starts: Int32Array, unterminatedLast: boolean,
+): void {
+  let fields = 0;
+  starts[0] = start;
+  for (let i = start; i < stop; i++) if (bytes[i] === separator && ++fields < n) starts[fields] = i + 1;
+  fields++;
+  if (fields !== n) {
+    if (unterminatedLast && fields < n) throw new BadLine('truncated', `the last line is cut short: ${fields} of ${n} fields`);
+    throw new BadLine('field count', `expected ${n} fields, found ${fields}`);
+  }
+  starts[n] = stop + 1;
+}
+
 /** Parses whole lines of `bytes` (the chunk ends at a line end, or at the end of the file); with skipHeader, the
  *  file's first line (when the chunk starts the file) is not data. */
 export function parseLines(

@@ -4,7 +4,7 @@
  * kept to order each user's events. Bad lines are worded and skipped as every format's are (formats/lines.ts).
  */
 import type { Chunk } from '../chunks.ts';
-import { BadLine, type LineParser, type ParseContext, parseLines, show } from '../formats/lines.ts';
+import { BadLine, type LineParser, type ParseContext, parseLines, show, splitFields } from '../formats/lines.ts';
 
 export const eventFields = ['user', 'item', 'category', 'behavior', 'timestamp'] as const;
 const behaviors = ['pv', 'cart', 'fav', 'buy'].map((b) => Buffer.from(b));
@@ -39,15 +39,7 @@ const starts = new Int32Array(eventFields.length + 1);
 
 const eventLine: LineParser = (b, start, stop, row, out, unterminatedLast) => {
   const n = eventFields.length;
-  let fields = 0;
-  starts[0] = start;
-  for (let i = start; i < stop; i++) if (b[i] === COMMA && ++fields < n) starts[fields] = i + 1;
-  fields++;
-  if (fields !== n) {
-    if (unterminatedLast && fields < n) throw new BadLine('truncated', `the last line is cut short: ${fields} of ${n} fields`);
-    throw new BadLine('field count', `expected ${n} fields, found ${fields}`);
-  }
-  starts[n] = stop + 1;
+  splitFields(b, start, stop, COMMA, n, starts, unterminatedLast);
   for (let c = 0; c < 3; c++) {
     const from = starts[c], to = starts[c + 1] - 1, v = digitsAt(b, from, to);
     if (v < 0) throw new BadLine('id', `field ${eventFields[c]}: expected a whole number id, got '${show(b, from, to)}'`);

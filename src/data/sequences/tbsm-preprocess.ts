@@ -11,38 +11,31 @@
  * Memory holds O(users + items) and one partition's events. Work happens in OUT.partial (work-files.ts) and OUT
  * appears, renamed whole, at the end, holding a multi-hot dataset: user, item and category bags of tsLength + 1 ids.
  */
-import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PendingOutput, writeFileAtomic } from '../../util/atomic-file.ts';
 import { DataError } from '../../util/errors.ts';
 import { sha256OfFileInWorker } from '../../util/file-hash.ts';
 import { withPath } from '../../util/os-error.ts';
 import { Rng } from '../../util/rng.ts';
-import { type FileEntry, type Manifest, datasetFormat, datasetVersion } from '../binary-dataset.ts';
+import { bagFiles, datasetFiles, datasetFormat, datasetVersion, type FileEntry, type Manifest } from '../binary-dataset.ts';
 import { readChunks } from '../chunks.ts';
 import { countColumns, lookupColumns, releaseVocabularies, setDataThreads, vocabularyOf, VocabularyBuilder } from '../fast-path.ts';
-import type { BadLinePolicy } from '../formats/lines.ts';
 import { jobRecord } from '../preprocess-job.ts';
-import { startWork, unpackColumns, writeAtomically } from '../work-files.ts';
+import { type PreprocessRun, startWork, unpackColumns, writeAtomically } from '../work-files.ts';
+import { writeAt } from '../write-binary.ts';
 import { parseEvents } from './taobao-events.ts';
 import { type Partition, partNames, planSamples, type SamplePlan, testFlag, trainFlag, validationFlag } from './tbsm-plan.ts';
 import { type Catalog, maxUserEvents, pointsOfUser, type SampleRows, type SequenceShape, writeTestRow, writeTrainingRows } from './tbsm-samples.ts';
 
 export const tbsmFormat = 'taobao-tbsm';
 
-export interface TbsmOptions extends SequenceShape {
-  inputs: string[];
-  out: string;
-  chunkBytes: number;
-  onBadLine: BadLinePolicy;
-  threads: number;
+export interface TbsmOptions extends SequenceShape, PreprocessRun {
   numTrainPts: number | null;
   numValPts: number | null;
   seed: number;
   /** Events per partition file of the spill: bounds the memory of the sample pass (the output does not depend on it). */
   eventsPerPartition: number;
-  progress?: (message: string) => void;
-  warn?: (message: string) => void;
 }
 
 interface ChunkSummary {
@@ -52,15 +45,8 @@ interface ChunkSummary {
 }
 
 const columns = ['user', 'item', 'category'] as const;
-const bagFiles = (t: number) => ({ ids: `bags-${t}.ids.i32`, offsets: `bags-${t}.offsets.f64` });
-const files = { labels: 'labels.f32', dense: 'dense.f32', categorical: 'categorical.i32' };
 /** Words per spilled event: user, item, category, time. */
 const eventWords = 4;
-
-function writeAt(fd: number, array: ArrayBufferView, position: number): void {
-  const bytes = new Uint8Array(array.buffer, array.byteOffset, array.byteLength);
-  for (let done = 0; done < bytes.length;) done += writeSync(fd, bytes, done, bytes.length - done, position + done);
-}
 
 function openForWrites(path: string): number {
   return openSync(path, existsSync(path) ? 'r+' : 'w+');
@@ -154,7 +140,7 @@ async function build(o: TbsmOptions, output: PendingOutput): Promise<Manifest> {
   const catalog: Catalog = {
     items: keysById[1].length, itemCategory: Int32Array.from(itemCategories), padItem: keysById[1].length, padCategory: keysById[2].length,
   };
-  const labelsFd = openForWrites(join(work, files.labels)), idFds = columns.map((_, t) => openForWrites(join(work, bagFiles(t).ids)));
+  const labelsFd = openForWrites(join(work, datasetFiles.labels)), idFds = columns.map((_, t) => openForWrites(join(work, bagFiles(t).ids)));
   try {
     ftruncateSync(labelsFd, rows * 4);
     for (const fd of idFds) ftruncateSync(fd, rows * width * 4);
@@ -179,7 +165,7 @@ async function build(o: TbsmOptions, output: PendingOutput): Promise<Manifest> {
 
   const entry = async (name: string): Promise<FileEntry> => ({ path: name, ...(await sha256OfFileInWorker(join(work, name))) });
   const [labels, dense, categorical, ...bagEntries] = await Promise.all([
-    entry(files.labels), entry(files.dense), entry(files.categorical), ...columns.flatMap((_, t) => [entry(bagFiles(t).ids), entry(bagFiles(t).offsets)]),
+    entry(datasetFiles.labels), entry(datasetFiles.dense), entry(datasetFiles.categorical), ...columns.flatMap((_, t) => [entry(bagFiles(t).ids), entry(bagFiles(t).offsets)]),
   ]);
   const skipped: Record<string, number> = {};
   for (const s of summaries) for (const [reason, n] of Object.entries(s.skipped)) skipped[reason] = (skipped[reason] ?? 0) + n;
@@ -194,7 +180,7 @@ async function build(o: TbsmOptions, output: PendingOutput): Promise<Manifest> {
     source: { format: tbsmFormat, inputs: o.inputs, lines: summaries.reduce((n, s) => n + s.lines, 0), skipped },
   };
   writeFileAtomic(join(work, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
-  output.commit([...Object.values(files), ...columns.flatMap((_, t) => Object.values(bagFiles(t))), 'vocab.f64', 'manifest.json']);
+  output.commit([...Object.values(datasetFiles), ...columns.flatMap((_, t) => Object.values(bagFiles(t))), 'vocab.f64', 'manifest.json']);
   return manifest;
 }
 
@@ -313,7 +299,7 @@ function writeConstantFiles(work: string, rows: number, width: number): void {
     }
   };
   const times = new Float32Array(blockRows * width).map((_, i) => (i % width) / width), sizes = new Int32Array(blockRows).fill(width);
-  write(files.dense, rows, (_, count) => times.subarray(0, count * width));
-  write(files.categorical, columns.length * rows, (_, count) => sizes.subarray(0, count));
+  write(datasetFiles.dense, rows, (_, count) => times.subarray(0, count * width));
+  write(datasetFiles.categorical, columns.length * rows, (_, count) => sizes.subarray(0, count));
   columns.forEach((_, t) => write(bagFiles(t).offsets, rows + 1, (first, count) => Float64Array.from({ length: count }, (_, i) => (first + i) * width)));
 }
